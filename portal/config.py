@@ -1,0 +1,69 @@
+"""Configuration: defaults, then environment overrides, then an explicit test mapping."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+ENV_KEYS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "OCPP_HOST",
+    "OCPP_PORT",
+    "OCPP_NODE_ID",
+    "PORTAL_BASE_URL",
+    "SMTP_URL",
+    "SPOT_PRICE_SOURCE",
+    "MAIL_FROM",
+    "OCPP_TLS_CERT",
+    "OCPP_TLS_KEY",
+    "OCPP_LOG_RETENTION_DAYS",
+    "OCPP_HEARTBEAT_INTERVAL",
+)
+
+
+class Config:
+    """Working defaults for a single developer machine."""
+
+    DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'portal.db'}"
+    REDIS_URL = "redis://127.0.0.1:6379/0"
+    SECRET_KEY = "dev-only-secret-change-me"
+    OCPP_HOST = "127.0.0.1"
+    OCPP_PORT = "9000"
+    OCPP_NODE_ID = "node-1"
+    PORTAL_BASE_URL = "http://127.0.0.1:5000"
+    SMTP_URL = "smtp://127.0.0.1:8025"
+    SPOT_PRICE_SOURCE = ""
+    MAIL_FROM = "Ladeportalen <no-reply@portal.example>"
+    OCPP_TLS_CERT = ""
+    OCPP_TLS_KEY = ""
+    OCPP_LOG_RETENTION_DAYS = "30"
+    OCPP_HEARTBEAT_INTERVAL = "300"
+    BABEL_DEFAULT_LOCALE = "nb"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
+    LANGUAGES = ("nb", "sv", "en")
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    TESTING = False
+
+
+def load_settings(overrides: dict | None = None) -> dict:
+    """Merge the defaults, the environment and explicit overrides into one mapping."""
+    settings = {k: getattr(Config, k) for k in dir(Config) if k.isupper()}
+    for key in ENV_KEYS:
+        if os.environ.get(key):
+            settings[key] = os.environ[key]
+    if overrides:
+        settings.update(overrides)
+    return settings
+
+
+def setting(key: str) -> str:
+    """One setting outside Flask (worker, OCPP server): environment first, then the default."""
+    return os.environ.get(key) or getattr(Config, key)

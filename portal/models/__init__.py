@@ -1,0 +1,21 @@
+"""All typed models, importable from one place; one module per area."""
+from portal.db import Base
+from portal.models.accounts import Membership, User
+from portal.models.sites import Site
+from portal.models.chargers import ChargePoint, Connector
+from portal.models.tariffs import SubscriptionPlan, Tariff, TariffGroup, UserSubscription
+from portal.models.tags import IdTag
+from portal.models.charging import MeterValue, OrphanStop, Transaction
+from portal.models.favourites import Favourite
+from portal.models.actions import ActionRequest
+from portal.models.ocpp_log import OcppMessage
+from portal.models.spot import SpotPrice
+from portal.models.community import AuditEntry, Invite, UserGroup, UserGroupMember
+from portal.models.mail import OutboxEmail
+
+__all__ = [
+    "Base", "User", "Membership", "Site", "ChargePoint", "Connector", "Tariff", "TariffGroup",
+    "SubscriptionPlan", "UserSubscription", "IdTag", "Transaction", "MeterValue", "OrphanStop",
+    "Favourite", "ActionRequest", "OcppMessage", "SpotPrice", "Invite", "UserGroup",
+    "UserGroupMember", "AuditEntry", "OutboxEmail",
+]

@@ -1,0 +1,52 @@
+"""Charger action requests: what a page asked a charger to do, and how it went."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base, UTCDateTime, utcnow
+
+ACTION_STATES = ("queued", "sent", "accepted", "rejected", "failed", "timed_out", "charger_offline")
+FINAL_STATES = ("accepted", "rejected", "failed", "timed_out", "charger_offline")
+
+
+class ActionRequest(Base):
+    __tablename__ = "action_requests"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('queued','sent','accepted','rejected','failed','timed_out','charger_offline')",
+            name="state",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    charge_point_id: Mapped[int] = mapped_column(ForeignKey("charge_points.id", ondelete="CASCADE"), index=True)
+    connector_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    action: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    job_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    response: Mapped[dict | None] = mapped_column(JSON, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    # Remote start: the session the charger opened in answer, once its StartTransaction arrives.
+    transaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("transactions.id", ondelete="SET NULL"), default=None, index=True
+    )
+    # Set when an accepted remote start was never followed by a StartTransaction in time.
+    no_start_flag: Mapped[bool] = mapped_column(default=False)
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    charge_point: Mapped["ChargePoint"] = relationship()  # noqa: F821
+    requested_by: Mapped["User | None"] = relationship()  # noqa: F821
+    transaction: Mapped["Transaction | None"] = relationship()  # noqa: F821
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES

@@ -1,0 +1,106 @@
+"""Charging sessions (OCPP transactions), their meter readings, and stops nobody could match."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON, BigInteger, CheckConstraint, ForeignKey, Integer, Numeric, String, Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base, UTCDateTime, utcnow
+
+TRANSACTION_STATUSES = ("active", "completed")
+
+
+class Transaction(Base):
+    """One charging session. Its primary key is the OCPP transactionId given to the charger."""
+
+    __tablename__ = "transactions"
+    __table_args__ = (CheckConstraint("status IN ('active','completed')", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    charge_point_id: Mapped[int] = mapped_column(ForeignKey("charge_points.id", ondelete="RESTRICT"), index=True)
+    connector_id: Mapped[int] = mapped_column(Integer)
+    id_tag: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default="active", index=True)
+    # Content fingerprint of the StartTransaction / StopTransaction, so a charger's retry is recognised.
+    start_key: Mapped[str] = mapped_column(String(64), unique=True)
+    stop_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    meter_start_wh: Mapped[int] = mapped_column(BigInteger)
+    meter_stop_wh: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # Latest register reading seen while charging; keeps the energy if the charger never sends its stop.
+    meter_last_wh: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    stop_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    energy_wh: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Meter sanity problems (backwards register, implausible start): flagged for support, not billed blindly.
+    meter_flag: Mapped[str | None] = mapped_column(String(120), default=None)
+
+    # Price snapshot taken at start: a later tariff change never touches a running session.
+    tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id", ondelete="SET NULL"), default=None)
+    tariff_name: Mapped[str] = mapped_column(String(120), default="")
+    pricing_type: Mapped[str] = mapped_column(String(12), default="standard")
+    energy_fee: Mapped[Decimal] = mapped_column(Numeric(10, 4), default=Decimal("0"))
+    min_price_minor: Mapped[int] = mapped_column(Integer, default=0)
+    preauth_minor: Mapped[int] = mapped_column(Integer, default=0)
+    spot_markup: Mapped[Decimal] = mapped_column(Numeric(10, 4), default=Decimal("0"))
+    spot_markup_percent: Mapped[Decimal] = mapped_column(Numeric(6, 2), default=Decimal("0"))
+    spot_fallback: Mapped[Decimal] = mapped_column(Numeric(10, 4), default=Decimal("0"))
+    price_area: Mapped[str] = mapped_column(String(3), default="NO1")
+    currency: Mapped[str] = mapped_column(String(3), default="NOK")
+    vat_rate_bp: Mapped[int] = mapped_column(Integer, default=2500)
+
+    cost_minor: Mapped[int | None] = mapped_column(Integer, default=None)
+    vat_minor: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Set when a spot session used the fallback price for at least one interval.
+    price_flag: Mapped[str | None] = mapped_column(String(120), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    charge_point: Mapped["ChargePoint"] = relationship()  # noqa: F821
+    user: Mapped["User | None"] = relationship()  # noqa: F821
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+
+class MeterValue(Base):
+    """One sampled value (energy register, power, current, SoC) from MeterValues or StopTransaction data."""
+
+    __tablename__ = "meter_values"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    charge_point_id: Mapped[int] = mapped_column(ForeignKey("charge_points.id", ondelete="CASCADE"), index=True)
+    connector_id: Mapped[int] = mapped_column(Integer)
+    transaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("transactions.id", ondelete="CASCADE"), index=True, default=None
+    )
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    measurand: Mapped[str] = mapped_column(String(48), default="Energy.Active.Import.Register")
+    value: Mapped[Decimal] = mapped_column(Numeric(16, 3))
+    unit: Mapped[str] = mapped_column(String(12), default="Wh")
+    phase: Mapped[str | None] = mapped_column(String(8), default=None)
+    context: Mapped[str | None] = mapped_column(String(24), default=None)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OrphanStop(Base):
+    """A StopTransaction for a transaction we do not know: accepted, kept for support to reconcile."""
+
+    __tablename__ = "orphan_stops"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    charge_point_id: Mapped[int] = mapped_column(ForeignKey("charge_points.id", ondelete="CASCADE"), index=True)
+    transaction_id: Mapped[int] = mapped_column(BigInteger)
+    id_tag: Mapped[str | None] = mapped_column(String(20), default=None)
+    meter_stop_wh: Mapped[int] = mapped_column(BigInteger)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    stop_key: Mapped[str] = mapped_column(String(64), unique=True)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    note: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,40 @@
+"""Sites: housing cooperatives and buildings with chargers."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base, UTCDateTime, utcnow
+
+PRICE_AREAS = ("NO1", "NO2", "NO3", "NO4", "NO5", "SE1", "SE2", "SE3", "SE4")
+SITE_KINDS = ("borettslag", "sameie", "brf", "commercial", "other")
+AGREEMENT_STATUSES = ("none", "active", "ended")
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    __table_args__ = (
+        CheckConstraint("currency IN ('NOK','SEK')", name="currency"),
+        CheckConstraint("agreement_status IN ('none','active','ended')", name="agreement_status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(160))
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    org_number: Mapped[str] = mapped_column(String(20), default="")
+    kind: Mapped[str] = mapped_column(String(20), default="borettslag")
+    agreement_status: Mapped[str] = mapped_column(String(10), default="active")
+    address: Mapped[str] = mapped_column(String(200), default="")
+    city: Mapped[str] = mapped_column(String(80), default="")
+    country: Mapped[str] = mapped_column(String(2), default="NO")
+    price_area: Mapped[str] = mapped_column(String(3), default="NO1")
+    currency: Mapped[str] = mapped_column(String(3), default="NOK")
+    timezone: Mapped[str] = mapped_column(String(40), default="Europe/Oslo")
+    # VAT in basis points: 2500 = 25 %.
+    vat_rate_bp: Mapped[int] = mapped_column(Integer, default=2500)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    memberships: Mapped[list["Membership"]] = relationship(back_populates="site")  # noqa: F821
+    charge_points: Mapped[list["ChargePoint"]] = relationship(back_populates="site")  # noqa: F821
