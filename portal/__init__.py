@@ -1,0 +1,41 @@
+"""The resident portal: create_app builds the Flask application."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from portal.config import PROJECT_ROOT, load_settings
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """App factory: defaults, then environment, then `config` (tests pass a mapping)."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(load_settings(config))
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PROJECT_ROOT / "translations"))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from portal import web
+    web.init_app(app)
+
+    from portal.auth.routes import bp as auth_bp
+    from portal.public.routes import bp as public_bp
+    from portal.resident.routes import bp as resident_bp
+    from portal.site.routes import bp as site_bp
+    from portal.staff.routes import bp as staff_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(resident_bp)
+    app.register_blueprint(site_bp, url_prefix="/manage")
+    app.register_blueprint(staff_bp, url_prefix="/staff")
+
+    from portal.cli import register_cli
+    register_cli(app)
+    return app

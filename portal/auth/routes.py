@@ -1,0 +1,68 @@
+"""Log in and log out."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import func, select
+
+from portal.auth.forms import LoginForm
+from portal.db import utcnow
+from portal.extensions import db_session
+from portal.htmx import render
+from portal.models import User
+from portal.services.secrets import hash_secret, needs_rehash, verify_secret
+
+bp = Blueprint("auth", __name__)
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site paths are followed after log-in."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(safe_next(request.args.get("next"), url_for("public.home")))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render("auth/login.html", block="form", status=status, form=form)
+    session = db_session()
+    email = form.email.data.strip().lower()
+    user = session.scalar(select(User).where(func.lower(User.email) == email))
+    if user is None or not user.active or not verify_secret(user.password_hash, form.password.data):
+        form.password.errors = [_("Wrong e-mail or password.")]
+        return render("auth/login.html", block="form", status=422, form=form)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_secret(form.password.data)
+    user.last_login_at = utcnow()
+    session.commit()
+    login_user(user, remember=True)
+    from portal.htmx import wants_fragment
+
+    target = safe_next(form.next.data, url_for("public.home"))
+    if wants_fragment():
+        response = redirect(target)
+        response.status_code = 204
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, code=303)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"), code=303)

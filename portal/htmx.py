@@ -1,0 +1,41 @@
+"""One URL, two representations: the full page, or the named block for an htmx request."""
+from __future__ import annotations
+
+from flask import Response, make_response, render_template, request, url_for
+from jinja2_fragments.flask import render_block
+
+
+def wants_fragment() -> bool:
+    """An htmx request that is neither boosted navigation nor a history restore."""
+    hx = getattr(request, "htmx", None)
+    return bool(hx) and not hx.boosted and not hx.history_restore_request
+
+
+def render(template: str, block: str | None = None, status: int = 200, **context) -> Response:
+    """Render the page, or only `block` of the same template when htmx asks for a fragment."""
+    if block and wants_fragment():
+        body = render_block(template, block, **context)
+    else:
+        body = render_template(template, **context)
+    response = make_response(body, status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def hx_redirect(endpoint: str, **values) -> Response:
+    """Redirect that works for htmx (HX-Redirect) and for plain requests (303)."""
+    target = url_for(endpoint, **values)
+    if getattr(request, "htmx", None):
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = target
+        return response
+    response = make_response("", 303)
+    response.headers["Location"] = target
+    return response
+
+
+def set_trigger(response: Response, event: str) -> Response:
+    """Tell the page that something happened (HX-Trigger), for other widgets to refresh."""
+    existing = response.headers.get("HX-Trigger")
+    response.headers["HX-Trigger"] = f"{existing}, {event}" if existing else event
+    return response

@@ -1,0 +1,153 @@
+"""Who may see, manage and charge where. Plain functions over a Session; no Flask."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import ChargePoint, Connector, IdTag, Membership, Site, User, UserSubscription
+from portal.services.pricing import TariffChoice, choose_tariff
+
+OCCUPIED_STATUSES = ("Charging", "SuspendedEV", "SuspendedEVSE", "Finishing")
+STARTABLE_STATUSES = ("Available", "Preparing")
+
+# Reasons a start is refused, in the order they are checked. The pages turn each into plain words.
+REASONS = (
+    "no_access", "personal_not_owner", "disabled", "no_tariff", "not_allowed",
+    "offline", "faulted", "unavailable", "occupied", "reserved", "blocked_tag", "unknown_tag",
+)
+
+
+@dataclass(frozen=True)
+class StartDecision:
+    allowed: bool
+    reason: str  # "ok" or one of REASONS
+    tariff_choice: TariffChoice | None = None
+
+
+def member_site_ids(session: Session, user_id: int) -> set[int]:
+    return set(session.scalars(select(Membership.site_id).where(Membership.user_id == user_id)))
+
+
+def membership(session: Session, user_id: int, site_id: int) -> Membership | None:
+    return session.scalar(
+        select(Membership).where(Membership.user_id == user_id, Membership.site_id == site_id)
+    )
+
+
+def can_view_site(session: Session, user: User, site_id: int) -> bool:
+    if user.is_staff:
+        return True
+    return membership(session, user.id, site_id) is not None
+
+
+def can_manage_site(session: Session, user: User, site_id: int) -> bool:
+    """Board members of the site and operator admins."""
+    if user.is_admin:
+        return True
+    m = membership(session, user.id, site_id)
+    return m is not None and m.role == "board"
+
+
+def visible_sites(session: Session, user: User) -> list[Site]:
+    """Sites the user may look at: their own, or all for staff."""
+    query = select(Site).order_by(Site.name)
+    if not user.is_staff:
+        query = query.join(Membership, Membership.site_id == Site.id).where(Membership.user_id == user.id)
+    return list(session.scalars(query))
+
+
+def can_see_charge_point(session: Session, user: User, cp: ChargePoint) -> bool:
+    """Staff see all; public chargers are open to every account; otherwise site access (or ownership)."""
+    if user.is_staff or cp.cp_type == "public" or cp.owner_id == user.id:
+        return True
+    return membership(session, user.id, cp.site_id) is not None
+
+
+def active_plan_ids(session: Session, user_id: int) -> set[int]:
+    return set(
+        session.scalars(
+            select(UserSubscription.plan_id).where(
+                UserSubscription.user_id == user_id, UserSubscription.status == "active"
+            )
+        )
+    )
+
+
+def tariff_for(session: Session, user_id: int | None, cp: ChargePoint, spot_now: Decimal | None = None) -> TariffChoice:
+    """The one tariff that applies to this user at this charge point (DOMAIN.md rule)."""
+    tariffs = cp.tariff_group.tariffs if cp.tariff_group else []
+    plans = active_plan_ids(session, user_id) if user_id else set()
+    return choose_tariff(tariffs, plans, spot_now, cp.site.vat_rate_bp)
+
+
+def decide_start(
+    *,
+    has_site_access: bool,
+    cp: ChargePoint,
+    user_id: int,
+    choice: TariffChoice,
+    connector: Connector | None = None,
+    check_connector: bool = True,
+) -> StartDecision:
+    """The start rule on already-loaded facts: access, ownership, enabled, tariff, then the connector's state."""
+    if cp.cp_type == "personal":
+        if cp.owner_id != user_id:
+            return StartDecision(False, "personal_not_owner", choice)
+    elif cp.cp_type == "private" and not has_site_access:
+        return StartDecision(False, "no_access", choice)
+    if not cp.enabled:
+        return StartDecision(False, "disabled", choice)
+    if not choice.allowed:
+        return StartDecision(False, choice.reason, choice)
+    if check_connector:
+        reason = connector_problem(cp, connector)
+        if reason:
+            return StartDecision(False, reason, choice)
+    return StartDecision(True, "ok", choice)
+
+
+def connector_problem(cp: ChargePoint, connector: Connector | None) -> str | None:
+    """Why this connector cannot start a session now, or None."""
+    if not cp.online:
+        return "offline"
+    whole = cp.connector(0)
+    if whole is not None and whole.status == "Faulted":
+        return "faulted"
+    if connector is None:
+        return "unavailable"
+    if connector.status == "Faulted":
+        return "faulted"
+    if connector.status in OCCUPIED_STATUSES:
+        return "occupied"
+    if connector.status == "Reserved":
+        return "reserved"
+    if connector.status not in STARTABLE_STATUSES:
+        return "unavailable"
+    return None
+
+
+def start_decision(
+    session: Session, user: User, cp: ChargePoint, connector_id: int | None = None, check_connector: bool = True
+) -> StartDecision:
+    """May this user start charging at this charge point (and connector) now?"""
+    has_access = membership(session, user.id, cp.site_id) is not None
+    choice = tariff_for(session, user.id, cp)
+    connector = cp.connector(connector_id) if connector_id is not None else None
+    return decide_start(
+        has_site_access=has_access, cp=cp, user_id=user.id, choice=choice,
+        connector=connector, check_connector=check_connector,
+    )
+
+
+def tag_decision(session: Session, tag_value: str, cp: ChargePoint) -> StartDecision:
+    """May this id tag (RFID or a user's virtual tag) charge at this charge point? Used by Authorize/StartTransaction."""
+    tag = session.scalar(select(IdTag).where(IdTag.tag == tag_value))
+    if tag is None or tag.user_id is None:
+        return StartDecision(False, "unknown_tag")
+    if tag.blocked or (tag.user is not None and not tag.user.active):
+        return StartDecision(False, "blocked_tag")
+    user = tag.user
+    return start_decision(session, user, cp, check_connector=False)

@@ -1,0 +1,94 @@
+"""The demo data described in ARCHITECTURE.md; safe to load twice."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import IdTag, Site, SubscriptionPlan, Tariff, TariffGroup, UserSubscription
+from portal.services.onboarding import add_charge_point, add_member, create_user, find_user, site_by_slug
+from portal.services.secrets import hash_secret
+
+DEMO_PASSWORD = "demo-password"
+DEMO_CHARGER_SECRET = "demo-charger-secret"
+
+
+def _site(session: Session, slug: str, **fields) -> Site:
+    site = site_by_slug(session, slug)
+    if site is None:
+        site = Site(slug=slug, **fields)
+        session.add(site)
+        session.flush()
+    return site
+
+
+def _tariff_setup(session: Session, site: Site, prefix: str, plan_name: str, fee: str, min_minor: int) -> TariffGroup:
+    """The usual set-up: a base tariff that forbids charging plus a residents' tariff for subscribers."""
+    group = session.scalar(select(TariffGroup).where(TariffGroup.site_id == site.id))
+    if group:
+        return group
+    plan = SubscriptionPlan(site_id=site.id, name=plan_name, description="")
+    guests = SubscriptionPlan(site_id=site.id, name=f"{prefix} guests", description="")
+    session.add_all([plan, guests])
+    session.flush()
+    base = Tariff(site_id=site.id, name=f"{prefix} – base (no charging)", pricing_type="not_allowed")
+    residents = Tariff(site_id=site.id, name=f"{prefix} – residents", pricing_type="standard",
+                       energy_fee=Decimal(fee), min_price_minor=min_minor, preauth_minor=0)
+    residents.restrictions = [plan]
+    guest = Tariff(site_id=site.id, name=f"{prefix} – guests", pricing_type="standard",
+                   energy_fee=Decimal(fee) + Decimal("1.50"), min_price_minor=min_minor, preauth_minor=20000)
+    guest.restrictions = [guests]
+    group = TariffGroup(site_id=site.id, name=f"{prefix} standard")
+    group.tariffs = [base, residents, guest]
+    session.add(group)
+    session.flush()
+    return group
+
+
+def _user(session: Session, email: str, name: str, password_hash: str, **kw):
+    return find_user(session, email) or create_user(session, email, name=name, password_hash=password_hash, **kw)
+
+
+def seed_demo(session: Session) -> None:
+    """Load (or complete) the demo data; flushes, the caller commits."""
+    pw = hash_secret(DEMO_PASSWORD)
+    solbakken = _site(session, "solbakken", name="Solbakken borettslag", org_number="912345678",
+                      kind="borettslag", agreement_status="active", address="Solbakkveien 12",
+                      city="Oslo", country="NO", price_area="NO1", currency="NOK", timezone="Europe/Oslo")
+    nordlys = _site(session, "nordlys", name="BRF Nordlys", org_number="769600-1234", kind="brf",
+                    agreement_status="active", address="Norrskensgatan 3", city="Uppsala", country="SE",
+                    price_area="SE3", currency="SEK", timezone="Europe/Stockholm")
+    sol_group = _tariff_setup(session, solbakken, "Solbakken", "Solbakken residents", "3.20", 500)
+    nor_group = _tariff_setup(session, nordlys, "Nordlys", "Nordlys residents", "2.95", 0)
+
+    resident = _user(session, "resident@demo.test", "Ragnhild Resident", pw)
+    board = _user(session, "board@demo.test", "Bjørn Board", pw)
+    _user(session, "support@demo.test", "Siri Support", pw, staff_role="support")
+    _user(session, "sales@demo.test", "Sander Sales", pw, staff_role="sales")
+    _user(session, "admin@demo.test", "Ada Admin", pw, staff_role="admin")
+    neighbour = _user(session, "nordlys@demo.test", "Nils Nordlys", pw, language="sv")
+    add_member(session, resident, solbakken, "resident")
+    add_member(session, board, solbakken, "board")
+    add_member(session, neighbour, nordlys, "resident")
+
+    for user, group in ((resident, sol_group), (board, sol_group), (neighbour, nor_group)):
+        plan = next(t.restrictions[0] for t in group.tariffs if t.restrictions and "residents" in t.name)
+        held = session.scalar(select(UserSubscription).where(
+            UserSubscription.user_id == user.id, UserSubscription.plan_id == plan.id,
+            UserSubscription.status == "active"))
+        if held is None:
+            session.add(UserSubscription(user_id=user.id, plan_id=plan.id, status="active"))
+    if session.scalar(select(IdTag).where(IdTag.tag == "RFID-DEMO-0001")) is None:
+        session.add(IdTag(tag="RFID-DEMO-0001", user_id=resident.id, kind="rfid", name="Key fob"))
+
+    for identity, site, connectors, group, name in (
+        ("CP-DEMO-1", solbakken, 2, sol_group, "Garage A, spaces 1–2"),
+        ("CP-DEMO-2", solbakken, 1, sol_group, "Garage A, space 3"),
+        ("CP-NORDLYS-1", nordlys, 1, nor_group, "Garage 1"),
+    ):
+        cp = next((c for c in site.charge_points if c.identity == identity), None)
+        if cp is None:
+            cp = add_charge_point(session, identity, site, DEMO_CHARGER_SECRET, connectors, name=name)
+        cp.tariff_group_id = group.id
+    session.flush()

@@ -1,0 +1,167 @@
+"""Wiring of extensions, locale selection, template helpers and error pages."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from portal.db import Database
+from portal.extensions import babel, close_db_session, csrf, db_session, htmx, login_manager
+from portal.htmx import render
+from portal.models import User
+from portal.services import pricing
+
+log = logging.getLogger(__name__)
+LANG_COOKIE = "lang"
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["portal_db"] = Database.from_url(app.config["DATABASE_URL"])
+    app.teardown_appcontext(close_db_session)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Oslo")
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.user_loader(_load_user)
+    login_manager.unauthorized_handler(_unauthorized)
+    app.context_processor(_template_context)
+    app.jinja_env.filters["money"] = _money
+    app.jinja_env.filters["per_kwh"] = _per_kwh
+    app.jinja_env.filters["kwh"] = _kwh
+    app.jinja_env.filters["localtime"] = _localtime
+    _register_errors(app)
+    app.after_request(_security_headers)
+
+
+def select_locale() -> str:
+    """Cookie choice, then the account's language, then Accept-Language, then bokmål."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in languages:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.language in languages:
+        return current_user.language
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def current_language() -> str:
+    return str(get_locale() or "nb")[:2]
+
+
+def _load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    user = db_session().get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+def _unauthorized():
+    from flask import redirect, url_for
+
+    from portal.htmx import hx_redirect
+
+    next_url = request.full_path if request.method == "GET" else request.referrer or "/"
+    if getattr(request, "htmx", None):
+        return hx_redirect("auth.login", next=next_url.rstrip("?"))
+    return redirect(url_for("auth.login", next=next_url.rstrip("?")))
+
+
+def _template_context() -> dict:
+    return {
+        "current_language": current_language(),
+        "languages": (("nb", "Norsk"), ("sv", "Svenska"), ("en", "English")),
+        "has_endpoint": _has_endpoint,
+        "menu_allows": _menu_allows,
+    }
+
+
+def _has_endpoint(name: str) -> bool:
+    from flask import current_app
+
+    return name in current_app.view_functions
+
+
+def _menu_allows(endpoint: str) -> bool:
+    """Hide menu entries the user cannot use; the views check access again on the server."""
+    if not current_user.is_authenticated:
+        return False
+    if endpoint.startswith("staff."):
+        return current_user.is_staff
+    if endpoint.startswith("site."):
+        from portal.models import Membership
+
+        return current_user.is_admin or any(m.role == "board" for m in current_user.memberships)
+    return True
+
+
+def _money(minor: int | None, currency: str = "NOK") -> str:
+    if minor is None:
+        return "–"
+    return pricing.format_money(minor, currency, current_language())
+
+
+def _per_kwh(price, currency: str = "NOK") -> str:
+    return pricing.format_per_kwh(price, currency, current_language())
+
+
+def _kwh(wh: int | None) -> str:
+    from decimal import Decimal
+
+    return pricing.format_amount(Decimal(wh or 0) / 1000, current_language(), places=2) + " kWh"
+
+
+def _localtime(value, fmt: str = "short") -> str:
+    from flask_babel import format_datetime
+
+    if value is None:
+        return "–"
+    return format_datetime(value, fmt)
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        message = _("The form had expired or was sent from somewhere else. Please try again.")
+        return render("errors/error.html", block="error", status=400, code=400, message=message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        code = error.code or 500
+        messages = {
+            400: _("The request could not be understood."),
+            403: _("You do not have access to this page."),
+            404: _("We could not find that page."),
+            405: _("That action is not possible here."),
+            413: _("What you sent is too large."),
+            422: _("Some of what you entered needs fixing."),
+            429: _("Too many attempts. Please wait a moment and try again."),
+        }
+        message = messages.get(code, error.description or _("Something went wrong."))
+        return render("errors/error.html", block="error", status=code, code=code, message=message)
+
+    @app.errorhandler(Exception)
+    def server_error(error: Exception):
+        if isinstance(error, HTTPException):
+            return http_error(error)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        session = g.get("db_session")
+        if session is not None:
+            session.rollback()
+        message = _("Something went wrong on our side. Please try again in a moment.")
+        return render("errors/error.html", block="error", status=500, code=500, message=message)

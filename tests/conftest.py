@@ -1,0 +1,117 @@
+"""Shared fixtures: a private Redis, one database per run (SQLite or PostgreSQL), app and clients."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import text
+
+from portal.db import Database
+from portal.models import Base
+from tests.support.services import RedisServer, create_test_database
+
+TEST_SECRET_KEY = "test-secret-key"
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    server = RedisServer()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    from portal.cli import upgrade_database
+
+    url, drop = create_test_database()
+    upgrade_database(url)  # the migrations themselves are under test here
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def db(database_url) -> Database:
+    database = Database.from_url(database_url)
+    yield database
+    database.dispose()
+
+
+def _clean(database: Database) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with database.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_database(request):
+    """Every test starts from empty tables (processes other than pytest share the database)."""
+    yield
+    if "db" in request.fixturenames:
+        _clean(request.getfixturevalue("db"))
+
+
+@pytest.fixture
+def session(db):
+    with db.session() as s:
+        yield s
+
+
+@pytest.fixture
+def app_config(database_url, redis_url) -> dict:
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "SMTP_URL": os.environ.get("SMTP_URL", "smtp://127.0.0.1:1"),
+        "PORTAL_BASE_URL": "http://portal.test",
+        "RATELIMIT_ENABLED": False,
+    }
+
+
+@pytest.fixture
+def app(app_config, db):
+    from portal import create_app
+
+    application = create_app(app_config)
+    yield application
+    application.extensions["portal_db"].dispose()
+
+
+def _csrf_token(app) -> str:
+    return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps("test-raw-csrf")
+
+
+@pytest.fixture
+def client(app):
+    """A browser-like client: English, with a valid CSRF token on every request."""
+    c = app.test_client()
+    c.set_cookie("lang", "en")
+    with c.session_transaction() as s:
+        s["csrf_token"] = "test-raw-csrf"
+    c.environ_base["HTTP_X_CSRFTOKEN"] = _csrf_token(app)
+    return c
+
+
+@pytest.fixture
+def raw_client(app):
+    """A client without any CSRF token, to prove forms refuse it."""
+    c = app.test_client()
+    c.set_cookie("lang", "en")
+    return c
+
+
+@pytest.fixture
+def login():
+    def _login(client, user) -> None:
+        with client.session_transaction() as s:
+            s["_user_id"] = str(user.id)
+            s["_fresh"] = True
+
+    return _login
