@@ -1,0 +1,31 @@
+"""The browser harness itself: Debian's Chromium starts, axe-core loads, the scroll check works."""
+from __future__ import annotations
+
+import pytest
+
+from tests.support.browser import assert_no_horizontal_scroll, run_axe
+
+
+def test_phone_viewport_and_checks(page):
+    page.set_content(
+        "<!doctype html><html lang='en'><head><title>t</title>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'></head>"
+        "<body><main><h1>Hello</h1><p>Narrow page</p></main></body></html>"
+    )
+    assert page.evaluate("() => window.innerWidth") == 390
+    assert page.evaluate("() => navigator.language") == "en-US"
+    assert_no_horizontal_scroll(page)
+    assert run_axe(page) == []
+
+
+def test_checks_catch_problems(page):
+    page.set_content(
+        "<!doctype html><html lang='en'><head><title>t</title>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'></head>"
+        "<body><main><div style='width:600px'>too wide</div>"
+        "<img src='data:,'><button></button></main></body></html>"
+    )
+    with pytest.raises(AssertionError, match="horizontal scrolling"):
+        assert_no_horizontal_scroll(page)
+    ids = {v["id"] for v in run_axe(page)}
+    assert {"image-alt", "button-name"} <= ids
