@@ -109,7 +109,7 @@ def build_children() -> list[Child]:
         "--bind", f"{WEB_HOST}:{WEB_PORT}",
         "--workers", os.environ.get("WEB_WORKERS", "2"),
         "--threads", os.environ.get("WEB_THREADS", "4"),
-        "--access-logfile", "-", "--graceful-timeout", "5",
+        "--access-logfile", "-", "--graceful-timeout", "5", "--no-control-socket",
     ]
     children = [
         Child("web", web_cmd),

@@ -223,7 +223,7 @@ def start_web(env: Mapping[str, str] | None, *, host: str = "127.0.0.1", port: i
     else:
         args = ["-m", "gunicorn", "portal:create_app()", "--bind", f"{host}:{port}",
                 "--workers", "1", "--threads", "4", "--graceful-timeout", "3",
-                "--access-logfile", "-"]
+                "--access-logfile", "-", "--no-control-socket"]
     proc = start_process(f"web-{port}", args, e, port=port, url=base_url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
