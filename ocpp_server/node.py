@@ -1,0 +1,154 @@
+"""One OCPP server node: its live charger connections, database, Redis and background tasks.
+
+Hooks for the call path (ocpp_server.calls, optional until it exists):
+  await calls.on_charger_connected(node, identity)     after a charger's socket is registered
+  await calls.on_charger_disconnected(node, identity)  after it is gone (not when a newer socket replaced it)
+  asyncio.create_task(calls.serve(node))               once at start-up
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any, Callable, Coroutine
+
+import redis.asyncio as aioredis
+
+from portal.config import setting
+from portal.db import Database, utcnow
+from portal.services import ocpp_ingest
+from ocpp_server.msglog import MessageLog
+
+if TYPE_CHECKING:
+    from ocpp_server.v16 import CentralChargePoint
+
+log = logging.getLogger(__name__)
+
+
+def calls_hook(name: str) -> Callable[..., Any] | None:
+    """A function of ocpp_server.calls, or None while that module (or the function) does not exist."""
+    try:
+        module = importlib.import_module("ocpp_server.calls")
+    except ImportError as exc:
+        if exc.name not in ("ocpp_server.calls",):
+            log.exception("ocpp_server.calls failed to import")
+        return None
+    return getattr(module, name, None)
+
+
+class Node:
+    """State of one OCPP node; nothing here is needed by another process (that lives in the DB and Redis)."""
+
+    def __init__(self, *, node_id: str, db: Database, redis_url: str, response_timeout: float = 30) -> None:
+        self.node_id = node_id
+        self.db = db
+        self.redis_url = redis_url
+        self.redis = aioredis.Redis.from_url(redis_url)
+        self.connections: dict[str, "CentralChargePoint"] = {}
+        self.msglog = MessageLog(db)
+        self.response_timeout = response_timeout
+        self._tasks: set[asyncio.Task] = set()
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @classmethod
+    def from_settings(cls, **overrides: Any) -> "Node":
+        return cls(
+            node_id=overrides.get("node_id") or setting("OCPP_NODE_ID"),
+            db=overrides.get("db") or Database.from_url(setting("DATABASE_URL")),
+            redis_url=overrides.get("redis_url") or setting("REDIS_URL"),
+        )
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.msglog.start()
+        stale = await self.run_db(ocpp_ingest.node_stopped, self.node_id, utcnow())
+        if stale:
+            log.info("node %s: %d chargers left online by a previous run marked offline", self.node_id, stale)
+        serve = calls_hook("serve")
+        if serve is not None:
+            self.spawn(serve(self), name="ocpp-calls")
+
+    async def stop(self) -> None:
+        """After the server closed its sockets: finish follow-ups, flush the log, release resources."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.run_db(ocpp_ingest.node_stopped, self.node_id, utcnow())
+        await self.msglog.stop()
+        await self.redis.aclose()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task:
+        """A background task the node keeps a reference to and cancels at shutdown."""
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+    # --- database ----------------------------------------------------------------------------
+
+    async def run_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a domain function in a worker thread with a fresh session; commit once."""
+        return await asyncio.to_thread(self._in_session, fn, *args, **kwargs)
+
+    def _in_session(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        with self.db.session() as session:
+            result = fn(session, *args, **kwargs)
+            session.commit()
+            return result
+
+    async def enqueue_after_commit(self, value: Any) -> None:
+        """Hand jobs the actions service asked for to portal.services.actions.enqueue_after_commit."""
+        enqueue = ocpp_ingest.actions_hook("enqueue_after_commit")
+        if enqueue is None:
+            return
+        try:
+            await asyncio.to_thread(enqueue, self.redis_url, value)
+        except Exception:
+            log.exception("enqueue after commit failed")
+
+    # --- connections -------------------------------------------------------------------------
+
+    def _lock(self, identity: str) -> asyncio.Lock:
+        return self._locks.setdefault(identity, asyncio.Lock())
+
+    async def attach(self, identity: str, make_cp: Callable[[ocpp_ingest.ConnectInfo], "CentralChargePoint"]):
+        """Register a new socket for identity; an older one is replaced and closed."""
+        async with self._lock(identity):
+            info = await self.run_db(ocpp_ingest.connected, identity, self.node_id, utcnow())
+            cp = make_cp(info)
+            old = self.connections.get(identity)
+            self.connections[identity] = cp
+            if old is not None:
+                old.replaced = True
+                log.info("%s: new connection replaces the old one", identity)
+                self.spawn(old._connection.close(1000, "replaced by a new connection"), name=f"{identity}-close")
+            await self._hook("on_charger_connected", identity)
+        log.info("%s: connected to node %s", identity, self.node_id)
+        return cp
+
+    async def detach(self, cp: "CentralChargePoint") -> None:
+        """The socket ended: forget it and mark the charger offline, unless a newer socket took over."""
+        async with self._lock(cp.identity):
+            if self.connections.get(cp.identity) is not cp:
+                return
+            del self.connections[cp.identity]
+            try:
+                await self.run_db(ocpp_ingest.disconnected, cp.identity, self.node_id, utcnow())
+            finally:
+                await self._hook("on_charger_disconnected", cp.identity)
+        log.info("%s: disconnected", cp.identity)
+
+    async def _hook(self, name: str, identity: str) -> None:
+        hook = calls_hook(name)
+        if hook is None:
+            return
+        try:
+            await hook(self, identity)
+        except Exception:
+            log.exception("%s hook failed for %s", name, identity)

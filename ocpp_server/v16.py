@@ -1,0 +1,282 @@
+"""The OCPP 1.6J central-system side of one charger connection.
+
+`@on` handlers answer fast and do their database work in a worker thread (one fresh session and
+one commit per message); follow-up calls to the charger go in `@after` tasks, never inside `@on`.
+
+CALLERROR codes (OCPP-J 1.6 names):
+  frame that is not JSON            -> FormationViolation, unique id "-1"
+  JSON that is not a valid RPC frame -> ProtocolError (unique id "-1" unless it can be read)
+  unknown action                     -> NotImplemented; a 1.6 action we do not take -> NotSupported
+  schema: missing field -> OccurenceConstraintViolation; wrong type/too long -> TypeConstraintViolation;
+  bad value (enum, range, timestamp) -> PropertyConstraintViolation; unexpected field -> FormationViolation
+The connection stays open after any of them.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable
+
+from ocpp.exceptions import (
+    FormationViolationError, NotImplementedError as OcppNotImplemented, NotSupportedError,
+    OccurenceConstraintViolationError, OCPPError, PropertyConstraintViolationError, ProtocolError,
+    TypeConstraintViolationError,
+)
+from ocpp.messages import Call, CallError, MessageType, get_validator, unpack
+from ocpp.routing import after, on
+from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v16.enums import Action, AvailabilityType, DataTransferStatus, RegistrationStatus
+
+from portal.db import utcnow
+from portal.services import ocpp_ingest
+from portal.services.ocpp_ingest import format_time, parse_time
+
+if TYPE_CHECKING:
+    from ocpp_server.node import Node
+
+log = logging.getLogger(__name__)
+KNOWN_ACTIONS = {a.value for a in Action}
+
+
+class CallNotAllowed(RuntimeError):
+    """A CSMS-initiated call to a charger whose boot is not Accepted (Pending, Rejected or unknown)."""
+
+
+def schema_error(action: str, payload: Any) -> OCPPError | None:
+    """Strict OCPP 1.6 schema check of a charger's request, as the matching CALLERROR."""
+    if not isinstance(payload, dict):
+        return FormationViolationError(details={"cause": "payload must be a JSON object"})
+    try:
+        validator = get_validator(MessageType.Call, action, "1.6")
+    except OSError:
+        return None
+    error = next(iter(validator.iter_errors(payload)), None)
+    if error is None:
+        return None
+    details = {"cause": error.message[:200]}
+    kind = error.validator
+    if kind == "required":
+        return OccurenceConstraintViolationError(details=details)
+    if kind in ("type", "maxLength"):
+        return TypeConstraintViolationError(details=details)
+    if kind == "additionalProperties":
+        return FormationViolationError(details=details)
+    return PropertyConstraintViolationError(details=details)
+
+
+def frame_error(raw: str | bytes, exc: OCPPError) -> CallError:
+    """The CALLERROR for a frame that could not be unpacked."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, TypeError):
+        return CallError("-1", "FormationViolation", "Message is not valid JSON", {})
+    uid = data[1] if isinstance(data, list) and len(data) > 1 and isinstance(data[1], str) else "-1"
+    return CallError(uid, "ProtocolError", "Message is not a valid OCPP-J RPC frame",
+                     {"cause": str(exc.details.get("cause", ""))[:200]})
+
+
+class CentralChargePoint(ChargePoint):
+    """One connected charger: identity, boot status, handlers; `await cp.call(payload)` from node tasks."""
+
+    vendor_handlers: dict[str, Callable[..., Any]] = {}
+
+    def __init__(self, identity: str, connection: Any, node: "Node", info: ocpp_ingest.ConnectInfo,
+                 response_timeout: float = 30) -> None:
+        super().__init__(identity, connection, response_timeout=response_timeout)
+        self.identity = identity
+        self.node = node
+        self.boot_status: str | None = info.boot_status
+        self.enabled = info.enabled
+        self.relaxed_validation = info.relaxed_validation
+        self.replaced = False
+        self._unavailable_requested = False
+        # Validation is done here (strict or relaxed), not by the library, to answer with 1.6 error codes.
+        for route in self.route_map.values():
+            route["_skip_schema_validation"] = True
+        if self.relaxed_validation:
+            log.warning("%s: relaxed schema validation is on for this charger", identity)
+
+    # --- framing -----------------------------------------------------------------------------
+
+    async def route_message(self, raw_msg: str | bytes) -> None:
+        text = raw_msg if isinstance(raw_msg, str) else raw_msg.decode("utf-8", "replace")
+        self.node.msglog.record(self.identity, "in", text)
+        try:
+            msg = unpack(text)
+        except OCPPError as exc:
+            log.warning("%s: unreadable frame answered with CALLERROR", self.identity)
+            await self._send(frame_error(text, exc).to_json())
+            return
+        if msg.message_type_id == MessageType.Call:
+            try:
+                await self._handle_call(msg)
+            except OCPPError as error:
+                log.info("%s: %s refused with %s", self.identity, msg.action, error.code)
+                await self._send(msg.create_call_error(error).to_json())
+        else:
+            self._response_queue.put_nowait(msg)
+
+    async def _handle_call(self, msg: Call) -> Any:
+        if msg.action not in self.route_map:
+            if msg.action in KNOWN_ACTIONS:
+                raise NotSupportedError(details={"cause": f"{msg.action} is not taken by the central system"})
+            raise OcppNotImplemented(details={"cause": f"unknown action {str(msg.action)[:40]}"})
+        error = schema_error(msg.action, msg.payload)
+        if error is not None and not (self.relaxed_validation and isinstance(msg.payload, dict)):
+            raise error
+        if error is not None:
+            log.info("%s: relaxed validation let a non-conforming %s through (%s)",
+                     self.identity, msg.action, error.details.get("cause"))
+        return await super()._handle_call(msg)
+
+    async def _send(self, message: str) -> None:
+        self.node.msglog.record(self.identity, "out", message)
+        await self._connection.send(message)
+
+    async def call(self, payload: Any, suppress: bool = True, unique_id: str | None = None,
+                   skip_schema_validation: bool = False) -> Any:
+        """Send a CALL; refused unless the charger's boot was Accepted."""
+        if self.boot_status != RegistrationStatus.accepted:
+            raise CallNotAllowed(f"{self.identity} boot status is {self.boot_status}")
+        return await super().call(payload, suppress=suppress, unique_id=unique_id,
+                                  skip_schema_validation=skip_schema_validation)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await self.node.run_db(fn, *args, **kwargs)
+
+    def _time(self, text: str | None, field: str) -> datetime | None:
+        """Parse a charger timestamp; strict chargers get PropertyConstraintViolation for garbage."""
+        if text is None:
+            return None
+        try:
+            return parse_time(text)
+        except (ValueError, TypeError, AttributeError):
+            if self.relaxed_validation:
+                return utcnow()
+            raise PropertyConstraintViolationError(details={"cause": f"{field} is not a dateTime"})
+
+    def _meter_list(self, entries: list[dict] | None) -> list[dict]:
+        out = []
+        for entry in entries or []:
+            at = self._time(entry.get("timestamp"), "meterValue.timestamp") or utcnow()
+            out.append({**entry, "timestamp": at})
+        return out
+
+    def _spawn(self, coro: Any) -> None:
+        self.node.spawn(coro, name=f"{self.identity}-followup")
+
+    # --- charger-initiated messages -----------------------------------------------------------
+
+    @on(Action.boot_notification)
+    async def on_boot_notification(self, charge_point_vendor: str, charge_point_model: str,
+                                   **kwargs: Any) -> call_result.BootNotification:
+        outcome = await self._db(
+            ocpp_ingest.boot, self.identity, vendor=charge_point_vendor, model=charge_point_model,
+            serial=kwargs.get("charge_point_serial_number") or kwargs.get("charge_box_serial_number"),
+            firmware=kwargs.get("firmware_version"), now=utcnow(),
+        )
+        self.boot_status, self.enabled = outcome.status, outcome.enabled
+        log.info("%s: boot %s (%s %s)", self.identity, outcome.status, charge_point_vendor, charge_point_model)
+        return call_result.BootNotification(current_time=format_time(utcnow()), interval=outcome.interval,
+                                            status=outcome.status)
+
+    @after(Action.boot_notification)
+    async def after_boot_notification(self, **kwargs: Any) -> None:
+        if self.boot_status == RegistrationStatus.accepted and not self.enabled:
+            self._spawn(self.keep_unavailable())
+
+    async def keep_unavailable(self) -> None:
+        """A disabled charge point may connect but stays Inoperative (asked once per connection)."""
+        if self._unavailable_requested:
+            return
+        self._unavailable_requested = True
+        try:
+            result = await self.call(call.ChangeAvailability(connector_id=0, type=AvailabilityType.inoperative))
+            log.info("%s: disabled, ChangeAvailability Inoperative -> %s", self.identity,
+                     getattr(result, "status", None))
+        except (CallNotAllowed, asyncio.TimeoutError) as exc:
+            log.warning("%s: could not make the disabled charger unavailable: %s", self.identity, exc)
+
+    @on(Action.heartbeat)
+    async def on_heartbeat(self, **kwargs: Any) -> call_result.Heartbeat:
+        now = utcnow()
+        await self._db(ocpp_ingest.heartbeat, self.identity, now)
+        return call_result.Heartbeat(current_time=format_time(now))
+
+    @on(Action.status_notification)
+    async def on_status_notification(self, connector_id: int, error_code: str, status: str,
+                                     **kwargs: Any) -> call_result.StatusNotification:
+        outcome = await self._db(
+            ocpp_ingest.status_notification, self.identity, connector_id=connector_id, status=status,
+            error_code=error_code, info=kwargs.get("info"), vendor_error_code=kwargs.get("vendor_error_code"),
+            timestamp=self._time(kwargs.get("timestamp"), "timestamp"), now=utcnow(),
+        )
+        self.enabled = outcome.enabled
+        if outcome.jobs:
+            await self.node.enqueue_after_commit(outcome.jobs)
+        return call_result.StatusNotification()
+
+    @after(Action.status_notification)
+    async def after_status_notification(self, connector_id: int, status: str, **kwargs: Any) -> None:
+        if self.enabled:
+            self._unavailable_requested = False
+        elif status not in ("Unavailable", "Faulted") and self.boot_status == RegistrationStatus.accepted:
+            self._spawn(self.keep_unavailable())
+
+    @on(Action.authorize)
+    async def on_authorize(self, id_tag: str, **kwargs: Any) -> call_result.Authorize:
+        status = await self._db(ocpp_ingest.authorize, self.identity, id_tag, utcnow())
+        return call_result.Authorize(id_tag_info={"status": status})
+
+    @on(Action.start_transaction)
+    async def on_start_transaction(self, connector_id: int, id_tag: str, meter_start: int, timestamp: str,
+                                   **kwargs: Any) -> call_result.StartTransaction:
+        outcome = await self._db(
+            ocpp_ingest.start_transaction, self.identity, connector_id=connector_id, id_tag=id_tag,
+            meter_start=meter_start, timestamp=self._time(timestamp, "timestamp"), now=utcnow(),
+        )
+        log.info("%s: StartTransaction connector %s -> tx %s %s%s", self.identity, connector_id,
+                 outcome.transaction_id, outcome.status, " (duplicate)" if outcome.duplicate else "")
+        return call_result.StartTransaction(transaction_id=outcome.transaction_id,
+                                            id_tag_info={"status": outcome.status})
+
+    @on(Action.meter_values)
+    async def on_meter_values(self, connector_id: int, meter_value: list, **kwargs: Any) -> call_result.MeterValues:
+        await self._db(ocpp_ingest.meter_values, self.identity, connector_id=connector_id,
+                       transaction_id=kwargs.get("transaction_id"), meter_value=self._meter_list(meter_value),
+                       now=utcnow())
+        return call_result.MeterValues()
+
+    @on(Action.stop_transaction)
+    async def on_stop_transaction(self, meter_stop: int, timestamp: str, transaction_id: int,
+                                  **kwargs: Any) -> call_result.StopTransaction:
+        payload = {"meterStop": meter_stop, "timestamp": timestamp, "transactionId": transaction_id,
+                   "reason": kwargs.get("reason"), "idTag": kwargs.get("id_tag")}
+        status = await self._db(
+            ocpp_ingest.stop_transaction, self.identity, transaction_id=transaction_id, meter_stop=meter_stop,
+            timestamp=self._time(timestamp, "timestamp"), reason=kwargs.get("reason"), id_tag=kwargs.get("id_tag"),
+            transaction_data=self._meter_list(kwargs.get("transaction_data")), payload=payload, now=utcnow(),
+        )
+        return call_result.StopTransaction(id_tag_info={"status": status} if status else None)
+
+    @on(Action.data_transfer)
+    async def on_data_transfer(self, vendor_id: str, **kwargs: Any) -> call_result.DataTransfer:
+        await self._db(ocpp_ingest.heartbeat, self.identity, utcnow())
+        handler = self.vendor_handlers.get(vendor_id)
+        if handler is None:
+            return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)
+        return await handler(self, message_id=kwargs.get("message_id"), data=kwargs.get("data"))
+
+    @on(Action.diagnostics_status_notification)
+    async def on_diagnostics_status(self, **kwargs: Any) -> call_result.DiagnosticsStatusNotification:
+        await self._db(ocpp_ingest.heartbeat, self.identity, utcnow())
+        return call_result.DiagnosticsStatusNotification()
+
+    @on(Action.firmware_status_notification)
+    async def on_firmware_status(self, **kwargs: Any) -> call_result.FirmwareStatusNotification:
+        await self._db(ocpp_ingest.heartbeat, self.identity, utcnow())
+        return call_result.FirmwareStatusNotification()

@@ -1,0 +1,128 @@
+"""Energy from meter readings with sanity checks, and the cost of a finished session.
+
+Chargers report an energy register (Wh). A session's energy is the difference between the
+stop and start readings; a broken meter (zero or negative start, a register that runs
+backwards, an implausible jump) is flagged for support instead of billed blindly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import MeterValue, SpotPrice, Transaction
+from portal.services.pricing import Cost, cost_from_intervals, session_cost, spot_unit_price
+
+ENERGY_REGISTER = "Energy.Active.Import.Register"
+# No car battery takes more than this in one session; anything above is a meter fault.
+MAX_SESSION_WH = 250_000
+# Faster than any charger can deliver (W), with a 1 kWh allowance for clock skew.
+MAX_POWER_W = 400_000
+SLACK_WH = 1_000
+
+
+@dataclass(frozen=True)
+class Energy:
+    wh: int
+    flag: str | None  # None when the readings were sane and billed as they are
+
+
+def to_wh(value: Decimal, unit: str | None) -> Decimal:
+    """An energy reading in Wh (chargers may report kWh)."""
+    return value * 1000 if (unit or "Wh") == "kWh" else value
+
+
+def plausible(wh: int, started_at: datetime, stopped_at: datetime) -> bool:
+    hours = max((stopped_at - started_at).total_seconds(), 0) / 3600
+    return 0 <= wh <= MAX_SESSION_WH and wh <= hours * MAX_POWER_W + SLACK_WH
+
+
+def register_readings(session: Session, tx: Transaction) -> list[tuple[datetime, int]]:
+    """The transaction's energy-register samples, oldest first, in Wh."""
+    rows = session.execute(
+        select(MeterValue.timestamp, MeterValue.value, MeterValue.unit)
+        .where(MeterValue.transaction_id == tx.id, MeterValue.measurand == ENERGY_REGISTER)
+        .where((MeterValue.phase.is_(None)) | (MeterValue.phase == ""))
+        .order_by(MeterValue.timestamp, MeterValue.id)
+    ).all()
+    return [(ts, int(to_wh(Decimal(v), unit))) for ts, v, unit in rows]
+
+
+def session_energy(tx: Transaction, meter_stop: int, stopped_at: datetime,
+                   readings: list[tuple[datetime, int]]) -> Energy:
+    """Billable energy for a stop; falls back to the sampled readings when start/stop are not sane."""
+    flags: list[str] = []  # a zero or negative start was already flagged when the session began
+    wh = meter_stop - tx.meter_start_wh
+    if wh < 0:
+        flags.append(f"register went backwards: start {tx.meter_start_wh} Wh, stop {meter_stop} Wh")
+    elif not plausible(wh, tx.started_at, stopped_at):
+        flags.append(f"implausible energy {wh} Wh (start {tx.meter_start_wh}, stop {meter_stop})")
+    else:
+        return Energy(wh, None)
+    sampled = _sampled_energy(readings, meter_stop)
+    if sampled is not None and plausible(sampled, tx.started_at, stopped_at):
+        flags.append(f"billed {sampled} Wh from sampled readings")
+        return Energy(sampled, "; ".join(flags))
+    flags.append("not billed")
+    return Energy(0, "; ".join(flags))
+
+
+def _sampled_energy(readings: list[tuple[datetime, int]], meter_stop: int) -> int | None:
+    """Energy between the first sampled reading and the stop (or last sample), if they are consistent."""
+    values = [wh for _, wh in readings if wh > 0]
+    if not values:
+        return None
+    end = meter_stop if meter_stop >= values[-1] else values[-1]
+    if any(b < a for a, b in zip(values, values[1:])):
+        return None
+    return end - values[0]
+
+
+def transaction_cost(session: Session, tx: Transaction, readings: list[tuple[datetime, int]]) -> Cost:
+    """Cost of a finished session by its price snapshot (standard or spot)."""
+    if tx.pricing_type == "spot":
+        return _spot_cost(session, tx, readings)
+    return session_cost(tx.energy_wh, tx.energy_fee, tx.min_price_minor, tx.vat_rate_bp)
+
+
+def _spot_cost(session: Session, tx: Transaction, readings: list[tuple[datetime, int]]) -> Cost:
+    """Split the energy over the readings' timeline and price each part at its interval's spot price."""
+    points = [(tx.started_at, 0)]
+    base = tx.meter_start_wh
+    if tx.meter_flag and readings:  # the start reading is not trusted: measure from the first sample
+        base = readings[0][1]
+    for ts, wh in readings:
+        if tx.started_at <= ts <= (tx.stopped_at or ts):
+            points.append((ts, max(wh - base, 0)))
+    points.append((tx.stopped_at or points[-1][0], tx.energy_wh))
+    parts: list[tuple[int, Decimal]] = []
+    fallback_used = False
+    for (t0, e0), (t1, e1) in zip(points, points[1:]):
+        delta = min(max(e1 - e0, 0), tx.energy_wh)
+        if delta == 0:
+            continue
+        price = _spot_price_at(session, tx, t0 + (t1 - t0) / 2)
+        if price is None:
+            fallback_used = True
+            price = Decimal(tx.spot_fallback)
+        parts.append((delta, price))
+    billed = sum(wh for wh, _ in parts)
+    if billed < tx.energy_wh:  # rounding or readings beyond the stop: price the rest at the last price
+        parts.append((tx.energy_wh - billed, parts[-1][1] if parts else Decimal(tx.spot_fallback)))
+    if fallback_used:
+        tx.price_flag = "spot price missing for part of the session; fallback price used"
+    return cost_from_intervals(parts, tx.min_price_minor, tx.vat_rate_bp)
+
+
+def _spot_price_at(session: Session, tx: Transaction, moment: datetime) -> Decimal | None:
+    row = session.scalar(
+        select(SpotPrice).where(
+            SpotPrice.price_area == tx.price_area, SpotPrice.starts_at <= moment, SpotPrice.ends_at > moment
+        )
+    )
+    if row is None:
+        return None
+    return spot_unit_price(row.price_per_kwh, tx.spot_markup, tx.spot_markup_percent, tx.vat_rate_bp)

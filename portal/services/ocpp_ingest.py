@@ -1,0 +1,380 @@
+"""What a charger tells the central system, persisted: one function per OCPP 1.6 message.
+
+Flask-free; every function takes a Session, flushes but never commits (the OCPP handler
+commits once per message). Times are aware UTC datetimes parsed by the caller.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from portal.models import ChargePoint, Connector, IdTag, MeterValue, OrphanStop, Transaction
+from portal.services import access
+from portal.services.metering import ENERGY_REGISTER, register_readings, session_energy, to_wh, transaction_cost
+
+log = logging.getLogger(__name__)
+
+# access.REASONS -> OCPP idTagInfo.status
+TAG_STATUS = {"ok": "Accepted", "blocked_tag": "Blocked"}
+RETRY_INTERVAL_S = 60  # Pending/Rejected chargers retry their boot after this long
+
+
+class UnknownChargePoint(LookupError):
+    """The identity is not registered (it should have been refused at the door)."""
+
+
+@dataclass(frozen=True)
+class ConnectInfo:
+    identity: str
+    enabled: bool
+    relaxed_validation: bool
+    boot_status: str | None
+    heartbeat_interval: int
+
+
+@dataclass(frozen=True)
+class BootOutcome:
+    status: str  # Accepted | Pending | Rejected
+    interval: int
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class StatusOutcome:
+    enabled: bool
+    jobs: Any  # what portal.services.actions.on_connector_status returned, to enqueue after commit
+
+
+@dataclass(frozen=True)
+class StartOutcome:
+    transaction_id: int
+    status: str  # idTagInfo.status
+    duplicate: bool
+
+
+def parse_time(text: str) -> datetime:
+    """An OCPP dateTime as aware UTC; a missing offset is read as UTC. Raises ValueError."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def format_time(moment: datetime) -> str:
+    """UTC with an explicit offset, as sent to chargers."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def charge_point(session: Session, identity: str) -> ChargePoint:
+    cp = session.scalar(select(ChargePoint).where(ChargePoint.identity == identity))
+    if cp is None:
+        raise UnknownChargePoint(identity)
+    return cp
+
+
+def _seen(cp: ChargePoint, now: datetime) -> None:
+    cp.last_seen_at = now
+    if not cp.online:
+        cp.online = True
+        cp.offline_since = None
+
+
+def actions_hook(name: str) -> Callable[..., Any] | None:
+    """A function of portal.services.actions if that module provides it (it is optional)."""
+    try:
+        module = importlib.import_module("portal.services.actions")
+    except ImportError:
+        return None
+    return getattr(module, name, None)
+
+
+# --- connection ------------------------------------------------------------------------------
+
+def credentials(session: Session, identity: str) -> str | None:
+    """The stored secret hash of a charger, or None when the identity is unknown."""
+    return session.scalar(select(ChargePoint.secret_hash).where(ChargePoint.identity == identity))
+
+
+def connected(session: Session, identity: str, node_id: str, now: datetime) -> ConnectInfo:
+    cp = charge_point(session, identity)
+    cp.connected_node = node_id
+    _seen(cp, now)
+    session.flush()
+    return ConnectInfo(identity, cp.enabled, cp.relaxed_validation, cp.boot_status, cp.heartbeat_interval)
+
+
+def disconnected(session: Session, identity: str, node_id: str, now: datetime) -> None:
+    """The socket closed: offline, unless another node took the charger over meanwhile."""
+    cp = charge_point(session, identity)
+    if cp.connected_node not in (None, node_id):
+        return
+    cp.online = False
+    cp.offline_since = now
+    cp.connected_node = None
+    session.flush()
+
+
+def node_stopped(session: Session, node_id: str, now: datetime) -> int:
+    """Mark every charger this node claimed as offline (at start-up after a crash, or at shutdown)."""
+    cps = session.scalars(select(ChargePoint).where(ChargePoint.connected_node == node_id)).all()
+    for cp in cps:
+        cp.online, cp.offline_since, cp.connected_node = False, now, None
+    session.flush()
+    return len(cps)
+
+
+# --- charger-initiated messages --------------------------------------------------------------
+
+def boot(session: Session, identity: str, *, vendor: str, model: str, serial: str | None,
+         firmware: str | None, now: datetime) -> BootOutcome:
+    cp = charge_point(session, identity)
+    _seen(cp, now)
+    cp.vendor, cp.model = vendor[:50], model[:50]
+    cp.serial_number = (serial or cp.serial_number or "")[:50]
+    cp.firmware_version = (firmware or "")[:50]
+    status = boot_decision(cp)
+    cp.boot_status = status
+    session.flush()
+    interval = cp.heartbeat_interval if status == "Accepted" else RETRY_INTERVAL_S
+    return BootOutcome(status, interval, cp.enabled)
+
+
+def boot_decision(cp: ChargePoint) -> str:
+    """Accepted, unless we no longer operate the site (agreement ended): then Rejected."""
+    if cp.site is not None and cp.site.agreement_status == "ended":
+        return "Rejected"
+    return "Accepted"
+
+
+def heartbeat(session: Session, identity: str, now: datetime) -> None:
+    _seen(charge_point(session, identity), now)
+    session.flush()
+
+
+def status_notification(session: Session, identity: str, *, connector_id: int, status: str,
+                        error_code: str, info: str | None, vendor_error_code: str | None,
+                        timestamp: datetime | None, now: datetime) -> StatusOutcome:
+    """Store a connector's status; an older report (queued while offline) never overwrites a newer one."""
+    cp = charge_point(session, identity)
+    _seen(cp, now)
+    conn = cp.connector(connector_id)
+    if conn is None:
+        conn = Connector(connector_id=connector_id)
+        cp.connectors.append(conn)
+    at = timestamp or now
+    if conn.status_at is not None and at < conn.status_at:
+        log.info("%s connector %s: older status %s (%s) kept out of the current state",
+                 identity, connector_id, status, at.isoformat())
+        session.flush()
+        return StatusOutcome(cp.enabled, None)
+    conn.status, conn.error_code, conn.status_at = status, error_code, at
+    conn.info, conn.vendor_error_code = (info or "")[:50], (vendor_error_code or "")[:50]
+    session.flush()
+    hook = actions_hook("on_connector_status")
+    return StatusOutcome(cp.enabled, hook(session, cp, connector_id, status) if hook else None)
+
+
+def authorize(session: Session, identity: str, id_tag: str, now: datetime) -> str:
+    """idTagInfo.status for this tag at this charge point (site access, owner, tariff)."""
+    cp = charge_point(session, identity)
+    _seen(cp, now)
+    session.flush()
+    return tag_status(session, cp, id_tag)
+
+
+def tag_status(session: Session, cp: ChargePoint, id_tag: str) -> str:
+    decision = access.tag_decision(session, id_tag, cp)
+    if not decision.allowed:
+        log.info("%s: id tag refused (%s)", cp.identity, decision.reason)
+    return TAG_STATUS.get(decision.reason, "Invalid")
+
+
+def start_key(identity: str, connector_id: int, id_tag: str, meter_start: int, timestamp: datetime) -> str:
+    raw = f"start|{identity}|{connector_id}|{id_tag}|{meter_start}|{format_time(timestamp)}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def stop_key(identity: str, transaction_id: int, meter_stop: int, timestamp: datetime) -> str:
+    raw = f"stop|{identity}|{transaction_id}|{meter_stop}|{format_time(timestamp)}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def start_transaction(session: Session, identity: str, *, connector_id: int, id_tag: str,
+                      meter_start: int, timestamp: datetime, now: datetime) -> StartOutcome:
+    """Allocate the transaction id; a retried (identical) start gets the same id and is billed once.
+
+    A refused tag still gets a transaction id (the charger needs one to report its stop); the
+    row is closed at once, flagged, and never billed.
+    """
+    cp = charge_point(session, identity)
+    _seen(cp, now)
+    key = start_key(identity, connector_id, id_tag, meter_start, timestamp)
+    existing = session.scalar(select(Transaction).where(Transaction.start_key == key))
+    if existing is not None:
+        return StartOutcome(existing.id, _start_status(existing), True)
+    decision = access.tag_decision(session, id_tag, cp)
+    tx = Transaction(
+        charge_point_id=cp.id, connector_id=connector_id, id_tag=id_tag, start_key=key,
+        meter_start_wh=meter_start, started_at=timestamp, status="active",
+    )
+    tag = session.scalar(select(IdTag).where(IdTag.tag == id_tag))
+    tx.user_id = tag.user_id if tag else None
+    if meter_start <= 0:
+        tx.meter_flag = f"meter start {meter_start} Wh"
+    _snapshot_price(tx, cp, decision.tariff_choice)
+    if not decision.allowed:
+        tx.status, tx.stopped_at, tx.stop_reason = "completed", timestamp, "DeAuthorized"
+        tx.cost_minor, tx.vat_minor = 0, 0
+        tx.meter_flag = f"refused at start: {decision.reason}"
+    try:
+        with session.begin_nested():
+            session.add(tx)
+            session.flush()
+    except IntegrityError:  # the same start raced in through another connection
+        existing = session.scalar(select(Transaction).where(Transaction.start_key == key))
+        return StartOutcome(existing.id, _start_status(existing), True)
+    if decision.allowed:
+        hook = actions_hook("on_transaction_started")
+        if hook:
+            hook(session, tx)
+    return StartOutcome(tx.id, TAG_STATUS.get(decision.reason, "Invalid"), False)
+
+
+def _start_status(tx: Transaction) -> str:
+    if tx.meter_flag and tx.meter_flag.startswith("refused at start"):
+        return "Blocked" if "blocked_tag" in tx.meter_flag else "Invalid"
+    return "Accepted"
+
+
+def _snapshot_price(tx: Transaction, cp: ChargePoint, choice: Any) -> None:
+    """Copy the price that applies now: a later tariff change never touches a running session."""
+    site = cp.site
+    tx.price_area, tx.currency, tx.vat_rate_bp = site.price_area, site.currency, site.vat_rate_bp
+    tariff = choice.tariff if choice is not None else None
+    if tariff is None:
+        return
+    tx.tariff_id, tx.tariff_name, tx.pricing_type = tariff.id, tariff.name, tariff.pricing_type
+    tx.energy_fee, tx.min_price_minor, tx.preauth_minor = tariff.energy_fee, tariff.min_price_minor, tariff.preauth_minor
+    tx.spot_markup, tx.spot_markup_percent = tariff.spot_markup, tariff.spot_markup_percent
+    tx.spot_fallback = tariff.spot_fallback
+
+
+def meter_values(session: Session, identity: str, *, connector_id: int, transaction_id: int | None,
+                 meter_value: list[dict], now: datetime, context: str | None = None) -> int:
+    """Store every sampled value; the transaction keeps its newest sane energy reading. Returns rows stored."""
+    cp = charge_point(session, identity)
+    _seen(cp, now)
+    tx = _transaction_for(session, cp, connector_id, transaction_id)
+    stored = 0
+    for entry in sorted(meter_value, key=lambda e: e["timestamp"]):
+        for sample in entry.get("sampled_value") or []:
+            row = _meter_row(cp, connector_id, tx, entry["timestamp"], sample, context)
+            if row is None:
+                continue
+            session.add(row)
+            stored += 1
+            if tx is not None and row.measurand == ENERGY_REGISTER and not row.phase:
+                _track_register(tx, int(to_wh(row.value, row.unit)), row.timestamp)
+    session.flush()
+    return stored
+
+
+def _transaction_for(session: Session, cp: ChargePoint, connector_id: int, transaction_id: int | None):
+    if transaction_id is not None:
+        tx = session.get(Transaction, transaction_id)
+        return tx if tx is not None and tx.charge_point_id == cp.id else None
+    if connector_id < 1:
+        return None
+    return session.scalar(select(Transaction).where(
+        Transaction.charge_point_id == cp.id, Transaction.connector_id == connector_id,
+        Transaction.status == "active").order_by(Transaction.started_at.desc()).limit(1))
+
+
+def _meter_row(cp: ChargePoint, connector_id: int, tx: Transaction | None, timestamp: datetime,
+               sample: dict, context: str | None) -> MeterValue | None:
+    try:
+        value = Decimal(str(sample["value"]).strip())
+    except (KeyError, InvalidOperation):
+        log.warning("%s: unreadable meter value %r skipped", cp.identity, sample.get("value"))
+        return None
+    return MeterValue(
+        charge_point_id=cp.id, connector_id=connector_id, transaction_id=tx.id if tx else None,
+        timestamp=timestamp, measurand=sample.get("measurand") or ENERGY_REGISTER, value=value,
+        unit=sample.get("unit") or "Wh", phase=sample.get("phase"), context=sample.get("context") or context,
+    )
+
+
+def _track_register(tx: Transaction, wh: int, at: datetime) -> None:
+    """Keep the newest reading; a register lower than an earlier one is flagged, not trusted."""
+    if tx.meter_last_wh is not None and wh < tx.meter_last_wh:
+        note = f"register went backwards to {wh} Wh at {format_time(at)}"
+        tx.meter_flag = f"{tx.meter_flag}; {note}" if tx.meter_flag else note
+        return
+    tx.meter_last_wh = wh
+
+
+def stop_transaction(session: Session, identity: str, *, transaction_id: int, meter_stop: int,
+                     timestamp: datetime, reason: str | None, id_tag: str | None,
+                     transaction_data: list[dict] | None, payload: dict, now: datetime) -> str | None:
+    """Close and bill a session once; a retry is recognised; an unknown id is kept as an OrphanStop.
+
+    Returns the idTagInfo.status for the stop's id tag (None when the charger sent none).
+    """
+    cp = charge_point(session, identity)
+    _seen(cp, now)
+    key = stop_key(identity, transaction_id, meter_stop, timestamp)
+    tx = session.get(Transaction, transaction_id)
+    if tx is None or tx.charge_point_id != cp.id:
+        _orphan(session, cp, transaction_id, meter_stop, timestamp, reason, id_tag, key, payload, "unknown transaction")
+    elif tx.stop_key == key:
+        log.info("%s: duplicate StopTransaction for %s ignored", identity, transaction_id)
+    elif tx.stop_key is not None:
+        _orphan(session, cp, transaction_id, meter_stop, timestamp, reason, id_tag, key, payload,
+                "second, different stop for a finished transaction")
+    else:
+        if transaction_data:
+            meter_values(session, identity, connector_id=tx.connector_id, transaction_id=tx.id,
+                         meter_value=transaction_data, now=now, context="Transaction.End")
+        _close(session, tx, meter_stop, timestamp, reason, key)
+        hook = actions_hook("on_transaction_stopped")
+        if hook:
+            hook(session, tx)
+    session.flush()
+    return tag_status(session, cp, id_tag) if id_tag else None
+
+
+def _close(session: Session, tx: Transaction, meter_stop: int, timestamp: datetime, reason: str | None,
+           key: str) -> None:
+    refused = tx.status == "completed"  # refused at start: recorded, never billed
+    tx.stop_key, tx.meter_stop_wh, tx.stop_reason = key, meter_stop, reason or "Local"
+    tx.stopped_at = max(timestamp, tx.started_at)
+    tx.status = "completed"
+    if refused:
+        return
+    readings = register_readings(session, tx)
+    energy = session_energy(tx, meter_stop, tx.stopped_at, readings)
+    tx.energy_wh = energy.wh
+    if energy.flag:
+        tx.meter_flag = f"{tx.meter_flag}; {energy.flag}" if tx.meter_flag else energy.flag
+    cost = transaction_cost(session, tx, readings)
+    tx.cost_minor, tx.vat_minor = cost.total_minor, cost.vat_minor
+
+
+def _orphan(session: Session, cp: ChargePoint, transaction_id: int, meter_stop: int, timestamp: datetime,
+            reason: str | None, id_tag: str | None, key: str, payload: dict, note: str) -> None:
+    if session.scalar(select(OrphanStop.id).where(OrphanStop.stop_key == key)) is not None:
+        return
+    log.warning("%s: StopTransaction for %s recorded for support (%s)", cp.identity, transaction_id, note)
+    session.add(OrphanStop(
+        charge_point_id=cp.id, transaction_id=transaction_id, id_tag=id_tag, meter_stop_wh=meter_stop,
+        timestamp=timestamp, reason=reason, stop_key=key, payload=payload, note=note,
+    ))
