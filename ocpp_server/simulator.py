@@ -1,0 +1,572 @@
+"""A simulated OCPP 1.6J charge point, runnable and importable.
+
+    python -m ocpp_server.simulator --url ws://127.0.0.1:9000/ocpp --id CP-DEMO-1 \
+        --password demo-charger-secret [--connectors 2] [--heartbeat S] [--auto-plug] [--meter-interval 5]
+
+It boots, sends heartbeats at the interval the server gives, reports every connector, answers
+remote start/stop, availability, reset, unlock, trigger and configuration calls, and meters
+energy while charging. With --stdin it reads commands: plug N, unplug N, swipe N TAG, fault N, clear N,
+stop N, quit. In tests use `SimulatedCharger` directly (`await sim.start()` ... `await sim.close()`).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import logging
+import random
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from ocpp.messages import MessageType, unpack
+from ocpp.routing import after, on
+from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v16.enums import Action
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+log = logging.getLogger("ocpp_server.simulator")
+VOLTAGE = 230.0
+PHASES = 3
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class Outlet:
+    connector_id: int
+    status: str = "Available"
+    error_code: str = "NoError"
+    plugged: bool = False
+    operative: bool = True
+    transaction_id: int | None = None
+    id_tag: str | None = None
+    meter_wh: float = field(default_factory=lambda: float(random.randint(1_000_000, 5_000_000)))
+
+
+@dataclass
+class Options:
+    connectors: int = 1
+    heartbeat: float | None = None  # None: the interval the server sends
+    meter_interval: float = 5.0
+    power_w: float = 11_000.0
+    auto_plug: bool = False
+    reject_remote_start: bool = False
+    no_answer: bool = False
+    no_start_after_accept: bool = False
+    reconnect: bool = True
+    vendor: str = "SimuCharge"
+    model: str = "Sim-22"
+    serial: str = ""
+
+
+class _SimChargePoint(ChargePoint):
+    """Charger-side protocol object; answers the central system's calls for its SimulatedCharger."""
+
+    def __init__(self, sim: "SimulatedCharger", connection: ClientConnection) -> None:
+        super().__init__(sim.identity, connection, response_timeout=sim.response_timeout)
+        self.sim = sim
+
+    async def route_message(self, raw_msg: str) -> None:
+        if self.sim.options.no_answer:
+            try:
+                if unpack(raw_msg).message_type_id == MessageType.Call:
+                    self.sim.ignored_calls.append(raw_msg)
+                    return
+            except Exception:
+                return
+        await super().route_message(raw_msg)
+
+    @on(Action.remote_start_transaction)
+    def on_remote_start(self, id_tag: str, connector_id: int | None = None, **_: Any):
+        outlet = self.sim.pick_outlet(connector_id)
+        ok = outlet is not None and not self.sim.options.reject_remote_start
+        self.sim.calls_received.append(("RemoteStartTransaction", id_tag, connector_id))
+        self._pending_start = (outlet, id_tag) if ok else None
+        return call_result.RemoteStartTransaction(status="Accepted" if ok else "Rejected")
+
+    @after(Action.remote_start_transaction)
+    async def after_remote_start(self, **_: Any) -> None:
+        pending, self._pending_start = getattr(self, "_pending_start", None), None
+        if pending and not self.sim.options.no_start_after_accept:
+            self.sim.spawn(self.sim.start_transaction(pending[0].connector_id, pending[1]))
+
+    @on(Action.remote_stop_transaction)
+    def on_remote_stop(self, transaction_id: int, **_: Any):
+        outlet = self.sim.outlet_for_transaction(transaction_id)
+        self.sim.calls_received.append(("RemoteStopTransaction", transaction_id))
+        if outlet is None:
+            return call_result.RemoteStopTransaction(status="Rejected")
+        self.sim.spawn(self.sim.stop_transaction(outlet.connector_id, "Remote"))
+        return call_result.RemoteStopTransaction(status="Accepted")
+
+    @on(Action.change_availability)
+    def on_change_availability(self, connector_id: int, type: str, **_: Any):
+        self.sim.calls_received.append(("ChangeAvailability", connector_id, type))
+        status = self.sim.change_availability(connector_id, type == "Operative")
+        return call_result.ChangeAvailability(status=status)
+
+    @on(Action.reset)
+    def on_reset(self, type: str, **_: Any):
+        self.sim.calls_received.append(("Reset", type))
+        self.sim.spawn(self.sim.reboot(f"{type}Reset"))
+        return call_result.Reset(status="Accepted")
+
+    @on(Action.unlock_connector)
+    def on_unlock(self, connector_id: int, **_: Any):
+        self.sim.calls_received.append(("UnlockConnector", connector_id))
+        outlet = self.sim.outlets.get(connector_id)
+        if outlet is None or connector_id == 0:
+            return call_result.UnlockConnector(status="NotSupported")
+        if outlet.transaction_id is not None:
+            self.sim.spawn(self.sim.stop_transaction(connector_id, "UnlockCommand", unplug=True))
+        else:
+            self.sim.spawn(self.sim.unplug(connector_id))
+        return call_result.UnlockConnector(status="Unlocked")
+
+    @on(Action.trigger_message)
+    def on_trigger(self, requested_message: str, connector_id: int | None = None, **_: Any):
+        self.sim.calls_received.append(("TriggerMessage", requested_message, connector_id))
+        if requested_message not in ("BootNotification", "Heartbeat", "StatusNotification", "MeterValues"):
+            return call_result.TriggerMessage(status="NotImplemented")
+        self.sim.spawn(self.sim.triggered(requested_message, connector_id))
+        return call_result.TriggerMessage(status="Accepted")
+
+    @on(Action.get_configuration)
+    def on_get_configuration(self, key: list | None = None, **_: Any):
+        self.sim.calls_received.append(("GetConfiguration", key))
+        known, unknown = self.sim.configuration(key)
+        return call_result.GetConfiguration(configuration_key=known, unknown_key=unknown or None)
+
+    @on(Action.change_configuration)
+    def on_change_configuration(self, key: str, value: str, **_: Any):
+        self.sim.calls_received.append(("ChangeConfiguration", key, value))
+        return call_result.ChangeConfiguration(status=self.sim.change_configuration(key, value))
+
+    @on(Action.clear_cache)
+    def on_clear_cache(self, **_: Any):
+        self.sim.calls_received.append(("ClearCache",))
+        return call_result.ClearCache(status="Accepted")
+
+    @on(Action.data_transfer)
+    def on_data_transfer(self, vendor_id: str, **_: Any):
+        return call_result.DataTransfer(status="UnknownVendorId")
+
+
+class SimulatedCharger:
+    """One simulated charger: connect, boot, heartbeat, plug in, charge, answer the central system."""
+
+    READONLY = {"NumberOfConnectors", "SupportedFeatureProfiles", "ChargeProfileMaxStackLevel"}
+
+    def __init__(self, url: str, identity: str, password: str | None, options: Options | None = None,
+                 response_timeout: float = 30) -> None:
+        self.url = url.rstrip("/")
+        self.identity = identity
+        self.password = password
+        self.options = options or Options()
+        self.response_timeout = response_timeout
+        self.outlets = {i: Outlet(i) for i in range(1, self.options.connectors + 1)}
+        self.config = {
+            "HeartbeatInterval": "300", "MeterValueSampleInterval": str(int(self.options.meter_interval)),
+            "NumberOfConnectors": str(self.options.connectors), "AuthorizeRemoteTxRequests": "false",
+            "SupportedFeatureProfiles": "Core,RemoteTrigger", "ConnectionTimeOut": "60",
+        }
+        self.boot_status: str | None = None
+        self.heartbeat_interval: float = 300
+        self.calls_received: list[tuple] = []
+        self.ignored_calls: list[str] = []
+        self.connected = asyncio.Event()
+        self.booted = asyncio.Event()
+        self.cp: _SimChargePoint | None = None
+        self._ws: ClientConnection | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._runner: asyncio.Task | None = None
+        self._closing = False
+        self._rebooting = False
+
+    # --- connection ------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        if self.password is None:
+            return {}
+        token = base64.b64encode(f"{self.identity}:{self.password}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    async def open(self) -> None:
+        """Connect and boot once; raises websockets.InvalidStatus when the server refuses (401/404)."""
+        self._ws = await connect(f"{self.url}/{self.identity}", subprotocols=["ocpp1.6"],
+                                 additional_headers=self._headers(), open_timeout=10, ping_interval=None)
+        self.cp = _SimChargePoint(self, self._ws)
+        self.connected.set()
+        reader = self.spawn(self._read(self.cp))
+        await self._boot()
+        self.spawn(self._heartbeats(self.cp))
+        await self._report_all()
+        if self.options.auto_plug:
+            for outlet in self.outlets.values():
+                if not outlet.plugged:
+                    await self.plug(outlet.connector_id)
+        self._reader = reader
+
+    async def _read(self, cp: _SimChargePoint) -> None:
+        try:
+            await cp.start()
+        except ConnectionClosed:
+            pass
+        finally:
+            self.connected.clear()
+
+    async def start(self) -> None:
+        """Connect, boot, and keep the connection (reconnecting) in the background."""
+        await self.open()
+        self._runner = asyncio.create_task(self._keep_connected())
+
+    async def _keep_connected(self) -> None:
+        while not self._closing:
+            if self._ws is not None:
+                await self._ws.wait_closed()
+            if self._closing or not self.options.reconnect:
+                return
+            self.booted.clear()
+            await asyncio.sleep(0.5 if self._rebooting else 2)
+            try:
+                await self.open()
+                self._rebooting = False
+            except (OSError, InvalidStatus, ConnectionClosed, asyncio.TimeoutError) as exc:
+                log.warning("%s: reconnect failed: %s", self.identity, exc)
+                self._ws = None
+                await asyncio.sleep(3)
+
+    async def run_forever(self) -> None:
+        await self.start()
+        while not self._closing:
+            await asyncio.sleep(3600)
+
+    async def close(self) -> None:
+        self._closing = True
+        for task in [self._runner, *self._tasks]:
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*[t for t in [self._runner, *self._tasks] if t], return_exceptions=True)
+        if self._ws is not None:
+            await self._ws.close()
+
+    def spawn(self, coro: Any) -> asyncio.Task:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def send(self, payload: Any) -> Any:
+        """A call to the central system; None when the connection is gone."""
+        if self.cp is None or not self.connected.is_set():
+            return None
+        try:
+            return await self.cp.call(payload)
+        except (ConnectionClosed, asyncio.TimeoutError) as exc:
+            log.warning("%s: %s not answered: %s", self.identity, type(payload).__name__, exc)
+            return None
+
+    # --- boot, heartbeat, status -------------------------------------------------------------
+
+    async def _boot(self) -> None:
+        while True:
+            result = await self.cp.call(call.BootNotification(
+                charge_point_vendor=self.options.vendor, charge_point_model=self.options.model,
+                charge_point_serial_number=self.options.serial or f"SN-{self.identity}", firmware_version="1.0.0"))
+            self.boot_status = result.status
+            self.heartbeat_interval = float(self.options.heartbeat or result.interval or 300)
+            self.config["HeartbeatInterval"] = str(int(self.heartbeat_interval))
+            if result.status == "Accepted":
+                self.booted.set()
+                return
+            await asyncio.sleep(min(max(result.interval, 1), 60))
+
+    async def _heartbeats(self, cp: _SimChargePoint) -> None:
+        while self.cp is cp and self.connected.is_set():
+            await asyncio.sleep(self.heartbeat_interval)
+            if self.cp is cp and self.connected.is_set():
+                await self.send(call.Heartbeat())
+
+    async def _report_all(self) -> None:
+        await self.report(0, "Available" if any(o.operative for o in self.outlets.values()) else "Unavailable")
+        for outlet in self.outlets.values():
+            await self.report(outlet.connector_id, outlet.status, outlet.error_code)
+
+    async def report(self, connector_id: int, status: str, error_code: str = "NoError") -> None:
+        if connector_id in self.outlets:
+            self.outlets[connector_id].status = status
+        await self.send(call.StatusNotification(connector_id=connector_id, error_code=error_code,
+                                                status=status, timestamp=now_iso()))
+
+    def _idle_status(self, outlet: Outlet) -> str:
+        if outlet.error_code != "NoError":
+            return "Faulted"
+        if not outlet.operative:
+            return "Unavailable"
+        return "Preparing" if outlet.plugged else "Available"
+
+    # --- physical actions ----------------------------------------------------------------------
+
+    async def plug(self, connector_id: int) -> None:
+        outlet = self.outlets[connector_id]
+        outlet.plugged = True
+        if outlet.transaction_id is None:
+            await self.report(connector_id, self._idle_status(outlet))
+
+    async def unplug(self, connector_id: int) -> None:
+        outlet = self.outlets[connector_id]
+        if outlet.transaction_id is not None:
+            await self.stop_transaction(connector_id, "EVDisconnected")
+        outlet.plugged = False
+        await self.report(connector_id, self._idle_status(outlet))
+
+    async def fault(self, connector_id: int, error_code: str = "GroundFailure") -> None:
+        outlet = self.outlets[connector_id]
+        if outlet.transaction_id is not None:
+            await self.stop_transaction(connector_id, "Other")
+        outlet.error_code = error_code
+        await self.report(connector_id, "Faulted", error_code)
+
+    async def clear_fault(self, connector_id: int) -> None:
+        outlet = self.outlets[connector_id]
+        outlet.error_code = "NoError"
+        await self.report(connector_id, self._idle_status(outlet))
+
+    async def swipe(self, connector_id: int, id_tag: str) -> int | None:
+        """A local RFID tap: Authorize, then start charging when accepted."""
+        result = await self.send(call.Authorize(id_tag=id_tag))
+        if result is None or result.id_tag_info.get("status") != "Accepted":
+            return None
+        return await self.start_transaction(connector_id, id_tag)
+
+    # --- transactions -----------------------------------------------------------------------
+
+    def pick_outlet(self, connector_id: int | None) -> Outlet | None:
+        """The outlet a remote start may use: operative, not faulted, not charging."""
+        candidates = [self.outlets.get(connector_id)] if connector_id else list(self.outlets.values())
+        for outlet in candidates:
+            if outlet and outlet.operative and outlet.error_code == "NoError" and outlet.transaction_id is None \
+                    and outlet.status in ("Available", "Preparing"):
+                return outlet
+        return None
+
+    def outlet_for_transaction(self, transaction_id: int) -> Outlet | None:
+        return next((o for o in self.outlets.values() if o.transaction_id == transaction_id), None)
+
+    async def start_transaction(self, connector_id: int, id_tag: str) -> int | None:
+        outlet = self.outlets[connector_id]
+        if not outlet.plugged:
+            await self.plug(connector_id)
+        result = await self.send(call.StartTransaction(
+            connector_id=connector_id, id_tag=id_tag, meter_start=int(outlet.meter_wh), timestamp=now_iso()))
+        if result is None:
+            return None
+        outlet.transaction_id, outlet.id_tag = result.transaction_id, id_tag
+        if result.id_tag_info.get("status") != "Accepted":
+            await self.stop_transaction(connector_id, "DeAuthorized")
+            return None
+        await self.report(connector_id, "Charging")
+        self.spawn(self._meter(outlet, result.transaction_id))
+        return result.transaction_id
+
+    async def stop_transaction(self, connector_id: int, reason: str = "Local", unplug: bool = False) -> None:
+        outlet = self.outlets[connector_id]
+        tx, outlet.transaction_id = outlet.transaction_id, None
+        if tx is None:
+            return
+        await self.send(call.StopTransaction(meter_stop=int(outlet.meter_wh), timestamp=now_iso(),
+                                             transaction_id=tx, reason=reason, id_tag=outlet.id_tag))
+        outlet.id_tag = None
+        if unplug:
+            outlet.plugged = False
+        await self.report(connector_id, "Finishing" if outlet.plugged else self._idle_status(outlet))
+
+    async def _meter(self, outlet: Outlet, transaction_id: int) -> None:
+        """Add energy every second; send MeterValues every meter interval."""
+        elapsed = 0.0
+        while outlet.transaction_id == transaction_id:
+            await asyncio.sleep(min(1.0, self.options.meter_interval))
+            if outlet.transaction_id != transaction_id:
+                return
+            step = min(1.0, self.options.meter_interval)
+            outlet.meter_wh += self.options.power_w * step / 3600
+            elapsed += step
+            if elapsed >= self.options.meter_interval - 1e-6:
+                elapsed = 0.0
+                await self.send_meter_values(outlet)
+
+    async def send_meter_values(self, outlet: Outlet, context: str = "Sample.Periodic") -> None:
+        charging = outlet.transaction_id is not None
+        power = self.options.power_w if charging else 0.0
+        sampled = [
+            {"value": str(int(outlet.meter_wh)), "measurand": "Energy.Active.Import.Register", "unit": "Wh",
+             "context": context},
+            {"value": f"{power:.0f}", "measurand": "Power.Active.Import", "unit": "W", "context": context},
+            {"value": f"{power / VOLTAGE / PHASES:.1f}", "measurand": "Current.Import", "unit": "A",
+             "context": context},
+        ]
+        await self.send(call.MeterValues(connector_id=outlet.connector_id, transaction_id=outlet.transaction_id,
+                                         meter_value=[{"timestamp": now_iso(), "sampledValue": sampled}]))
+
+    # --- central-system requests ------------------------------------------------------------
+
+    def change_availability(self, connector_id: int, operative: bool) -> str:
+        targets = list(self.outlets.values()) if connector_id == 0 else [self.outlets.get(connector_id)]
+        if None in targets:
+            return "Rejected"
+        scheduled = False
+        for outlet in targets:
+            outlet.operative = operative
+            scheduled = scheduled or outlet.transaction_id is not None
+        self.spawn(self._report_availability(connector_id, targets))
+        return "Scheduled" if scheduled and not operative else "Accepted"
+
+    async def _report_availability(self, connector_id: int, targets: list[Outlet]) -> None:
+        if connector_id == 0:
+            await self.report(0, "Available" if any(o.operative for o in self.outlets.values()) else "Unavailable")
+        for outlet in targets:
+            if outlet.transaction_id is None:
+                await self.report(outlet.connector_id, self._idle_status(outlet))
+
+    async def reboot(self, reason: str) -> None:
+        """Reset: stop running sessions, drop the connection, come back and boot again."""
+        await asyncio.sleep(0.1)
+        for outlet in self.outlets.values():
+            if outlet.transaction_id is not None:
+                await self.stop_transaction(outlet.connector_id, reason)
+        self._rebooting = True
+        if self._ws is not None:
+            await self._ws.close()
+
+    async def triggered(self, message: str, connector_id: int | None) -> None:
+        if message == "BootNotification":
+            result = await self.send(call.BootNotification(
+                charge_point_vendor=self.options.vendor, charge_point_model=self.options.model))
+            self.boot_status = getattr(result, "status", self.boot_status)
+        elif message == "Heartbeat":
+            await self.send(call.Heartbeat())
+        elif message == "StatusNotification":
+            if connector_id in (None, 0):
+                await self._report_all()
+            else:
+                outlet = self.outlets.get(connector_id)
+                if outlet:
+                    await self.report(connector_id, outlet.status, outlet.error_code)
+        else:
+            for outlet in self.outlets.values():
+                if connector_id in (None, 0, outlet.connector_id):
+                    await self.send_meter_values(outlet, "Trigger")
+
+    def configuration(self, keys: list | None) -> tuple[list[dict], list[str]]:
+        wanted = keys or list(self.config)
+        known = [{"key": k, "readonly": k in self.READONLY, "value": self.config[k]} for k in wanted if k in self.config]
+        return known, [k for k in wanted if k not in self.config]
+
+    def change_configuration(self, key: str, value: str) -> str:
+        if key not in self.config:
+            return "NotSupported"
+        if key in self.READONLY:
+            return "Rejected"
+        if key in ("HeartbeatInterval", "MeterValueSampleInterval"):
+            try:
+                number = int(value)
+            except ValueError:
+                return "Rejected"
+            if key == "HeartbeatInterval":
+                self.heartbeat_interval = max(number, 1)
+            else:
+                self.options.meter_interval = max(number, 1)
+        self.config[key] = value
+        return "Accepted"
+
+
+# --- command line ------------------------------------------------------------------------------
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m ocpp_server.simulator", description=__doc__.split("\n")[0])
+    p.add_argument("--url", default="ws://127.0.0.1:9000/ocpp", help="endpoint without the identity")
+    p.add_argument("--id", dest="ids", action="append", required=True, help="charger identity (repeatable)")
+    p.add_argument("--password", default=None, help="Basic-auth secret (same for every --id)")
+    p.add_argument("--connectors", type=int, default=1)
+    p.add_argument("--heartbeat", type=float, default=None, help="seconds; default: what the server says")
+    p.add_argument("--meter-interval", type=float, default=5.0)
+    p.add_argument("--power", type=float, default=11.0, help="charging power in kW")
+    p.add_argument("--auto-plug", action="store_true", help="plug a car into every connector at start")
+    p.add_argument("--reject-remote-start", action="store_true")
+    p.add_argument("--no-answer", action="store_true", help="never answer the central system's calls")
+    p.add_argument("--no-start-after-accept", action="store_true")
+    p.add_argument("--stdin", action="store_true", help="read commands (plug 1, unplug 1, swipe 1 TAG ...)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p.parse_args(argv)
+
+
+async def stdin_commands(chargers: list[SimulatedCharger]) -> None:
+    """plug N | unplug N | swipe N TAG | fault N | clear N | stop N [ID] -- applied to the first (or named) charger."""
+    loop = asyncio.get_running_loop()
+    by_id = {c.identity: c for c in chargers}
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            return
+        words = line.split()
+        if not words:
+            continue
+        if words[0] == "quit":
+            return
+        target = by_id.get(words[-1], chargers[0])
+        try:
+            n = int(words[1])
+            handlers = {"plug": target.plug, "unplug": target.unplug, "fault": target.fault,
+                        "clear": target.clear_fault, "stop": target.stop_transaction}
+            if words[0] == "swipe":
+                await target.swipe(n, words[2])
+            else:
+                await handlers[words[0]](n)
+        except (IndexError, KeyError, ValueError):
+            print("commands: plug N | unplug N | swipe N TAG | fault N | clear N | stop N | quit", flush=True)
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    options = dict(connectors=args.connectors, heartbeat=args.heartbeat, meter_interval=args.meter_interval,
+                   power_w=args.power * 1000, auto_plug=args.auto_plug, reject_remote_start=args.reject_remote_start,
+                   no_answer=args.no_answer, no_start_after_accept=args.no_start_after_accept)
+    chargers = [SimulatedCharger(args.url, i, args.password, Options(**options)) for i in args.ids]
+    for charger in chargers:
+        while True:
+            try:
+                await charger.start()
+                log.info("%s connected and booted (%s)", charger.identity, charger.boot_status)
+                break
+            except InvalidStatus as exc:
+                log.error("%s refused by the server: HTTP %s", charger.identity, exc.response.status_code)
+                raise SystemExit(2)
+            except OSError as exc:
+                log.warning("%s: server not reachable (%s); retrying", charger.identity, exc)
+                await asyncio.sleep(2)
+    try:
+        if args.stdin:
+            await stdin_commands(chargers)
+        else:
+            await asyncio.Event().wait()
+    finally:
+        await asyncio.gather(*(c.close() for c in chargers), return_exceptions=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("ocpp").setLevel(logging.INFO if args.verbose else logging.WARNING)
+    try:
+        asyncio.run(main_async(args))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
