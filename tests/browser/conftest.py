@@ -1,6 +1,6 @@
 """Playwright fixtures driving Debian's Chromium on a phone viewport.
 
-Fixtures: ``browser`` (session), ``page`` (390x844, mobile, touch, en-US), ``live_server``
+Fixtures: ``browser`` (package scope, see below), ``page`` (390x844, mobile, touch, en-US), ``live_server``
 (session: the real web app under gunicorn on a free port, on this run's test database and
 Redis; yields its base URL). Helpers (importable from tests.support.browser, also here):
 ``assert_no_horizontal_scroll(page)`` and ``run_axe(page)``.
@@ -27,7 +27,10 @@ from tests.support.stack import start_web
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while Playwright's sync API is open it leaves an event loop
+# marked as running in the main thread, so asyncio.run() in any later test (integration
+# tests of the OCPP server) would fail. The browser is closed when tests/browser is done.
+@pytest.fixture(scope="package")
 def browser():
     path = chromium_path()
     if path is None:
