@@ -132,6 +132,20 @@ def node_stopped(session: Session, node_id: str, now: datetime) -> int:
     return len(cps)
 
 
+def missed_heartbeats(session: Session, now: datetime, factor: float = 2.0, min_grace_s: float = 60) -> list[str]:
+    """Mark offline every online charger silent for longer than factor x its heartbeat interval."""
+    marked = []
+    for cp in session.scalars(select(ChargePoint).where(ChargePoint.online.is_(True))):
+        grace = max(cp.heartbeat_interval * factor, min_grace_s)
+        if cp.last_seen_at is None or (now - cp.last_seen_at).total_seconds() > grace:
+            cp.online, cp.offline_since = False, now
+            marked.append(cp.identity)
+    session.flush()
+    if marked:
+        log.info("marked offline after missed heartbeats: %s", ", ".join(marked[:20]))
+    return marked
+
+
 # --- charger-initiated messages --------------------------------------------------------------
 
 def boot(session: Session, identity: str, *, vendor: str, model: str, serial: str | None,

@@ -1,0 +1,1 @@
+"""RQ worker: jobs in worker/jobs/, run with `python -m worker`."""

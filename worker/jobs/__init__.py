@@ -1,0 +1,1 @@
+"""RQ job functions by area; each takes ids, opens its own session, commits once."""

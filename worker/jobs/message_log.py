@@ -1,0 +1,22 @@
+"""Message-log retention: OCPP frames older than OCPP_LOG_RETENTION_DAYS are deleted.
+
+Schedule daily with RQ's scheduler, e.g. cron.register(purge_message_log, "maintenance", cron="17 3 * * *").
+"""
+from __future__ import annotations
+
+from ocpp_server.msglog import purge_old_messages
+from portal.config import setting
+from portal.db import Database
+
+
+def purge_message_log(database_url: str | None = None, retention_days: int | None = None) -> int:
+    """Delete message-log rows past the retention period; returns how many."""
+    days = retention_days if retention_days is not None else int(setting("OCPP_LOG_RETENTION_DAYS"))
+    db = Database.from_url(database_url or setting("DATABASE_URL"))
+    try:
+        with db.session() as session:
+            removed = purge_old_messages(session, days)
+            session.commit()
+            return removed
+    finally:
+        db.dispose()

@@ -1,0 +1,23 @@
+"""Offline detection: chargers whose socket closed are marked by their node; this job catches missed heartbeats.
+
+Run it periodically with RQ's scheduler, e.g. in the rq cron config:
+    cron.register(mark_offline_chargers, "maintenance", interval=60, job_timeout=60)
+Safe to run twice or concurrently: it only ever moves online -> offline for silent chargers.
+"""
+from __future__ import annotations
+
+from portal.config import setting
+from portal.db import Database, utcnow
+from portal.services.ocpp_ingest import missed_heartbeats
+
+
+def mark_offline_chargers(database_url: str | None = None, factor: float = 2.0, min_grace_s: float = 60) -> list[str]:
+    """Mark offline every charger that missed its heartbeats; returns their identities."""
+    db = Database.from_url(database_url or setting("DATABASE_URL"))
+    try:
+        with db.session() as session:
+            marked = missed_heartbeats(session, utcnow(), factor=factor, min_grace_s=min_grace_s)
+            session.commit()
+            return marked
+    finally:
+        db.dispose()
