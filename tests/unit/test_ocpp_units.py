@@ -1,0 +1,85 @@
+"""Pure pieces of the OCPP server: time format, energy sanity, schema error mapping, message-log helpers."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import pytest
+from ocpp.exceptions import ProtocolError
+
+from ocpp_server.msglog import describe, redact
+from ocpp_server.server import identity_from_path
+from ocpp_server.v16 import frame_error, schema_error
+from portal.services.metering import session_energy
+from portal.services.ocpp_ingest import format_time, parse_time, start_key, stop_key
+
+T0 = datetime(2026, 1, 10, 12, 0, tzinfo=timezone.utc)
+
+
+def test_times_parse_to_utc_and_are_sent_with_an_offset():
+    assert parse_time("2026-01-10T13:00:00+01:00") == T0
+    assert parse_time("2026-01-10T12:00:00Z") == T0
+    assert parse_time("2026-01-10T12:00:00") == T0  # no offset: read as UTC
+    assert format_time(T0) == "2026-01-10T12:00:00.000+00:00"
+    with pytest.raises(ValueError):
+        parse_time("yesterday")
+
+
+def test_dedupe_keys_depend_on_content_not_on_text_form():
+    a = start_key("CP", 1, "TAG", 100, parse_time("2026-01-10T12:00:00Z"))
+    assert a == start_key("CP", 1, "TAG", 100, parse_time("2026-01-10T13:00:00+01:00"))
+    assert a != start_key("CP", 2, "TAG", 100, T0)
+    assert stop_key("CP", 5, 200, T0) != stop_key("CP", 5, 201, T0)
+
+
+def _tx(start_wh: int, minutes: int = 60):
+    return SimpleNamespace(meter_start_wh=start_wh, started_at=T0), T0 + timedelta(minutes=minutes)
+
+
+@pytest.mark.parametrize("start, stop, readings, wh, flagged", [
+    (1_000_000, 1_011_000, [], 11_000, False),
+    (0, 11_000, [], 11_000, False),                          # zero start flagged at start, sane energy billed
+    (0, 45_000_000, [], 0, True),                            # absolute register: not billed
+    (0, 45_011_000, [45_000_000, 45_005_000], 11_000, True),  # measured from the first sample
+    (5_000, 4_000, [], 0, True),                             # backwards
+    (1_000_000, 9_000_000, [], 0, True),                     # 8 MWh in an hour
+    (1_000_000, 1_300_000, [], 0, True),                     # 300 kWh > any battery
+])
+def test_session_energy_sanity(start, stop, readings, wh, flagged):
+    tx, stopped = _tx(start)
+    samples = [(T0 + timedelta(minutes=i), r) for i, r in enumerate(readings)]
+    energy = session_energy(tx, stop, stopped, samples)
+    assert energy.wh == wh and bool(energy.flag) == flagged
+
+
+@pytest.mark.parametrize("payload, code", [
+    ({"chargePointVendor": "V"}, "OccurenceConstraintViolation"),
+    ({"chargePointVendor": 1, "chargePointModel": "M"}, "TypeConstraintViolation"),
+    ({"chargePointVendor": "V", "chargePointModel": "M", "x": 1}, "FormationViolation"),
+    ([], "FormationViolation"),
+])
+def test_schema_errors_use_ocpp16_codes(payload, code):
+    assert schema_error("BootNotification", payload).code == code
+    assert schema_error("BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}) is None
+
+
+def test_frame_errors():
+    bad_json = json.loads(frame_error("{nope", ProtocolError()).to_json())
+    assert bad_json[:3] == [4, "-1", "FormationViolation"]
+    assert json.loads(frame_error('[2, "abc"]', ProtocolError()).to_json())[:3] == [4, "abc", "ProtocolError"]
+
+
+def test_message_log_helpers():
+    assert describe('[2,"u1","Heartbeat",{}]') == (2, "u1", "Heartbeat")
+    assert describe('[3,"u1",{}]') == (3, "u1", None)
+    assert describe("garbage") == (None, None, None)
+    frame = '[2,"u2","ChangeConfiguration",{"key":"AuthorizationKey","value":"s3cret-key-value"}]'
+    assert "s3cret" not in redact(frame) and "AuthorizationKey" in redact(frame)
+
+
+def test_identity_from_path():
+    assert identity_from_path("/ocpp/CP-1") == "CP-1"
+    assert identity_from_path("/ocpp/CP%201/") == "CP 1"
+    assert identity_from_path("/ocpp/CP-1?x=1") == "CP-1"
+    assert identity_from_path("/other/CP-1") is None and identity_from_path("/ocpp/") is None
