@@ -91,6 +91,7 @@ async def health(node: Node, connection: ServerConnection) -> Response:
     body = json.dumps({"status": "ok" if ok else "unavailable", "node": node.node_id,
                        "connections": len(node.connections), "database": database, "redis": redis_ok})
     response = connection.respond(http.HTTPStatus.OK if ok else http.HTTPStatus.SERVICE_UNAVAILABLE, body)
+    del response.headers["Content-Type"]
     response.headers["Content-Type"] = "application/json"
     return response
 

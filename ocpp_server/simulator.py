@@ -15,6 +15,8 @@ import asyncio
 import base64
 import logging
 import random
+import signal
+import ssl
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -163,8 +165,9 @@ class SimulatedCharger:
     READONLY = {"NumberOfConnectors", "SupportedFeatureProfiles", "ChargeProfileMaxStackLevel"}
 
     def __init__(self, url: str, identity: str, password: str | None, options: Options | None = None,
-                 response_timeout: float = 30) -> None:
+                 response_timeout: float = 30, ssl_context: ssl.SSLContext | None = None) -> None:
         self.url = url.rstrip("/")
+        self.ssl_context = ssl_context
         self.identity = identity
         self.password = password
         self.options = options or Options()
@@ -199,7 +202,8 @@ class SimulatedCharger:
     async def open(self) -> None:
         """Connect and boot once; raises websockets.InvalidStatus when the server refuses (401/404)."""
         self._ws = await connect(f"{self.url}/{self.identity}", subprotocols=["ocpp1.6"],
-                                 additional_headers=self._headers(), open_timeout=10, ping_interval=None)
+                                 additional_headers=self._headers(), open_timeout=10, ping_interval=None,
+                                 **({"ssl": self.ssl_context} if self.ssl_context else {}))
         self.cp = _SimChargePoint(self, self._ws)
         self.connected.set()
         reader = self.spawn(self._read(self.cp))
@@ -500,6 +504,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--reject-remote-start", action="store_true")
     p.add_argument("--no-answer", action="store_true", help="never answer the central system's calls")
     p.add_argument("--no-start-after-accept", action="store_true")
+    p.add_argument("--ca", default=None, help="CA certificate file to trust for wss:// (security profile 2)")
     p.add_argument("--stdin", action="store_true", help="read commands (plug 1, unplug 1, swipe 1 TAG ...)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p.parse_args(argv)
@@ -535,7 +540,8 @@ async def main_async(args: argparse.Namespace) -> None:
     options = dict(connectors=args.connectors, heartbeat=args.heartbeat, meter_interval=args.meter_interval,
                    power_w=args.power * 1000, auto_plug=args.auto_plug, reject_remote_start=args.reject_remote_start,
                    no_answer=args.no_answer, no_start_after_accept=args.no_start_after_accept)
-    chargers = [SimulatedCharger(args.url, i, args.password, Options(**options)) for i in args.ids]
+    tls = ssl.create_default_context(cafile=args.ca) if args.ca else None
+    chargers = [SimulatedCharger(args.url, i, args.password, Options(**options), ssl_context=tls) for i in args.ids]
     for charger in chargers:
         while True:
             try:
@@ -548,11 +554,15 @@ async def main_async(args: argparse.Namespace) -> None:
             except OSError as exc:
                 log.warning("%s: server not reachable (%s); retrying", charger.identity, exc)
                 await asyncio.sleep(2)
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     try:
         if args.stdin:
-            await stdin_commands(chargers)
+            await asyncio.wait([asyncio.ensure_future(stdin_commands(chargers)), asyncio.ensure_future(stop.wait())],
+                               return_when=asyncio.FIRST_COMPLETED)
         else:
-            await asyncio.Event().wait()
+            await stop.wait()
     finally:
         await asyncio.gather(*(c.close() for c in chargers), return_exceptions=True)
 

@@ -245,6 +245,7 @@ def start_transaction(session: Session, identity: str, *, connector_id: int, id_
     if meter_start <= 0:
         tx.meter_flag = f"meter start {meter_start} Wh"
     _snapshot_price(tx, cp, decision.tariff_choice)
+    _close_abandoned(session, cp, connector_id, timestamp)
     if not decision.allowed:
         tx.status, tx.stopped_at, tx.stop_reason = "completed", timestamp, "DeAuthorized"
         tx.cost_minor, tx.vat_minor = 0, 0
@@ -261,6 +262,25 @@ def start_transaction(session: Session, identity: str, *, connector_id: int, id_
         if hook:
             hook(session, tx)
     return StartOutcome(tx.id, TAG_STATUS.get(decision.reason, "Invalid"), False)
+
+
+ABANDONED = "Abandoned"
+
+
+def _close_abandoned(session: Session, cp: ChargePoint, connector_id: int, before: datetime) -> None:
+    """An older session on this connector that never got its stop: close it on its last reading, flagged.
+
+    If its real StopTransaction turns up later (queued by the charger), that stop replaces this closure.
+    """
+    stale = session.scalars(select(Transaction).where(
+        Transaction.charge_point_id == cp.id, Transaction.connector_id == connector_id,
+        Transaction.status == "active", Transaction.started_at < before)).all()
+    for old in stale:
+        log.warning("%s: transaction %s never stopped; closed when a new one started", cp.identity, old.id)
+        meter = old.meter_last_wh if old.meter_last_wh is not None else old.meter_start_wh
+        old.meter_flag = f"{old.meter_flag}; no StopTransaction received" if old.meter_flag else \
+            "no StopTransaction received"
+        _close(session, old, meter, before, ABANDONED, f"abandoned-{old.id}")
 
 
 def _start_status(tx: Transaction) -> str:
@@ -349,12 +369,14 @@ def stop_transaction(session: Session, identity: str, *, transaction_id: int, me
     tx = session.get(Transaction, transaction_id)
     if tx is None or tx.charge_point_id != cp.id:
         _orphan(session, cp, transaction_id, meter_stop, timestamp, reason, id_tag, key, payload, "unknown transaction")
-    elif tx.stop_key == key:
+    elif tx.stop_key == key and tx.stop_reason != ABANDONED:
         log.info("%s: duplicate StopTransaction for %s ignored", identity, transaction_id)
-    elif tx.stop_key is not None:
+    elif tx.stop_key is not None and tx.stop_reason != ABANDONED:
         _orphan(session, cp, transaction_id, meter_stop, timestamp, reason, id_tag, key, payload,
                 "second, different stop for a finished transaction")
     else:
+        if tx.stop_reason == ABANDONED:
+            tx.meter_flag = f"{tx.meter_flag}; late StopTransaction replaced the automatic closure"
         if transaction_data:
             meter_values(session, identity, connector_id=tx.connector_id, transaction_id=tx.id,
                          meter_value=transaction_data, now=now, context="Transaction.End")
@@ -368,7 +390,7 @@ def stop_transaction(session: Session, identity: str, *, transaction_id: int, me
 
 def _close(session: Session, tx: Transaction, meter_stop: int, timestamp: datetime, reason: str | None,
            key: str) -> None:
-    refused = tx.status == "completed"  # refused at start: recorded, never billed
+    refused = (tx.meter_flag or "").startswith("refused at start")  # recorded, never billed
     tx.stop_key, tx.meter_stop_wh, tx.stop_reason = key, meter_stop, reason or "Local"
     tx.stopped_at = max(timestamp, tx.started_at)
     tx.status = "completed"

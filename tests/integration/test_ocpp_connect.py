@@ -149,3 +149,38 @@ def test_health_endpoint(db, redis_url):
             return json.loads(body)
 
     assert run(scenario())["status"] == "ok"
+
+
+def test_tls_security_profile_2(db, redis_url, charger, tmp_path):
+    import shutil
+    import ssl
+    import subprocess
+
+    from ocpp_server.node import Node
+    from ocpp_server.server import bound_port, running, tls_context
+    from ocpp_server.simulator import Options, SimulatedCharger
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+
+    async def scenario():
+        node = Node(node_id="tls-node", db=db, redis_url=redis_url, response_timeout=5)
+        async with running(node, "127.0.0.1", 0, tls_context(str(cert), str(key))) as server:
+            url = f"wss://127.0.0.1:{bound_port(server)}/ocpp"
+            client_tls = ssl.create_default_context(cafile=str(cert))
+            sim = SimulatedCharger(url, "CP-CONN-1", CHARGER_SECRET, Options(), ssl_context=client_tls)
+            await sim.start()
+            try:
+                assert sim.boot_status == "Accepted"
+            finally:
+                await sim.close()
+            bad = SimulatedCharger(url, "CP-CONN-1", "not-the-secret-000000", Options(), ssl_context=client_tls)
+            with pytest.raises(InvalidStatus) as refused:
+                await bad.open()
+            assert refused.value.response.status_code == 401
+
+    run(scenario())

@@ -206,3 +206,29 @@ def test_offline_queue_in_timestamp_order(db, redis_url, setup):
         from portal.models import ChargePoint
         cp = s.scalar(select(ChargePoint).where(ChargePoint.identity == setup["identity"]))
         assert cp.connector(1).status == "Available"
+
+
+def test_session_without_stop_is_closed_when_the_next_starts_and_a_late_stop_still_counts(db, redis_url, setup):
+    t0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=3)
+
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            async with raw_charger(node, setup["identity"]) as raw:
+                first = (await raw.call("StartTransaction", {"connectorId": 1, "idTag": setup["tag"],
+                                                             "meterStart": 100_000, "timestamp": _iso(t0)}))[2]
+                await raw.call("MeterValues", {"connectorId": 1, "transactionId": first["transactionId"], "meterValue": [
+                    {"timestamp": _iso(t0 + timedelta(minutes=30)), "sampledValue": [{"value": "104000"}]}]})
+                await raw.call("StartTransaction", {"connectorId": 1, "idTag": setup["tag"], "meterStart": 106_000,
+                                                    "timestamp": _iso(t0 + timedelta(hours=2))})
+                closed = await query(db, lambda s: s.get(Transaction, first["transactionId"]))
+                assert closed.status == "completed" and closed.energy_wh == 4_000 and "no StopTransaction" in \
+                    closed.meter_flag
+                await raw.call("StopTransaction", {"transactionId": first["transactionId"], "meterStop": 105_000,
+                                                   "timestamp": _iso(t0 + timedelta(hours=1))})
+                return first["transactionId"]
+
+    tx_id = run(scenario())
+    with db.session() as s:
+        tx = s.get(Transaction, tx_id)
+        assert tx.energy_wh == 5_000 and tx.cost_minor == _ore(5_000) and tx.stop_reason == "Local"
+        assert s.scalar(select(OrphanStop.id)) is None
