@@ -237,7 +237,7 @@ class CentralChargePoint(ChargePoint):
                                    **kwargs: Any) -> call_result.StartTransaction:
         outcome = await self._db(
             ocpp_ingest.start_transaction, self.identity, connector_id=connector_id, id_tag=id_tag,
-            meter_start=meter_start, timestamp=self._time(timestamp, "timestamp"), now=utcnow(),
+            meter_start=meter_start, timestamp=self._time(timestamp, "timestamp") or utcnow(), now=utcnow(),
         )
         log.info("%s: StartTransaction connector %s -> tx %s %s%s", self.identity, connector_id,
                  outcome.transaction_id, outcome.status, " (duplicate)" if outcome.duplicate else "")
@@ -258,7 +258,8 @@ class CentralChargePoint(ChargePoint):
                    "reason": kwargs.get("reason"), "idTag": kwargs.get("id_tag")}
         status = await self._db(
             ocpp_ingest.stop_transaction, self.identity, transaction_id=transaction_id, meter_stop=meter_stop,
-            timestamp=self._time(timestamp, "timestamp"), reason=kwargs.get("reason"), id_tag=kwargs.get("id_tag"),
+            timestamp=self._time(timestamp, "timestamp") or utcnow(), reason=kwargs.get("reason"),
+            id_tag=kwargs.get("id_tag"),
             transaction_data=self._meter_list(kwargs.get("transaction_data")), payload=payload, now=utcnow(),
         )
         return call_result.StopTransaction(id_tag_info={"status": status} if status else None)
