@@ -35,7 +35,7 @@ have redis-server || missing+=(redis-server)
 have node || missing+=(nodejs)
 have npm || missing+=(npm)
 if [ -z "${CHROMIUM_PATH:-}" ] && ! have chromium; then
-    missing+=(chromium)
+    missing+=(chromium fonts-liberation)
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
