@@ -41,7 +41,7 @@ test-postgres: setup
 	@$(PY) scripts/run_tests.py --only postgresql $(ARGS)
 
 lint: setup
-	@$(PY) -m compileall -q portal worker ocpp_server scripts tests migrations 2>/dev/null || $(PY) -m compileall -q .
+	@$(PY) -m compileall -q $(wildcard portal worker ocpp_server scripts tests migrations bench)
 	@if [ -x $(VENV)/bin/ruff ]; then $(VENV)/bin/ruff check .; else echo "[lint] ruff not installed (optional): $(VENV)/bin/pip install ruff"; fi
 
 clean:
