@@ -11,7 +11,7 @@ Each line of output is prefixed with the process name. A child that exits is
 logged and started again after a back-off (longer each time it dies quickly).
 Ctrl-C / SIGTERM stops every child (SIGTERM, then SIGKILL after a grace period).
 
-Environment (all optional): WEB_HOST, WEB_PORT, WEB_WORKERS, WEB_THREADS,
+Environment (all optional): WEB_HOST, WEB_PORT (PORTAL_BASE_URL defaults to them), WEB_WORKERS, WEB_THREADS,
 OCPP_HOST, OCPP_PORT, DEMO_CHARGER_PASSWORD, RUN_SIMULATORS=0 to start no simulators.
 Everything else (DATABASE_URL, REDIS_URL, ...) is passed through to the children.
 """
@@ -32,6 +32,7 @@ PY = sys.executable
 
 WEB_HOST = os.environ.get("WEB_HOST", "127.0.0.1")
 WEB_PORT = int(os.environ.get("WEB_PORT", "5000"))
+os.environ.setdefault("PORTAL_BASE_URL", f"http://{WEB_HOST}:{WEB_PORT}")
 OCPP_HOST = os.environ.setdefault("OCPP_HOST", "127.0.0.1")
 OCPP_PORT = int(os.environ.setdefault("OCPP_PORT", "9000"))
 CHARGER_PASSWORD = os.environ.get("DEMO_CHARGER_PASSWORD", "demo-charger-secret")
