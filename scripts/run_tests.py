@@ -69,7 +69,8 @@ def run_pass(name: str, env_extra: dict[str, str], pytest_args: list[str]) -> di
     junit = RESULTS / f"junit-{name}.xml"
     junit.unlink(missing_ok=True)
     env = dict(os.environ, **env_extra)
-    cmd = [sys.executable, "-m", "pytest", f"--junitxml={junit}", "-o", "junit_family=xunit2"]
+    # -rfEs: list failures, errors and every skip with its reason (nothing is skipped silently)
+    cmd = [sys.executable, "-m", "pytest", "-rfEs", f"--junitxml={junit}", "-o", "junit_family=xunit2"]
     if not any(a.startswith("--timeout") for a in pytest_args):
         cmd.append(f"--timeout={os.environ.get('PYTEST_TIMEOUT', '300')}")
     cmd += pytest_args or ["tests"]
