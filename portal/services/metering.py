@@ -13,8 +13,9 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import MeterValue, SpotPrice, Transaction
-from portal.services.pricing import Cost, cost_from_intervals, session_cost, spot_unit_price
+from portal.models import MeterValue, Transaction
+from portal.services.pricing import Cost, session_cost
+from portal.services.spot import spot_cost  # spot billing lives with the spot prices
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 # No car battery takes more than this in one session; anything above is a meter fault.
@@ -84,45 +85,5 @@ def _sampled_energy(readings: list[tuple[datetime, int]], meter_stop: int) -> in
 def transaction_cost(session: Session, tx: Transaction, readings: list[tuple[datetime, int]]) -> Cost:
     """Cost of a finished session by its price snapshot (standard or spot)."""
     if tx.pricing_type == "spot":
-        return _spot_cost(session, tx, readings)
+        return spot_cost(session, tx, readings)
     return session_cost(tx.energy_wh, tx.energy_fee, tx.min_price_minor, tx.vat_rate_bp)
-
-
-def _spot_cost(session: Session, tx: Transaction, readings: list[tuple[datetime, int]]) -> Cost:
-    """Split the energy over the readings' timeline and price each part at its interval's spot price."""
-    points = [(tx.started_at, 0)]
-    base = tx.meter_start_wh
-    if tx.meter_flag and readings:  # the start reading is not trusted: measure from the first sample
-        base = readings[0][1]
-    for ts, wh in readings:
-        if tx.started_at <= ts <= (tx.stopped_at or ts):
-            points.append((ts, max(wh - base, 0)))
-    points.append((tx.stopped_at or points[-1][0], tx.energy_wh))
-    parts: list[tuple[int, Decimal]] = []
-    fallback_used = False
-    for (t0, e0), (t1, e1) in zip(points, points[1:]):
-        delta = min(max(e1 - e0, 0), tx.energy_wh)
-        if delta == 0:
-            continue
-        price = _spot_price_at(session, tx, t0 + (t1 - t0) / 2)
-        if price is None:
-            fallback_used = True
-            price = Decimal(tx.spot_fallback)
-        parts.append((delta, price))
-    billed = sum(wh for wh, _ in parts)
-    if billed < tx.energy_wh:  # rounding or readings beyond the stop: price the rest at the last price
-        parts.append((tx.energy_wh - billed, parts[-1][1] if parts else Decimal(tx.spot_fallback)))
-    if fallback_used:
-        tx.price_flag = "spot price missing for part of the session; fallback price used"
-    return cost_from_intervals(parts, tx.min_price_minor, tx.vat_rate_bp)
-
-
-def _spot_price_at(session: Session, tx: Transaction, moment: datetime) -> Decimal | None:
-    row = session.scalar(
-        select(SpotPrice).where(
-            SpotPrice.price_area == tx.price_area, SpotPrice.starts_at <= moment, SpotPrice.ends_at > moment
-        )
-    )
-    if row is None:
-        return None
-    return spot_unit_price(row.price_per_kwh, tx.spot_markup, tx.spot_markup_percent, tx.vat_rate_bp)

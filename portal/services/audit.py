@@ -1,0 +1,53 @@
+"""The audit trail of site management: who changed what, with the values before and after."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import AuditEntry, User
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe copy of a column value (Decimal and datetimes become text)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def snapshot(obj: Any, fields: Iterable[str]) -> dict:
+    """The named attributes of an object as a JSON-safe dict."""
+    return {name: _plain(getattr(obj, name)) for name in fields}
+
+
+def changed(before: dict | None, after: dict | None) -> bool:
+    return (before or {}) != (after or {})
+
+
+def record(session: Session, actor: User | None, site_id: int | None, entity: str, entity_id: int | None,
+           action: str, before: dict | None = None, after: dict | None = None) -> AuditEntry:
+    """Write one audit entry (flushes, never commits)."""
+    entry = AuditEntry(
+        actor_id=actor.id if actor is not None else None, site_id=site_id, entity=entity,
+        entity_id=entity_id, action=action,
+        before={k: _plain(v) for k, v in before.items()} if before is not None else None,
+        after={k: _plain(v) for k, v in after.items()} if after is not None else None,
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def recent(session: Session, site_id: int, limit: int = 100) -> list[AuditEntry]:
+    """The newest entries of a site first."""
+    return list(session.scalars(
+        select(AuditEntry).where(AuditEntry.site_id == site_id)
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit)
+    ))
