@@ -92,7 +92,7 @@ if [ -d translations ]; then
     done < <(find translations -name '*.po' -path '*/LC_MESSAGES/*')
     if [ "$stale" = 1 ]; then
         say "compiling translations"
-        "$VENV/bin/pybabel" compile -q -d translations >&2
+        "$VENV/bin/pybabel" compile -d translations >&2
     fi
 fi
 
