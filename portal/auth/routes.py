@@ -1,4 +1,4 @@
-"""Log in and log out."""
+"""Log in and log out; registration, password reset and the account page live in sibling modules."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
 from portal.auth.forms import LoginForm
+from portal.auth.limits import LOGIN_LIMIT, init_limiter, limiter
 from portal.db import utcnow
 from portal.extensions import db_session
 from portal.htmx import render
@@ -16,6 +17,7 @@ from portal.models import User
 from portal.services.secrets import hash_secret, needs_rehash, verify_secret
 
 bp = Blueprint("auth", __name__)
+bp.record_once(lambda state: init_limiter(state.app))
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -29,6 +31,7 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"])
 def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(safe_next(request.args.get("next"), url_for("public.home")))
@@ -66,3 +69,7 @@ def logout():
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"), code=303)
+
+
+# Views registered on the same blueprint (imported last: they import bp and safe_next from here).
+from portal.auth import account, register, reset  # noqa: E402,F401

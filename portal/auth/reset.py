@@ -1,0 +1,61 @@
+"""Password reset by e-mail link. The answer never tells whether an account exists."""
+from __future__ import annotations
+
+from flask import current_app, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_user
+
+from portal.auth.forms import ResetPasswordForm, ResetRequestForm
+from portal.auth.helpers import redirect_after_form
+from portal.auth.limits import RESET_LIMIT, RESET_PER_ADDRESS_LIMIT, limiter, submitted_email
+from portal.auth.routes import bp
+from portal.extensions import db_session, redis_conn
+from portal.htmx import render
+from portal.services.accounts import RESET_MAX_AGE_S, make_reset_token, set_password, user_for_reset_token
+from portal.services.mail import enqueue_outbox, portal_url, queue_templated_email
+from portal.services.onboarding import find_user
+
+TOKEN_MAX_LENGTH = 400
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit(RESET_LIMIT, methods=["POST"])
+@limiter.limit(RESET_PER_ADDRESS_LIMIT, methods=["POST"], key_func=submitted_email)
+def reset_request():
+    form = ResetRequestForm()
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render("auth/reset_request.html", block="form", status=status, form=form, sent=False)
+    session = db_session()
+    user = find_user(session, form.email.data)
+    if user is not None and user.active:
+        token, expires_at = make_reset_token(user, current_app.secret_key)
+        mail = queue_templated_email(
+            session, to=user.email, template="password_reset", language=user.language,
+            name=user.display_name, reset_url=portal_url("auth.reset_password", token=token), expires_at=expires_at,
+        )
+        session.commit()
+        enqueue_outbox(redis_conn(), [mail.id])
+    # The same answer whether or not the address has an account.
+    return render("auth/reset_request.html", block="form", form=form, sent=True,
+                  minutes=RESET_MAX_AGE_S // 60)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(RESET_LIMIT, methods=["POST"])
+def reset_password(token: str):
+    session = db_session()
+    user = None
+    if len(token) <= TOKEN_MAX_LENGTH:
+        user = user_for_reset_token(session, token, current_app.secret_key)
+    if user is None:
+        return render("auth/reset_password.html", block="form", status=400, form=None, token=token)
+    form = ResetPasswordForm()
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render("auth/reset_password.html", block="form", status=status, form=form, token=token)
+    set_password(user, form.password.data)
+    session.commit()
+    login_user(user, remember=True)
+    flash(_("Your new password is saved, and you are logged in."), "success")
+    return redirect_after_form(url_for("public.home"))

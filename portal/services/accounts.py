@@ -1,0 +1,79 @@
+"""Account operations without Flask: registration, password changes, password-reset tokens.
+
+Reset tokens are signed (itsdangerous) and carry the user id plus a fingerprint of the current
+password hash: they expire after ``RESET_MAX_AGE_S`` and stop working as soon as the password
+changes, so each link works once. Nothing is stored for them.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+
+from portal.db import utcnow
+from portal.models import User
+from portal.services.onboarding import create_user, find_user
+from portal.services.secrets import hash_secret, verify_secret
+
+RESET_MAX_AGE_S = 3600
+RESET_SALT = "portal.password-reset"
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+
+
+class EmailTaken(ValueError):
+    """An account with this e-mail address exists already."""
+
+
+def register_user(session: Session, *, email: str, password: str, name: str = "", language: str = "nb") -> User:
+    """A new resident account (no site access until an invite is accepted); flush only."""
+    if find_user(session, email) is not None:
+        raise EmailTaken(email)
+    return create_user(session, email, password, name=name.strip(), language=language)
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    user = find_user(session, email)
+    if user is None or not user.active or not verify_secret(user.password_hash, password):
+        return None
+    return user
+
+
+def set_password(user: User, new_password: str) -> None:
+    """Store a new password hash; every outstanding reset link stops working."""
+    user.password_hash = hash_secret(new_password)
+
+
+def update_profile(user: User, *, name: str, language: str) -> None:
+    user.name = name.strip()
+    user.language = language
+
+
+def _serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=RESET_SALT)
+
+
+def _fingerprint(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:20]
+
+
+def make_reset_token(user: User, secret_key: str) -> tuple[str, datetime]:
+    """A signed reset token for this user and the time it stops working."""
+    token = _serializer(secret_key).dumps({"u": user.id, "p": _fingerprint(user)})
+    return token, utcnow() + timedelta(seconds=RESET_MAX_AGE_S)
+
+
+def user_for_reset_token(session: Session, token: str, secret_key: str,
+                         max_age: int = RESET_MAX_AGE_S) -> User | None:
+    """The active user a valid, unexpired, unused token belongs to; None otherwise."""
+    try:
+        data = _serializer(secret_key).loads(token, max_age=max_age)
+    except (SignatureExpired, BadSignature):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        return None
+    user = session.get(User, data["u"])
+    if user is None or not user.active or data.get("p") != _fingerprint(user):
+        return None
+    return user
