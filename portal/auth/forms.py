@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from portal.forms_common import EmailAddress
 from portal.services.accounts import PASSWORD_MAX, PASSWORD_MIN
 
-LANGUAGE_CHOICES = [("nb", "Norsk (bokmål)"), ("sv", "Svenska"), ("en", "English")]
+# Each language is named in itself, so anyone can find their own.
+LANGUAGE_CHOICES = [SelectChoice("nb", "Norsk (bokmål)", render_kw={"lang": "nb"}),
+                    SelectChoice("sv", "Svenska", render_kw={"lang": "sv"}),
+                    SelectChoice("en", "English", render_kw={"lang": "en"})]
 
 
 class LoginForm(FlaskForm):
