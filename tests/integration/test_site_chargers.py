@@ -1,0 +1,166 @@
+"""Chargers: live list, edit, owners of personal chargers, Enabled/Disabled through the worker, reports."""
+import csv
+import io
+import sys
+import types
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from portal.models import AuditEntry, ChargePoint, Invite, Transaction
+from portal.services import site_admin
+from tests.factories import make_charge_point, make_group, make_site, make_user
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def board(session, client, login):
+    site = make_site(session, "eik")
+    user = make_user(session, "board@eik.test", site=site, role="board")
+    cp = make_charge_point(session, site, "CP-EIK-1", connectors=2)
+    session.commit()
+    login(client, user)
+    return site, user, cp
+
+
+@pytest.fixture
+def fake_actions(monkeypatch):
+    """Stand-in for portal.services.actions: records availability requests and enqueues."""
+    from portal.models import ActionRequest
+
+    calls = []
+
+    def request_availability(session, user, cp, operative):
+        row = ActionRequest(charge_point_id=cp.id, action="ChangeAvailability",
+                            payload={"type": "Operative" if operative else "Inoperative"}, requested_by_id=user.id)
+        session.add(row)
+        session.flush()
+        calls.append(("request", cp.identity, operative))
+        return row
+
+    module = types.ModuleType("portal.services.actions")
+    module.request_availability = request_availability
+    module.enqueue_action = lambda redis, action_id: calls.append(("enqueue", action_id))
+    monkeypatch.setitem(sys.modules, "portal.services.actions", module)
+    return calls
+
+
+def form(**overrides):
+    data = {"name": "Garage 1", "status": "enabled", "cp_type": "private", "tariff_group_id": "0", "owner_email": ""}
+    data.update(overrides)
+    return data
+
+
+def test_list_shows_live_status_and_refreshes_as_a_fragment(client, board):
+    site, _, cp = board
+    page = client.get("/manage/eik/chargers").get_data(as_text=True)
+    assert 'data-identity="CP-EIK-1" data-online="true" data-enabled="true"' in page
+    assert 'hx-trigger="every 15s"' in page
+    fragment = client.get("/manage/eik/chargers", headers=HX).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<div id="charger-table"') and "Available" in fragment
+
+
+def test_disable_asks_the_charger_after_commit_and_audits(client, board, db, fake_actions):
+    site, user, cp = board
+    response = client.post(f"/manage/eik/chargers/{cp.id}", data=form(status="disabled"))
+    assert response.status_code == 303
+    assert fake_actions[0] == ("request", "CP-EIK-1", False) and fake_actions[1][0] == "enqueue"
+    with db.session() as s:
+        assert s.get(ChargePoint, cp.id).enabled is False
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.entity == "charge_point"))
+        assert (entry.before["enabled"], entry.after["enabled"], entry.actor_id) == (True, False, user.id)
+    page = client.get(f"/manage/eik/chargers/{cp.id}").get_data(as_text=True)
+    assert 'data-testid="availability-action" data-state="queued"' in page
+    # saving again without a change of status sends nothing
+    client.post(f"/manage/eik/chargers/{cp.id}", data=form(status="disabled", name="Renamed"))
+    assert len(fake_actions) == 2
+
+
+def test_invalid_edit_is_refused_with_input_kept(client, board, db, fake_actions):
+    site, _, cp = board
+    response = client.post(f"/manage/eik/chargers/{cp.id}", data=form(cp_type="spaceship", name="Kept"), headers=HX)
+    assert response.status_code == 422 and 'value="Kept"' in response.get_data(as_text=True)
+    assert fake_actions == []
+
+
+def test_tariff_group_of_another_site_is_refused(client, board, session, db, fake_actions):
+    site, _, cp = board
+    foreign = make_group(session, make_site(session), [])
+    own = make_group(session, site, [])
+    session.commit()
+    assert client.post(f"/manage/eik/chargers/{cp.id}", data=form(tariff_group_id=str(foreign.id))).status_code == 422
+    assert client.post(f"/manage/eik/chargers/{cp.id}", data=form(tariff_group_id=str(own.id))).status_code == 303
+    with db.session() as s:
+        assert s.get(ChargePoint, cp.id).tariff_group_id == own.id
+
+
+def test_owner_rules_for_personal_chargers(client, board, session, db, fake_actions):
+    site, _, cp = board
+    elsewhere = make_site(session)
+    accepted = make_user(session, "owner@eik.test", site=site)
+    session.add(Invite(site_id=site.id, email="owner@eik.test", token_hash="o" * 64, status="accepted",
+                       accepted_user_id=accepted.id))
+    make_user(session, "stranger@eik.test", site=elsewhere)
+    session.add(Invite(site_id=site.id, email="pending@eik.test", token_hash="p" * 64, status="pending"))
+    make_user(session, "pending@eik.test")
+    session.commit()
+    url = f"/manage/eik/chargers/{cp.id}"
+    cases = [
+        (form(cp_type="private", owner_email="owner@eik.test"), "Only a personal (home) charger has an owner"),
+        (form(cp_type="personal", owner_email="ghost@eik.test"), "Nobody has an account"),
+        (form(cp_type="personal", owner_email="stranger@eik.test"), "must accept an invite"),
+        (form(cp_type="personal", owner_email="pending@eik.test"), "must accept an invite"),
+        (form(cp_type="personal", owner_email="not an email"), "valid e-mail"),
+    ]
+    for data, message in cases:
+        response = client.post(url, data=data, headers=HX)
+        assert response.status_code == 422, data
+        assert message in response.get_data(as_text=True)
+        assert f'value="{data["owner_email"]}"' in response.get_data(as_text=True)
+    with db.session() as s:
+        assert s.get(ChargePoint, cp.id).owner_id is None
+    assert client.post(url, data=form(cp_type="personal", owner_email="Owner@Eik.test")).status_code == 303
+    with db.session() as s:
+        assert (s.get(ChargePoint, cp.id).cp_type, s.get(ChargePoint, cp.id).owner_id) == ("personal", accepted.id)
+    assert 'value="owner@eik.test"' in client.get(url).get_data(as_text=True)
+    assert client.post(url, data=form(cp_type="personal", owner_email="")).status_code == 303
+    with db.session() as s:
+        assert s.get(ChargePoint, cp.id).owner_id is None
+
+
+def test_monthly_report_on_screen_and_as_csv(client, board, session):
+    site, _, cp = board
+    ada = make_user(session, "ada@eik.test", site=site, name="Ada")
+    bo = make_user(session, "bo@eik.test", site=site)
+    other_cp = make_charge_point(session, make_site(session), "CP-OTHER")
+
+    def tx(user, cp_, day, wh, cost, month=5, flag=None):
+        start = datetime(2024, month, day, 12, tzinfo=timezone.utc)
+        session.add(Transaction(charge_point_id=cp_.id, connector_id=1, id_tag="T", user_id=user.id,
+                                status="completed", start_key=f"k{cp_.id}-{user.id}-{month}-{day}-{wh}",
+                                meter_start_wh=1, meter_stop_wh=1 + wh, started_at=start, stopped_at=start,
+                                energy_wh=wh, cost_minor=cost, meter_flag=flag))
+    tx(ada, cp, 1, 10_000, 3200)
+    tx(ada, cp, 20, 5_500, 1760)
+    tx(bo, cp, 3, 2_000, 640)
+    tx(bo, cp, 4, 0, 0, flag="refused at start: no_access")
+    tx(bo, cp, 5, 9_000, 9999, month=6)  # another month
+    tx(bo, other_cp, 6, 9_000, 9999)  # another site
+    session.commit()
+    page = client.get("/manage/eik/reports?month=2024-05").get_data(as_text=True)
+    assert f'data-user-id="{ada.id}" data-energy-wh="15500" data-cost-minor="4960"' in page
+    assert f'data-user-id="{bo.id}" data-energy-wh="2000" data-cost-minor="640"' in page
+    response = client.get("/manage/eik/reports.csv?month=2024-05")
+    assert response.mimetype == "text/csv" and "eik-2024-05.csv" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True)), delimiter=";"))
+    assert rows[0][:4] == ["month", "email", "name", "sessions"]
+    assert rows[1] == ["2024-05", "ada@eik.test", "Ada", "2", "15,500", "49,60"]
+    assert rows[2] == ["2024-05", "bo@eik.test", "", "1", "2,000", "6,40"]
+
+
+def test_report_month_uses_the_site_time_zone(session):
+    site = make_site(session, timezone="Europe/Oslo")
+    start, end = site_admin.month_bounds(2024, 12, site.timezone)
+    assert start.utcoffset().total_seconds() == 3600 and (end.year, end.month) == (2025, 1)
