@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import EqualTo, InputRequired, Length
+from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
 
 from portal.forms_common import EmailAddress
 from portal.services.accounts import PASSWORD_MAX, PASSWORD_MIN
@@ -21,37 +21,39 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-def _required():
-    return InputRequired(message=_l("Please fill in this field."))
+class PlainText:
+    """No control characters (a NUL byte cannot be stored in PostgreSQL, line breaks break e-mail headers)."""
+
+    def __call__(self, form, field) -> None:
+        if field.data and any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in field.data):
+            raise ValidationError(_l("Use letters, digits and punctuation only."))
 
 
+# Required and length messages are WTForms' own: Flask-WTF shows them in nb, sv and en already.
 def _email_validators():
-    return [_required(), Length(max=254, message=_l("An e-mail address has at most %(max)d characters.")),
-            EmailAddress()]
+    return [InputRequired(), Length(max=254), EmailAddress()]
 
 
 def _new_password_validators():
-    return [_required(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX,
-                                message=_l("Use %(min)d to %(max)d characters."))]
+    return [InputRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)]
 
 
 def _confirm_validators(field: str):
-    return [_required(), EqualTo(field, message=_l("The two passwords are not the same."))]
+    return [InputRequired(), EqualTo(field, message=_l("The two passwords are not the same."))]
 
 
 def _language_field():
     return SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="nb",
-                       validators=[_required()], validate_choice=True)
+                       validators=[InputRequired()], validate_choice=True)
 
 
 class RegisterForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[_required(), Length(max=120, message=_l(
-        "Use at most %(max)d characters."))])
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120), PlainText()])
     email = EmailField(_l("E-mail"), validators=_email_validators())
     password = PasswordField(_l("Password"), validators=_new_password_validators())
     confirm = PasswordField(_l("Repeat the password"), validators=_confirm_validators("password"))
     language = _language_field()
-    next = HiddenField(validators=[Length(max=500)])
+    next = HiddenField()  # only a same-site path is followed (safe_next)
 
 
 class ResetRequestForm(FlaskForm):
@@ -64,13 +66,11 @@ class ResetPasswordForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[_required(), Length(max=120, message=_l(
-        "Use at most %(max)d characters."))])
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120), PlainText()])
     language = _language_field()
 
 
 class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), validators=[_required(), Length(
-        max=200, message=_l("Use at most %(max)d characters."))])
+    current_password = PasswordField(_l("Current password"), validators=[InputRequired(), Length(max=200)])
     new_password = PasswordField(_l("New password"), validators=_new_password_validators())
     confirm = PasswordField(_l("Repeat the new password"), validators=_confirm_validators("new_password"))

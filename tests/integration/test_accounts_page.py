@@ -45,7 +45,7 @@ def test_profile_validation(client, session, login):
     response = client.post("/account/profile", data={"profile-name": "", "profile-language": "de"},
                            headers={"HX-Request": "true"})
     assert response.status_code == 422
-    assert b"Please fill in this field" in response.data
+    assert b"This field is required" in response.data
     assert b"Not a valid choice" in response.data or b"valid" in response.data
 
 
