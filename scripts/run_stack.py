@@ -12,7 +12,8 @@ logged and started again after a back-off (longer each time it dies quickly).
 Ctrl-C / SIGTERM stops every child (SIGTERM, then SIGKILL after a grace period).
 
 Environment (all optional): WEB_HOST, WEB_PORT (PORTAL_BASE_URL defaults to them), WEB_WORKERS, WEB_THREADS,
-OCPP_HOST, OCPP_PORT, DEMO_CHARGER_PASSWORD, RUN_SIMULATORS=0 to start no simulators.
+OCPP_HOST, OCPP_PORT, DEMO_CHARGER_PASSWORD, RUN_SIMULATORS=0 to start no simulators,
+RUN_DEV_SMTP=0 to start no development mail catcher (it only starts when SMTP_URL points at this machine).
 Everything else (DATABASE_URL, REDIS_URL, ...) is passed through to the children.
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -118,6 +120,10 @@ def build_children() -> list[Child]:
         Child("ocpp", [PY, "-m", "ocpp_server"],
               env={"OCPP_HOST": OCPP_HOST, "OCPP_PORT": str(OCPP_PORT)}),
     ]
+    smtp = urlsplit(os.environ.get("SMTP_URL") or "smtp://127.0.0.1:8025")
+    if (os.environ.get("RUN_DEV_SMTP", "1") != "0" and smtp.scheme == "smtp"
+            and smtp.hostname in ("127.0.0.1", "localhost")):
+        children.append(Child("mail", [PY, "scripts/dev_smtp.py"]))  # prints every e-mail the portal sends
     if os.environ.get("RUN_SIMULATORS", "1") != "0":
         url = f"ws://{OCPP_HOST}:{OCPP_PORT}/ocpp"
         for identity, connectors in DEMO_CHARGERS:
