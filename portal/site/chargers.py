@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import flash, make_response, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 from sqlalchemy import select
 
 from portal.extensions import db_session, redis_conn
@@ -44,8 +45,8 @@ def chargers(slug: str):
 
 def _charger_form(site: Site, cp: ChargePoint) -> ChargerForm:
     form = ChargerForm()
-    form.tariff_group_id.choices = [(0, _("No tariff group (nobody can charge)"))] + [
-        (g.id, g.name) for g in site_admin.site_groups(db_session(), site.id)]
+    form.tariff_group_id.choices = [SelectChoice(0, _("No tariff group (nobody can charge)"))] + [
+        SelectChoice(g.id, g.name) for g in site_admin.site_groups(db_session(), site.id)]
     if request.method == "GET":
         form.name.data, form.cp_type.data = cp.name, cp.cp_type
         form.status.data = "enabled" if cp.enabled else "disabled"

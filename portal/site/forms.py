@@ -6,7 +6,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, EmailField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField,
+    BooleanField, EmailField, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -35,9 +35,9 @@ class TariffForm(FlaskForm):
                        description=_l("Housing company first, e.g. \"Solbakken – residents\"."))
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
     pricing_type = RadioField(_l("Pricing"), default="standard", validators=[InputRequired()], choices=[
-        ("standard", _l("Standard: a fixed price per kWh")),
-        ("spot", _l("Spot: the hourly spot price plus markup")),
-        ("not_allowed", _l("Charging not allowed")),
+        SelectChoice("standard", _l("Standard: a fixed price per kWh")),
+        SelectChoice("spot", _l("Spot: the hourly spot price plus markup")),
+        SelectChoice("not_allowed", _l("Charging not allowed")),
     ])
     energy_fee = StringField(_l("Energy fee per kWh incl. VAT (kr)"), validators=[Optional(), Price()])
     min_price = StringField(_l("Minimum price per session (kr)"), default="0", validators=[Optional(), Price()])
@@ -97,11 +97,12 @@ class EmailForm(FlaskForm):
 
 class ChargerForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
-    status = RadioField(_l("Status"), choices=[("enabled", _l("Enabled")), ("disabled", _l("Disabled"))],
+    status = RadioField(_l("Status"), choices=[SelectChoice("enabled", _l("Enabled")),
+                                               SelectChoice("disabled", _l("Disabled"))],
                         validators=[InputRequired()])
     cp_type = SelectField(_l("Type"), choices=[
-        ("public", _l("Public")), ("private", _l("Private (residents with access)")),
-        ("personal", _l("Personal (home)")),
+        SelectChoice("public", _l("Public")), SelectChoice("private", _l("Private (residents with access)")),
+        SelectChoice("personal", _l("Personal (home)")),
     ], validators=[InputRequired()])
     tariff_group_id = SelectField(_l("Tariff group"), coerce=int, choices=[])
     owner_email = EmailField(_l("Owner's e-mail (personal chargers; empty removes the owner)"),

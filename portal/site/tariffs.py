@@ -6,6 +6,7 @@ from datetime import timedelta
 from flask import flash, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
 from portal.db import utcnow
 from portal.extensions import db_session
@@ -20,7 +21,7 @@ from portal.site.forms import EmptyForm, LinkChargePointsForm, NameForm, TariffF
 
 def _tariff_form(site, tariff: Tariff | None = None) -> TariffForm:
     form = TariffForm(obj=None)
-    form.plans.choices = [(p.id, p.name) for p in site_admin.site_plans(db_session(), site.id)]
+    form.plans.choices = [SelectChoice(p.id, p.name) for p in site_admin.site_plans(db_session(), site.id)]
     if tariff is not None and request.method == "GET":
         form.name.data, form.description.data = tariff.name, tariff.description
         form.pricing_type.data = tariff.pricing_type
@@ -101,7 +102,7 @@ def _group_context(site, group: TariffGroup) -> dict:
     now_spot = spot.price_at(s, site.price_area, utcnow())
     cps = site_admin.site_charge_points(s, site.id)
     link_form = LinkChargePointsForm()
-    link_form.charge_points.choices = [(cp.id, cp.display_name) for cp in cps]
+    link_form.charge_points.choices = [SelectChoice(cp.id, cp.display_name) for cp in cps]
     if request.method == "GET":
         link_form.charge_points.data = [cp.id for cp in cps if cp.tariff_group_id == group.id]
     return dict(site=site, group=group, section="groups", link_form=link_form, charge_points=cps,
