@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from portal.auth.forms import PasswordChangeForm, ProfileForm
 from portal.auth.helpers import redirect_after_form, remember_language
-from portal.auth.limits import LOGIN_LIMIT, limiter
+from portal.auth.limits import LOGIN_PER_ACCOUNT_LIMIT, limiter
 from portal.auth.routes import bp
 from portal.db import utcnow
 from portal.extensions import db_session, redis_conn
@@ -54,7 +54,7 @@ def account_profile():
 
 @bp.route("/account/password", methods=["POST"])
 @login_required
-@limiter.limit(LOGIN_LIMIT, methods=["POST"])
+@limiter.limit(LOGIN_PER_ACCOUNT_LIMIT, methods=["POST"], key_func=lambda: f"user:{current_user.get_id()}")
 def account_password():
     user = _user()
     form = PasswordChangeForm(prefix="password")

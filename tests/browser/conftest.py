@@ -72,6 +72,7 @@ def live_server(database_url, redis_url):
         "REDIS_URL": redis_url,
         "SECRET_KEY": "browser-test-secret",
         "SMTP_URL": os.environ.get("SMTP_URL", "smtp://127.0.0.1:1"),
+        "RATELIMIT_ENABLED": "0",  # many browser tests log in from 127.0.0.1 within a minute
     }
     proc, base_url = start_web(env)
     yield base_url

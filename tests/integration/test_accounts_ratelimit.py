@@ -20,7 +20,7 @@ def limited_client(app_config, db, redis_url):
     client.environ_base["HTTP_X_CSRFTOKEN"] = _csrf_token(app)
     yield client
     r = Redis.from_url(redis_url)
-    for key in r.scan_iter("portal-rl*"):
+    for key in r.scan_iter("*portal-rl*"):
         r.delete(key)
     app.extensions["portal_db"].dispose()
 
@@ -35,6 +35,22 @@ def test_login_attempts_are_limited(limited_client, session):
     blocked = limited_client.post("/login", data={"email": "ann@example.test", "password": "wrong"})
     assert b"Too many attempts" in blocked.data
     assert limited_client.get("/login").status_code == 200  # reading the page is not limited
+
+
+def test_login_attempts_from_one_address_are_limited(limited_client):
+    codes = [limited_client.post("/login", data={"email": f"u{i}@example.test", "password": "x"}).status_code
+             for i in range(31)]
+    assert codes == [422] * 30 + [429]
+
+
+def test_password_change_attempts_are_limited(limited_client, session, login):
+    user = make_user(session, "ann@example.test")
+    session.commit()
+    login(limited_client, user)
+    data = {"password-current_password": "wrong", "password-new_password": "another-long-one",
+            "password-confirm": "another-long-one"}
+    codes = [limited_client.post("/account/password", data=data).status_code for _ in range(11)]
+    assert codes == [422] * 10 + [429]
 
 
 def test_reset_mails_to_one_address_are_limited(limited_client):
