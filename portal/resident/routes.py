@@ -4,3 +4,6 @@ from __future__ import annotations
 from flask import Blueprint
 
 bp = Blueprint("resident", __name__)
+
+# Views registered on this blueprint (imported last: they import bp from here).
+from portal.resident import account, chargers, charging  # noqa: E402,F401

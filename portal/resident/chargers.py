@@ -1,0 +1,273 @@
+"""My chargers, the start screen of a charge point, its favourite toggle, autostart setting and QR sticker."""
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from flask import abort, current_app, flash, make_response, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms import SelectChoice
+from sqlalchemy.orm import selectinload
+
+from portal.auth.routes import safe_next
+from portal.extensions import db_session, redis_conn
+from portal.htmx import hx_redirect, render
+from portal.models import ChargePoint, Membership, Site
+from portal.resident.common import (
+    Refused, may_print_sticker, outlet_state, reason_text, refuse_page, state_class, visible_charge_point,
+)
+from portal.resident.forms import AuthSettingForm, EmptyForm, FavouriteForm, StartForm
+from portal.resident.routes import bp
+from portal.services import access, favourites, sessions, spot
+from portal.services.pricing import comparison_price
+
+log = logging.getLogger(__name__)
+
+
+@bp.errorhandler(Refused)
+def _refused(_exc: Refused):
+    return refuse_page()
+
+
+def _mine(user_id: int) -> set[tuple[int, int]]:
+    return {(tx.charge_point_id, tx.connector_id) for tx in sessions.active_sessions(db_session(), user_id)}
+
+
+@bp.route("/chargers")
+@login_required
+def my_chargers():
+    """The sites the resident belongs to, with their chargers and outlets in plain words."""
+    s = db_session()
+    site_ids = access.member_site_ids(s, current_user.id)
+    owned = set(s.scalars(select(ChargePoint.site_id).where(ChargePoint.owner_id == current_user.id)))
+    sites = s.scalars(select(Site).where(Site.id.in_(site_ids | owned)).order_by(Site.name)
+                      .options(selectinload(Site.charge_points).selectinload(ChargePoint.connectors))).all()
+    groups = []
+    for site in sites:
+        cps = [cp for cp in sorted(site.charge_points, key=lambda c: c.display_name.lower())
+               if (cp.cp_type != "personal" or cp.owner_id == current_user.id)
+               and access.can_see_charge_point(s, current_user, cp)]
+        groups.append((site, cps, favourites.find(s, current_user, site=site)))
+    return render("resident/chargers.html", block="chargers", groups=groups, mine=_mine(current_user.id),
+                  outlet_state=outlet_state, state_class=state_class, fav_form=FavouriteForm())
+
+
+@dataclass(frozen=True)
+class PriceView:
+    allowed: bool
+    reason: str
+    tariff_name: str = ""
+    per_kwh: Decimal | None = None
+    spot: bool = False
+    min_price_minor: int = 0
+    preauth_minor: int = 0
+
+
+def price_view(cp: ChargePoint, decision: access.StartDecision) -> PriceView:
+    """The one price that applies to this user here (the tariff the start will be billed by)."""
+    choice = decision.tariff_choice
+    if choice is None or not choice.allowed:
+        return PriceView(False, choice.reason if choice else decision.reason)
+    tariff = choice.tariff
+    spot_now = None
+    if tariff.pricing_type == "spot":
+        spot_now = spot.price_at(db_session(), cp.site.price_area, datetime.now(timezone.utc))
+    return PriceView(True, "ok", tariff.name, comparison_price(tariff, spot_now, cp.site.vat_rate_bp),
+                     tariff.pricing_type == "spot", tariff.min_price_minor, tariff.preauth_minor)
+
+
+def _start_form(cp: ChargePoint, mine: set[tuple[int, int]]) -> StartForm:
+    form = StartForm()
+    form.connector.choices = [
+        SelectChoice(c.connector_id, f"{_('Outlet %(n)s', n=c.connector_id)}: {outlet_state(cp, c, mine).label}")
+        for c in cp.outlets]
+    if request.method == "GET" or form.connector.data is None:
+        free = [c.connector_id for c in cp.outlets if access.connector_problem(cp, c) is None]
+        form.connector.data = (free or [c.connector_id for c in cp.outlets] or [None])[0]
+    return form
+
+
+def start_context(cp: ChargePoint, form: StartForm | None = None, refusal: str | None = None) -> dict:
+    """Everything the start screen shows for the current user."""
+    s = db_session()
+    mine = _mine(current_user.id)
+    decision = access.start_decision(s, current_user, cp, check_connector=False)
+    if decision.allowed and not any(access.connector_problem(cp, c) is None for c in cp.outlets):
+        first = cp.outlets[0] if cp.outlets else None
+        decision = access.StartDecision(False, access.connector_problem(cp, first) or "unavailable",
+                                        decision.tariff_choice)
+    running = [tx for tx in sessions.active_sessions(s, current_user.id) if tx.charge_point_id == cp.id]
+    reason = refusal or (None if decision.allowed else decision.reason)
+    return dict(
+        cp=cp, site=cp.site, decision=decision, price=price_view(cp, decision), form=form or _start_form(cp, mine),
+        refusal=reason, refusal_text=reason_text(reason) if reason else None, running=running,
+        pending=sessions.pending_start(s, current_user.id, cp.id), mine=mine,
+        outlet_state=outlet_state, state_class=state_class,
+        fav=favourites.find(s, current_user, cp=cp), fav_form=FavouriteForm(),
+        is_owner=cp.cp_type == "personal" and cp.owner_id == current_user.id,
+        auth_form=_auth_form(cp), may_print=may_print_sticker(cp),
+    )
+
+
+def _auth_form(cp: ChargePoint) -> AuthSettingForm:
+    form = AuthSettingForm(formdata=None)
+    form.auth.data = "required" if cp.auth_required else "not_required"
+    return form
+
+
+@bp.route("/c/<identity>")
+def start_screen(identity: str):
+    """The charge point's start screen (the QR sticker's address). Logged-out visitors are asked to log in."""
+    if not current_user.is_authenticated:
+        cp = db_session().scalar(select(ChargePoint).where(ChargePoint.identity == identity))
+        if cp is None:
+            abort(404)
+        login_url = url_for("auth.login", next=url_for("resident.start_screen", identity=identity))
+        register_url = (url_for("auth.register", next=url_for("resident.start_screen", identity=identity))
+                        if "auth.register" in current_app.view_functions else None)
+        return render("resident/start_anonymous.html", cp=cp, login_url=login_url, register_url=register_url)
+    cp = visible_charge_point(identity)
+    return render("resident/start.html", block="outlets", **start_context(cp))
+
+
+@bp.route("/c/<identity>/start", methods=["POST"])
+@login_required
+def start(identity: str):
+    """Ask the charger to start; the live page follows the request."""
+    cp = visible_charge_point(identity)
+    form = _start_form(cp, _mine(current_user.id))
+    if not form.validate_on_submit():
+        return render("resident/start.html", block="start_panel", status=422, **start_context(cp, form))
+    try:
+        from portal.services import actions
+    except ImportError:
+        log.error("portal.services.actions is missing: cannot start %s", cp.identity)
+        return render("resident/start.html", block="start_panel", status=503,
+                      **start_context(cp, form, refusal="service_missing"))
+    s = db_session()
+    try:
+        action = actions.request_remote_start(s, current_user, cp, form.connector.data)
+    except actions.ActionRefused as exc:
+        s.rollback()
+        return render("resident/start.html", block="start_panel", status=409,
+                      **start_context(cp, form, refusal=exc.reason))
+    s.commit()
+    busy = not _enqueue(actions, action.id)
+    return hx_redirect("resident.live", action_id=action.id, **({"busy": 1} if busy else {}))
+
+
+def _enqueue(actions, action_id: int) -> bool:
+    """Hand the request to the workers; False (and the request kept) when the queue is unreachable."""
+    try:
+        actions.enqueue_action(redis_conn(), action_id)
+    except actions.QueueUnavailable:
+        log.warning("queue unavailable; action %s kept for retry", action_id)
+        return False
+    return True
+
+
+# --- favourites from the start screen and the charger list ------------------------------------
+
+def _toggle_response(fav, *, cp: ChargePoint | None = None, site: Site | None = None, fallback: str):
+    from portal.htmx import wants_fragment
+
+    if wants_fragment():
+        return render("resident/_fav_button.html", fav=fav, cp=cp, site=site, fav_form=FavouriteForm())
+    response = make_response("", 303)
+    response.headers["Location"] = safe_next(FavouriteForm().next.data, fallback)
+    return response
+
+
+@bp.route("/c/<identity>/favourite", methods=["POST"])
+@login_required
+def favourite_charge_point(identity: str):
+    """Add or remove (toggle) this charge point as a favourite."""
+    cp = visible_charge_point(identity)
+    form = FavouriteForm()
+    if not form.validate_on_submit():
+        abort(400)
+    s = db_session()
+    fav = None if favourites.remove_target(s, current_user, cp=cp) else favourites.add(s, current_user, cp=cp)
+    s.commit()
+    return _toggle_response(fav, cp=cp, fallback=url_for("resident.start_screen", identity=cp.identity))
+
+
+@bp.route("/sites/<slug>/favourite", methods=["POST"])
+@login_required
+def favourite_site(slug: str):
+    """Add or remove (toggle) a whole location as a favourite."""
+    s = db_session()
+    site = s.scalar(select(Site).where(Site.slug == slug))
+    if site is None:
+        abort(404)
+    if not access.can_view_site(s, current_user, site.id):
+        return refuse_page()
+    if not FavouriteForm().validate_on_submit():
+        abort(400)
+    fav = None if favourites.remove_target(s, current_user, site=site) else favourites.add(s, current_user, site=site)
+    s.commit()
+    return _toggle_response(fav, site=site, fallback=url_for("resident.my_chargers"))
+
+
+# --- personal charger: authentication (autostart) -----------------------------------------------
+
+@bp.route("/c/<identity>/authentication", methods=["POST"])
+@login_required
+def authentication(identity: str):
+    """The owner of a personal charger turns authentication on or off (off = autostart on plug-in)."""
+    cp = visible_charge_point(identity)
+    if cp.cp_type != "personal" or cp.owner_id != current_user.id:
+        abort(403)
+    form = AuthSettingForm()
+    if not form.validate_on_submit():
+        return render("resident/start.html", block="auth_setting", status=422,
+                      **dict(start_context(cp), auth_form=form))
+    cp.auth_required = form.auth.data == "required"
+    db_session().commit()
+    flash(_("Authentication is now required.") if cp.auth_required
+          else _("Authentication is off: charging starts when you plug in."), "success")
+    return hx_redirect("resident.start_screen", identity=cp.identity)
+
+
+# --- QR sticker -----------------------------------------------------------------------------------
+
+@bp.route("/c/<identity>/qr.<kind>")
+@login_required
+def qr_sticker(identity: str, kind: str):
+    """A printable QR code that opens this charger's start screen (board of the site and staff)."""
+    if kind not in ("svg", "png"):
+        abort(404)
+    cp = visible_charge_point(identity)
+    if not may_print_sticker(cp):
+        abort(403)
+    import segno
+
+    base = current_app.config.get("PORTAL_BASE_URL", "").rstrip("/") or request.host_url.rstrip("/")
+    target = base + url_for("resident.start_screen", identity=cp.identity)
+    buffer = io.BytesIO()
+    segno.make(target, error="m").save(buffer, kind=kind, scale=10, border=4)
+    response = make_response(buffer.getvalue())
+    response.headers["Content-Type"] = "image/svg+xml" if kind == "svg" else "image/png"
+    response.headers["Content-Disposition"] = f'attachment; filename="qr-{cp.identity}.{kind}"'
+    return response
+
+
+@bp.route("/c/<identity>/retry/<int:action_id>", methods=["POST"])
+@login_required
+def retry(identity: str, action_id: int):
+    """Hand a kept request to the workers again after the queue was busy."""
+    cp = visible_charge_point(identity)
+    action = sessions.user_action(db_session(), current_user.id, action_id)
+    if action is None or action.charge_point_id != cp.id:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    from portal.services import actions
+
+    busy = action.state == "queued" and not _enqueue(actions, action.id)
+    return hx_redirect("resident.live", action_id=action.id, **({"busy": 1} if busy else {}))

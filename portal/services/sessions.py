@@ -1,0 +1,260 @@
+"""A resident's charging sessions: live figures while charging, history, monthly totals, CSV.
+
+Plain functions over a Session (no Flask); the cost of a running session uses its price snapshot.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from portal.models import ActionRequest, ChargePoint, MeterValue, Transaction
+from portal.services.metering import to_wh
+from portal.services.pricing import Cost, format_amount, from_minor, session_cost
+
+log = logging.getLogger(__name__)
+
+ENERGY_REGISTER = "Energy.Active.Import.Register"
+POWER = "Power.Active.Import"
+START_ACTION = "RemoteStartTransaction"
+STOP_ACTION = "RemoteStopTransaction"
+CHART_POINTS = 120
+
+
+@dataclass(frozen=True)
+class LiveFigures:
+    energy_wh: int
+    power_w: int | None
+    duration: timedelta
+    cost: Cost
+    samples: list[tuple[datetime, int]]  # power over time (W), oldest first
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def energy_so_far(tx: Transaction) -> int:
+    """Wh delivered: the billed energy when finished, else the newest register reading minus the start."""
+    if not tx.is_active:
+        return tx.energy_wh or 0
+    last = tx.meter_last_wh if tx.meter_last_wh is not None else tx.meter_start_wh
+    return max(last - tx.meter_start_wh, 0)
+
+
+def cost_so_far(session: Session, tx: Transaction, energy_wh: int) -> Cost:
+    """What the session costs up to now, by the price it started with (never below its minimum price)."""
+    if not tx.is_active and tx.cost_minor is not None:
+        return Cost(tx.cost_minor, tx.vat_minor or 0, tx.cost_minor, False)
+    if tx.pricing_type == "spot":
+        try:
+            from portal.services.metering import register_readings
+            from portal.services.spot import spot_cost
+
+            readings = register_readings(session, tx)
+            if readings:
+                return spot_cost(session, tx, readings)
+        except Exception:  # noqa: BLE001 - an estimate must never break the live page
+            log.exception("spot estimate failed for transaction %s", tx.id)
+        return session_cost(energy_wh, tx.spot_fallback, tx.min_price_minor, tx.vat_rate_bp)
+    return session_cost(energy_wh, tx.energy_fee, tx.min_price_minor, tx.vat_rate_bp)
+
+
+def _to_watts(value: Decimal, unit: str | None) -> int:
+    return int(value * 1000) if (unit or "W") == "kW" else int(value)
+
+
+def power_samples(session: Session, tx: Transaction, limit: int = CHART_POINTS) -> list[tuple[datetime, int]]:
+    """The newest `limit` whole-charger power readings of the session, oldest first, in W."""
+    rows = session.execute(
+        select(MeterValue.timestamp, MeterValue.value, MeterValue.unit)
+        .where(MeterValue.transaction_id == tx.id, MeterValue.measurand == POWER)
+        .where((MeterValue.phase.is_(None)) | (MeterValue.phase == ""))
+        .order_by(MeterValue.timestamp.desc(), MeterValue.id.desc()).limit(limit)
+    ).all()
+    return [(_aware(ts), _to_watts(Decimal(v), unit)) for ts, v, unit in reversed(rows)]
+
+
+def _power_from_register(session: Session, tx: Transaction) -> int | None:
+    """Power from the last two energy readings, for chargers that do not report power."""
+    rows = session.execute(
+        select(MeterValue.timestamp, MeterValue.value, MeterValue.unit)
+        .where(MeterValue.transaction_id == tx.id, MeterValue.measurand == ENERGY_REGISTER)
+        .order_by(MeterValue.timestamp.desc(), MeterValue.id.desc()).limit(2)
+    ).all()
+    if len(rows) < 2:
+        return None
+    (t1, v1, u1), (t0, v0, u0) = rows
+    hours = (t1 - t0).total_seconds() / 3600
+    wh = to_wh(Decimal(v1), u1) - to_wh(Decimal(v0), u0)
+    return int(wh / hours) if hours > 0 and wh >= 0 else None
+
+
+def live_figures(session: Session, tx: Transaction, now: datetime | None = None) -> LiveFigures:
+    """Energy, power, duration and cost so far of one session."""
+    now = now or datetime.now(timezone.utc)
+    end = _aware(tx.stopped_at) if tx.stopped_at else now
+    energy = energy_so_far(tx)
+    samples = power_samples(session, tx)
+    if tx.is_active:
+        power = samples[-1][1] if samples else _power_from_register(session, tx)
+    else:
+        power = None
+    return LiveFigures(energy, power, max(end - _aware(tx.started_at), timedelta(0)),
+                       cost_so_far(session, tx, energy), samples)
+
+
+def format_duration(duration: timedelta) -> str:
+    """1:05:09 — hours, minutes, seconds."""
+    seconds = int(duration.total_seconds())
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+@dataclass(frozen=True)
+class Chart:
+    points: str  # SVG polyline points
+    max_kw: Decimal
+    width: int
+    height: int
+
+
+def power_chart(samples: list[tuple[datetime, int]], width: int = 300, height: int = 80) -> Chart | None:
+    """Polyline points for a small power-over-time chart, scaled to the box; None below two samples."""
+    if len(samples) < 2:
+        return None
+    t0 = samples[0][0]
+    span = max((samples[-1][0] - t0).total_seconds(), 1)
+    top = max(max(w for _, w in samples), 1000)
+    points = " ".join(
+        f"{(ts - t0).total_seconds() / span * width:.1f},{height - max(w, 0) / top * (height - 4):.1f}"
+        for ts, w in samples
+    )
+    return Chart(points, (Decimal(top) / 1000).quantize(Decimal("0.1")), width, height)
+
+
+# --- following a remote start or stop ---------------------------------------------------------
+
+def user_action(session: Session, user_id: int, action_id: int) -> ActionRequest | None:
+    """A start or stop request made by this user (anyone else's is None)."""
+    action = session.get(ActionRequest, action_id)
+    if action is None or action.requested_by_id != user_id or action.action not in (START_ACTION, STOP_ACTION):
+        return None
+    return action
+
+
+def pending_stop(session: Session, tx: Transaction) -> ActionRequest | None:
+    """The newest remote stop asked for this session, if any."""
+    rows = session.scalars(
+        select(ActionRequest).where(ActionRequest.charge_point_id == tx.charge_point_id,
+                                    ActionRequest.action == STOP_ACTION,
+                                    ActionRequest.created_at >= tx.started_at - timedelta(minutes=5))
+        .order_by(ActionRequest.id.desc()).limit(20))
+    for action in rows:
+        if action.transaction_id == tx.id or (action.payload or {}).get("transactionId") == tx.id:
+            return action
+    return None
+
+
+def pending_start(session: Session, user_id: int, cp_id: int) -> ActionRequest | None:
+    """This user's newest remote start at this charge point that has not led to a session yet."""
+    action = session.scalar(
+        select(ActionRequest).where(ActionRequest.requested_by_id == user_id, ActionRequest.charge_point_id == cp_id,
+                                    ActionRequest.action == START_ACTION)
+        .order_by(ActionRequest.id.desc()).limit(1))
+    if action is None or action.transaction_id is not None or action.no_start_flag:
+        return None
+    if action.state in ("queued", "sent"):
+        return action
+    recent = _aware(action.created_at) > datetime.now(timezone.utc) - timedelta(minutes=2)
+    return action if action.state == "accepted" and recent else None
+
+
+def active_sessions(session: Session, user_id: int) -> list[Transaction]:
+    return list(session.scalars(
+        select(Transaction).options(joinedload(Transaction.charge_point))
+        .where(Transaction.user_id == user_id, Transaction.status == "active")
+        .order_by(Transaction.started_at.desc())))
+
+
+# --- history, monthly totals, CSV --------------------------------------------------------------
+
+def user_transactions(session: Session, user_id: int, limit: int | None = None) -> list[Transaction]:
+    """The user's sessions, newest first (sessions refused at start are left out)."""
+    query = (select(Transaction).options(joinedload(Transaction.charge_point).joinedload(ChargePoint.site))
+             .where(Transaction.user_id == user_id)
+             .where((Transaction.meter_flag.is_(None)) | (~Transaction.meter_flag.startswith("refused at start")))
+             .order_by(Transaction.started_at.desc(), Transaction.id.desc()))
+    if limit:
+        query = query.limit(limit)
+    return list(session.scalars(query).unique())
+
+
+def local_start(tx: Transaction) -> datetime:
+    return _aware(tx.started_at).astimezone(ZoneInfo(tx.charge_point.site.timezone))
+
+
+@dataclass
+class MonthTotal:
+    year: int
+    month: int
+    currency: str
+    sessions: int = 0
+    energy_wh: int = 0
+    cost_minor: int = 0
+    vat_minor: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+def monthly_totals(transactions: list[Transaction]) -> list[MonthTotal]:
+    """Finished sessions summed per month (in the site's time zone) and currency, newest month first."""
+    totals: dict[tuple[int, int, str], MonthTotal] = {}
+    for tx in transactions:
+        if tx.is_active:
+            continue
+        start = local_start(tx)
+        key = (start.year, start.month, tx.currency)
+        total = totals.setdefault(key, MonthTotal(*key))
+        total.sessions += 1
+        total.energy_wh += tx.energy_wh or 0
+        total.cost_minor += tx.cost_minor or 0
+        total.vat_minor += tx.vat_minor or 0
+    return sorted(totals.values(), key=lambda t: (t.year, t.month, t.currency), reverse=True)
+
+
+CSV_HEADER = ("session", "site", "charger", "connector", "started", "stopped", "kwh", "tariff",
+              "price_per_kwh", "cost", "vat", "currency")
+
+
+def sessions_csv(transactions: list[Transaction], language: str = "en") -> str:
+    """One row per session; amounts written the local way (decimal comma in nb/sv)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(CSV_HEADER)
+    for tx in transactions:
+        tz = ZoneInfo(tx.charge_point.site.timezone)
+        stopped = _aware(tx.stopped_at).astimezone(tz).isoformat(timespec="seconds") if tx.stopped_at else ""
+        writer.writerow((
+            tx.id, _csv_safe(tx.charge_point.site.name), _csv_safe(tx.charge_point.display_name), tx.connector_id,
+            local_start(tx).isoformat(timespec="seconds"), stopped,
+            format_amount(Decimal(energy_so_far(tx)) / 1000, language, places=3), _csv_safe(tx.tariff_name),
+            format_amount(Decimal(tx.energy_fee), language) if tx.pricing_type == "standard" else "spot",
+            format_amount(from_minor(tx.cost_minor), language) if tx.cost_minor is not None else "",
+            format_amount(from_minor(tx.vat_minor), language) if tx.vat_minor is not None else "",
+            tx.currency,
+        ))
+    return out.getvalue()
+
+
+def _csv_safe(text: str) -> str:
+    """Keep spreadsheet programs from running a name as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
