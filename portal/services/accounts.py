@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from portal.db import utcnow
 from portal.models import User
 from portal.services.onboarding import create_user, find_user
-from portal.services.secrets import hash_secret, verify_secret
+from portal.services.secrets import hash_secret
 
 RESET_MAX_AGE_S = 3600
 RESET_SALT = "portal.password-reset"
@@ -31,13 +31,6 @@ def register_user(session: Session, *, email: str, password: str, name: str = ""
     if find_user(session, email) is not None:
         raise EmailTaken(email)
     return create_user(session, email, password, name=name.strip(), language=language)
-
-
-def authenticate(session: Session, email: str, password: str) -> User | None:
-    user = find_user(session, email)
-    if user is None or not user.active or not verify_secret(user.password_hash, password):
-        return None
-    return user
 
 
 def set_password(user: User, new_password: str) -> None:
