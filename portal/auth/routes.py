@@ -14,7 +14,7 @@ from portal.db import utcnow
 from portal.extensions import db_session
 from portal.htmx import render
 from portal.models import User
-from portal.services.secrets import hash_secret, needs_rehash, verify_secret
+from portal.services.secrets import hash_secret, needs_rehash, verify_secret, verify_unknown_account
 
 bp = Blueprint("auth", __name__)
 bp.record_once(lambda state: init_limiter(state.app))
@@ -45,6 +45,8 @@ def login():
     session = db_session()
     email = form.email.data.strip().lower()
     user = session.scalar(select(User).where(func.lower(User.email) == email))
+    if user is None:
+        verify_unknown_account(form.password.data)
     if user is None or not user.active or not verify_secret(user.password_hash, form.password.data):
         form.password.errors = [_("Wrong e-mail or password.")]
         return render("auth/login.html", block="form", status=422, form=form)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -53,6 +54,17 @@ def verify_secret(stored_hash: str, plain: str) -> bool:
         return _hasher.verify(stored_hash, plain)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash(_secrets.token_urlsafe(16))
+
+
+def verify_unknown_account(plain: str) -> bool:
+    """Spend the same argon2 time as a real check, so log-in timing does not reveal which accounts exist."""
+    verify_secret(_dummy_hash(), plain or "")
+    return False
 
 
 def needs_rehash(stored_hash: str) -> bool:

@@ -363,12 +363,18 @@ def remove_member(session: Session, actor: User, site: Site, user_id: int) -> in
     group_ids = select(UserGroup.id).where(UserGroup.site_id == site.id)
     removed = session.execute(delete(UserGroupMember).where(
         UserGroupMember.user_id == user_id, UserGroupMember.group_id.in_(group_ids)))
+    owned = list(session.scalars(select(ChargePoint).where(
+        ChargePoint.site_id == site.id, ChargePoint.owner_id == user_id)))
+    for charger in owned:  # an owner must have access to the site; authentication comes back on
+        charger.owner_id = None
+        charger.auth_required = True
     session.flush()
     kept = session.scalar(select(func.count()).select_from(UserSubscription).join(SubscriptionPlan).where(
         UserSubscription.user_id == user_id, UserSubscription.status == "active",
         SubscriptionPlan.site_id == site.id)) or 0
     audit.record(session, actor, site.id, "member", user_id, "remove", before,
-                 {"groups_left": removed.rowcount, "subscriptions_kept": kept})
+                 {"groups_left": removed.rowcount, "subscriptions_kept": kept,
+                  "chargers_unowned": [c.identity for c in owned]})
     return kept
 
 

@@ -176,3 +176,18 @@ def test_user_groups_create_add_and_remove_members(client, board, session, db):
     assert client.post(f"{url}/remove/{member.id}").status_code == 303
     with db.session() as s:
         assert s.scalar(select(UserGroupMember)) is None
+
+
+def test_removing_a_user_clears_them_as_owner_of_personal_chargers_here(client, board, session, db):
+    """An owner must hold access to the site; once removed they no longer own its personal chargers."""
+    from portal.models import ChargePoint
+    from tests.factories import make_charge_point
+
+    site, _me = board
+    owner = make_user(session, "owner@lia.test", site=site)
+    cp = make_charge_point(session, site, cp_type="personal", owner_id=owner.id, auth_required=False)
+    session.commit()
+    client.post(f"/manage/lia/members/{owner.id}/remove")
+    with db.session() as s:
+        charger = s.get(ChargePoint, cp.id)
+        assert charger.owner_id is None and charger.auth_required
