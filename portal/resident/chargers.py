@@ -269,5 +269,10 @@ def retry(identity: str, action_id: int):
         abort(400)
     from portal.services import actions
 
-    busy = action.state == "queued" and not _enqueue(actions, action.id)
+    busy = False
+    if action.state == "queued":
+        if hasattr(actions, "retry_action"):
+            actions.retry_action(db_session(), action)  # a fresh deadline for the kept request
+            db_session().commit()
+        busy = not _enqueue(actions, action.id)
     return hx_redirect("resident.live", action_id=action.id, **({"busy": 1} if busy else {}))
