@@ -1,0 +1,181 @@
+"""The call path between workers and OCPP nodes, through Redis.
+
+Keys (all short-lived, so nothing outlives a dead process for long):
+  ocpp:claim:<identity>        node id holding the charger; set on connect, refreshed every
+                               CLAIM_TTL_S / 3, deleted on disconnect; expires when the node dies
+  ocpp:calls:<node id>         list of JSON calls for that node (worker RPUSH, node BLPOP)
+  ocpp:reply:<call id>         list holding the node's one JSON reply (node RPUSH, worker BLPOP)
+
+A call: {"id", "identity", "action", "payload" (OCPP camelCase), "deadline" (epoch seconds)}.
+A reply: {"status": "ok", "response": {...}} or {"status": <error>, "detail": "..."} where
+error is one of ERRORS. The node answers at once when it does not hold the charger, keeps one
+call in flight per charger (calls wait on a per-identity lock; the deadline covers the wait),
+and drops a call whose deadline passed before it could be sent.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, is_dataclass
+from typing import TYPE_CHECKING, Any
+
+from ocpp.charge_point import camel_to_snake_case, remove_nones, snake_to_camel_case
+from ocpp.exceptions import OCPPError
+from ocpp.v16 import call as v16_call
+from redis.exceptions import RedisError
+from websockets.exceptions import ConnectionClosed
+
+if TYPE_CHECKING:
+    from ocpp_server.node import Node
+
+log = logging.getLogger(__name__)
+
+CLAIM_PREFIX = "ocpp:claim:"
+ERRORS = ("not_connected", "not_accepted", "expired", "timeout", "call_error", "connection_lost", "bad_call")
+REPLY_TTL_S = 120
+QUEUE_TTL_S = 120
+# Compare-and-delete: only the node that holds a claim may remove it.
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+
+def claim_ttl_s() -> float:
+    return float(os.environ.get("OCPP_CLAIM_TTL_S") or 30)
+
+
+def claim_key(identity: str) -> str:
+    return CLAIM_PREFIX + identity
+
+
+def calls_key(node_id: str) -> str:
+    return f"ocpp:calls:{node_id}"
+
+
+def reply_key(call_id: str) -> str:
+    return f"ocpp:reply:{call_id}"
+
+
+# --- claims ----------------------------------------------------------------------------------------
+
+async def on_charger_connected(node: "Node", identity: str) -> None:
+    """This node now holds the charger (a newer connection elsewhere simply overwrites the claim)."""
+    await node.redis.set(claim_key(identity), node.node_id, px=int(claim_ttl_s() * 1000))
+
+
+async def on_charger_disconnected(node: "Node", identity: str) -> None:
+    await node.redis.eval(_RELEASE, 1, claim_key(identity), node.node_id)
+    _locks(node).pop(identity, None)
+
+
+async def refresh_claims(node: "Node") -> None:
+    """Renew the claims of every live connection; a node that stops renewing loses them."""
+    while True:
+        ttl = claim_ttl_s()
+        try:
+            if node.connections:
+                async with node.redis.pipeline(transaction=False) as pipe:
+                    for identity in list(node.connections):
+                        pipe.set(claim_key(identity), node.node_id, px=int(ttl * 1000))
+                    await pipe.execute()
+        except RedisError as exc:
+            log.warning("node %s: could not refresh charger claims: %s", node.node_id, exc)
+        await asyncio.sleep(ttl / 3)
+
+
+# --- serving calls ---------------------------------------------------------------------------------
+
+def _locks(node: "Node") -> dict[str, asyncio.Lock]:
+    """One lock per charger identity: OCPP-J allows one call in flight per connection."""
+    locks = getattr(node, "_call_locks", None)
+    if locks is None:
+        locks = node._call_locks = {}  # type: ignore[attr-defined]
+    return locks
+
+
+async def serve(node: "Node") -> None:
+    """Take calls for this node from Redis and carry them out, each in its own task."""
+    node.spawn(refresh_claims(node), name="ocpp-claims")
+    key = calls_key(node.node_id)
+    log.info("node %s: serving charger calls from %s", node.node_id, key)
+    while True:
+        try:
+            item = await node.redis.blpop([key], timeout=1)
+        except RedisError as exc:
+            log.warning("node %s: Redis unavailable for calls: %s", node.node_id, exc)
+            await asyncio.sleep(1)
+            continue
+        if item is not None:
+            node.spawn(handle(node, item[1]), name="ocpp-call")
+
+
+async def handle(node: "Node", raw: bytes | str) -> None:
+    """Carry out one call and push the reply to the worker waiting for it."""
+    try:
+        request = json.loads(raw)
+        call_id = str(request["id"])
+    except (ValueError, KeyError, TypeError):
+        log.error("node %s: unreadable call dropped: %r", node.node_id, raw[:200])
+        return
+    reply = await execute(node, request)
+    key = reply_key(call_id)
+    try:
+        async with node.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, json.dumps(reply))
+            pipe.expire(key, REPLY_TTL_S)
+            await pipe.execute()
+    except RedisError as exc:
+        log.error("node %s: reply to call %s lost: %s", node.node_id, call_id, exc)
+
+
+def build_payload(action: str, payload: dict) -> Any:
+    """The ocpp dataclass for an action and its camelCase payload."""
+    cls = getattr(v16_call, action)
+    return cls(**camel_to_snake_case(payload or {}))
+
+
+def response_dict(result: Any) -> dict:
+    data = asdict(result) if is_dataclass(result) else dict(result or {})
+    return remove_nones(snake_to_camel_case(data))
+
+
+async def execute(node: "Node", request: dict) -> dict:
+    """Run one call on the charger's live connection, within the call's deadline."""
+    identity, action = request.get("identity"), request.get("action")
+    remaining = float(request.get("deadline", 0)) - time.time()
+    if remaining <= 0:
+        log.warning("%s: %s call dropped, deadline already passed", identity, action)
+        return {"status": "expired", "detail": "deadline passed before the node received the call"}
+    if identity not in node.connections:
+        return {"status": "not_connected", "detail": f"node {node.node_id} does not hold {identity}"}
+    try:
+        payload = build_payload(action, request.get("payload") or {})
+    except (AttributeError, TypeError) as exc:
+        return {"status": "bad_call", "detail": str(exc)[:200]}
+    lock = _locks(node).setdefault(identity, asyncio.Lock())
+    sent = False
+    try:
+        async with asyncio.timeout(remaining):
+            async with lock:
+                cp = node.connections.get(identity)
+                if cp is None:
+                    return {"status": "not_connected", "detail": f"{identity} went away"}
+                if cp.boot_status != "Accepted":
+                    return {"status": "not_accepted", "detail": f"boot status {cp.boot_status}"}
+                sent = True
+                result = await cp.call(payload, suppress=False, unique_id=str(request["id"])[:36])
+    except TimeoutError:
+        if not sent:
+            log.warning("%s: %s dropped, the charger was busy until the deadline", identity, action)
+            return {"status": "expired", "detail": "the charger was busy with another call until the deadline"}
+        return {"status": "timeout", "detail": "the charger did not answer in time"}
+    except OCPPError as exc:
+        return {"status": "call_error", "detail": f"{exc.code}: {exc.description}"[:300]}
+    except ConnectionClosed:
+        return {"status": "connection_lost", "detail": "the connection closed before the answer"}
+    except Exception as exc:  # noqa: BLE001 - CallNotAllowed and anything else: answer, never hang the worker
+        log.exception("%s: %s failed", identity, action)
+        return {"status": "not_accepted" if type(exc).__name__ == "CallNotAllowed" else "call_error",
+                "detail": str(exc)[:300]}
+    return {"status": "ok", "response": response_dict(result)}

@@ -1,0 +1,334 @@
+"""Charger actions: a page asks, a row records it, a worker carries it to the charger.
+
+Flask-free. Functions take a Session and flush but never commit; the caller commits, and only
+then calls `enqueue_action` (a job for a row that is not committed yet could find nothing).
+
+States (portal.models.actions): queued -> sent -> accepted | rejected | failed | timed_out |
+charger_offline. `queued -> sent` is a conditional UPDATE committed before the call is handed
+to an OCPP node, so a start or stop is sent at most once, whatever RQ does with the job.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from portal.db import utcnow
+from portal.models import ActionRequest, ChargePoint, Transaction, User
+from portal.services import access
+from portal.services.onboarding import virtual_tag
+from worker import settings
+
+log = logging.getLogger(__name__)
+
+START = "RemoteStartTransaction"
+STOP = "RemoteStopTransaction"
+AVAILABILITY = "ChangeAvailability"
+STAFF_ACTIONS = ("Reset", "UnlockConnector", "TriggerMessage", "GetConfiguration", "ChangeConfiguration",
+                 "ClearCache", AVAILABILITY, START, STOP)
+ACTIONS = frozenset(STAFF_ACTIONS)
+PENDING_STATES = ("queued", "sent")
+# Charger answers that mean "done as asked", per action (anything else is a refusal).
+ACCEPTING_STATUSES = {"Accepted", "Scheduled", "RebootRequired", "Unlocked"}
+RUN_JOB = "worker.jobs.charger.run_action"
+LINK_WINDOW = timedelta(minutes=10)
+
+
+class ActionRefused(Exception):
+    """The request may not be made; `reason` is an access.REASONS code or one of this module's."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class QueueUnavailable(RuntimeError):
+    """Redis did not take the job; the request row stays 'queued' and can be enqueued again."""
+
+
+# --- creating requests -------------------------------------------------------------------------
+
+def create_action(session: Session, *, charge_point: ChargePoint, action: str, payload: dict,
+                  requested_by: User | None = None, connector_id: int | None = None) -> ActionRequest:
+    """A new 'queued' request with its deadline (flushed, not committed)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown charger action {action!r}")
+    now = utcnow()
+    row = ActionRequest(
+        charge_point_id=charge_point.id, action=action, payload=dict(payload), state="queued",
+        requested_by_id=requested_by.id if requested_by else None, connector_id=connector_id,
+        deadline_at=now + timedelta(seconds=settings.ACTION_DEADLINE_S), created_at=now, updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _pending(session: Session, cp: ChargePoint, action: str, **match: Any) -> ActionRequest | None:
+    rows = session.scalars(select(ActionRequest).where(
+        ActionRequest.charge_point_id == cp.id, ActionRequest.action == action,
+        ActionRequest.state.in_(PENDING_STATES), ActionRequest.deadline_at > utcnow(),
+    ).order_by(ActionRequest.id.desc()))
+    return next((r for r in rows if all(getattr(r, k) == v for k, v in match.items())), None)
+
+
+def request_remote_start(session: Session, user: User, charge_point: ChargePoint,
+                         connector_id: int | None) -> ActionRequest:
+    """Start charging for this user with their virtual id tag; raises ActionRefused(reason)."""
+    cp = charge_point
+    if connector_id is None and len(cp.outlets) == 1:
+        connector_id = cp.outlets[0].connector_id
+    decision = access.start_decision(session, user, cp, connector_id, check_connector=connector_id is not None)
+    if decision.allowed and connector_id is None and not cp.online:
+        decision = access.StartDecision(False, "offline")
+    if not decision.allowed:
+        raise ActionRefused(decision.reason)
+    again = _pending(session, cp, START, requested_by_id=user.id, connector_id=connector_id)
+    if again is not None:  # a double tap: the same request, not a second start
+        return again
+    payload: dict[str, Any] = {"idTag": virtual_tag(session, user).tag}
+    if connector_id is not None:
+        payload["connectorId"] = connector_id
+    return create_action(session, charge_point=cp, action=START, payload=payload, requested_by=user,
+                         connector_id=connector_id)
+
+
+def request_remote_stop(session: Session, user: User, transaction: Transaction) -> ActionRequest:
+    """Stop a running session: its owner or staff; raises ActionRefused(reason)."""
+    tx = transaction
+    if tx.user_id != user.id and not user.is_staff:
+        raise ActionRefused("not_owner")
+    if not tx.is_active:
+        raise ActionRefused("not_active")
+    cp = tx.charge_point
+    if not cp.online:
+        raise ActionRefused("offline")
+    again = _pending(session, cp, STOP, transaction_id=tx.id)
+    if again is not None:
+        return again
+    row = create_action(session, charge_point=cp, action=STOP, payload={"transactionId": tx.id},
+                        requested_by=user, connector_id=tx.connector_id)
+    row.transaction_id = tx.id
+    session.flush()
+    return row
+
+
+def request_availability(session: Session, user: User, charge_point: ChargePoint, operative: bool) -> ActionRequest:
+    """ChangeAvailability for the whole charger: board members of its site and staff."""
+    if not (user.is_staff or access.can_manage_site(session, user, charge_point.site_id)):
+        raise ActionRefused("no_access")
+    payload = {"connectorId": 0, "type": "Operative" if operative else "Inoperative"}
+    return create_action(session, charge_point=charge_point, action=AVAILABILITY, payload=payload,
+                         requested_by=user, connector_id=0)
+
+
+def payload_problem(action: str, payload: dict) -> str | None:
+    """The first OCPP 1.6 schema violation of a request payload, or None."""
+    from ocpp.messages import MessageType, get_validator
+
+    validator = get_validator(MessageType.Call, action, "1.6")
+    error = next(iter(validator.iter_errors(payload)), None)
+    return None if error is None else error.message[:200]
+
+
+def request_action(session: Session, user: User, charge_point: ChargePoint, action: str, payload: dict,
+                   connector_id: int | None = None) -> ActionRequest:
+    """Any supported call, for support staff (Reset, UnlockConnector, TriggerMessage, configuration ...)."""
+    if not user.is_staff:
+        raise ActionRefused("staff_only")
+    if action not in ACTIONS:
+        raise ActionRefused("unknown_action")
+    if payload_problem(action, payload):
+        raise ActionRefused("invalid_payload")
+    if connector_id is None and isinstance(payload.get("connectorId"), int):
+        connector_id = payload["connectorId"]
+    return create_action(session, charge_point=charge_point, action=action, payload=payload,
+                         requested_by=user, connector_id=connector_id)
+
+
+def retry_action(session: Session, action_request: ActionRequest) -> ActionRequest:
+    """Make a kept 'queued' request sendable again (fresh deadline); the caller commits, then enqueues."""
+    if action_request.state != "queued":
+        raise ActionRefused("not_queued")
+    action_request.deadline_at = utcnow() + timedelta(seconds=settings.ACTION_DEADLINE_S)
+    session.flush()
+    return action_request
+
+
+# --- handing requests to the workers -----------------------------------------------------------
+
+def job_id_for(action_id: int) -> str:
+    return f"action-{action_id}"
+
+
+def enqueue_action(redis_conn_or_url: Any, action_request_id: int) -> str:
+    """Enqueue the job for a committed request; returns the job id. Raises QueueUnavailable.
+
+    Enqueuing twice is harmless: a job still pending is left alone, and a second run of the job
+    finds the row no longer 'queued'."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+    from rq import Queue, Retry
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    conn = Redis.from_url(redis_conn_or_url, socket_connect_timeout=2, socket_timeout=5) \
+        if isinstance(redis_conn_or_url, str) else redis_conn_or_url
+    job_id = job_id_for(action_request_id)
+    try:
+        try:
+            if Job.fetch(job_id, connection=conn).get_status(refresh=False) in ("queued", "scheduled", "started"):
+                return job_id
+        except NoSuchJobError:
+            pass
+        Queue(settings.CHARGER_QUEUE, connection=conn).enqueue(
+            RUN_JOB, args=(int(action_request_id),), job_id=job_id,
+            job_timeout=settings.ACTION_JOB_TIMEOUT_S, ttl=settings.ACTION_JOB_TTL_S,
+            result_ttl=settings.ACTION_RESULT_TTL_S, failure_ttl=settings.ACTION_FAILURE_TTL_S,
+            retry=Retry(max=len(settings.ACTION_RETRY_INTERVALS_S), interval=list(settings.ACTION_RETRY_INTERVALS_S)),
+        )
+    except RedisError as exc:
+        log.warning("action %s could not be enqueued: %s", action_request_id, exc)
+        raise QueueUnavailable(str(exc)) from exc
+    finally:
+        if isinstance(redis_conn_or_url, str):
+            conn.close()
+    return job_id
+
+
+def enqueue_after_commit(redis_url: str, value: Iterable[int] | int | None) -> list[str]:
+    """Enqueue what a hook returned (action ids), after the OCPP handler committed; never raises."""
+    ids = [value] if isinstance(value, int) else list(value or [])
+    done = []
+    for action_id in ids:
+        try:
+            done.append(enqueue_action(redis_url, action_id))
+        except QueueUnavailable:
+            log.error("action %s kept 'queued': the queue is unavailable", action_id)
+    return done
+
+
+# --- state transitions used by the worker ------------------------------------------------------
+
+def claim_for_sending(session: Session, action_id: int, now: datetime | None = None) -> bool:
+    """queued -> sent, only if still queued and before the deadline; commits. True when this caller won."""
+    now = now or utcnow()
+    won = session.execute(
+        update(ActionRequest)
+        .where(ActionRequest.id == action_id, ActionRequest.state == "queued", ActionRequest.deadline_at > now)
+        .values(state="sent", sent_at=now, updated_at=now)
+    ).rowcount
+    session.commit()
+    return bool(won)
+
+
+def finish(session: Session, action_id: int, state: str, *, from_states: tuple[str, ...] = ("sent",),
+           response: dict | None = None, error: str | None = None) -> bool:
+    """Move a request to a final state if it is still in one of `from_states`; commits."""
+    now = utcnow()
+    changed = session.execute(
+        update(ActionRequest)
+        .where(ActionRequest.id == action_id, ActionRequest.state.in_(from_states))
+        .values(state=state, response=response, error=error, answered_at=now, updated_at=now)
+    ).rowcount
+    session.commit()
+    if changed:
+        log.info("action %s -> %s%s", action_id, state, f" ({error})" if error else "")
+    return bool(changed)
+
+
+def outcome_state(response: dict) -> str:
+    """accepted or rejected, from the charger's answer (GetConfiguration has no status: accepted)."""
+    status = response.get("status")
+    return "accepted" if status is None or status in ACCEPTING_STATUSES else "rejected"
+
+
+def sweep(session: Session, now: datetime | None = None) -> dict[str, int]:
+    """Close what nobody will close: requests stuck past their deadline, and flag starts that never began."""
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=settings.SWEEP_GRACE_S)
+    counts = {"sent": 0, "queued": 0, "no_start": 0}
+    for row in session.scalars(select(ActionRequest).where(
+            ActionRequest.state.in_(PENDING_STATES), ActionRequest.deadline_at < cutoff)):
+        counts[row.state] += 1
+        if row.state == "sent" and row.transaction_id is not None and row.action == START:
+            row.state, row.error = "accepted", "no answer recorded, but the charger started the session"
+        elif row.state == "sent":
+            row.state = "timed_out"
+            row.error = "no answer recorded before the deadline (worker or OCPP node stopped); " \
+                        "it was sent at most once"
+        else:
+            row.state, row.error = "timed_out", "not sent: no worker took the request before its deadline"
+        row.answered_at, row.updated_at = now, now
+    late = now - timedelta(seconds=settings.NO_START_AFTER_S)
+    for row in session.scalars(select(ActionRequest).where(
+            ActionRequest.action == START, ActionRequest.state == "accepted",
+            ActionRequest.transaction_id.is_(None), ActionRequest.no_start_flag.is_(False),
+            ActionRequest.answered_at < late, ActionRequest.answered_at > late - LINK_WINDOW)):
+        row.no_start_flag, row.updated_at = True, now
+        row.error = "the charger accepted the start, but no charging session began"
+        counts["no_start"] += 1
+    session.flush()
+    return counts
+
+
+# --- hooks called by the OCPP server (inside its transaction) ----------------------------------
+
+def on_transaction_started(session: Session, transaction: Transaction) -> ActionRequest | None:
+    """Link the remote start this session answers (same id tag and connector) so the page shows charging."""
+    tx = transaction
+    candidates = session.scalars(select(ActionRequest).where(
+        ActionRequest.charge_point_id == tx.charge_point_id, ActionRequest.action == START,
+        ActionRequest.transaction_id.is_(None), ActionRequest.state.in_(("sent", "accepted", "timed_out")),
+        ActionRequest.created_at > utcnow() - LINK_WINDOW,
+    ).order_by(ActionRequest.id.desc()))
+    for row in candidates:
+        if (row.payload or {}).get("idTag") != tx.id_tag:
+            continue
+        if row.connector_id not in (None, tx.connector_id):
+            continue
+        row.transaction_id, row.updated_at = tx.id, utcnow()
+        if row.no_start_flag:
+            row.no_start_flag, row.error = False, "the session began later than expected"
+        if row.state == "timed_out":  # the answer was lost, but the charger did start
+            row.state, row.error = "accepted", "no answer arrived in time, but the charger started the session"
+        session.flush()
+        return row
+    return None
+
+
+def on_transaction_stopped(session: Session, transaction: Transaction) -> ActionRequest | None:
+    """A stop whose answer was lost is shown as done once the charger reports the session stopped."""
+    row = session.scalar(select(ActionRequest).where(
+        ActionRequest.action == STOP, ActionRequest.transaction_id == transaction.id,
+        ActionRequest.state == "timed_out").order_by(ActionRequest.id.desc()).limit(1))
+    if row is not None:
+        row.state, row.error = "accepted", "no answer arrived in time, but the charger stopped the session"
+        row.updated_at = utcnow()
+        session.flush()
+    return row
+
+
+def on_connector_status(session: Session, charge_point: ChargePoint, connector_id: int,
+                        status: str) -> list[int] | None:
+    """Autostart: a car plugged into a personal charger without authentication starts for its owner.
+
+    Returns the action ids to enqueue after the OCPP handler commits."""
+    cp = charge_point
+    if status != "Preparing" or connector_id < 1 or not cp.autostart or cp.owner is None:
+        return None
+    active = session.scalar(select(Transaction.id).where(
+        Transaction.charge_point_id == cp.id, Transaction.connector_id == connector_id,
+        Transaction.status == "active"))
+    if active is not None:
+        return None
+    try:
+        row = request_remote_start(session, cp.owner, cp, connector_id)
+    except ActionRefused as exc:
+        log.info("%s connector %s: no autostart (%s)", cp.identity, connector_id, exc.reason)
+        return None
+    log.info("%s connector %s: autostart for the owner (action %s)", cp.identity, connector_id, row.id)
+    return [row.id]
