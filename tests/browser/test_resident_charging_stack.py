@@ -109,3 +109,50 @@ def test_start_follow_stop_and_receipt(page, live_server, resident, db, database
         assert page.get_by_test_id("receipt-vat").inner_text() == format_money(expected.vat_minor, "NOK", "en")
         assert_no_horizontal_scroll(page)
         assert run_axe(page) == []
+
+
+@pytest.fixture
+def no_js_page(browser):
+    from tests.support.browser import PHONE
+
+    context = browser.new_context(**dict(PHONE, java_script_enabled=False))
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+def reload_until(page, selector: str, timeout: float = 30.0) -> None:
+    """Without JavaScript nothing polls: the resident reloads (the page offers a Refresh link)."""
+    deadline = time.monotonic() + timeout
+    while page.locator(selector).count() == 0:
+        assert time.monotonic() < deadline, f"{selector} not shown in time"
+        page.wait_for_timeout(700)
+        page.reload()
+
+
+def test_start_and_stop_without_javascript(no_js_page, live_server, resident, db, database_url, redis_url):
+    page = no_js_page
+    user, cp_id = resident
+    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
+    with Stack(env) as stack:
+        node = stack.ocpp_node("res-node-nojs")
+        stack.worker()
+        stack.simulator(node.url, IDENTITY, CHARGER_SECRET, connectors=1, extra_args=["--meter-interval", "1"])
+        wait_for(db, lambda s: s.get(ChargePoint, cp_id).online and all(
+            c.status == "Available" for c in s.get(ChargePoint, cp_id).outlets))
+        page.context.add_cookies([{"name": "lang", "value": "en", "url": live_server}])
+        page.goto(f"{live_server}/login?next=/c/{IDENTITY}")
+        form = page.get_by_test_id("login-form")
+        form.get_by_label("E-mail").fill("driver@stack.test")
+        form.get_by_label("Password").fill("correct-horse-battery")
+        form.get_by_role("button", name="Log in").click()
+        page.get_by_test_id("start-screen").wait_for()
+        page.get_by_test_id("start-button").click()
+        page.wait_for_url("**/charging/*")
+        reload_until(page, '[data-testid="live-session"][data-state="charging"]')
+        page.get_by_test_id("stop-button").click()
+        page.wait_for_url("**/sessions/*")
+        reload_until(page, '[data-testid="receipt"]')
+        with db.session() as s:
+            tx = s.query(Transaction).filter_by(user_id=user.id).one()
+        assert page.get_by_test_id("receipt-total").get_attribute("data-minor") == str(tx.cost_minor)
