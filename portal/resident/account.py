@@ -1,7 +1,7 @@
 """Favourites, subscriptions and RFID tags: the resident's own settings."""
 from __future__ import annotations
 
-from flask import abort, flash, make_response, url_for
+from flask import abort, flash, make_response
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 

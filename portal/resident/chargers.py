@@ -11,13 +11,13 @@ from flask import abort, current_app, flash, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from wtforms import SelectChoice
 from sqlalchemy.orm import selectinload
+from wtforms import SelectChoice
 
 from portal.auth.routes import safe_next
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
-from portal.models import ChargePoint, Membership, Site
+from portal.models import ChargePoint, Site
 from portal.resident.common import (
     Refused, may_print_sticker, outlet_state, reason_text, refuse_page, state_class, visible_charge_point,
 )

@@ -10,18 +10,19 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.extensions import db_session, redis_conn
+from portal.htmx import hx_redirect, render, wants_fragment
 from portal.models import ActionRequest, Transaction
 from portal.resident.forms import EmptyForm
 from portal.resident.routes import bp
-from portal.htmx import render
 from portal.services import sessions
 from portal.services.pricing import format_amount
 from portal.web import current_language
 
 log = logging.getLogger(__name__)
 
+
 def _step_text(state: str) -> str:
-    # evaluated per request so the text is in the user's language
+    """What the page says while the start request travels (per request, in the user's language)."""
     return {
         "queued": _("Waiting for our system to send the request…"),
         "sent": _("Sent to the charger, waiting for its answer…"),
@@ -122,8 +123,6 @@ def _stop_problem(tx: Transaction, message: str):
 
 
 def _after_post(tx: Transaction):
-    from portal.htmx import hx_redirect, wants_fragment
-
     if wants_fragment():
         return render("resident/session.html", block="live", **_live_context(None, tx))
     return hx_redirect("resident.session_detail", tx_id=tx.id)

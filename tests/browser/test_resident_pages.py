@@ -2,7 +2,7 @@
 the essentials work with JavaScript turned off. Runs against the web app alone (no charger needed)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest

@@ -1,5 +1,4 @@
 """Resident pages: my chargers, start screen (price, refusals, log-in return), favourites, access across sites."""
-from decimal import Decimal
 
 from sqlalchemy import select
 

@@ -9,7 +9,7 @@ import pytest
 import portal.services
 from portal.models import ActionRequest, MeterValue, Transaction
 from portal.services import sessions
-from tests.factories import make_site, make_user, resident_with_access
+from tests.factories import make_user, resident_with_access
 
 T0 = datetime(2025, 3, 10, 8, 0, tzinfo=timezone.utc)
 
