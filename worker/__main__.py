@@ -39,7 +39,8 @@ from worker import settings
 
 log = logging.getLogger("worker")
 CRON_LOCK_KEY = "worker:cron:leader"
-CRON_LOCK_TTL_S = 180  # > the CronScheduler's longest sleep (60 s), refreshed on every heartbeat
+CRON_LOCK_TTL_S = 30  # refreshed on every heartbeat, at least every CRON_TICK_S
+CRON_TICK_S = 5
 WORKER_CLASSES = {"simple": SimpleWorker, "fork": Worker}
 
 
@@ -62,6 +63,9 @@ class LeaderCronScheduler(CronScheduler):
             self.log.warning("cron lock lost; standing by")
             raise StopRequested()
         self.connection.expire(CRON_LOCK_KEY, CRON_LOCK_TTL_S)
+
+    def calculate_sleep_interval(self) -> float:
+        return min(super().calculate_sleep_interval(), CRON_TICK_S)
 
     def _request_stop(self, signum, frame):
         self.stopping = True

@@ -46,7 +46,11 @@ def _database(url: str) -> Database:
 
 @functools.cache
 def _redis(url: str) -> Redis:
-    return Redis.from_url(url, socket_connect_timeout=2, health_check_interval=30)
+    """Reads may block for a whole call (BLPOP), longer than redis-py's default 5 s socket timeout."""
+    from worker import settings
+
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=settings.ACTION_JOB_TIMEOUT_S + 10,
+                          health_check_interval=30)
 
 
 @dataclass(frozen=True)
