@@ -54,6 +54,7 @@ def _live_context(action: ActionRequest | None, tx: Transaction | None) -> dict:
     cp = tx.charge_point if tx is not None else action.charge_point
     return dict(
         action=action, tx=tx, cp=cp, figures=figures, stop_action=stop_action, start_failed=start_failed,
+        can_stop=tx is not None and tx.is_active and sessions.may_send_stop(stop_action),
         step=step, step_text=_step_text(step) if step else "", polling=polling,
         chart=sessions.power_chart(figures.samples) if figures else None,
         duration=sessions.format_duration(figures.duration) if figures else "",
@@ -97,7 +98,7 @@ def stop(tx_id: int):
     tx = _own_transaction(tx_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    if tx.is_active and sessions.pending_stop(db_session(), tx) is None:
+    if tx.is_active and sessions.may_send_stop(sessions.pending_stop(db_session(), tx)):
         from portal.services import actions
 
         s = db_session()

@@ -162,6 +162,13 @@ def pending_stop(session: Session, tx: Transaction) -> ActionRequest | None:
     return None
 
 
+def may_send_stop(stop: ActionRequest | None, stuck_after: timedelta = timedelta(seconds=10)) -> bool:
+    """A stop may be (re)sent: none yet, one the charger did not confirm, or one stuck in the queue."""
+    if stop is None or (stop.is_final and stop.state != "accepted"):
+        return True
+    return stop.state == "queued" and _aware(stop.created_at) < datetime.now(timezone.utc) - stuck_after
+
+
 def pending_start(session: Session, user_id: int, cp_id: int) -> ActionRequest | None:
     """This user's newest remote start at this charge point that has not led to a session yet."""
     action = session.scalar(

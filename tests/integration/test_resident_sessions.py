@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 import portal.services
 from portal.models import ActionRequest, MeterValue, Transaction
@@ -263,3 +264,40 @@ def test_stop_requests_a_remote_stop_and_shows_stopping(client, login, session, 
     assert len(fake.enqueued) == 1
     client.post(f"/sessions/{tx.id}/stop", headers=HX)  # a second tap does not send a second stop
     assert len(fake.enqueued) == 1
+
+
+def test_a_stop_kept_by_a_busy_queue_can_be_sent_again(client, login, session, fake_actions):
+    fake = fake_actions(queue_down=True)
+    site, user, cp = resident_with_access(session)
+    tx = make_tx(session, cp, user, wh=500, started=datetime.now(timezone.utc) - timedelta(minutes=5))
+    session.commit()
+    login(client, user)
+    fragment = client.post(f"/sessions/{tx.id}/stop", headers=HX).get_data(as_text=True)
+    assert 'data-testid="problem"' in fragment and "kept" in fragment
+    stop = session.scalars(select(ActionRequest).where(ActionRequest.action == "RemoteStopTransaction")).one()
+    stop.created_at = datetime.now(timezone.utc) - timedelta(seconds=30)  # still queued a while later
+    session.commit()
+    assert 'data-testid="stop-button"' in client.get(f"/sessions/{tx.id}", headers=HX).get_data(as_text=True)
+    fake.queue_down = False
+    client.post(f"/sessions/{tx.id}/stop", headers=HX)
+    assert len(fake.enqueued) == 1
+
+
+def test_spot_tariff_shows_the_current_spot_price(client, login, session):
+    from portal.models import SpotPrice
+    from tests.factories import make_group, make_plan, make_site, make_tariff, make_user, make_charge_point, subscribe
+
+    site = make_site(session, price_area="NO1")
+    plan = make_plan(session, site)
+    spot = make_tariff(session, site, name="Spot", pricing_type="spot", fee="0", plans=[plan],
+                       spot_markup=Decimal("0.10"), spot_fallback=Decimal("2.00"))
+    cp = make_charge_point(session, site, group=make_group(session, site, [spot]))
+    user = make_user(session, site=site)
+    subscribe(session, user, plan)
+    now = datetime.now(timezone.utc)
+    session.add(SpotPrice(price_area="NO1", starts_at=now - timedelta(minutes=30), ends_at=now + timedelta(minutes=30),
+                          price_per_kwh=Decimal("1.00")))
+    session.commit()
+    login(client, user)
+    text = client.get(f"/c/{cp.identity}").get_data(as_text=True)
+    assert "Spot price, now 1.38 kr/kWh" in text  # (1.00 + 0.10) × 1.25 = 1.375 → 1.38
