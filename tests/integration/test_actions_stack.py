@@ -28,6 +28,7 @@ DEADLINE_S = 6
 @pytest.fixture
 def env(database_url, redis_url, monkeypatch):
     monkeypatch.setattr(settings, "ACTION_DEADLINE_S", DEADLINE_S)  # requests created in this process
+    monkeypatch.setattr(settings, "SWEEP_GRACE_S", 1)
     return {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "ACTION_DEADLINE_S": str(DEADLINE_S),
             "OCPP_CLAIM_TTL_S": "3", "ACTION_SWEEP_INTERVAL_S": "2", "ACTION_SWEEP_GRACE_S": "1",
             "WORKER_PROCESSES": "2"}
