@@ -10,6 +10,7 @@ to an OCPP node, so a start or stop is sent at most once, whatever RQ does with 
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
@@ -161,31 +162,23 @@ def retry_action(session: Session, action_request: ActionRequest) -> ActionReque
 # --- handing requests to the workers -----------------------------------------------------------
 
 def job_id_for(action_id: int) -> str:
-    return f"action-{action_id}"
+    """A fresh job id naming its request (ids are not reused: a database reset must not meet old jobs)."""
+    return f"action-{action_id}-{uuid.uuid4().hex[:8]}"
 
 
 def enqueue_action(redis_conn_or_url: Any, action_request_id: int) -> str:
     """Enqueue the job for a committed request; returns the job id. Raises QueueUnavailable.
 
-    Enqueuing twice is harmless: a job still pending is left alone, and a second run of the job
-    finds the row no longer 'queued'."""
+    Enqueuing twice is harmless: only one run moves the row out of 'queued'; the others return."""
     from redis import Redis
     from redis.exceptions import RedisError
     from rq import Queue, Retry
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
 
     conn = Redis.from_url(redis_conn_or_url, socket_connect_timeout=2, socket_timeout=5) \
         if isinstance(redis_conn_or_url, str) else redis_conn_or_url
-    job_id = job_id_for(action_request_id)
     try:
-        try:
-            if Job.fetch(job_id, connection=conn).get_status(refresh=False) in ("queued", "scheduled", "started"):
-                return job_id
-        except NoSuchJobError:
-            pass
-        Queue(settings.CHARGER_QUEUE, connection=conn).enqueue(
-            RUN_JOB, args=(int(action_request_id),), job_id=job_id,
+        job = Queue(settings.CHARGER_QUEUE, connection=conn).enqueue(
+            RUN_JOB, args=(int(action_request_id),), job_id=job_id_for(action_request_id),
             job_timeout=settings.ACTION_JOB_TIMEOUT_S, ttl=settings.ACTION_JOB_TTL_S,
             result_ttl=settings.ACTION_RESULT_TTL_S, failure_ttl=settings.ACTION_FAILURE_TTL_S,
             retry=Retry(max=len(settings.ACTION_RETRY_INTERVALS_S), interval=list(settings.ACTION_RETRY_INTERVALS_S)),
@@ -196,7 +189,7 @@ def enqueue_action(redis_conn_or_url: Any, action_request_id: int) -> str:
     finally:
         if isinstance(redis_conn_or_url, str):
             conn.close()
-    return job_id
+    return job.id
 
 
 def enqueue_after_commit(redis_url: str, value: Iterable[int] | int | None) -> list[str]:
