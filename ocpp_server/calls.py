@@ -39,6 +39,10 @@ REPLY_TTL_S = 120
 QUEUE_TTL_S = 120
 # Compare-and-delete: only the node that holds a claim may remove it.
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+# Renew our claim (or take a lapsed one), never one another node took with a newer connection.
+_RENEW = """local v = redis.call('get', KEYS[1])
+if v == false or v == ARGV[1] then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0"""
 
 
 def claim_ttl_s() -> float:
@@ -70,14 +74,17 @@ async def on_charger_disconnected(node: "Node", identity: str) -> None:
 
 
 async def refresh_claims(node: "Node") -> None:
-    """Renew the claims of every live connection; a node that stops renewing loses them."""
+    """Renew the claims of every live connection; a node that stops renewing loses them.
+
+    A claim another node holds is left alone: that node has the charger's newer connection, and
+    this one only keeps a socket that has not noticed it is dead yet."""
     while True:
         ttl = claim_ttl_s()
         try:
             if node.connections:
                 async with node.redis.pipeline(transaction=False) as pipe:
                     for identity in list(node.connections):
-                        pipe.set(claim_key(identity), node.node_id, px=int(ttl * 1000))
+                        pipe.eval(_RENEW, 1, claim_key(identity), node.node_id, int(ttl * 1000))
                     await pipe.execute()
         except RedisError as exc:
             log.warning("node %s: could not refresh charger claims: %s", node.node_id, exc)

@@ -169,3 +169,28 @@ def test_worker_died_after_the_claim_leaves_a_visible_final_state(db, database_u
     row = _row(db, action_id)
     assert row.state == "timed_out" and "at most once" in row.error
     assert sweep_actions(database_url) == {"sent": 0, "queued": 0, "no_start": 0}
+
+
+def test_claims_renewed_but_never_taken_from_a_newer_connection(db, redis_url, setup):
+    from ocpp_server.calls import refresh_claims
+
+    identity, cp_id, user_id = setup
+    redis = Redis.from_url(redis_url)
+
+    async def one_round(node):
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(refresh_claims(node), 0.3)
+
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            async with simulator(node, identity):
+                redis.set(claim_key(identity), "node-newer")  # the charger reconnected elsewhere
+                await one_round(node)
+                assert redis.get(claim_key(identity)) == b"node-newer"
+                redis.delete(claim_key(identity))  # lapsed (e.g. Redis restarted): taken back
+                await one_round(node)
+                assert redis.get(claim_key(identity)) == b"test-node"
+                redis.set(claim_key(identity), "node-newer")
+            assert redis.get(claim_key(identity)) == b"node-newer"  # our disconnect leaves theirs alone
+
+    run(scenario())

@@ -94,6 +94,9 @@ def test_start_and_stop_through_the_web_reach_chargers_on_either_node(
     ids = {name: add_charger(session, site, group, name) for name in ("CP-A", "CP-B", "CP-REJ", "CP-MUTE", "CP-Q")}
     # online in the database (seen just now), but no socket on any node
     ghost = make_charge_point(session, site, "CP-GHOST", group=group, last_seen_at=utcnow())
+    home_id = add_charger(session, site, group, "CP-HOME")  # personal, no authentication: autostart
+    home = session.get(ChargePoint, home_id)
+    home.cp_type, home.owner_id, home.auth_required = "personal", user.id, False
     session.commit()
     login(client, user)
     with Stack(env) as stack:
@@ -104,10 +107,16 @@ def test_start_and_stop_through_the_web_reach_chargers_on_either_node(
         stack.simulator(node_b.url, "CP-REJ", CHARGER_SECRET, extra_args=["--reject-remote-start"])
         stack.simulator(node_a.url, "CP-MUTE", CHARGER_SECRET, extra_args=["--no-answer"])
         stack.simulator(node_b.url, "CP-Q", CHARGER_SECRET)
+        stack.simulator(node_a.url, "CP-HOME", CHARGER_SECRET, extra_args=["--auto-plug"])
         for cp_id in ids.values():
             ready(db, cp_id)
         redis = Redis.from_url(redis_url)
         assert redis.get(claim_key("CP-A")) == b"node-a" and redis.get(claim_key("CP-B")) == b"node-b"
+
+        auto = final(db, last_action(db, home_id).id)  # plugged in -> Preparing -> remote start for the owner
+        assert (auto.state, auto.requested_by_id) == ("accepted", user.id)
+        wait_for(db, lambda s: (r := s.get(ActionRequest, auto.id)).transaction_id
+                 and s.get(Transaction, r.transaction_id).status == "active")
 
         started = {}
         for identity in ("CP-A", "CP-B"):

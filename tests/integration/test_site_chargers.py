@@ -44,6 +44,8 @@ def fake_actions(monkeypatch):
     module.request_availability = request_availability
     module.enqueue_action = lambda redis, action_id: calls.append(("enqueue", action_id))
     monkeypatch.setitem(sys.modules, "portal.services.actions", module)
+    import portal.services  # once the real module was imported, `from portal.services import actions` reads this
+    monkeypatch.setattr(portal.services, "actions", module, raising=False)
     return calls
 
 
