@@ -99,11 +99,18 @@ class Child:
         return self.proc is not None and self.proc.poll() is None
 
     def signal(self, sig: int) -> None:
-        if self.running():
-            try:
+        """SIGTERM goes to the child itself (it stops its own children: gunicorn workers, the
+        RQ worker pool; a SIGTERM to the whole group makes RQ's pool hang); SIGKILL goes to
+        the whole process group so nothing is left behind."""
+        if self.proc is None:
+            return
+        try:
+            if sig == signal.SIGKILL:
                 os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                pass
+            elif self.running():
+                os.kill(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
 
 
 def build_children() -> list[Child]:
@@ -196,7 +203,8 @@ def main() -> int:
         for c in group:
             if c.running():
                 emit(c.name, "did not stop after SIGTERM; sending SIGKILL", c.color)
-                c.signal(signal.SIGKILL)
+            c.signal(signal.SIGKILL)  # also reaps any grandchildren left in its group
+            if c.proc is not None:
                 c.proc.wait(5)
     time.sleep(0.2)  # let output pumps flush
     say("all processes stopped")

@@ -97,25 +97,33 @@ class Proc:
         try:
             os.killpg(self.popen.pid, sig)
         except (ProcessLookupError, PermissionError):
-            try:
-                self.popen.send_signal(sig)
-            except ProcessLookupError:
-                pass
+            if self.alive():
+                try:
+                    self.popen.send_signal(sig)
+                except ProcessLookupError:
+                    pass
 
     def stop(self, timeout: float = 10.0) -> int | None:
-        """SIGTERM, wait up to ``timeout`` s, then SIGKILL. Returns the exit code."""
+        """SIGTERM to the process, wait up to ``timeout`` s, then SIGKILL to its whole process
+        group (also when it stopped, so no grandchild survives). Returns the exit code.
+
+        SIGTERM goes to the process only, not the group: gunicorn and RQ's worker pool stop
+        their own children, and a group-wide SIGTERM makes RQ's pool hang."""
         if self.alive():
-            self._signal_group(signal.SIGTERM)
+            try:
+                self.popen.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
             try:
                 self.popen.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.kill()
+                pass
+        self.kill()
         return self.popen.returncode
 
     def kill(self) -> int | None:
-        """SIGKILL at once (simulates a crash)."""
-        if self.alive():
-            self._signal_group(signal.SIGKILL)
+        """SIGKILL to the whole process group at once (simulates a crash)."""
+        self._signal_group(signal.SIGKILL)
         try:
             self.popen.wait(10)
         except subprocess.TimeoutExpired:
