@@ -27,7 +27,9 @@ def wait_for(db, fn, timeout=30.0):
         if value:
             return value
         time.sleep(0.2)
-    raise AssertionError("condition not reached in time")
+    with db.session() as s:
+        rows = [(a.id, a.action, a.state, a.error, a.job_id) for a in s.scalars(select(ActionRequest))]
+    raise AssertionError(f"condition not reached in time; action requests: {rows}")
 
 
 def test_disable_sends_change_availability_and_the_start_screen_refuses(client, login, session, db,
