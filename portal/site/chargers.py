@@ -83,9 +83,13 @@ def charger_edit(slug: str, cp_id: int):
         else:
             actions, action = _request_availability(cp) if toggled else (None, None)
             s.commit()
-            if action is not None:
-                actions.enqueue_action(redis_conn(), action.id)
             flash(_("Charger %(name)s saved.", name=cp.display_name), "success")
+            if action is not None:
+                try:
+                    actions.enqueue_action(redis_conn(), action.id)
+                except actions.QueueUnavailable:
+                    flash(_("The charger could not be sent the new status right now. The request is kept; "
+                            "open the charger again in a moment to check it."), "error")
             return hx_redirect("site.charger_edit", slug=site.slug, cp_id=cp.id)
     elif request.method == "POST":
         status = 422

@@ -1,8 +1,6 @@
 """Chargers: live list, edit, owners of personal chargers, Enabled/Disabled through the worker, reports."""
 import csv
 import io
-import sys
-import types
 from datetime import datetime, timezone
 
 import pytest
@@ -26,27 +24,29 @@ def board(session, client, login):
 
 
 @pytest.fixture
-def fake_actions(monkeypatch):
-    """Stand-in for portal.services.actions: records availability requests and enqueues."""
+def recorded_actions(db, redis_url):
+    """What the real actions service recorded: (identity, payload type) per request row, and the queued jobs.
+
+    No worker runs here; the stack test drives the same path through a simulated charger."""
+    from redis import Redis
+    from rq import Queue
+
     from portal.models import ActionRequest
+    from worker import settings
 
-    calls = []
+    class Recorded(list):
+        def refresh(self):
+            self.clear()
+            with db.session() as s:
+                for row in s.scalars(select(ActionRequest).order_by(ActionRequest.id)):
+                    self.append(("request", row.charge_point.identity, row.payload["type"] == "Operative"))
+            queue = Queue(settings.CHARGER_QUEUE, connection=Redis.from_url(redis_url))
+            self.jobs = [job for job in queue.get_jobs() if job.func_name.endswith("run_action")]
+            return self
 
-    def request_availability(session, user, cp, operative):
-        row = ActionRequest(charge_point_id=cp.id, action="ChangeAvailability",
-                            payload={"type": "Operative" if operative else "Inoperative"}, requested_by_id=user.id)
-        session.add(row)
-        session.flush()
-        calls.append(("request", cp.identity, operative))
-        return row
-
-    module = types.ModuleType("portal.services.actions")
-    module.request_availability = request_availability
-    module.enqueue_action = lambda redis, action_id: calls.append(("enqueue", action_id))
-    monkeypatch.setitem(sys.modules, "portal.services.actions", module)
-    import portal.services  # once the real module was imported, `from portal.services import actions` reads this
-    monkeypatch.setattr(portal.services, "actions", module, raising=False)
-    return calls
+    recorded = Recorded()
+    yield recorded
+    Queue(settings.CHARGER_QUEUE, connection=Redis.from_url(redis_url)).empty()
 
 
 def form(**overrides):
@@ -64,11 +64,12 @@ def test_list_shows_live_status_and_refreshes_as_a_fragment(client, board):
     assert fragment.lstrip().startswith('<div id="charger-table"') and "Available" in fragment
 
 
-def test_disable_asks_the_charger_after_commit_and_audits(client, board, db, fake_actions):
+def test_disable_asks_the_charger_after_commit_and_audits(client, board, db, recorded_actions):
     site, user, cp = board
     response = client.post(f"/manage/eik/chargers/{cp.id}", data=form(status="disabled"))
     assert response.status_code == 303
-    assert fake_actions[0] == ("request", "CP-EIK-1", False) and fake_actions[1][0] == "enqueue"
+    recorded_actions.refresh()
+    assert recorded_actions == [("request", "CP-EIK-1", False)] and len(recorded_actions.jobs) == 1
     with db.session() as s:
         assert s.get(ChargePoint, cp.id).enabled is False
         entry = s.scalar(select(AuditEntry).where(AuditEntry.entity == "charge_point"))
@@ -77,17 +78,17 @@ def test_disable_asks_the_charger_after_commit_and_audits(client, board, db, fak
     assert 'data-testid="availability-action" data-state="queued"' in page
     # saving again without a change of status sends nothing
     client.post(f"/manage/eik/chargers/{cp.id}", data=form(status="disabled", name="Renamed"))
-    assert len(fake_actions) == 2
+    assert len(recorded_actions.refresh()) == 1 and len(recorded_actions.jobs) == 1
 
 
-def test_invalid_edit_is_refused_with_input_kept(client, board, db, fake_actions):
+def test_invalid_edit_is_refused_with_input_kept(client, board, db, recorded_actions):
     site, _, cp = board
     response = client.post(f"/manage/eik/chargers/{cp.id}", data=form(cp_type="spaceship", name="Kept"), headers=HX)
     assert response.status_code == 422 and 'value="Kept"' in response.get_data(as_text=True)
-    assert fake_actions == []
+    assert recorded_actions.refresh() == [] and recorded_actions.jobs == []
 
 
-def test_tariff_group_of_another_site_is_refused(client, board, session, db, fake_actions):
+def test_tariff_group_of_another_site_is_refused(client, board, session, db, recorded_actions):
     site, _, cp = board
     foreign = make_group(session, make_site(session), [])
     own = make_group(session, site, [])
@@ -98,7 +99,7 @@ def test_tariff_group_of_another_site_is_refused(client, board, session, db, fak
         assert s.get(ChargePoint, cp.id).tariff_group_id == own.id
 
 
-def test_owner_rules_for_personal_chargers(client, board, session, db, fake_actions):
+def test_owner_rules_for_personal_chargers(client, board, session, db, recorded_actions):
     site, _, cp = board
     elsewhere = make_site(session)
     accepted = make_user(session, "owner@eik.test", site=site)
@@ -166,3 +167,29 @@ def test_report_month_uses_the_site_time_zone(session):
     site = make_site(session, timezone="Europe/Oslo")
     start, end = site_admin.month_bounds(2024, 12, site.timezone)
     assert start.utcoffset().total_seconds() == 3600 and (end.year, end.month) == (2025, 1)
+
+
+def test_disable_while_redis_is_down_keeps_the_request_and_says_so(app_config, db, session, login):
+    """The change is saved and the request row kept (queued, retryable); the page explains, never a 500."""
+    from portal import create_app
+    from portal.models import ActionRequest
+    from tests.conftest import _csrf_token
+
+    site = make_site(session, "eik")
+    user = make_user(session, "board@eik.test", site=site, role="board")
+    cp = make_charge_point(session, site, "CP-EIK-1")
+    session.commit()
+    app = create_app({**app_config, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    client = app.test_client()
+    client.set_cookie("lang", "en")
+    with client.session_transaction() as s:
+        s["csrf_token"] = "test-raw-csrf"
+    client.environ_base["HTTP_X_CSRFTOKEN"] = _csrf_token(app)
+    login(client, user)
+    response = client.post(f"/manage/eik/chargers/{cp.id}", data=form(status="disabled"), follow_redirects=True)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "could not be sent the new status right now" in body, body[body.find("<main"):body.find("<main") + 800]
+    with db.session() as s:
+        assert s.get(ChargePoint, cp.id).enabled is False
+        assert s.scalar(select(ActionRequest.state).where(ActionRequest.charge_point_id == cp.id)) == "queued"
