@@ -3,8 +3,8 @@
 1. the suite on SQLite (TEST_DATABASE=sqlite);
 2. the suite again on PostgreSQL (TEST_DATABASE=postgresql, TEST_POSTGRES_URL=...)
    when a server answers at $TEST_POSTGRES_URL or 127.0.0.1:5432.
-   Under CI=true a missing PostgreSQL is an error (nothing is skipped silently)
-   unless TEST_POSTGRES=0 says so explicitly.
+   Without a PostgreSQL the second pass is reported as NOT RUN in the summary (the suite must
+   pass on a machine where none runs); TEST_POSTGRES=1 makes a missing PostgreSQL an error.
 
 pytest exit code 5 ("no tests collected") is a failure under CI and a loud
 warning otherwise. A summary with the counts of every pass is printed last,
@@ -107,9 +107,9 @@ def main() -> int:
                     {"TEST_DATABASE": "postgresql", "TEST_POSTGRES_URL": pg_url},
                     pytest_args,
                 ))
-            elif CI or args.only == "postgresql":
+            elif os.environ.get("TEST_POSTGRES", "") == "1" or args.only == "postgresql":
                 notes.append(f"postgresql: FAILED - no PostgreSQL answers at {pg_url} ({why}); "
-                             "under CI the PostgreSQL pass is required (set TEST_POSTGRES=0 to opt out)")
+                             "the PostgreSQL pass was asked for (TEST_POSTGRES=1 or --only postgresql)")
                 failed = True
             else:
                 notes.append(f"postgresql: SKIPPED - no PostgreSQL answers at {pg_url} ({why}); "
