@@ -21,7 +21,6 @@ ENV_KEYS = (
     "OCPP_TLS_CERT",
     "OCPP_TLS_KEY",
     "OCPP_LOG_RETENTION_DAYS",
-    "OCPP_HEARTBEAT_INTERVAL",
 )
 
 
@@ -41,7 +40,6 @@ class Config:
     OCPP_TLS_CERT = ""
     OCPP_TLS_KEY = ""
     OCPP_LOG_RETENTION_DAYS = "30"
-    OCPP_HEARTBEAT_INTERVAL = "300"
     BABEL_DEFAULT_LOCALE = "nb"
     BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
     LANGUAGES = ("nb", "sv", "en")
