@@ -12,6 +12,9 @@ from portal.services.secrets import hash_secret
 
 DEMO_PASSWORD = "demo-password"
 DEMO_CHARGER_SECRET = "demo-charger-secret"
+# Demo names are written in each site's own language, as a real board would name them.
+NORWEGIAN = {"residents": "beboere", "guests": "gjester", "base": "grunntariff (ingen lading)", "group": "standard"}
+SWEDISH = {"residents": "boende", "guests": "gäster", "base": "grundtaxa (ingen laddning)", "group": "standard"}
 
 
 def _site(session: Session, slug: str, **fields) -> Site:
@@ -23,23 +26,23 @@ def _site(session: Session, slug: str, **fields) -> Site:
     return site
 
 
-def _tariff_setup(session: Session, site: Site, prefix: str, plan_name: str, fee: str, min_minor: int) -> TariffGroup:
+def _tariff_setup(session: Session, site: Site, prefix: str, words: dict, fee: str, min_minor: int) -> TariffGroup:
     """The usual set-up: a base tariff that forbids charging plus a residents' tariff for subscribers."""
     group = session.scalar(select(TariffGroup).where(TariffGroup.site_id == site.id))
     if group:
         return group
-    plan = SubscriptionPlan(site_id=site.id, name=plan_name, description="")
-    guests = SubscriptionPlan(site_id=site.id, name=f"{prefix} guests", description="")
+    plan = SubscriptionPlan(site_id=site.id, name=f"{prefix} {words['residents']}", description="")
+    guests = SubscriptionPlan(site_id=site.id, name=f"{prefix} {words['guests']}", description="")
     session.add_all([plan, guests])
     session.flush()
-    base = Tariff(site_id=site.id, name=f"{prefix} – base (no charging)", pricing_type="not_allowed")
-    residents = Tariff(site_id=site.id, name=f"{prefix} – residents", pricing_type="standard",
+    base = Tariff(site_id=site.id, name=f"{prefix} – {words['base']}", pricing_type="not_allowed")
+    residents = Tariff(site_id=site.id, name=f"{prefix} – {words['residents']}", pricing_type="standard",
                        energy_fee=Decimal(fee), min_price_minor=min_minor, preauth_minor=0)
     residents.restrictions = [plan]
-    guest = Tariff(site_id=site.id, name=f"{prefix} – guests", pricing_type="standard",
+    guest = Tariff(site_id=site.id, name=f"{prefix} – {words['guests']}", pricing_type="standard",
                    energy_fee=Decimal(fee) + Decimal("1.50"), min_price_minor=min_minor, preauth_minor=20000)
     guest.restrictions = [guests]
-    group = TariffGroup(site_id=site.id, name=f"{prefix} standard")
+    group = TariffGroup(site_id=site.id, name=f"{prefix} {words['group']}")
     group.tariffs = [base, residents, guest]
     session.add(group)
     session.flush()
@@ -59,8 +62,8 @@ def seed_demo(session: Session) -> None:
     nordlys = _site(session, "nordlys", name="BRF Nordlys", org_number="769600-1234", kind="brf",
                     agreement_status="active", address="Norrskensgatan 3", city="Uppsala", country="SE",
                     price_area="SE3", currency="SEK", timezone="Europe/Stockholm")
-    sol_group = _tariff_setup(session, solbakken, "Solbakken", "Solbakken residents", "3.20", 500)
-    nor_group = _tariff_setup(session, nordlys, "Nordlys", "Nordlys residents", "2.95", 0)
+    sol_group = _tariff_setup(session, solbakken, "Solbakken", NORWEGIAN, "3.20", 500)
+    nor_group = _tariff_setup(session, nordlys, "Nordlys", SWEDISH, "2.95", 0)
 
     resident = _user(session, "resident@demo.test", "Ragnhild Resident", pw)
     board = _user(session, "board@demo.test", "Bjørn Board", pw)
@@ -73,7 +76,7 @@ def seed_demo(session: Session) -> None:
     add_member(session, neighbour, nordlys, "resident")
 
     for user, group in ((resident, sol_group), (board, sol_group), (neighbour, nor_group)):
-        plan = next(t.restrictions[0] for t in group.tariffs if t.restrictions and "residents" in t.name)
+        plan = min((t.restrictions[0] for t in group.tariffs if t.restrictions), key=lambda p: p.id)
         held = session.scalar(select(UserSubscription).where(
             UserSubscription.user_id == user.id, UserSubscription.plan_id == plan.id,
             UserSubscription.status == "active"))
@@ -83,8 +86,8 @@ def seed_demo(session: Session) -> None:
         session.add(IdTag(tag="RFID-DEMO-0001", user_id=resident.id, kind="rfid", name="Key fob"))
 
     for identity, site, connectors, group, name in (
-        ("CP-DEMO-1", solbakken, 2, sol_group, "Garage A, spaces 1–2"),
-        ("CP-DEMO-2", solbakken, 1, sol_group, "Garage A, space 3"),
+        ("CP-DEMO-1", solbakken, 2, sol_group, "Garasje A, plass 1–2"),
+        ("CP-DEMO-2", solbakken, 1, sol_group, "Garasje A, plass 3"),
         ("CP-NORDLYS-1", nordlys, 1, nor_group, "Garage 1"),
     ):
         cp = next((c for c in site.charge_points if c.identity == identity), None)
