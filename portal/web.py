@@ -1,7 +1,10 @@
 """Wiring of extensions, locale selection, template helpers and error pages."""
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
+import os
 
 from flask import Flask, g, request
 from flask_babel import get_locale
@@ -81,7 +84,25 @@ def _template_context() -> dict:
         "languages": (("nb", "Norsk"), ("sv", "Svenska"), ("en", "English")),
         "has_endpoint": _has_endpoint,
         "menu_allows": _menu_allows,
+        "asset_url": _asset_url,
     }
+
+
+@functools.cache
+def _asset_version(path: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()[:12]
+    except OSError:
+        return "missing"
+
+
+def _asset_url(filename: str) -> str:
+    """Static URL carrying the file's content hash, so phones may cache it for a year."""
+    from flask import current_app, url_for
+
+    path = os.path.join(current_app.static_folder, filename)
+    return url_for("static", filename=filename, v=_asset_version(path))
 
 
 def _has_endpoint(name: str) -> bool:
@@ -128,6 +149,8 @@ def _localtime(value, fmt: str = "short") -> str:
 
 
 def _security_headers(response):
+    if request.endpoint == "static" and request.args.get("v") and response.status_code == 200:
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")

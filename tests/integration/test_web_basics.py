@@ -72,3 +72,14 @@ def test_404_page_in_same_style(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert b'data-testid="error-404"' in response.data
+
+
+def test_static_assets_carry_a_content_hash_and_are_cached_long(client):
+    page = client.get("/login").get_data(as_text=True)
+    import re
+
+    url = re.search(r'href="(/static/css/app\.css\?v=[0-9a-f]{12})"', page).group(1)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "immutable" in response.headers["Cache-Control"]
+    assert "immutable" not in client.get("/static/css/app.css").headers.get("Cache-Control", "")
