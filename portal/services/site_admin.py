@@ -329,10 +329,23 @@ def invite_by_token(session: Session, token: str) -> Invite | None:
     return session.scalar(select(Invite).where(Invite.token_hash == _token_hash(token)))
 
 
+def invite_matches(invite: Invite, user: User) -> bool:
+    """An invite is for the address it was sent to: a forwarded link gives nobody else access."""
+    return user.email.strip().lower() == invite.email.strip().lower()
+
+
+def masked_email(email: str) -> str:
+    """o•••@example.no: enough for the invitee to recognise, nothing for whoever found the link."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}"
+
+
 def accept_invite(session: Session, invite: Invite, user: User) -> Membership:
     """The invitee's account gets private access to the site."""
     if invite.status != "pending":
         raise RuleError("invite_not_pending")
+    if not invite_matches(invite, user):
+        raise RuleError("invite_other_address")
     member = add_member(session, user, invite.site, invite.role)
     invite.status, invite.accepted_user_id, invite.accepted_at = "accepted", user.id, utcnow()
     session.flush()

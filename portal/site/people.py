@@ -219,6 +219,9 @@ def accept(token: str):
         return render("site/invite_accept.html", invite=invite, state="accepted" if mine else "used")
     if not current_user.is_authenticated:
         return render("site/invite_accept.html", invite=invite, state="login", next_url=request.path)
+    if not site_admin.invite_matches(invite, current_user):
+        return render("site/invite_accept.html", status=403 if request.method == "POST" else 200, invite=invite,
+                      state="other_address", masked=site_admin.masked_email(invite.email))
     if request.method == "POST" and EmptyForm().validate_on_submit():
         site_admin.accept_invite(s, invite, current_user)
         s.commit()

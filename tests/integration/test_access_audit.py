@@ -117,6 +117,7 @@ class SiteObjects:
     tag_id: int
     invite_id: int
     invite_token: str
+    invitee_id: int  # the account of the invited address: only it may accept the invite
     reset_token: str
     user_group_id: int
     markers: list[str] = field(default_factory=list)  # texts only this site's pages may show
@@ -164,6 +165,7 @@ def _build_site(session, letter: str, city: str) -> tuple[SiteObjects, dict[str,
     session.add(UserGroupMember(group_id=user_group.id, user_id=resident.id))
     outcome = site_admin.create_invites(session, board, site, [f"invitee-{letter}@audit.test"])
     invite, invite_token = outcome.sent[0]
+    invitee = make_user(session, f"invitee-{letter}@audit.test")
     reset_token, _expires = make_reset_token(resident, TEST_SECRET_KEY)
     session.flush()
     objs = SiteObjects(
@@ -172,6 +174,7 @@ def _build_site(session, letter: str, city: str) -> tuple[SiteObjects, dict[str,
         tariff_id=tariff.id, base_tariff_id=base.id, tariff_group_id=group.id, plan_id=plan.id,
         subscription_id=sub.id, tx_id=tx.id, action_id=action.id, favourite_cp_id=fav_cp.id,
         favourite_site_id=fav_site.id, tag_id=tag.id, invite_id=invite.id, invite_token=invite_token,
+        invitee_id=invitee.id,
         reset_token=reset_token, user_group_id=user_group.id,
         markers=[site.name, board.email, resident.email, f"Board {city}", f"Resident {city}", plan.name,
                  base.name, tariff.name, group.name, cp.name, personal.name, tag.tag, tag.name, user_group.name,
@@ -363,6 +366,8 @@ def test_anonymous_start_screen_shows_the_charger_name_and_nothing_about_prices(
 
 
 def _positive_user(rule, world: World, objs: SiteObjects) -> int:
+    if rule.endpoint == "invite.accept":
+        return objs.invitee_id
     return objs.board_id if rule.endpoint.startswith("site.") or rule.endpoint == "resident.qr_sticker" \
         else objs.resident_id
 

@@ -191,3 +191,19 @@ def test_removing_a_user_clears_them_as_owner_of_personal_chargers_here(client, 
     with db.session() as s:
         charger = s.get(ChargePoint, cp.id)
         assert charger.owner_id is None and charger.auth_required
+
+
+def test_an_invite_link_only_works_for_the_invited_address(client, board, session, db, login):
+    """A forwarded or leaked invite link must not give someone else access to the site."""
+    client.post("/manage/lia/invites", data={"emails": "invited@lia.test"})
+    link = invite_link(db, "invited@lia.test")
+    other = make_user(session, "someone.else@example.test")
+    session.commit()
+    login(client, other)
+    page = client.get(link).get_data(as_text=True)
+    assert 'data-state="other_address"' in page and "invited@lia.test" not in page
+    response = client.post(link)
+    assert response.status_code == 403
+    with db.session() as s:
+        assert s.scalar(select(Membership).where(Membership.user_id == other.id)) is None
+        assert s.scalar(select(Invite.status).where(Invite.email == "invited@lia.test")) == "pending"
