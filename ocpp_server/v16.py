@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ocpp.exceptions import (
     FormationViolationError, NotImplementedError as OcppNotImplemented, NotSupportedError,
-    OccurenceConstraintViolationError, OCPPError, PropertyConstraintViolationError, ProtocolError,
+    OccurenceConstraintViolationError, OCPPError, PropertyConstraintViolationError,
     TypeConstraintViolationError,
 )
 from ocpp.messages import Call, CallError, MessageType, get_validator, unpack

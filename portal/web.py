@@ -118,8 +118,6 @@ def _menu_allows(endpoint: str) -> bool:
     if endpoint.startswith("staff."):
         return current_user.is_staff
     if endpoint.startswith("site."):
-        from portal.models import Membership
-
         return current_user.is_admin or any(m.role == "board" for m in current_user.memberships)
     return True
 

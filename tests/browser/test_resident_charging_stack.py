@@ -6,7 +6,6 @@ with kWh rising → stop → receipt with the right cost.
 """
 from __future__ import annotations
 
-import importlib.util
 import time
 from decimal import Decimal
 
@@ -16,24 +15,9 @@ from portal.models import ChargePoint, Transaction
 from portal.services.pricing import format_money, session_cost
 from tests.factories import CHARGER_SECRET, make_site, make_user, standard_setup, subscribe
 from tests.support.browser import assert_no_horizontal_scroll, run_axe
-from tests.support.stack import ROOT, Stack
+from tests.support.stack import Stack, wait_for_db
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("portal.services.actions") is None or not (ROOT / "worker" / "__main__.py").exists(),
-    reason="needs the actions service and the worker entry point",
-)
 IDENTITY = "CP-RES-STACK-1"
-
-
-def wait_for(db, fn, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with db.session() as s:
-            value = fn(s)
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")
 
 
 @pytest.fixture
@@ -58,7 +42,7 @@ def test_start_follow_stop_and_receipt(page, live_server, resident, db, database
         stack.worker()
         stack.simulator(node.url, IDENTITY, CHARGER_SECRET, connectors=1,
                         extra_args=["--meter-interval", "1", "--power", "22"])
-        wait_for(db, lambda s: s.get(ChargePoint, cp_id).online and all(
+        wait_for_db(db, lambda s: s.get(ChargePoint, cp_id).online and all(
             c.status == "Available" for c in s.get(ChargePoint, cp_id).outlets))
 
         # log in from the charger's address, as when scanning its sticker
@@ -138,7 +122,7 @@ def test_start_and_stop_without_javascript(no_js_page, live_server, resident, db
         node = stack.ocpp_node("res-node-nojs")
         stack.worker()
         stack.simulator(node.url, IDENTITY, CHARGER_SECRET, connectors=1, extra_args=["--meter-interval", "1"])
-        wait_for(db, lambda s: s.get(ChargePoint, cp_id).online and all(
+        wait_for_db(db, lambda s: s.get(ChargePoint, cp_id).online and all(
             c.status == "Available" for c in s.get(ChargePoint, cp_id).outlets))
         page.context.add_cookies([{"name": "lang", "value": "en", "url": live_server}])
         page.goto(f"{live_server}/login?next=/c/{IDENTITY}")

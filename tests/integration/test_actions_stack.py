@@ -18,7 +18,7 @@ from portal.db import utcnow
 from portal.models import ActionRequest, ChargePoint, OcppMessage, Transaction
 from portal.services import actions
 from tests.factories import CHARGER_SECRET, make_charge_point, make_site, make_user, standard_setup, subscribe
-from tests.support.stack import Stack
+from tests.support.stack import Stack, wait_for_db
 from worker import settings
 from worker.jobs.charger import sweep_actions
 
@@ -51,19 +51,8 @@ def add_charger(session, site, group, identity, connectors=1):
     return cp.id
 
 
-def wait_for(db, fn, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with db.session() as s:
-            value = fn(s)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"condition not reached in {timeout}s")
-
-
 def ready(db, cp_id):
-    wait_for(db, lambda s: (cp := s.get(ChargePoint, cp_id)).online and cp.boot_status == "Accepted"
+    wait_for_db(db, lambda s: (cp := s.get(ChargePoint, cp_id)).online and cp.boot_status == "Accepted"
              and all(c.status == "Available" for c in cp.outlets))
 
 
@@ -74,12 +63,12 @@ def start(client, identity, connector=1):
 
 
 def last_action(db, cp_id):
-    return wait_for(db, lambda s: s.scalar(select(ActionRequest).where(ActionRequest.charge_point_id == cp_id)
+    return wait_for_db(db, lambda s: s.scalar(select(ActionRequest).where(ActionRequest.charge_point_id == cp_id)
                                            .order_by(ActionRequest.id.desc()).limit(1)))
 
 
 def final(db, action_id, timeout=30.0):
-    return wait_for(db, lambda s: (r := s.get(ActionRequest, action_id)).is_final and r, timeout)
+    return wait_for_db(db, lambda s: (r := s.get(ActionRequest, action_id)).is_final and r, timeout)
 
 
 def sent_count(db, identity, action="RemoteStartTransaction"):
@@ -115,7 +104,7 @@ def test_start_and_stop_through_the_web_reach_chargers_on_either_node(
 
         auto = final(db, last_action(db, home_id).id)  # plugged in -> Preparing -> remote start for the owner
         assert (auto.state, auto.requested_by_id) == ("accepted", user.id)
-        wait_for(db, lambda s: (r := s.get(ActionRequest, auto.id)).transaction_id
+        wait_for_db(db, lambda s: (r := s.get(ActionRequest, auto.id)).transaction_id
                  and s.get(Transaction, r.transaction_id).status == "active")
 
         started = {}
@@ -123,19 +112,19 @@ def test_start_and_stop_through_the_web_reach_chargers_on_either_node(
             start(client, identity)
             row = final(db, last_action(db, ids[identity]).id)
             assert row.state == "accepted", row.error
-            row = wait_for(db, lambda s: (r := s.get(ActionRequest, row.id)).transaction_id and r)
-            tx = wait_for(db, lambda s: s.get(Transaction, row.transaction_id))
+            row = wait_for_db(db, lambda s: (r := s.get(ActionRequest, row.id)).transaction_id and r)
+            tx = wait_for_db(db, lambda s: s.get(Transaction, row.transaction_id))
             assert tx.status == "active" and tx.user_id == user.id  # the page shows "charging"
             started[identity] = tx.id
-            wait_for(db, lambda s: s.get(Transaction, tx.id).meter_last_wh)
+            wait_for_db(db, lambda s: s.get(Transaction, tx.id).meter_last_wh)
 
         for identity, tx_id in started.items():
             response = client.post(f"/sessions/{tx_id}/stop")
             assert response.status_code in (200, 303)
-            stop = wait_for(db, lambda s: s.scalar(select(ActionRequest).where(
+            stop = wait_for_db(db, lambda s: s.scalar(select(ActionRequest).where(
                 ActionRequest.action == "RemoteStopTransaction", ActionRequest.transaction_id == tx_id)))
             assert final(db, stop.id).state == "accepted"
-            wait_for(db, lambda s: s.get(Transaction, tx_id).status == "completed")
+            wait_for_db(db, lambda s: s.get(Transaction, tx_id).status == "completed")
 
         start(client, "CP-REJ")
         assert final(db, last_action(db, ids["CP-REJ"]).id).state == "rejected"
@@ -180,7 +169,7 @@ def test_node_dies_claims_expire_and_requests_fail_cleanly(client, login, sessio
         start(client, "CP-DIES")
         during = final(db, last_action(db, cp_id).id, timeout=DEADLINE_S + 10)
         assert during.state in ("timed_out", "charger_offline"), during.error
-        wait_for(db, lambda s: redis.get(claim_key("CP-DIES")) is None, timeout=10)
+        wait_for_db(db, lambda s: redis.get(claim_key("CP-DIES")) is None, timeout=10)
         start(client, "CP-DIES")
         after = final(db, last_action(db, cp_id).id, timeout=5)
         assert after.state == "charger_offline" and after.id != during.id
@@ -198,8 +187,8 @@ def test_worker_killed_mid_call_no_second_start_and_a_final_state(
         ready(db, cp_id)
         start(client, "CP-KILL")
         row = last_action(db, cp_id)
-        wait_for(db, lambda s: s.get(ActionRequest, row.id).state == "sent")
-        wait_for(db, lambda s: sent_count(db, "CP-KILL") == 1)
+        wait_for_db(db, lambda s: s.get(ActionRequest, row.id).state == "sent")
+        wait_for_db(db, lambda s: sent_count(db, "CP-KILL") == 1)
         worker.kill()  # SIGKILL while it waits for the charger's answer
         stack.worker(name="worker-2")
         # RQ may run an abandoned job again: simulate that retry explicitly
@@ -207,7 +196,7 @@ def test_worker_killed_mid_call_no_second_start_and_a_final_state(
             actions.RUN_JOB, row.id, job_id=f"retry-{row.id}")
         time.sleep(2)
         assert sent_count(db, "CP-KILL") == 1
-        wait_for(db, lambda s: s.get(ActionRequest, row.id).deadline_at < utcnow() - timedelta(seconds=1.5),
+        wait_for_db(db, lambda s: s.get(ActionRequest, row.id).deadline_at < utcnow() - timedelta(seconds=1.5),
                  timeout=DEADLINE_S + 5)
         sweep_actions(env["DATABASE_URL"])  # the cron of a restarted worker may still be standing by
         done = final(db, row.id, timeout=5)

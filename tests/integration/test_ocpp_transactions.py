@@ -1,7 +1,6 @@
 """Authorize, start, meter values, stop over real sockets: billing, duplicates, unknown transactions, sanity."""
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest

@@ -114,10 +114,10 @@ def test_resident_of_another_site_gets_a_clear_refusal_without_data(client, logi
 
 def test_my_chargers_lists_sites_with_plain_statuses(client, login, session):
     site, user, cp = resident_with_access(session)
-    offline = make_charge_point(session, site, "CP-OFF", online=False)
-    faulted = make_charge_point(session, site, "CP-FAULT", status="Faulted")
-    busy = make_charge_point(session, site, "CP-BUSY", status="Charging")
-    disabled = make_charge_point(session, site, "CP-DIS", enabled=False)
+    make_charge_point(session, site, "CP-OFF", online=False)
+    make_charge_point(session, site, "CP-FAULT", status="Faulted")
+    make_charge_point(session, site, "CP-BUSY", status="Charging")
+    make_charge_point(session, site, "CP-DIS", enabled=False)
     session.commit()
     login(client, user)
     text = client.get("/chargers").get_data(as_text=True)

@@ -2,34 +2,12 @@
 
 Runs the real stack (OCPP node, RQ worker, simulator) around the in-process web app.
 """
-import importlib.util
-import time
-
-import pytest
 from sqlalchemy import select
 
 from portal.models import ActionRequest, ChargePoint, OcppMessage
 from portal.services import access
 from tests.factories import CHARGER_SECRET, make_site, make_user, standard_setup, subscribe
-from tests.support.stack import ROOT, Stack
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("portal.services.actions") is None or not (ROOT / "worker" / "__main__.py").exists(),
-    reason="needs the actions service and the worker entry point",
-)
-
-
-def wait_for(db, fn, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with db.session() as s:
-            value = fn(s)
-        if value:
-            return value
-        time.sleep(0.2)
-    with db.session() as s:
-        rows = [(a.id, a.action, a.state, a.error, a.job_id) for a in s.scalars(select(ActionRequest))]
-    raise AssertionError(f"condition not reached in time; action requests: {rows}")
+from tests.support.stack import Stack, wait_for_db
 
 
 def test_disable_sends_change_availability_and_the_start_screen_refuses(client, login, session, db,
@@ -50,7 +28,7 @@ def test_disable_sends_change_availability_and_the_start_screen_refuses(client, 
         node = stack.ocpp_node("site-node")
         stack.worker()
         stack.simulator(node.url, "CP-STACK-1", CHARGER_SECRET, connectors=2)
-        wait_for(db, lambda s: s.get(ChargePoint, cp_id).online and all(
+        wait_for_db(db, lambda s: s.get(ChargePoint, cp_id).online and all(
             c.status == "Available" for c in s.get(ChargePoint, cp_id).outlets))
 
         login(client, board)
@@ -59,13 +37,14 @@ def test_disable_sends_change_availability_and_the_start_screen_refuses(client, 
             "owner_email": ""})
         assert response.status_code == 303
 
-        action = wait_for(db, lambda s: s.scalar(select(ActionRequest).where(
-            ActionRequest.charge_point_id == cp_id, ActionRequest.state == "accepted")))
+        action = wait_for_db(db, lambda s: s.scalar(select(ActionRequest).where(
+            ActionRequest.charge_point_id == cp_id, ActionRequest.state == "accepted")),
+            describe=lambda s: [(a.action, a.state, a.error) for a in s.scalars(select(ActionRequest))])
         assert action.action == "ChangeAvailability"
-        wait_for(db, lambda s: s.scalar(select(OcppMessage.id).where(
+        wait_for_db(db, lambda s: s.scalar(select(OcppMessage.id).where(
             OcppMessage.identity == "CP-STACK-1", OcppMessage.direction == "out",
             OcppMessage.action == "ChangeAvailability")))
-        wait_for(db, lambda s: all(c.status == "Unavailable" for c in s.get(ChargePoint, cp_id).outlets))
+        wait_for_db(db, lambda s: all(c.status == "Unavailable" for c in s.get(ChargePoint, cp_id).outlets))
 
         with db.session() as s:
             decision = access.start_decision(s, s.get(type(resident), resident.id), s.get(ChargePoint, cp_id),

@@ -297,3 +297,21 @@ class Stack:
         if exc_type is not None:
             self.dump()
         self.stop()
+
+
+def wait_for_db(db, fn, timeout: float = 30.0, describe=None):
+    """Poll fn(session) with a fresh session until it returns something truthy (other processes write).
+
+    On time-out the message includes describe(session), to show what the database held instead."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.session() as s:
+            value = fn(s)
+        if value:
+            return value
+        time.sleep(0.1)
+    detail = ""
+    if describe is not None:
+        with db.session() as s:
+            detail = f"; found: {describe(s)}"
+    raise AssertionError(f"condition not reached in {timeout}s{detail}")
