@@ -32,10 +32,10 @@ def main() -> None:
         session.commit()
         from portal.services.onboarding import find_user
 
-        resident_id = find_user(session, "resident@demo.test").id
+        resident_session_id = find_user(session, "resident@demo.test").get_id()
     client = app.test_client()
     with client.session_transaction() as s:
-        s["_user_id"] = str(resident_id)
+        s["_user_id"] = resident_session_id
     print(f"{'what':32} {'status':>6} {'bytes':>8} {'gzip':>7}")
     total = total_gz = 0
     for path in PAGES:

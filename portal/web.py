@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import logging
 import os
 
@@ -60,11 +61,15 @@ def current_language() -> str:
     return str(get_locale() or "nb")[:2]
 
 
-def _load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+def _load_user(session_id: str) -> User | None:
+    """The user of a log-in session, unless the password changed since (then the session is over)."""
+    user_id, _, fingerprint = session_id.partition(":")
+    if not user_id.isdigit() or not fingerprint:
         return None
     user = db_session().get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active or not hmac.compare_digest(user.session_fingerprint, fingerprint):
+        return None
+    return user
 
 
 def _unauthorized():

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import flash, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_user
 
 from portal.auth.forms import PasswordChangeForm, ProfileForm
 from portal.auth.helpers import redirect_after_form, remember_language
@@ -70,5 +70,6 @@ def account_password():
                                  name=user.display_name, changed_at=utcnow(),
                                  reset_url=portal_url("auth.reset_request"))
     session.commit()
+    login_user(user, remember=True)  # this device stays logged in; every other session ends
     enqueue_outbox(redis_conn(), [mail.id])
     return _page(user, block="password_form", password_saved=True)

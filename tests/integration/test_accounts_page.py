@@ -75,3 +75,19 @@ def test_change_password_needs_the_current_one(client, session, login):
     assert b"not your current password" in response.data
     session.expire_all()
     assert verify_secret(session.get(User, user.id).password_hash, PASSWORD)
+
+
+def test_changing_the_password_ends_other_sessions_but_keeps_this_one(app, client, session, login):
+    """A stolen or forgotten session (another phone, a shared computer) ends when the password changes."""
+    user = make_user(session, "ann@example.test")
+    session.commit()
+    other_device = app.test_client()
+    login(other_device, user)
+    login(client, user)
+    assert other_device.get("/account").status_code == 200
+    data = {"password-current_password": PASSWORD, "password-new_password": "another-long-one",
+            "password-confirm": "another-long-one"}
+    assert client.post("/account/password", data=data).status_code == 200
+    assert client.get("/account").status_code == 200
+    response = other_device.get("/account")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
