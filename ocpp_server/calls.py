@@ -76,19 +76,32 @@ async def on_charger_disconnected(node: "Node", identity: str) -> None:
 async def refresh_claims(node: "Node") -> None:
     """Renew the claims of every live connection; a node that stops renewing loses them.
 
-    A claim another node holds is left alone: that node has the charger's newer connection, and
-    this one only keeps a socket that has not noticed it is dead yet."""
+    A claim another node holds is left alone: that node has the charger's newer connection, so the
+    socket here is one that has not noticed it is dead yet, and it is closed."""
     while True:
         ttl = claim_ttl_s()
         try:
-            if node.connections:
+            identities = list(node.connections)
+            if identities:
                 async with node.redis.pipeline(transaction=False) as pipe:
-                    for identity in list(node.connections):
+                    for identity in identities:
                         pipe.eval(_RENEW, 1, claim_key(identity), node.node_id, int(ttl * 1000))
-                    await pipe.execute()
+                    renewed = await pipe.execute()
+                for identity, ok in zip(identities, renewed):
+                    if not ok:
+                        _close_superseded(node, identity)
         except RedisError as exc:
             log.warning("node %s: could not refresh charger claims: %s", node.node_id, exc)
         await asyncio.sleep(ttl / 3)
+
+
+def _close_superseded(node: "Node", identity: str) -> None:
+    """Another node holds the claim because the charger connected there later: our socket is stale."""
+    cp = node.connections.get(identity)
+    if cp is None:
+        return
+    log.info("%s: reconnected to another node; closing the stale socket on node %s", identity, node.node_id)
+    node.spawn(cp._connection.close(1000, "reconnected to another node"), name=f"{identity}-superseded")
 
 
 # --- serving calls ---------------------------------------------------------------------------------

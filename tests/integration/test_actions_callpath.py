@@ -171,26 +171,52 @@ def test_worker_died_after_the_claim_leaves_a_visible_final_state(db, database_u
     assert sweep_actions(database_url) == {"sent": 0, "queued": 0, "no_start": 0}
 
 
-def test_claims_renewed_but_never_taken_from_a_newer_connection(db, redis_url, setup):
+def test_claims_renewed_and_a_lapsed_claim_taken_back(db, redis_url, setup):
     from ocpp_server.calls import refresh_claims
 
     identity, cp_id, user_id = setup
     redis = Redis.from_url(redis_url)
 
-    async def one_round(node):
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(refresh_claims(node), 0.3)
-
     async def scenario():
         async with ocpp_node(db, redis_url) as node:
             async with simulator(node, identity):
-                redis.set(claim_key(identity), "node-newer")  # the charger reconnected elsewhere
-                await one_round(node)
-                assert redis.get(claim_key(identity)) == b"node-newer"
                 redis.delete(claim_key(identity))  # lapsed (e.g. Redis restarted): taken back
-                await one_round(node)
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(refresh_claims(node), 0.3)
                 assert redis.get(claim_key(identity)) == b"test-node"
+
+    run(scenario())
+
+
+def test_a_charger_that_reconnected_to_another_node_loses_its_stale_socket_here(db, redis_url, setup):
+    """The newer connection's node holds the claim: this node never takes it back, closes the stale
+    socket it still holds, and leaves the charger's state (online on the other node) alone."""
+    from portal.models import ChargePoint
+    from ocpp_server.calls import refresh_claims
+
+    identity, cp_id, user_id = setup
+    redis = Redis.from_url(redis_url)
+
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            async with simulator(node, identity, reconnect=False):
+                await eventually(db, lambda s: s.get(ChargePoint, cp_id).online)
+
+                def moved_elsewhere(s):  # what the other node's connect wrote
+                    s.get(ChargePoint, cp_id).connected_node = "node-newer"
+                    s.commit()
+                await query(db, moved_elsewhere)
                 redis.set(claim_key(identity), "node-newer")
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(refresh_claims(node), 0.3)
+                assert redis.get(claim_key(identity)) == b"node-newer"
+                for _ in range(50):
+                    if identity not in node.connections:
+                        break
+                    await asyncio.sleep(0.1)
+                assert identity not in node.connections
+                charger = await query(db, lambda s: s.get(ChargePoint, cp_id))
+                assert charger.online and charger.connected_node == "node-newer"
             assert redis.get(claim_key(identity)) == b"node-newer"  # our disconnect leaves theirs alone
 
     run(scenario())
