@@ -88,15 +88,19 @@ def _csrf_token(app) -> str:
     return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps("test-raw-csrf")
 
 
-@pytest.fixture
-def client(app):
-    """A browser-like client: English, with a valid CSRF token on every request."""
+def browser_like_client(app):
+    """A test client that behaves like our pages in a browser: English, a valid CSRF token on every request."""
     c = app.test_client()
     c.set_cookie("lang", "en")
     with c.session_transaction() as s:
         s["csrf_token"] = "test-raw-csrf"
     c.environ_base["HTTP_X_CSRFTOKEN"] = _csrf_token(app)
     return c
+
+
+@pytest.fixture
+def client(app):
+    return browser_like_client(app)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from redis import Redis
 
-from tests.conftest import _csrf_token
+from tests.conftest import browser_like_client
 from tests.factories import make_user
 
 
@@ -13,11 +13,7 @@ def limited_client(app_config, db, redis_url):
     from portal import create_app
 
     app = create_app({**app_config, "RATELIMIT_ENABLED": True})
-    client = app.test_client()
-    client.set_cookie("lang", "en")
-    with client.session_transaction() as s:
-        s["csrf_token"] = "test-raw-csrf"
-    client.environ_base["HTTP_X_CSRFTOKEN"] = _csrf_token(app)
+    client = browser_like_client(app)
     yield client
     r = Redis.from_url(redis_url)
     for key in r.scan_iter("*portal-rl*"):
@@ -70,10 +66,7 @@ def test_log_in_still_works_when_redis_is_down(app_config, db, session):
     make_user(session, "ann@example.test")
     session.commit()
     app = create_app({**app_config, "RATELIMIT_ENABLED": True, "REDIS_URL": "redis://127.0.0.1:1/0"})
-    client = app.test_client()
-    with client.session_transaction() as s:
-        s["csrf_token"] = "test-raw-csrf"
-    client.environ_base["HTTP_X_CSRFTOKEN"] = _csrf_token(app)
+    client = browser_like_client(app)
     response = client.post("/login", data={"email": "ann@example.test", "password": "wrong"})
     assert response.status_code == 422
     app.extensions["portal_db"].dispose()

@@ -173,18 +173,14 @@ def test_disable_while_redis_is_down_keeps_the_request_and_says_so(app_config, d
     """The change is saved and the request row kept (queued, retryable); the page explains, never a 500."""
     from portal import create_app
     from portal.models import ActionRequest
-    from tests.conftest import _csrf_token
+    from tests.conftest import browser_like_client
 
     site = make_site(session, "eik")
     user = make_user(session, "board@eik.test", site=site, role="board")
     cp = make_charge_point(session, site, "CP-EIK-1")
     session.commit()
     app = create_app({**app_config, "REDIS_URL": "redis://127.0.0.1:1/0"})
-    client = app.test_client()
-    client.set_cookie("lang", "en")
-    with client.session_transaction() as s:
-        s["csrf_token"] = "test-raw-csrf"
-    client.environ_base["HTTP_X_CSRFTOKEN"] = _csrf_token(app)
+    client = browser_like_client(app)
     login(client, user)
     response = client.post(f"/manage/eik/chargers/{cp.id}", data=form(status="disabled"), follow_redirects=True)
     assert response.status_code == 200
