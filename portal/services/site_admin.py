@@ -132,24 +132,26 @@ def _same_site(*objs) -> None:
 
 
 def attach_tariff(session: Session, actor: User, group: TariffGroup, tariff: Tariff) -> None:
-    _same_site(group, tariff)
-    if tariff in group.tariffs:
-        return
-    before = sorted(t.id for t in group.tariffs)
-    group.tariffs.append(tariff)
-    session.flush()
-    audit.record(session, actor, group.site_id, "tariff_group", group.id, "attach_tariff",
-                 {"tariffs": before}, {"tariffs": sorted(t.id for t in group.tariffs)})
+    _change_group_tariffs(session, actor, group, tariff, attach=True)
 
 
 def detach_tariff(session: Session, actor: User, group: TariffGroup, tariff: Tariff) -> None:
+    _change_group_tariffs(session, actor, group, tariff, attach=False)
+
+
+def _change_group_tariffs(session: Session, actor: User, group: TariffGroup, tariff: Tariff, *, attach: bool) -> None:
+    """Attach or detach one tariff (same site only); a no-op change writes no audit entry."""
     _same_site(group, tariff)
-    if tariff not in group.tariffs:
+    if (tariff in group.tariffs) == attach:
         return
     before = sorted(t.id for t in group.tariffs)
-    group.tariffs.remove(tariff)
+    if attach:
+        group.tariffs.append(tariff)
+    else:
+        group.tariffs.remove(tariff)
     session.flush()
-    audit.record(session, actor, group.site_id, "tariff_group", group.id, "detach_tariff",
+    audit.record(session, actor, group.site_id, "tariff_group", group.id,
+                 "attach_tariff" if attach else "detach_tariff",
                  {"tariffs": before}, {"tariffs": sorted(t.id for t in group.tariffs)})
 
 

@@ -207,3 +207,13 @@ def test_an_invite_link_only_works_for_the_invited_address(client, board, sessio
     with db.session() as s:
         assert s.scalar(select(Membership).where(Membership.user_id == other.id)) is None
         assert s.scalar(select(Invite.status).where(Invite.email == "invited@lia.test")) == "pending"
+
+
+def test_create_forms_rerender_as_fragments_with_the_error(client, board):
+    """htmx re-renders only the form block: the shared create-by-name macro must work there too."""
+    for url, testid in (("/manage/lia/user-groups", "user-group-form"), ("/manage/lia/groups", "group-form")):
+        response = client.post(url, data={"name": ""}, headers=HX)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 422
+        assert body.lstrip().startswith("<form") and f'data-testid="{testid}"' in body
+        assert 'class="field-error"' in body
