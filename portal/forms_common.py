@@ -64,3 +64,8 @@ class NoControlCharacters:
         text = field.data or ""
         if any((ord(c) < 32 or 0x7F <= ord(c) < 0xA0) and c not in self.allowed for c in text):
             raise ValidationError(_l("Use letters, digits and punctuation only."))
+
+
+def strip_text(value):
+    """Filter for text fields: surrounding spaces are not content (so "  " counts as empty)."""
+    return value.strip() if isinstance(value, str) else value

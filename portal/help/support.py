@@ -5,6 +5,7 @@ from flask import current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms import SelectChoice
 
 from portal.auth.limits import limiter
 from portal.auth.helpers import redirect_after_form
@@ -38,7 +39,7 @@ def _new_form() -> TicketForm:
     if _signed_in():
         form.set_chargers(tickets.user_chargers(db_session(), current_user))
     else:
-        form.charger.choices = [("", "")]
+        form.charger.choices = [SelectChoice("", "")]
     return form
 
 
@@ -52,7 +53,7 @@ def _prefill(form: TicketForm) -> None:
     if args.get("route") in TICKET_ROUTES:
         form.route.data = args["route"]
     if identity:
-        if any(value == identity for value, _label in form.charger.choices):
+        if any(choice.value == identity for choice in form.charger.choices):
             form.charger.data = identity
         else:
             form.charger.data = OTHER_CHARGER if _signed_in() else ""
