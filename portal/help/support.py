@@ -65,14 +65,19 @@ def _prefill(form: TicketForm) -> None:
                                   identity=identity or "?", message=message) + "\n\n"
 
 
-def _page(form: TicketForm, status: int = 200):
-    return render("help/support.html", block="ticket_form", status=status, form=form,
+def _page(form: TicketForm, status: int = 200, rate_limited: bool = False):
+    return render("help/support.html", block="ticket_form", status=status, form=form, rate_limited=rate_limited,
                   phone=current_app.config["SUPPORT_PHONE"], route_labels=ROUTE_LABELS,
                   **guide_context(request.args))
 
 
+def _too_many(_limit):
+    """Over the limit: the form again with what was typed and why it was not sent (429)."""
+    return _page(_new_form(), 429, rate_limited=True)
+
+
 @bp.route("/support", methods=["GET", "POST"])
-@limiter.limit(TICKET_LIMIT, methods=["POST"])
+@limiter.limit(TICKET_LIMIT, methods=["POST"], on_breach=_too_many)
 def support():
     form = _new_form()
     if request.method == "GET":
