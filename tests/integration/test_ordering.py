@@ -143,3 +143,44 @@ def test_order_status_changes_by_sales_only(session, coops):
 def test_a_search_result_links_to_the_ordering_page(client, coops):
     body = client.get("/order?q=oslo").get_data(as_text=True)
     assert re.search(r'href="/order/bjorkasen"', body)
+
+
+def test_the_board_edits_the_ordering_page_and_a_resident_cannot(client, session, coops, login):
+    site = coops["aerfuglen"]
+    board = make_user(session, site=site, role="board")
+    resident = make_user(session, site=site)
+    session.commit()
+    login(client, resident)
+    assert client.get(f"/manage/{site.slug}/ordering").status_code == 403
+    login(client, board)
+    assert client.get(f"/manage/{site.slug}/ordering").status_code == 200
+    response = client.post(f"/manage/{site.slug}/ordering", data={
+        "address": "Ærfuglveien 4", "postcode": "5004", "city": "Bergen", "order_delivery_time": "2 weeks",
+        "order_charger_model": "Wallbox A\nWallbox B", "order_instructions": "Call the caretaker first."})
+    assert response.status_code == 303
+    session.expire_all()
+    site = session.get(type(site), site.id)
+    assert (site.order_delivery_time, orders.offered_models(site)) == ("2 weeks", ["Wallbox A", "Wallbox B"])
+    assert [s.slug for s in search_sites(session, "aerfuglveien 4")] == ["aerfuglen"]  # search text follows
+    too_long = client.post(f"/manage/{site.slug}/ordering", data={"order_delivery_time": "x" * 121})
+    assert too_long.status_code == 422
+
+
+def test_orders_and_quotes_are_stored_when_redis_is_down(app_config, db, session, coops):
+    from portal import create_app
+    from tests.conftest import browser_like_client
+
+    app = create_app({**app_config, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    client = browser_like_client(app)
+    assert client.post("/order/bjorkasen", data=ORDER).status_code == 303
+    quote = {"org_type": "condominium", "org_name": "Sameiet", "org_number": "923609016", "contact_name": "S",
+             "email": "s@example.test", "phone": "1", "parking_spaces": "5", "kind": "new_installation",
+             "consent": "y"}
+    assert client.post("/contact/sales", data=quote).status_code == 303
+    assert session.scalar(select(ChargerOrder)) is not None
+    from portal.models import Lead
+
+    assert session.scalar(select(Lead)) is not None
+    assert {m.status for m in session.scalars(select(OutboxEmail))} == {"queued"}
+    assert len(session.scalars(select(OutboxEmail)).all()) == 4
+    app.extensions["portal_db"].dispose()
