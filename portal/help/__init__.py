@@ -24,9 +24,6 @@ def _allow_photo_uploads(endpoint, _values) -> None:
         request.max_content_length = UPLOAD_REQUEST_MAX
 
 
-from portal.help import guide, support, threads  # noqa: E402,F401  (registers their views on bp)
-
-
 # Refusals whose advice is "contact support" (portal.resident.common, portal.resident.charging);
 # an unknown reason falls back to a text that says so too.
 SUPPORT_REASONS = frozenset({"offline", "faulted", "blocked_tag", "unknown_tag", "failed", "timed_out"})
@@ -45,3 +42,6 @@ def support_link(identity: str, reason: str) -> str | None:
 
 
 _NOT_SUPPORT = frozenset({"queued", "sent", "accepted", "rejected", "charger_offline", "no_start"})
+
+
+from portal.help import guide, support, threads  # noqa: E402,F401  (registers their views on bp)

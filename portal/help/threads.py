@@ -21,7 +21,6 @@ from portal.services import tickets
 from portal.services.photos import store_photo
 
 
-
 def _status_label(status: str) -> str:
     labels = {"new": _("Received"), "open": _("Being handled"), "waiting_for_customer": _("Waiting for your answer"),
               "resolved": _("Solved"), "closed": _("Closed")}

@@ -4,8 +4,6 @@ server, a ticket with a photo under "my tickets", the guide's outcomes, and FAQ 
 Every page visited fits 360 px and passes axe."""
 from __future__ import annotations
 
-import io
-
 import pytest
 from PIL import Image
 from sqlalchemy import select
