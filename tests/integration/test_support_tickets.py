@@ -240,3 +240,15 @@ def test_a_visitor_replies_through_the_private_link_with_a_photo(client, session
 def test_the_honeypot_message_is_visible(client):
     body = client.post("/support", data={**VISITOR, "website": "x"}).get_data(as_text=True)
     assert 'data-testid="honeypot-error"' in body
+
+
+def test_the_support_queue_lists_open_tickets_oldest_first(session):
+    _site, user, _cp = resident_with_access(session)
+    support = make_user(session, staff_role="support")
+    first = tickets.open_ticket(session, category="other", description="first", language="en", requester=user).ticket
+    second = tickets.open_ticket(session, category="other", description="second", language="en", requester=user).ticket
+    done = tickets.open_ticket(session, category="other", description="done", language="en", requester=user).ticket
+    tickets.change_status(session, done, "resolved", support)
+    tickets.assign(session, second, support, support)
+    assert [t.id for t in tickets.ticket_queue(session)] == [first.id, second.id]
+    assert [t.id for t in tickets.ticket_queue(session, assignee_id=support.id)] == [second.id]
