@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from portal.forms_common import keep_form_on_rate_limit, private_pages
+
 bp = Blueprint("help", __name__)
 
-from portal.forms_common import keep_form_on_rate_limit  # noqa: E402
-
 keep_form_on_rate_limit(bp)
+private_pages(bp, {"help.my_tickets", "help.ticket", "help.token_thread"})
 
 # Forms that carry a photo may be larger than the app-wide limit: a phone photo is often 3-8 MB.
 # Set before any before_request hook (CSRF) reads the body; the photo itself is capped at 8 MB.

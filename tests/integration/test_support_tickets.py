@@ -53,6 +53,7 @@ def test_a_visitor_opens_a_ticket_with_a_photo_and_reads_it_through_the_private_
     page = client.get(link)
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and "The screen shows E42." in body and ticket.reference in body
+    assert page.headers["Cache-Control"] == "private, no-store"
     served = client.get(f"{link}/photos/{photo.id}")
     assert served.status_code == 200 and served.mimetype == "image/jpeg"
     assert b"PhoneCam" not in served.data and served.headers["Cache-Control"] == "private, no-store"
