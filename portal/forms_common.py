@@ -40,3 +40,57 @@ class Price:
             parse_price(str(field.data), allow_negative=self.allow_negative)
         except PriceFormatError as exc:
             raise ValidationError(self.message) from exc
+
+
+class Honeypot:
+    """A field people never see (hidden by CSS, skipped by screen readers); bots fill it in."""
+
+    def __init__(self, message=None) -> None:
+        self.message = message or _l("This form could not be sent. If you filled in every field, leave the "
+                                     "field \u201cLeave this empty\u201d blank and try again.")
+
+    def __call__(self, form, field) -> None:
+        if field.data:
+            raise ValidationError(self.message)
+
+
+class NoControlCharacters:
+    """Letters, digits, punctuation and (with ``multiline``) line breaks; a NUL byte cannot be stored."""
+
+    def __init__(self, multiline: bool = False) -> None:
+        self.allowed = {"\n", "\r", "\t"} if multiline else set()
+
+    def __call__(self, form, field) -> None:
+        text = field.data or ""
+        if any((ord(c) < 32 or 0x7F <= ord(c) < 0xA0) and c not in self.allowed for c in text):
+            raise ValidationError(_l("Use letters, digits and punctuation only."))
+
+
+def strip_text(value):
+    """Filter for text fields: surrounding spaces are not content (so "  " counts as empty)."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def keep_form_on_rate_limit(blueprint) -> None:
+    """Let a limit's ``on_breach`` page (the form again, with what was typed) answer instead of the
+    generic 429 page, for the views of ``blueprint``."""
+    from flask_limiter.errors import RateLimitExceeded
+
+    @blueprint.errorhandler(RateLimitExceeded)
+    def _rate_limited(error: RateLimitExceeded):
+        if error.response is not None:
+            return error.response
+        from flask import current_app
+
+        return current_app.handle_http_exception(error)
+
+
+def private_pages(blueprint, endpoints: set[str]) -> None:
+    """Pages with one person's data (a ticket thread, an order): never stored by a shared or back-button cache."""
+    from flask import request
+
+    @blueprint.after_request
+    def _no_store(response):
+        if request.endpoint in endpoints:
+            response.headers["Cache-Control"] = "private, no-store"
+        return response
