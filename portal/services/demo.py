@@ -56,7 +56,7 @@ def _user(session: Session, email: str, name: str, password_hash: str, **kw):
 def seed_demo(session: Session) -> None:
     """Load (or complete) the demo data; flushes, the caller commits."""
     pw = hash_secret(DEMO_PASSWORD)
-    solbakken = _site(session, "solbakken", name="Solbakken borettslag", org_number="912345678",
+    solbakken = _site(session, "solbakken", name="Solbakken borettslag", org_number="912345688",
                       kind="borettslag", agreement_status="active", address="Solbakkveien 12",
                       city="Oslo", country="NO", price_area="NO1", currency="NOK", timezone="Europe/Oslo")
     nordlys = _site(session, "nordlys", name="BRF Nordlys", org_number="769600-1234", kind="brf",

@@ -29,3 +29,12 @@ def test_seed_demo_loads_help_and_sales_data_once(app, session):
     assert {"aerfuglen", "fjellstua"} <= without
     assert [s.slug for s in search_sites(session, "bjorkas")] == ["bjorkasen"]
     assert [s.slug for s in search_sites(session, "aerfugl")] == ["aerfuglen"]
+
+
+def test_every_demo_site_has_an_org_number_the_quote_form_accepts(app, session):
+    """The quote form pre-filled from a demo cooperative must not open with a check-digit error."""
+    from portal.services.orgnumbers import parse_org_number  # noqa: PLC0415
+
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    for site in session.scalars(select(Site)):
+        assert parse_org_number(site.org_number, site.country).country == site.country, site.slug
