@@ -1,0 +1,40 @@
+"""Sales: the cooperatives and their operating agreement (shown to residents who want to order)."""
+from __future__ import annotations
+
+from flask import abort, flash
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.extensions import db_session
+from portal.htmx import hx_redirect, render
+from portal.models import Site
+from portal.services import audit
+from portal.staff.common import all_sites, bp, staff_area
+from portal.staff.forms import AgreementForm
+
+
+@bp.route("/sites")
+@staff_area("sales")
+def sites():
+    return render("staff/sites.html", sites=all_sites(), form=AgreementForm(), section="sites")
+
+
+@bp.route("/sites/<slug>/agreement", methods=["POST"])
+@staff_area("sales")
+def site_agreement(slug: str):
+    session = db_session()
+    site = session.scalar(select(Site).where(Site.slug == slug))
+    if site is None:
+        abort(404)
+    form = AgreementForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.reason.errors or form.agreement_status.errors), "error")
+        return hx_redirect("staff.sites")
+    before = {"agreement_status": site.agreement_status}
+    site.agreement_status = form.agreement_status.data
+    audit.record(session, current_user, site.id, "site", site.id, "agreement", before=before,
+                 after={"agreement_status": site.agreement_status}, area="staff", reason=form.reason.data)
+    session.commit()
+    flash(_("The agreement of %(name)s is saved.", name=site.name), "info")
+    return hx_redirect("staff.sites")
