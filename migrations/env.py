@@ -28,10 +28,20 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
+def _include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Leave out the FAQ search index the database keeps itself (FTS5 tables, tsvector column and index)."""
+    if type_ == "table" and name and name.startswith("faq_fts"):
+        return False
+    if name in ("search_vector", "ix_faq_translations_search_vector"):
+        return False
+    return True
+
+
 def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=_include_object,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -12,10 +12,14 @@ from portal.models.ocpp_log import OcppMessage
 from portal.models.spot import SpotPrice
 from portal.models.community import AuditEntry, Invite, UserGroup, UserGroupMember
 from portal.models.mail import OutboxEmail
+from portal.models.support import SupportTicket, TicketMessage, TicketPhoto
+from portal.models.sales import ChargerOrder, Lead
+from portal.models.faq import FaqArticle, FaqTranslation, FaqVote
 
 __all__ = [
     "Base", "User", "Membership", "Site", "ChargePoint", "Connector", "Tariff", "TariffGroup",
     "SubscriptionPlan", "UserSubscription", "IdTag", "Transaction", "MeterValue", "OrphanStop",
     "Favourite", "ActionRequest", "OcppMessage", "SpotPrice", "Invite", "UserGroup",
-    "UserGroupMember", "AuditEntry", "OutboxEmail",
+    "UserGroupMember", "AuditEntry", "OutboxEmail", "SupportTicket", "TicketMessage", "TicketPhoto",
+    "ChargerOrder", "Lead", "FaqArticle", "FaqTranslation", "FaqVote",
 ]
