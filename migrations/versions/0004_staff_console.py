@@ -1,7 +1,7 @@
 """staff console: support closures of stuck sessions, reasons on staff requests, staff audit area
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0002
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import portal.db
 
 
 revision = "0004"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
