@@ -25,8 +25,11 @@ def create_app(config: dict | None = None) -> Flask:
     web.init_app(app)
 
     from portal.auth.routes import bp as auth_bp
+    from portal.faq import bp as faq_bp
+    from portal.help import bp as help_bp
     from portal.public.routes import bp as public_bp
     from portal.resident.routes import bp as resident_bp
+    from portal.sales import bp as sales_bp
     from portal.site.routes import bp as site_bp
     from portal.staff.routes import bp as staff_bp
 
@@ -35,6 +38,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(resident_bp)
     app.register_blueprint(site_bp, url_prefix="/manage")
     app.register_blueprint(staff_bp, url_prefix="/staff")
+    app.register_blueprint(help_bp)
+    app.register_blueprint(sales_bp)
+    app.register_blueprint(faq_bp)
 
     from portal.cli import register_cli
     register_cli(app)

@@ -21,6 +21,11 @@ ENV_KEYS = (
     "OCPP_TLS_CERT",
     "OCPP_TLS_KEY",
     "OCPP_LOG_RETENTION_DAYS",
+    "SUPPORT_PHONE",
+    "SUPPORT_EMAIL",
+    "SALES_EMAIL",
+    "SALES_LANGUAGE",
+    "UPLOAD_DIR",
 )
 
 
@@ -40,6 +45,13 @@ class Config:
     OCPP_TLS_CERT = ""
     OCPP_TLS_KEY = ""
     OCPP_LOG_RETENTION_DAYS = "30"
+    # Help and sales: shown on the home page and the support page; notifications of quotes and orders.
+    SUPPORT_PHONE = "+47 21 00 00 00"
+    SUPPORT_EMAIL = "support@portal.example"
+    SALES_EMAIL = "sales@portal.example"
+    SALES_LANGUAGE = "nb"
+    # Uploaded ticket photos live here, outside static/, served only through an access-checked view.
+    UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
     BABEL_DEFAULT_LOCALE = "nb"
     BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
     LANGUAGES = ("nb", "sv", "en")

@@ -40,3 +40,27 @@ class Price:
             parse_price(str(field.data), allow_negative=self.allow_negative)
         except PriceFormatError as exc:
             raise ValidationError(self.message) from exc
+
+
+class Honeypot:
+    """A field people never see (hidden by CSS, skipped by screen readers); bots fill it in."""
+
+    def __init__(self, message=None) -> None:
+        self.message = message or _l("This form could not be sent. If you filled in every field, leave the "
+                                     "field \u201cLeave this empty\u201d blank and try again.")
+
+    def __call__(self, form, field) -> None:
+        if field.data:
+            raise ValidationError(self.message)
+
+
+class NoControlCharacters:
+    """Letters, digits, punctuation and (with ``multiline``) line breaks; a NUL byte cannot be stored."""
+
+    def __init__(self, multiline: bool = False) -> None:
+        self.allowed = {"\n", "\r", "\t"} if multiline else set()
+
+    def __call__(self, form, field) -> None:
+        text = field.data or ""
+        if any((ord(c) < 32 or 0x7F <= ord(c) < 0xA0) and c not in self.allowed for c in text):
+            raise ValidationError(_l("Use letters, digits and punctuation only."))

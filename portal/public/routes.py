@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 def home():
     if current_user.is_authenticated and "resident.my_chargers" in current_app.view_functions:
         return redirect(url_for("resident.my_chargers"))
-    return render("public/home.html")
+    return render("public/home.html", support_phone=current_app.config["SUPPORT_PHONE"])
 
 
 @bp.route("/healthz")

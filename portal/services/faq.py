@@ -22,6 +22,7 @@ from portal.models.faq import FAQ_CATEGORIES
 from portal.textnorm import fold
 
 LANGUAGE_ORDER = ("nb", "sv", "en")
+RESERVED_SLUGS = frozenset({"manage", "helpful"})  # taken by the editor's URLs under /faq/
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "h2", "h3", "h4", "code", "pre",
                 "blockquote", "hr", "table", "thead", "tbody", "tr", "th", "td"}
@@ -80,7 +81,7 @@ def slugify(title: str) -> str:
 
 def unique_slug(session: Session, base: str) -> str:
     slug, n = base, 2
-    while session.scalar(select(FaqArticle.id).where(FaqArticle.slug == slug)) is not None:
+    while slug in RESERVED_SLUGS or session.scalar(select(FaqArticle.id).where(FaqArticle.slug == slug)) is not None:
         slug, n = f"{base}-{n}", n + 1
     return slug
 

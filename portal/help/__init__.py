@@ -1,0 +1,43 @@
+"""Help: the support page with the ticket form and the defective-charger guide, and ticket threads.
+
+Views live in portal/help/{support,threads,guide}.py on the blueprint ``bp``.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+bp = Blueprint("help", __name__)
+
+# Forms that carry a photo may be larger than the app-wide limit: a phone photo is often 3-8 MB.
+# Set before any before_request hook (CSRF) reads the body; the photo itself is capped at 8 MB.
+UPLOAD_ENDPOINTS = {"help.support", "help.ticket_reply", "help.token_reply"}
+UPLOAD_REQUEST_MAX = 12 * 1024 * 1024
+
+
+@bp.url_value_preprocessor
+def _allow_photo_uploads(endpoint, _values) -> None:
+    if endpoint in UPLOAD_ENDPOINTS:
+        request.max_content_length = UPLOAD_REQUEST_MAX
+
+
+from portal.help import guide, support, threads  # noqa: E402,F401  (registers their views on bp)
+
+
+# Refusals whose advice is "contact support" (portal.resident.common, portal.resident.charging);
+# an unknown reason falls back to a text that says so too.
+SUPPORT_REASONS = frozenset({"offline", "faulted", "blocked_tag", "unknown_tag", "failed", "timed_out"})
+
+
+@bp.app_template_global("support_link")
+def support_link(identity: str, reason: str) -> str | None:
+    """The /support address with the charger and the reason filled in, for a refusal that sends people there."""
+    from flask import url_for
+
+    from portal.resident.common import REASON_TEXT
+
+    if reason in SUPPORT_REASONS or (reason and reason not in REASON_TEXT and reason not in _NOT_SUPPORT):
+        return url_for("help.support", charger=identity, reason=reason) + "#ticket-form"
+    return None
+
+
+_NOT_SUPPORT = frozenset({"queued", "sent", "accepted", "rejected", "charger_offline", "no_start"})
