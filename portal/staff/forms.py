@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, HiddenField, IntegerField, PasswordField, RadioField, SelectChoice, SelectField, StringField,
+    BooleanField, DateField, HiddenField, IntegerField, PasswordField, RadioField, SelectChoice, SelectField,
+    StringField,
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
@@ -75,3 +76,74 @@ class LogFilterForm(FlaskForm):
     errors_only = BooleanField(_l("Errors only"))
     since = StringField(_l("From"), validators=[Optional()])
     until = StringField(_l("To"), validators=[Optional()])
+
+
+class TicketFilterForm(FlaskForm):
+    """GET filters of the ticket queue."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"), default="active", validate_choice=False, choices=[
+        SelectChoice("active", _l("Not finished")), SelectChoice("", _l("All")), SelectChoice("new", _l("New")),
+        SelectChoice("open", _l("Open")), SelectChoice("waiting_for_customer", _l("Waiting for the customer")),
+        SelectChoice("resolved", _l("Resolved")), SelectChoice("closed", _l("Closed"))])
+    category = SelectField(_l("Category"), default="", choices=[], validate_choice=False)
+    site = SelectField(_l("Site"), default="", choices=[], validate_choice=False)
+    assignee = SelectField(_l("Assignee"), default="", choices=[], validate_choice=False)
+
+
+class MessageForm(FlaskForm):
+    body = TextAreaField(_l("Message"), validators=[InputRequired(message=_l("Write a message.")),
+                                                    Length(max=5000)])
+
+
+class TicketStatusForm(FlaskForm):
+    status = SelectField(_l("Status"), choices=[
+        SelectChoice("open", _l("Open")), SelectChoice("waiting_for_customer", _l("Waiting for the customer")),
+        SelectChoice("resolved", _l("Resolved")), SelectChoice("closed", _l("Closed"))])
+    reason = StringField(_l("Why (optional)"), validators=[Optional(), Length(max=500)])
+
+
+class AssignForm(FlaskForm):
+    assignee = SelectField(_l("Assignee"), choices=[], validate_choice=False)
+
+
+class PipelineFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"), default="", choices=[], validate_choice=False)
+    assignee = SelectField(_l("Assignee"), default="", choices=[], validate_choice=False)
+    due = BooleanField(_l("Next step due"))
+
+
+class LeadForm(FlaskForm):
+    status = SelectField(_l("Status"), choices=[
+        SelectChoice("new", _l("New")), SelectChoice("contacted", _l("Contacted")),
+        SelectChoice("offer_sent", _l("Offer sent")), SelectChoice("won", _l("Won")), SelectChoice("lost", _l("Lost"))])
+    assignee = SelectField(_l("Assignee"), choices=[], validate_choice=False)
+    next_step_on = DateField(_l("Next step on"), validators=[Optional()])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=10000)])
+    reason = StringField(_l("Why (optional)"), validators=[Optional(), Length(max=500)])
+
+
+class NewSiteForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=160)])
+    slug = StringField(_l("Short name in addresses (a-z, 0-9 and -)"), validators=[InputRequired(), Length(min=3, max=80)])
+    org_number = StringField(_l("Organisation number"), validators=[InputRequired(), Length(max=20)])
+    address = StringField(_l("Address"), validators=[InputRequired(), Length(max=200)])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=80)])
+    price_area = SelectField(_l("Price area"), choices=[
+        SelectChoice(a, a) for a in ("NO1", "NO2", "NO3", "NO4", "NO5", "SE1", "SE2", "SE3", "SE4")])
+    currency = SelectField(_l("Currency"), choices=[SelectChoice("NOK", "NOK"), SelectChoice("SEK", "SEK")])
+
+
+class OrderForm(FlaskForm):
+    status = SelectField(_l("Status"), choices=[
+        SelectChoice("received", _l("Received")), SelectChoice("installer_booked", _l("Electrician booked")),
+        SelectChoice("installed", _l("Installed")), SelectChoice("configured", _l("Configured")),
+        SelectChoice("cancelled", _l("Cancelled"))])
+    assignee = SelectField(_l("Assignee"), choices=[], validate_choice=False)
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=10000)])
+    reason = StringField(_l("Why (optional)"), validators=[Optional(), Length(max=500)])
