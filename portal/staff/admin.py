@@ -35,7 +35,7 @@ def account_role(user_id: int):
         abort(404)
     form = RoleForm()
     if not form.validate_on_submit():
-        flash(" ".join(form.reason.errors or form.role.errors), "error")
+        flash(" ".join(str(e) for e in form.reason.errors or form.role.errors), "error")
         return hx_redirect("staff.accounts")
     if user.id == current_user.id and form.role.data != "admin":
         flash(_("You cannot take away your own admin role."), "error")

@@ -29,7 +29,7 @@ def site_agreement(slug: str):
         abort(404)
     form = AgreementForm()
     if not form.validate_on_submit():
-        flash(" ".join(form.reason.errors or form.agreement_status.errors), "error")
+        flash(" ".join(str(e) for e in form.reason.errors or form.agreement_status.errors), "error")
         return hx_redirect("staff.sites")
     before = {"agreement_status": site.agreement_status}
     site.agreement_status = form.agreement_status.data

@@ -82,6 +82,10 @@ PARAM_SOURCES = {
     "user_id": ("resident_id",),
     "tag_id": ("tag_id",),
     "favourite_id": ("favourite_cp_id", "favourite_site_id"),
+    "ticket_id": ("ticket_id",),
+    "lead_id": ("lead_id",),
+    "order_id": ("order_id",),
+    "orphan_id": ("orphan_id",),
 }
 ENDPOINT_PARAM_SOURCES = {
     ("site.user_group", "group_id"): ("user_group_id",),
@@ -121,6 +125,11 @@ class SiteObjects:
     reset_token: str
     user_group_id: int
     markers: list[str] = field(default_factory=list)  # texts only this site's pages may show
+    # Help and sales objects of the site (staff console): a resident's ticket, a lead, an order, an orphan stop.
+    ticket_id: int = 0
+    lead_id: int = 0
+    order_id: int = 0
+    orphan_id: int = 0
 
 
 @dataclass
@@ -168,6 +177,7 @@ def _build_site(session, letter: str, city: str) -> tuple[SiteObjects, dict[str,
     invitee = make_user(session, f"invitee-{letter}@audit.test")
     reset_token, _expires = make_reset_token(resident, TEST_SECRET_KEY)
     session.flush()
+    desk = _help_and_sales(session, letter, city, site, resident, cp)
     objs = SiteObjects(
         site_id=site.id, slug=site.slug, board_id=board.id, resident_id=resident.id, cp_id=cp.id,
         cp_identity=cp.identity, personal_cp_id=personal.id, personal_identity=personal.identity,
@@ -175,19 +185,44 @@ def _build_site(session, letter: str, city: str) -> tuple[SiteObjects, dict[str,
         subscription_id=sub.id, tx_id=tx.id, action_id=action.id, favourite_cp_id=fav_cp.id,
         favourite_site_id=fav_site.id, tag_id=tag.id, invite_id=invite.id, invite_token=invite_token,
         invitee_id=invitee.id,
-        reset_token=reset_token, user_group_id=user_group.id,
+        reset_token=reset_token, user_group_id=user_group.id, **desk["ids"],
         markers=[site.name, board.email, resident.email, f"Board {city}", f"Resident {city}", plan.name,
                  base.name, tariff.name, group.name, cp.name, personal.name, tag.tag, tag.name, user_group.name,
-                 invite.email],
+                 invite.email, *desk["markers"]],
     )
     owned = {
         "sites": {site.id}, "users": {board.id, resident.id}, "charge_points": {cp.id, personal.id},
         "tariffs": {base.id, tariff.id}, "tariff_groups": {group.id}, "subscription_plans": {plan.id},
         "user_subscriptions": {sub.id}, "transactions": {tx.id}, "action_requests": {action.id},
         "favourites": {fav_cp.id, fav_site.id}, "id_tags": {tag.id}, "invites": {invite.id},
-        "user_groups": {user_group.id},
+        "user_groups": {user_group.id}, **desk["owned"],
     }
     return objs, owned
+
+
+def _help_and_sales(session, letter: str, city: str, site, resident, cp) -> dict:
+    """A support ticket of the site's resident, a quote request, a charger order and an orphan stop."""
+    from portal.models import ChargerOrder, Lead, OrphanStop
+    from portal.services import tickets
+
+    ticket = tickets.open_ticket(session, category="charger_fault", description=f"{city} ticket about the garage",
+                                 language="en", requester=resident, charge_point=cp).ticket
+    lead = Lead(org_type="housing_cooperative", org_name=f"{city} Lead Borettslag", org_number="923609016",
+                contact_name=f"{city} lead contact", email=f"lead-{letter}@audit.test", kind="takeover",
+                site_id=site.id)
+    order = ChargerOrder(site_id=site.id, user_id=resident.id, name=f"{city} orderer", email=resident.email,
+                         parking_space=f"{city} P-{letter}")
+    orphan = OrphanStop(charge_point_id=cp.id, transaction_id=90000 + ord(letter), meter_stop_wh=1,
+                        timestamp=datetime(2025, 3, 11, tzinfo=timezone.utc), stop_key=f"audit-orphan-{letter}",
+                        payload={}, note=f"{city} orphan note")
+    session.add_all([lead, order, orphan])
+    session.flush()
+    return {
+        "ids": {"ticket_id": ticket.id, "lead_id": lead.id, "order_id": order.id, "orphan_id": orphan.id},
+        "markers": [f"{city} ticket about the garage", lead.org_name, f"{city} P-{letter}", orphan.note],
+        "owned": {"support_tickets": {ticket.id}, "leads": {lead.id}, "charger_orders": {order.id},
+                  "orphan_stops": {orphan.id}},
+    }
 
 
 @pytest.fixture
@@ -366,6 +401,8 @@ def test_anonymous_start_screen_shows_the_charger_name_and_nothing_about_prices(
 
 
 def _positive_user(rule, world: World, objs: SiteObjects) -> int:
+    if rule.endpoint.startswith("staff."):
+        return world.admin_id  # operator admins may use every page of the staff console
     if rule.endpoint == "invite.accept":
         return objs.invitee_id
     return objs.board_id if rule.endpoint.startswith("site.") or rule.endpoint == "resident.qr_sticker" \
