@@ -268,3 +268,68 @@ def test_the_worker_sends_nothing_when_the_secret_is_gone(session, staff, databa
     session.expire_all()
     row = session.get(ActionRequest, done.row.id)
     assert row.sent_at is not None and "no longer available" in row.error and row.pending_secret_hash is None
+
+
+def test_overview_lists_timed_out_requests_and_meter_flags_until_looked_at(client, login, session, staff):
+    cp = staff["cp"]
+    session.add(ActionRequest(charge_point_id=cp.id, action="Reset", payload={"type": "Soft"}, state="timed_out",
+                              error="no answer recorded before the deadline"))
+    flagged = Transaction(charge_point_id=cp.id, connector_id=1, id_tag="T9", status="completed", start_key="k-flag",
+                          meter_start_wh=0, started_at=utcnow() - timedelta(hours=2), meter_flag="register went backwards")
+    session.add(flagged)
+    session.commit()
+    _login_as(client, login, staff["support"])
+    body = client.get("/staff").get_data(as_text=True)
+    assert "no answer recorded before the deadline" in body and "register went backwards" in body
+    client.post(f"/staff/sessions/{flagged.id}/flag-reviewed", data={"reason": "meter replaced, billed right"})
+    assert "register went backwards" not in client.get("/staff").get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Transaction, flagged.id).meter_flag == "register went backwards"  # kept on the record
+
+
+def test_enable_and_disable_are_stored_sent_and_audited(client, login, session, staff):
+    cp = staff["cp"]
+    _login_as(client, login, staff["support"])
+    client.post(f"/staff/chargers/{cp.identity}/actions/availability",
+                data={"operative": "disabled", "reason": "water leak in the garage", "confirmed": "yes"})
+    session.expire_all()
+    assert session.get(ChargePoint, cp.id).enabled is False
+    row = session.scalar(select(ActionRequest))
+    assert row.payload == {"connectorId": 0, "type": "Inoperative"} and row.reason == "water leak in the garage"
+    assert session.scalar(select(AuditEntry).where(AuditEntry.action == "disabled")).reason == "water leak in the garage"
+
+
+def test_admin_gives_roles_and_reads_the_staff_audit_log(client, login, session, staff):
+    admin = make_user(session, "boss@console.test", staff_role="admin")
+    session.commit()
+    _login_as(client, login, admin)
+    resident = staff["resident"]
+    found = client.get("/staff/accounts", query_string={"q": resident.email}).get_data(as_text=True)
+    assert f'data-email="{resident.email}"' in found
+    client.post(f"/staff/accounts/{resident.id}/role", data={"role": "support", "reason": ""})
+    session.expire_all()
+    assert session.get(type(resident), resident.id).staff_role is None  # a reason is required
+    client.post(f"/staff/accounts/{resident.id}/role", data={"role": "support", "reason": "new night shift"})
+    client.post(f"/staff/accounts/{admin.id}/role", data={"role": "", "reason": "oops"})
+    session.expire_all()
+    assert session.get(type(resident), resident.id).staff_role == "support"
+    assert session.get(type(admin), admin.id).staff_role == "admin"
+    log = client.get("/staff/audit").get_data(as_text=True)
+    assert "new night shift" in log and admin.email in log and "staff_role" in log
+
+
+def test_sales_set_a_cooperatives_agreement(client, login, session, staff):
+    _login_as(client, login, staff["sales"])
+    site = staff["site"]
+    client.post(f"/staff/sites/{site.slug}/agreement", data={"agreement_status": "ended", "reason": "contract ended"})
+    session.expire_all()
+    assert session.get(type(site), site.id).agreement_status == "ended"
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "agreement"))
+    assert (entry.area, entry.reason, entry.before, entry.after) == (
+        "staff", "contract ended", {"agreement_status": "active"}, {"agreement_status": "ended"})
+    # the board's own change log does not show the operator's console entries
+    board = make_user(session, "board@console.test", site=site, role="board")
+    session.commit()
+    login(client, board)
+    page = client.get(f"/manage/{site.slug}/audit")
+    assert page.status_code == 200 and "contract ended" not in page.get_data(as_text=True)
