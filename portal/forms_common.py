@@ -64,3 +64,22 @@ class NoControlCharacters:
         text = field.data or ""
         if any((ord(c) < 32 or 0x7F <= ord(c) < 0xA0) and c not in self.allowed for c in text):
             raise ValidationError(_l("Use letters, digits and punctuation only."))
+
+
+def strip_text(value):
+    """Filter for text fields: surrounding spaces are not content (so "  " counts as empty)."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def keep_form_on_rate_limit(blueprint) -> None:
+    """Let a limit's ``on_breach`` page (the form again, with what was typed) answer instead of the
+    generic 429 page, for the views of ``blueprint``."""
+    from flask_limiter.errors import RateLimitExceeded
+
+    @blueprint.errorhandler(RateLimitExceeded)
+    def _rate_limited(error: RateLimitExceeded):
+        if error.response is not None:
+            return error.response
+        from flask import current_app
+
+        return current_app.handle_http_exception(error)

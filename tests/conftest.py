@@ -62,8 +62,14 @@ def session(db):
         yield s
 
 
+@pytest.fixture(scope="session")
+def upload_dir(tmp_path_factory) -> str:
+    """Where ticket photos go in this run (never the worktree's instance/ folder)."""
+    return str(tmp_path_factory.mktemp("uploads"))
+
+
 @pytest.fixture
-def app_config(database_url, redis_url) -> dict:
+def app_config(database_url, redis_url, upload_dir) -> dict:
     return {
         "TESTING": True,
         "DATABASE_URL": database_url,
@@ -72,6 +78,7 @@ def app_config(database_url, redis_url) -> dict:
         "SMTP_URL": os.environ.get("SMTP_URL", "smtp://127.0.0.1:1"),
         "PORTAL_BASE_URL": "http://portal.test",
         "RATELIMIT_ENABLED": False,
+        "UPLOAD_DIR": upload_dir,
     }
 
 

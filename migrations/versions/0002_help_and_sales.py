@@ -116,6 +116,7 @@ def upgrade() -> None:
     sa.Column('language', sa.String(length=2), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('body_md', sa.Text(), nullable=False),
+    sa.Column('plain_text', sa.Text(), nullable=False),
     sa.Column('updated_at', portal.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("language IN ('nb','sv','en')", name=op.f('ck_faq_translations_language')),
     sa.ForeignKeyConstraint(['article_id'], ['faq_articles.id'], name=op.f('fk_faq_translations_article_id_faq_articles'), ondelete='CASCADE'),
@@ -246,23 +247,23 @@ ALTER TABLE faq_translations ADD COLUMN search_vector tsvector GENERATED ALWAYS 
         ELSE to_tsvector('norwegian'::regconfig, title) END, 'A')
     || setweight(to_tsvector('simple'::regconfig, title), 'A')
     || setweight(CASE language
-        WHEN 'sv' THEN to_tsvector('swedish'::regconfig, body_md)
-        WHEN 'en' THEN to_tsvector('english'::regconfig, body_md)
-        ELSE to_tsvector('norwegian'::regconfig, body_md) END, 'B')
-    || setweight(to_tsvector('simple'::regconfig, body_md), 'B')
+        WHEN 'sv' THEN to_tsvector('swedish'::regconfig, plain_text)
+        WHEN 'en' THEN to_tsvector('english'::regconfig, plain_text)
+        ELSE to_tsvector('norwegian'::regconfig, plain_text) END, 'B')
+    || setweight(to_tsvector('simple'::regconfig, plain_text), 'B')
 ) STORED
 """
 
 SQLITE_FTS = (
-    "CREATE VIRTUAL TABLE faq_fts USING fts5(title, body_md, content='faq_translations', content_rowid='id', "
+    "CREATE VIRTUAL TABLE faq_fts USING fts5(title, plain_text, content='faq_translations', content_rowid='id', "
     "tokenize='unicode61 remove_diacritics 2')",
     "CREATE TRIGGER faq_fts_ai AFTER INSERT ON faq_translations BEGIN "
-    "INSERT INTO faq_fts(rowid, title, body_md) VALUES (new.id, new.title, new.body_md); END",
+    "INSERT INTO faq_fts(rowid, title, plain_text) VALUES (new.id, new.title, new.plain_text); END",
     "CREATE TRIGGER faq_fts_ad AFTER DELETE ON faq_translations BEGIN "
-    "INSERT INTO faq_fts(faq_fts, rowid, title, body_md) VALUES ('delete', old.id, old.title, old.body_md); END",
+    "INSERT INTO faq_fts(faq_fts, rowid, title, plain_text) VALUES ('delete', old.id, old.title, old.plain_text); END",
     "CREATE TRIGGER faq_fts_au AFTER UPDATE ON faq_translations BEGIN "
-    "INSERT INTO faq_fts(faq_fts, rowid, title, body_md) VALUES ('delete', old.id, old.title, old.body_md); "
-    "INSERT INTO faq_fts(rowid, title, body_md) VALUES (new.id, new.title, new.body_md); END",
+    "INSERT INTO faq_fts(faq_fts, rowid, title, plain_text) VALUES ('delete', old.id, old.title, old.plain_text); "
+    "INSERT INTO faq_fts(rowid, title, plain_text) VALUES (new.id, new.title, new.plain_text); END",
 )
 
 

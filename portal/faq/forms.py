@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional, Regexp
 
 from portal.faq import CATEGORY_LABELS
@@ -15,7 +15,7 @@ class ArticleForm(FlaskForm):
     slug = StringField(_l("Address (slug), set once: lower-case letters, digits and dashes"), validators=[
         Optional(), Length(max=70),
         Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message=_l("Use lower-case letters, digits and dashes only."))])
-    category = SelectField(_l("Category"), choices=list(CATEGORY_LABELS.items()), validate_choice=True)
+    category = SelectField(_l("Category"), choices=[SelectChoice(k, v) for k, v in CATEGORY_LABELS.items()], validate_choice=True)
     position = IntegerField(_l("Order within the category"), default=100,
                             validators=[Optional(), NumberRange(min=0, max=10000)])
     published = BooleanField(_l("Published (visible to everyone)"))

@@ -8,6 +8,10 @@ from flask import Blueprint, request
 
 bp = Blueprint("help", __name__)
 
+from portal.forms_common import keep_form_on_rate_limit  # noqa: E402
+
+keep_form_on_rate_limit(bp)
+
 # Forms that carry a photo may be larger than the app-wide limit: a phone photo is often 3-8 MB.
 # Set before any before_request hook (CSRF) reads the body; the photo itself is capped at 8 MB.
 UPLOAD_ENDPOINTS = {"help.support", "help.ticket_reply", "help.token_reply"}

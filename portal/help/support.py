@@ -5,6 +5,7 @@ from flask import current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms import SelectChoice
 
 from portal.auth.limits import limiter
 from portal.auth.helpers import redirect_after_form
@@ -38,7 +39,7 @@ def _new_form() -> TicketForm:
     if _signed_in():
         form.set_chargers(tickets.user_chargers(db_session(), current_user))
     else:
-        form.charger.choices = [("", "")]
+        form.charger.choices = [SelectChoice("", "")]
     return form
 
 
@@ -52,7 +53,7 @@ def _prefill(form: TicketForm) -> None:
     if args.get("route") in TICKET_ROUTES:
         form.route.data = args["route"]
     if identity:
-        if any(value == identity for value, _label in form.charger.choices):
+        if any(choice.value == identity for choice in form.charger.choices):
             form.charger.data = identity
         else:
             form.charger.data = OTHER_CHARGER if _signed_in() else ""
@@ -64,14 +65,19 @@ def _prefill(form: TicketForm) -> None:
                                   identity=identity or "?", message=message) + "\n\n"
 
 
-def _page(form: TicketForm, status: int = 200):
-    return render("help/support.html", block="ticket_form", status=status, form=form,
+def _page(form: TicketForm, status: int = 200, rate_limited: bool = False):
+    return render("help/support.html", block="ticket_form", status=status, form=form, rate_limited=rate_limited,
                   phone=current_app.config["SUPPORT_PHONE"], route_labels=ROUTE_LABELS,
                   **guide_context(request.args))
 
 
+def _too_many(_limit):
+    """Over the limit: the form again with what was typed and why it was not sent (429)."""
+    return _page(_new_form(), 429, rate_limited=True)
+
+
 @bp.route("/support", methods=["GET", "POST"])
-@limiter.limit(TICKET_LIMIT, methods=["POST"])
+@limiter.limit(TICKET_LIMIT, methods=["POST"], on_breach=_too_many)
 def support():
     form = _new_form()
     if request.method == "GET":

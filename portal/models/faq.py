@@ -52,6 +52,8 @@ class FaqTranslation(Base):
     language: Mapped[str] = mapped_column(String(2))
     title: Mapped[str] = mapped_column(String(200))
     body_md: Mapped[str] = mapped_column(Text)
+    # The body as plain words (Markdown rendered, tags and link targets dropped): what search indexes.
+    plain_text: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     article: Mapped[FaqArticle] = relationship(back_populates="translations")

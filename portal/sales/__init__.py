@@ -5,4 +5,8 @@ from flask import Blueprint
 
 bp = Blueprint("sales", __name__)
 
+from portal.forms_common import keep_form_on_rate_limit  # noqa: E402
+
+keep_form_on_rate_limit(bp)
+
 from portal.sales import order, quote  # noqa: E402,F401  (registers their views on bp)

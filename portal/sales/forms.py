@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import (
+    BooleanField, EmailField, HiddenField, IntegerField, RadioField, SelectChoice, SelectField, StringField, TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from portal.forms_common import EmailAddress, Honeypot, NoControlCharacters
+from portal.forms_common import EmailAddress, Honeypot, NoControlCharacters, strip_text
 from portal.services.orgnumbers import OrgNumberError, parse_org_number
 
 ORG_TYPE_LABELS = {
@@ -26,15 +28,15 @@ ORDER_STATUS_LABELS = {
 
 
 def _text(max_len: int, required: bool = True, message=None):
-    first = InputRequired(message=message) if required else Optional()
+    first = DataRequired(message=message) if required else Optional()
     return [first, Length(max=max_len), NoControlCharacters()]
 
 
 class OrderForm(FlaskForm):
-    name = StringField(_l("Your name"), validators=_text(120))
+    name = StringField(_l("Your name"), filters=[strip_text], validators=_text(120))
     email = EmailField(_l("E-mail"), validators=[InputRequired(), Length(max=254), EmailAddress()])
-    phone = StringField(_l("Phone"), validators=_text(32))
-    parking_space = StringField(_l("Your parking space (number or name)"), validators=_text(40))
+    phone = StringField(_l("Phone"), filters=[strip_text], validators=_text(32))
+    parking_space = StringField(_l("Your parking space (number or name)"), filters=[strip_text], validators=_text(40))
     charger_model = SelectField(_l("Charger"), choices=[], validate_choice=True, validators=[Optional()])
     consent = BooleanField(_l("I agree that my details are used to handle this order and to book an electrician."),
                            validators=[InputRequired(message=_l("Tick the box to agree, so we can handle the order."))])
@@ -42,18 +44,18 @@ class OrderForm(FlaskForm):
 
 
 class QuoteForm(FlaskForm):
-    org_type = RadioField(_l("Type of organisation"), choices=list(ORG_TYPE_LABELS.items()),
+    org_type = RadioField(_l("Type of organisation"), choices=[SelectChoice(k, v) for k, v in ORG_TYPE_LABELS.items()],
                           validators=[InputRequired(message=_l("Choose the type of organisation."))])
-    org_name = StringField(_l("Name of the organisation"), validators=_text(160))
-    org_number = StringField(_l("Organisation number"), validators=_text(20))
-    contact_name = StringField(_l("Contact person"), validators=_text(120))
-    contact_role = StringField(_l("Role (e.g. chair of the board)"), validators=_text(80, required=False))
+    org_name = StringField(_l("Name of the organisation"), filters=[strip_text], validators=_text(160))
+    org_number = StringField(_l("Organisation number"), filters=[strip_text], validators=_text(20))
+    contact_name = StringField(_l("Contact person"), filters=[strip_text], validators=_text(120))
+    contact_role = StringField(_l("Role (e.g. chair of the board)"), filters=[strip_text], validators=_text(80, required=False))
     email = EmailField(_l("E-mail"), validators=[InputRequired(), Length(max=254), EmailAddress()])
-    phone = StringField(_l("Phone"), validators=_text(32))
+    phone = StringField(_l("Phone"), filters=[strip_text], validators=_text(32))
     parking_spaces = IntegerField(_l("Number of parking spaces"), validators=[
         InputRequired(message=_l("Enter the number of parking spaces, e.g. 40.")),
         NumberRange(min=1, max=100000, message=_l("Enter a number between 1 and 100 000."))])
-    kind = RadioField(_l("What do you need?"), choices=list(KIND_LABELS.items()),
+    kind = RadioField(_l("What do you need?"), choices=[SelectChoice(k, v) for k, v in KIND_LABELS.items()],
                       validators=[InputRequired(message=_l("Choose what you need."))])
     message = TextAreaField(_l("Message (optional)"), validators=[Optional(), Length(max=5000),
                                                                  NoControlCharacters(multiline=True)])

@@ -58,8 +58,15 @@ def _site_page(site: Site, form: OrderForm, status: int = 200):
                   can_order=orders.can_order(site), models=orders.offered_models(site))
 
 
+def _too_many(_limit):
+    """Over the limit: the form again with what was typed and why it was not sent (429)."""
+    site = _site(request.view_args.get("slug", ""))
+    return render("sales/order_site.html", block="order_form", status=429, site=site, form=_form(site),
+                  can_order=orders.can_order(site), models=orders.offered_models(site), rate_limited=True)
+
+
 @bp.route("/order/<slug>", methods=["GET", "POST"])
-@limiter.limit(ORDER_LIMIT, methods=["POST"])
+@limiter.limit(ORDER_LIMIT, methods=["POST"], on_breach=_too_many)
 def order_site(slug: str):
     site = _site(slug)
     form = _form(site)

@@ -41,8 +41,13 @@ def _prefill(form: QuoteForm) -> None:
         form.phone.data = current_user.phone
 
 
+def _too_many(_limit):
+    """Over the limit: the form again with what was typed and why it was not sent (429)."""
+    return render("sales/quote.html", block="quote_form", status=429, form=QuoteForm(), rate_limited=True)
+
+
 @bp.route("/contact/sales", methods=["GET", "POST"])
-@limiter.limit(QUOTE_LIMIT, methods=["POST"])
+@limiter.limit(QUOTE_LIMIT, methods=["POST"], on_breach=_too_many)
 def contact():
     form = QuoteForm()
     if request.method == "GET":

@@ -95,3 +95,6 @@ def seed_demo(session: Session) -> None:
             cp = add_charge_point(session, identity, site, DEMO_CHARGER_SECRET, connectors, name=name)
         cp.tariff_group_id = group.id
     session.flush()
+    from portal.services.demo_help import seed_help_and_sales
+
+    seed_help_and_sales(session)

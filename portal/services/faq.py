@@ -41,6 +41,13 @@ def render_markdown(text: str) -> str:
                      link_rel="noopener noreferrer", url_schemes={"http", "https", "mailto", "tel"})
 
 
+def plain_text(markdown_text: str) -> str:
+    """The words of a Markdown body without tags or link targets: what the search index holds."""
+    import html
+
+    return " ".join(html.unescape(nh3.clean(render_markdown(markdown_text), tags=set())).split())
+
+
 def language_order(language: str) -> list[str]:
     """The reader's language first, then the others in a fixed order."""
     return [language] + [code for code in LANGUAGE_ORDER if code != language]
@@ -125,12 +132,13 @@ def _apply_texts(session: Session, article: FaqArticle, kept: dict[str, ArticleT
         if translation.language not in kept:
             session.delete(translation)
     for code, text in kept.items():
+        title, body = text.title.strip()[:200], text.body_md.strip()
         translation = article.translation(code)
         if translation is None:
-            session.add(FaqTranslation(article_id=article.id, language=code, title=text.title.strip()[:200],
-                                       body_md=text.body_md.strip()))
-        elif (translation.title, translation.body_md) != (text.title.strip()[:200], text.body_md.strip()):
-            translation.title, translation.body_md = text.title.strip()[:200], text.body_md.strip()
+            session.add(FaqTranslation(article_id=article.id, language=code, title=title, body_md=body,
+                                       plain_text=plain_text(body)))
+        elif (translation.title, translation.body_md) != (title, body):
+            translation.title, translation.body_md, translation.plain_text = title, body, plain_text(body)
 
 
 def voter_key(visitor_id: str) -> str:

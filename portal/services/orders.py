@@ -127,3 +127,23 @@ def orders_of(session: Session, user: User) -> list[ChargerOrder]:
 def _require_sales(user: User) -> None:
     if user is None or not user.is_sales:
         raise OrderError("not_sales")
+
+
+ORDERING_FIELDS = ("address", "postcode", "city", "order_delivery_time", "order_charger_model", "order_instructions")
+
+
+def update_ordering_settings(session: Session, site: Site, actor: User, **values: str) -> bool:
+    """The board (or staff) edits what the ordering portal says about the site; audited. True if changed."""
+    from portal.services import audit
+
+    before = audit.snapshot(site, ORDERING_FIELDS)
+    for name in ORDERING_FIELDS:
+        if name in values:
+            setattr(site, name, (values[name] or "").strip())
+    after = audit.snapshot(site, ORDERING_FIELDS)
+    if not audit.changed(before, after):
+        return False
+    site.refresh_search_text()
+    audit.record(session, actor, site.id, "site", site.id, "ordering", before, after)
+    session.flush()
+    return True

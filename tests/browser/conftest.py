@@ -63,7 +63,7 @@ def page(browser, browser_context_args):
 
 
 @pytest.fixture(scope="session")
-def live_server(database_url, redis_url):
+def live_server(database_url, redis_url, upload_dir):
     """The web app as a real process (gunicorn) on a free port; yields the base URL.
 
     It shares this run's database: create rows with the ``session`` fixture and commit."""
@@ -73,6 +73,7 @@ def live_server(database_url, redis_url):
         "SECRET_KEY": "browser-test-secret",
         "SMTP_URL": os.environ.get("SMTP_URL", "smtp://127.0.0.1:1"),
         "RATELIMIT_ENABLED": "0",  # many browser tests log in from 127.0.0.1 within a minute
+        "UPLOAD_DIR": upload_dir,
     }
     proc, base_url = start_web(env)
     yield base_url

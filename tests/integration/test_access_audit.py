@@ -48,6 +48,19 @@ PUBLIC_ENDPOINTS = {
     "auth.reset_password": "reset link from the e-mail; the signed token is the credential",
     "resident.start_screen": "the QR sticker's address: logged out it shows only the charger's name and a log-in link",
     "invite.accept": "invite link from the e-mail: asks the visitor to log in or register first",
+    "help.support": "the support page and ticket form: visitors without an account ask for help too",
+    "help.guide": "the defective-charger guide (questions only, no data)",
+    "help.token_thread": "a visitor's ticket through the private link e-mailed to them",
+    "help.token_reply": "a visitor answers in their ticket through the private link",
+    "help.token_photo": "a photo of a visitor's ticket, through the same private link",
+    "sales.order": "the ordering portal's cooperative search (names and addresses are public)",
+    "sales.order_site": "a cooperative's ordering page and order form, for visitors too",
+    "sales.order_by_token": "an order through the private link in its confirmation e-mail",
+    "sales.contact": "the quote request form",
+    "sales.contact_sent": "thank-you page after a quote request",
+    "faq.index": "questions and answers, with search",
+    "faq.article": "one published FAQ article",
+    "faq.vote": "\"was this helpful?\" (counted once per visitor)",
 }
 
 # --- 4. POST routes that may take a request without a CSRF token (none) ----------------------------------
@@ -58,6 +71,19 @@ CSRF_EXEMPT: dict[str, str] = {}
 BEARER_TOKEN_ENDPOINTS = {
     "invite.accept": "the invite link is the credential (e-mailed to the invitee)",
     "auth.reset_password": "the signed reset link is the credential (e-mailed to the account's owner)",
+    "help.token_thread": "a visitor's ticket link is the credential (e-mailed to the requester)",
+    "help.token_reply": "a visitor's ticket link is the credential (e-mailed to the requester)",
+    "help.token_photo": "a visitor's ticket link is the credential (e-mailed to the requester)",
+    "sales.order_by_token": "the order link is the credential (e-mailed to whoever ordered)",
+}
+
+# Routes whose object parameter names something public by design: any visitor may open it, so a
+# "foreign" value is not a breach. The page must still show nothing private of site B (checked),
+# except the texts listed here that the page exists to show.
+PUBLIC_OBJECT_ENDPOINTS = {
+    "faq.article": "published FAQ articles are for everyone",
+    "faq.vote": "anyone may say whether a published article helped",
+    "sales.order_site": "the ordering portal shows every cooperative's name, address and ordering terms",
 }
 GUESSED_TOKEN = "guessed-token-0000000000000000000000"
 
@@ -83,8 +109,10 @@ PARAM_SOURCES = {
     "tag_id": ("tag_id",),
     "favourite_id": ("favourite_cp_id", "favourite_site_id"),
     "ticket_id": ("ticket_id",),
-    "lead_id": ("lead_id",),
+    "photo_id": ("photo_id",),
     "order_id": ("order_id",),
+    "article_id": ("faq_article_id",),
+    "lead_id": ("lead_id",),
     "orphan_id": ("orphan_id",),
 }
 ENDPOINT_PARAM_SOURCES = {
@@ -92,6 +120,14 @@ ENDPOINT_PARAM_SOURCES = {
     ("site.user_group_remove", "group_id"): ("user_group_id",),
     ("invite.accept", "token"): ("invite_token",),
     ("auth.reset_password", "token"): ("reset_token",),
+    ("help.token_thread", "token"): ("ticket_token",),
+    ("help.token_reply", "token"): ("ticket_token",),
+    ("help.token_photo", "token"): ("ticket_token",),
+    ("help.token_photo", "photo_id"): ("visitor_photo_id",),
+    ("sales.order_by_token", "token"): ("order_token",),
+    ("sales.order_site", "slug"): ("slug",),
+    ("faq.article", "slug"): ("faq_slug",),
+    ("faq.vote", "slug"): ("faq_slug",),
 }
 # Parameters that are not objects but a fixed vocabulary (any() converters are read from the rule itself).
 LITERAL_PARAMS = {"kind": ("svg", "png")}
@@ -124,11 +160,18 @@ class SiteObjects:
     invitee_id: int  # the account of the invited address: only it may accept the invite
     reset_token: str
     user_group_id: int
+    ticket_id: int  # the resident's ticket, with a photo
+    photo_id: int
+    ticket_token: str  # a visitor's ticket about this site's charger, with a photo
+    visitor_photo_id: int
+    order_id: int  # the resident's charger order
+    order_token: str
+    faq_slug: str  # FAQ articles are public; one per "site" so the sweeps have something to open
+    faq_article_id: int
+    public_markers: list[str] = field(default_factory=list)  # shown on purpose by PUBLIC_OBJECT_ENDPOINTS
     markers: list[str] = field(default_factory=list)  # texts only this site's pages may show
-    # Help and sales objects of the site (staff console): a resident's ticket, a lead, an order, an orphan stop.
-    ticket_id: int = 0
+    # Staff console objects of the site: a quote request (lead) and an orphan stop.
     lead_id: int = 0
-    order_id: int = 0
     orphan_id: int = 0
 
 
@@ -142,7 +185,44 @@ class World:
     owned_b: dict[str, set] = field(default_factory=dict)  # table -> primary keys of rows that are B's
 
 
-def _build_site(session, letter: str, city: str) -> tuple[SiteObjects, dict[str, set]]:
+def _help_objects(session, letter: str, city: str, site, resident, cp, upload_dir: str) -> tuple[dict, dict, list]:
+    """A ticket (with photo) of the resident, a visitor's ticket (with photo), an order and an FAQ article."""
+    import io
+
+    from PIL import Image
+
+    from portal.services import faq, orders, tickets
+    from portal.services.photos import reencode, store_photo
+
+    def photo(ticket, message_id):
+        out = io.BytesIO()
+        Image.new("RGB", (40, 30), (1, 2, 3)).save(out, "PNG")
+        return store_photo(session, ticket, reencode(io.BytesIO(out.getvalue())), upload_dir, None, message_id)
+
+    own = tickets.open_ticket(session, category="charger_fault", description=f"{city} resident ticket text",
+                              language="en", requester=resident, charge_point=cp)
+    own_photo = photo(own.ticket, own.ticket.messages[0].id)
+    visitor = tickets.open_ticket(session, category="other", description=f"{city} visitor ticket text",
+                                  language="en", requester=None, email=f"visitor-{letter}@audit.test",
+                                  charger_identity=cp.identity)
+    visitor_photo = photo(visitor.ticket, visitor.ticket.messages[0].id)
+    site.order_charger_model = f"{city} Home 11 kW"
+    order = orders.place_order(session, site, name=f"Orderer {city}", email=f"orderer-{letter}@audit.test",
+                               phone="+47 1", parking_space=f"{city} space 7", charger_model=site.order_charger_model,
+                               language="en", user=resident)
+    article = faq.save_article(session, None, category="charging", published=True, slug=f"audit-faq-{letter}",
+                               actor=None, texts={"en": faq.ArticleText(f"{city} FAQ", "Public words.")})
+    values = dict(ticket_id=own.ticket.id, photo_id=own_photo.id, ticket_token=visitor.token,
+                  visitor_photo_id=visitor_photo.id, order_id=order.order.id, order_token=order.token,
+                  faq_slug=article.slug, faq_article_id=article.id)
+    owned = {"support_tickets": {own.ticket.id, visitor.ticket.id}, "ticket_photos": {own_photo.id, visitor_photo.id},
+             "charger_orders": {order.order.id}}
+    markers = [f"{city} resident ticket text", f"{city} visitor ticket text", f"{city} space 7",
+               f"orderer-{letter}@audit.test", f"visitor-{letter}@audit.test"]
+    return values, owned, markers
+
+
+def _build_site(session, letter: str, city: str, upload_dir: str) -> tuple[SiteObjects, dict[str, set]]:
     site = make_site(session, slug=f"audit-{letter}", name=f"{city} Borettslag Audit{letter.upper()}")
     board = make_user(session, f"board-{letter}@audit.test", site=site, role="board", name=f"Board {city}")
     resident = make_user(session, f"resident-{letter}@audit.test", site=site, name=f"Resident {city}")
@@ -177,7 +257,8 @@ def _build_site(session, letter: str, city: str) -> tuple[SiteObjects, dict[str,
     invitee = make_user(session, f"invitee-{letter}@audit.test")
     reset_token, _expires = make_reset_token(resident, TEST_SECRET_KEY)
     session.flush()
-    desk = _help_and_sales(session, letter, city, site, resident, cp)
+    help_values, help_owned, help_markers = _help_objects(session, letter, city, site, resident, cp, upload_dir)
+    desk = _staff_objects(session, letter, city, site, cp)
     objs = SiteObjects(
         site_id=site.id, slug=site.slug, board_id=board.id, resident_id=resident.id, cp_id=cp.id,
         cp_identity=cp.identity, personal_cp_id=personal.id, personal_identity=personal.identity,
@@ -185,8 +266,9 @@ def _build_site(session, letter: str, city: str) -> tuple[SiteObjects, dict[str,
         subscription_id=sub.id, tx_id=tx.id, action_id=action.id, favourite_cp_id=fav_cp.id,
         favourite_site_id=fav_site.id, tag_id=tag.id, invite_id=invite.id, invite_token=invite_token,
         invitee_id=invitee.id,
-        reset_token=reset_token, user_group_id=user_group.id, **desk["ids"],
-        markers=[site.name, board.email, resident.email, f"Board {city}", f"Resident {city}", plan.name,
+        reset_token=reset_token, user_group_id=user_group.id, **help_values, **desk["ids"],
+        public_markers=[site.name],
+        markers=[*help_markers, site.name, board.email, resident.email, f"Board {city}", f"Resident {city}", plan.name,
                  base.name, tariff.name, group.name, cp.name, personal.name, tag.tag, tag.name, user_group.name,
                  invite.email, *desk["markers"]],
     )
@@ -195,42 +277,36 @@ def _build_site(session, letter: str, city: str) -> tuple[SiteObjects, dict[str,
         "tariffs": {base.id, tariff.id}, "tariff_groups": {group.id}, "subscription_plans": {plan.id},
         "user_subscriptions": {sub.id}, "transactions": {tx.id}, "action_requests": {action.id},
         "favourites": {fav_cp.id, fav_site.id}, "id_tags": {tag.id}, "invites": {invite.id},
-        "user_groups": {user_group.id}, **desk["owned"],
+        "user_groups": {user_group.id}, **help_owned, **desk["owned"],
     }
     return objs, owned
 
 
-def _help_and_sales(session, letter: str, city: str, site, resident, cp) -> dict:
-    """A support ticket of the site's resident, a quote request, a charger order and an orphan stop."""
-    from portal.models import ChargerOrder, Lead, OrphanStop
-    from portal.services import tickets
+def _staff_objects(session, letter: str, city: str, site, cp) -> dict:
+    """For the staff console: a quote request (lead) linked to the site and an orphan stop at its charger."""
+    from portal.models import Lead, OrphanStop
 
-    ticket = tickets.open_ticket(session, category="charger_fault", description=f"{city} ticket about the garage",
-                                 language="en", requester=resident, charge_point=cp).ticket
     lead = Lead(org_type="housing_cooperative", org_name=f"{city} Lead Borettslag", org_number="923609016",
                 contact_name=f"{city} lead contact", email=f"lead-{letter}@audit.test", kind="takeover",
                 site_id=site.id)
-    order = ChargerOrder(site_id=site.id, user_id=resident.id, name=f"{city} orderer", email=resident.email,
-                         parking_space=f"{city} P-{letter}")
     orphan = OrphanStop(charge_point_id=cp.id, transaction_id=90000 + ord(letter), meter_stop_wh=1,
                         timestamp=datetime(2025, 3, 11, tzinfo=timezone.utc), stop_key=f"audit-orphan-{letter}",
                         payload={}, note=f"{city} orphan note")
-    session.add_all([lead, order, orphan])
+    session.add_all([lead, orphan])
     session.flush()
     return {
-        "ids": {"ticket_id": ticket.id, "lead_id": lead.id, "order_id": order.id, "orphan_id": orphan.id},
-        "markers": [f"{city} ticket about the garage", lead.org_name, f"{city} P-{letter}", orphan.note],
-        "owned": {"support_tickets": {ticket.id}, "leads": {lead.id}, "charger_orders": {order.id},
-                  "orphan_stops": {orphan.id}},
+        "ids": {"lead_id": lead.id, "orphan_id": orphan.id},
+        "markers": [lead.org_name, orphan.note],
+        "owned": {"leads": {lead.id}, "orphan_stops": {orphan.id}},
     }
 
 
 @pytest.fixture
-def world(session) -> World:
+def world(session, upload_dir) -> World:
     """Two sites, each with board member, resident, chargers, tariffs, group, plan, subscription, session,
     start request, favourites, RFID tag, invite and user group; plus support, sales and admin staff."""
-    a, _owned_a = _build_site(session, "a", "Solvik")
-    b, owned_b = _build_site(session, "b", "Nordlys")
+    a, _owned_a = _build_site(session, "a", "Solvik", upload_dir)
+    b, owned_b = _build_site(session, "b", "Nordlys", upload_dir)
     support = make_user(session, "support@audit.test", staff_role="support")
     sales = make_user(session, "sales@audit.test", staff_role="sales")
     admin = make_user(session, "admin@audit.test", staff_role="admin")
@@ -364,7 +440,8 @@ def test_every_route_parameter_is_known_and_the_lists_are_current(app, world):
     endpoints = {r.endpoint for r in audited_rules(app)}
     for rule in audited_rules(app):
         assert urls_for(app, rule, world.b), rule.rule
-    for name in [*PUBLIC_ENDPOINTS, *CSRF_EXEMPT, *BEARER_TOKEN_ENDPOINTS, *(e for e, _p in SOFT_REFUSALS),
+    for name in [*PUBLIC_ENDPOINTS, *CSRF_EXEMPT, *BEARER_TOKEN_ENDPOINTS, *PUBLIC_OBJECT_ENDPOINTS,
+                 *(e for e, _p in SOFT_REFUSALS),
                  *(e for e, _p in ENDPOINT_PARAM_SOURCES)]:
         assert name in endpoints, f"{name} is listed in the access audit but is no longer a route"
 
@@ -405,6 +482,8 @@ def _positive_user(rule, world: World, objs: SiteObjects) -> int:
         return world.admin_id  # operator admins may use every page of the staff console
     if rule.endpoint == "invite.accept":
         return objs.invitee_id
+    if rule.endpoint.startswith("faq.manage"):
+        return world.admin_id
     return objs.board_id if rule.endpoint.startswith("site.") or rule.endpoint == "resident.qr_sticker" \
         else objs.resident_id
 
@@ -460,15 +539,19 @@ def test_a_member_of_site_a_never_reaches_site_b(app, client, login, db, world, 
                     status = response.status_code
                     where = f"{method} {url}{' (htmx)' if htmx else ''} [B: {sorted(foreign)}] -> {status}"
                     allowed = {403, 404}
-                    if rule.endpoint in BEARER_TOKEN_ENDPOINTS and foreign == {"token"}:
+                    markers = world.b.markers
+                    if rule.endpoint in BEARER_TOKEN_ENDPOINTS and "token" in foreign:
                         allowed = {400, 404}  # a guessed token: invalid link
+                    elif rule.endpoint in PUBLIC_OBJECT_ENDPOINTS:
+                        allowed = {200, 303, 400, 422}  # public by design: only a leak of private texts counts
+                        markers = [m for m in world.b.markers if m not in world.b.public_markers]
                     soft = all((rule.endpoint, p) in SOFT_REFUSALS for p in foreign)
                     if status >= 500:
                         problems.append(f"server error: {where}")
                     elif status not in allowed and not (soft and status in (204, 303)):
                         problems.append(f"not refused: {where}")
-                    elif leaked(response, url, world.b.markers):
-                        problems.append(f"shows {leaked(response, url, world.b.markers)}: {where}")
+                    elif leaked(response, url, markers):
+                        problems.append(f"shows {leaked(response, url, markers)}: {where}")
     after = db_snapshot(db)
     changed = {t: (before[t], after[t]) for t in before if before[t] != after[t]}
     assert not problems, "\n".join(problems)
