@@ -20,6 +20,15 @@ HX = {"HX-Request": "true"}
 NEW_SECRET = "brand-new-charger-secret-42"
 
 
+@pytest.fixture(autouse=True)
+def _empty_charger_queue(redis_url):
+    """Requests made here are queued for a worker that never runs: leave no job for the next test."""
+    queue = Queue(settings.CHARGER_QUEUE, connection=Redis.from_url(redis_url))
+    queue.empty()
+    yield
+    queue.empty()
+
+
 @pytest.fixture
 def staff(session):
     site, resident, cp = resident_with_access(session)
