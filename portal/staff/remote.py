@@ -16,7 +16,7 @@ from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import ActionRequest, Transaction
 from portal.services import actions
-from portal.services.staff import remote
+from portal.services.staff import remote, secret_rotation
 from portal.services.staff.remote import RemoteRefused
 from portal.staff.common import bp, charger_or_404, refusal, staff_area
 from portal.staff.forms import ActionForm, ReasonForm
@@ -79,7 +79,8 @@ def _enqueue(done: remote.Requested) -> None:
     """After the commit: the secret (if any) for the worker, then the job. Redis down: the row says queued."""
     try:
         if done.secret is not None:
-            remote.stash_secret(redis_conn(), done.row.id, done.secret, int(settings.ACTION_DEADLINE_S) + 30)
+            ttl = int(settings.ACTION_DEADLINE_S) + 30
+            secret_rotation.stash_secret(redis_conn(), done.row.id, done.secret, ttl)
         actions.enqueue_action(redis_conn(), done.row.id)
     except Exception as exc:  # noqa: BLE001 - RedisError or QueueUnavailable: the page shows 'queued'
         log.warning("staff action %s not enqueued: %s", done.row.id, exc)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal.db import utcnow
 from portal.models import ActionRequest, AuditEntry, ChargePoint, OcppMessage, OrphanStop, Transaction
 from portal.services.secrets import verify_secret
-from portal.services.staff import remote
+from portal.services.staff import remote, secret_rotation
 from tests.factories import make_charge_point, make_site, make_user, resident_with_access
 from worker import settings
 
@@ -237,7 +237,8 @@ def test_rotating_the_charger_secret_keeps_it_out_of_tables_and_pages(client, lo
     assert session.get(ChargePoint, cp.id).secret_hash == old_hash  # not before the charger accepts
     assert verify_secret(row.pending_secret_hash, NEW_SECRET)
     redis = Redis.from_url(redis_url)
-    assert remote.take_secret(redis, row.id) == NEW_SECRET and remote.take_secret(redis, row.id) is None
+    assert secret_rotation.take_secret(redis, row.id) == NEW_SECRET
+    assert secret_rotation.take_secret(redis, row.id) is None  # read once
     for page in (client.get(f"/staff/actions/{row.id}"), client.get(f"/staff/chargers/{cp.identity}"),
                  client.get(f"/staff/chargers/{cp.identity}/actions/change_config?key=AuthorizationKey")):
         assert NEW_SECRET not in page.get_data(as_text=True)
@@ -248,7 +249,7 @@ def test_rotating_the_charger_secret_keeps_it_out_of_tables_and_pages(client, lo
     session.execute(ActionRequest.__table__.update().values(state="accepted"))
     session.commit()
     session.expire_all()
-    assert remote.apply_outcome(session, row.id)
+    assert secret_rotation.apply_outcome(session, row.id)
     session.commit()
     session.expire_all()
     assert verify_secret(session.get(ChargePoint, cp.id).secret_hash, NEW_SECRET)
@@ -261,7 +262,7 @@ def test_a_rejected_rotation_leaves_the_old_secret(session, staff):
     done = remote.change_configuration(session, support, cp, "AuthorizationKey", NEW_SECRET, "rotation")
     done.row.state = "rejected"
     session.commit()
-    assert not remote.apply_outcome(session, done.row.id)
+    assert not secret_rotation.apply_outcome(session, done.row.id)
     assert session.get(ChargePoint, cp.id).secret_hash == old_hash and done.row.pending_secret_hash is None
     with pytest.raises(remote.RemoteRefused) as refused:
         remote.retry(session, support, done.row, "again")
@@ -342,3 +343,29 @@ def test_sales_set_a_cooperatives_agreement(client, login, session, staff):
     login(client, board)
     page = client.get(f"/manage/{site.slug}/audit")
     assert page.status_code == 200 and "contract ended" not in page.get_data(as_text=True)
+
+
+def test_a_rotation_whose_answer_was_lost_is_confirmed_when_the_charger_uses_the_new_secret(session, staff):
+    cp, support = staff["cp"], staff["support"]
+    old_hash = cp.secret_hash
+    done = remote.change_configuration(session, support, cp, "AuthorizationKey", NEW_SECRET, "rotation")
+    done.row.state, done.row.sent_at = "timed_out", utcnow()
+    session.commit()
+    assert not secret_rotation.apply_outcome(session, done.row.id)
+    assert session.get(ChargePoint, cp.id).secret_hash == old_hash and done.row.pending_secret_hash is not None
+    assert not secret_rotation.promote_unconfirmed(session, cp.identity, "some-other-secret-value")
+    assert secret_rotation.promote_unconfirmed(session, cp.identity, NEW_SECRET)
+    session.commit()
+    assert verify_secret(session.get(ChargePoint, cp.id).secret_hash, NEW_SECRET)
+    assert done.row.pending_secret_hash is None
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "secret_confirmed_by_charger"))
+    assert entry.area == "staff" and entry.actor_id is None
+
+
+def test_a_rotation_that_never_left_drops_its_pending_secret(session, staff):
+    done = remote.change_configuration(session, staff["support"], staff["cp"], "AuthorizationKey", NEW_SECRET, "r")
+    done.row.state = "charger_offline"
+    session.commit()
+    secret_rotation.apply_outcome(session, done.row.id)
+    assert done.row.pending_secret_hash is None
+    assert not secret_rotation.promote_unconfirmed(session, staff["cp"].identity, NEW_SECRET)

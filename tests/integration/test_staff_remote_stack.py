@@ -122,3 +122,26 @@ def test_trigger_boot_for_a_rejected_charger_and_retry_after_offline(client, db,
         again = client.post(f"/staff/actions/{offline.id}/retry", data={"reason": "back online"}, headers=HX)
         retried = final(db, int(again.headers["HX-Redirect"].rsplit("/", 1)[1]))
         assert retried.state == "accepted" and retried.payload == {"type": "Hard"}
+
+
+def test_a_charger_that_took_the_new_key_while_its_answer_was_lost_can_still_connect(db, redis_url, session):
+    """The rotation timed out (answer lost after sending); the charger reconnects with the new secret."""
+    from portal.services.staff import remote
+    from tests.integration.ocpp_helpers import eventually, ocpp_node, run, simulator
+
+    site = make_site(session, "lost-answer")
+    cp = make_charge_point(session, site, "CP-LOST-ANSWER", online=False)
+    support = make_user(session, "lost@console.test", staff_role="support")
+    done = remote.change_configuration(session, support, cp, "AuthorizationKey", NEW_SECRET, "rotation")
+    done.row.state, done.row.sent_at = "timed_out", done.row.created_at
+    session.commit()
+
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            async with simulator(node, "CP-LOST-ANSWER", NEW_SECRET):
+                await eventually(db, lambda s: s.get(ChargePoint, cp.id).online)
+
+    run(scenario())
+    with db.session() as s:
+        assert verify_secret(s.get(ChargePoint, cp.id).secret_hash, NEW_SECRET)
+        assert s.get(ActionRequest, done.row.id).pending_secret_hash is None

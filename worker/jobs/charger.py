@@ -22,7 +22,7 @@ from portal.config import setting
 from portal.db import Database, utcnow
 from portal.models import ActionRequest, ChargePoint
 from portal.services import actions
-from portal.services.staff import remote
+from portal.services.staff import secret_rotation
 
 log = logging.getLogger(__name__)
 REPLY_MARGIN_S = 2.0  # the node answers at the deadline at the latest; allow for the trip back
@@ -101,11 +101,11 @@ def run_action(action_id: int, database_url: str | None = None, redis_url: str |
         identity = session.get(ChargePoint, row.charge_point_id).identity
         payload = dict(row.payload or {})
         if row.pending_secret_hash is not None:  # a key rotation: the clear secret waits in Redis
-            secret = remote.take_secret(redis, action_id)
+            secret = secret_rotation.take_secret(redis, action_id)
             if secret is None:
                 actions.finish(session, action_id, "failed", error="the new secret was no longer available; "
                                "nothing was sent; ask again with a new secret")
-                remote.apply_outcome(session, action_id)
+                secret_rotation.apply_outcome(session, action_id, maybe_delivered=False)
                 session.commit()
                 return "failed"
             payload["value"] = secret
@@ -127,7 +127,7 @@ def _deliver(db: Database, redis: Redis, action_id: int, spec: CallSpec) -> str:
         error = reply.get("detail") or reply.get("status")
     with db.session() as session:
         actions.finish(session, action_id, state, response=response, error=error)
-        if remote.apply_outcome(session, action_id):
+        if secret_rotation.apply_outcome(session, action_id):
             log.info("action %s: %s accepted the new secret; its record now holds the new hash", action_id,
                      spec.identity)
         session.commit()

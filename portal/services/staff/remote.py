@@ -27,7 +27,6 @@ SECRET_KEY_NAME = "AuthorizationKey"
 REDACTED = "***"
 TRIGGER_MESSAGES = ("StatusNotification", "MeterValues", "BootNotification", "Heartbeat")
 RESET_TYPES = ("Soft", "Hard")
-SECRET_PREFIX = "action-secret:"
 
 
 class RemoteRefused(Exception):
@@ -173,29 +172,3 @@ def retry(session: Session, staff: User, old: ActionRequest, reason: str | None 
                   old.connector_id)
     row.transaction_id = old.transaction_id if old.action == actions.STOP else None
     return row
-
-
-# --- the worker's side of a key rotation ---------------------------------------------------------
-
-def stash_secret(redis: Any, action_id: int, secret: str, ttl_s: int) -> None:
-    """Hand the clear secret to the worker for this request only (expires with the request)."""
-    redis.set(f"{SECRET_PREFIX}{action_id}", secret, ex=max(int(ttl_s), 1))
-
-
-def take_secret(redis: Any, action_id: int) -> str | None:
-    """The stashed secret, removed as it is read (GETDEL): it is sent at most once."""
-    value = redis.getdel(f"{SECRET_PREFIX}{action_id}")
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def apply_outcome(session: Session, action_id: int) -> bool:
-    """After a final answer: an accepted rotation moves the new hash to the charger. True when it did."""
-    row = session.get(ActionRequest, action_id)
-    if row is None or row.pending_secret_hash is None or not row.is_final:
-        return False
-    applied = row.state == "accepted"
-    if applied:
-        row.charge_point.secret_hash = row.pending_secret_hash
-    row.pending_secret_hash = None
-    session.flush()
-    return applied
