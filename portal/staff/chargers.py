@@ -40,7 +40,8 @@ def _when(text: str | None) -> datetime | None:
 
 def log_filter(form: LogFilterForm) -> LogFilter:
     return LogFilter(action=form.action.data or "", direction=form.direction.data or "",
-                     errors_only=bool(form.errors_only.data), since=_when(form.since.data), until=_when(form.until.data))
+                     errors_only=bool(form.errors_only.data), since=_when(form.since.data),
+                     until=_when(form.until.data))
 
 
 @bp.route("/chargers/<identity>")

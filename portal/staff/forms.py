@@ -130,7 +130,8 @@ class LeadForm(FlaskForm):
 
 class NewSiteForm(FlaskForm):
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=160)])
-    slug = StringField(_l("Short name in addresses (a-z, 0-9 and -)"), validators=[InputRequired(), Length(min=3, max=80)])
+    slug = StringField(_l("Short name in addresses (a-z, 0-9 and -)"),
+                       validators=[InputRequired(), Length(min=3, max=80)])
     org_number = StringField(_l("Organisation number"), validators=[InputRequired(), Length(max=20)])
     address = StringField(_l("Address"), validators=[InputRequired(), Length(max=200)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=80)])

@@ -64,7 +64,8 @@ def _page(ticket: SupportTicket, reply: MessageForm | None = None, note: Message
     state = TicketStatusForm()
     state.status.data = ticket.status if ticket.status != "new" else "open"
     return render("staff/ticket.html", ticket=ticket, context=queue.requester_context(db_session(), ticket),
-                  messages=tickets.visible_messages(ticket, staff_view=True), reply=reply or MessageForm(prefix="reply"),
+                  messages=tickets.visible_messages(ticket, staff_view=True),
+                  reply=reply or MessageForm(prefix="reply"),
                   note=note or MessageForm(prefix="note"), assign=assign, state=state, labels=status_labels(),
                   categories=CATEGORY_LABELS, section="tickets", status=status)
 

@@ -197,7 +197,8 @@ def test_a_failed_request_shows_its_state_and_can_be_retried(client, login, sess
     again = client.post(f"/staff/actions/{row.id}/retry", data={"reason": "it is back online"}, headers=HX)
     new = session.scalar(select(ActionRequest).where(ActionRequest.id != row.id))
     assert again.headers["HX-Redirect"] == f"/staff/actions/{new.id}"
-    assert (new.action, new.payload, new.state, new.reason) == ("Reset", {"type": "Soft"}, "queued", "it is back online")
+    assert (new.action, new.payload, new.state, new.reason) == (
+        "Reset", {"type": "Soft"}, "queued", "it is back online")
 
 
 def test_start_on_behalf_of_a_resident_uses_their_tag(client, login, session, staff):
@@ -285,7 +286,8 @@ def test_overview_lists_timed_out_requests_and_meter_flags_until_looked_at(clien
     session.add(ActionRequest(charge_point_id=cp.id, action="Reset", payload={"type": "Soft"}, state="timed_out",
                               error="no answer recorded before the deadline"))
     flagged = Transaction(charge_point_id=cp.id, connector_id=1, id_tag="T9", status="completed", start_key="k-flag",
-                          meter_start_wh=0, started_at=utcnow() - timedelta(hours=2), meter_flag="register went backwards")
+                          meter_start_wh=0, started_at=utcnow() - timedelta(hours=2),
+                          meter_flag="register went backwards")
     session.add(flagged)
     session.commit()
     _login_as(client, login, staff["support"])
@@ -306,7 +308,8 @@ def test_enable_and_disable_are_stored_sent_and_audited(client, login, session, 
     assert session.get(ChargePoint, cp.id).enabled is False
     row = session.scalar(select(ActionRequest))
     assert row.payload == {"connectorId": 0, "type": "Inoperative"} and row.reason == "water leak in the garage"
-    assert session.scalar(select(AuditEntry).where(AuditEntry.action == "disabled")).reason == "water leak in the garage"
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "disabled"))
+    assert entry.reason == "water leak in the garage"
 
 
 def test_admin_gives_roles_and_reads_the_staff_audit_log(client, login, session, staff):

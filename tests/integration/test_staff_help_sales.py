@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from portal.models import AuditEntry, Lead, Site, SupportTicket
 from portal.services import leads, orders, tickets
-from tests.factories import make_site, make_user, resident_with_access
+from tests.factories import make_user, resident_with_access
 from tests.support.mail import SmtpCatcher, reset_mail_queue, run_mail_jobs, text_part
 
 HX = {"HX-Request": "true"}
