@@ -182,3 +182,14 @@ def test_support_cannot_edit_sales_pipelines_and_sales_cannot_touch_tickets(clie
     assert client.post(f"/staff/tickets/{desk['ticket'].id}/reply", data={"reply-body": "hi"}).status_code == 403
     session.expire_all()
     assert session.get(Lead, lead.id).status == "new"
+
+
+def test_sales_landing_page_counts_what_waits(client, login, session, desk):
+    _lead(session)
+    done = _lead(session, org_name="Done Sameie", org_type="condominium")
+    leads.change_status(session, done, "won", desk["sales"])
+    session.commit()
+    login(client, desk["sales"])
+    body = client.get("/staff").get_data(as_text=True)
+    assert "New quote requests: 1" in body and "Orders not yet handled: 0" in body
+    assert 'data-testid="status-overview"' not in body

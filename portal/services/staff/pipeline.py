@@ -141,3 +141,24 @@ def queue_status_email(session: Session, order: ChargerOrder) -> OutboxEmail:
 
     return queue_templated_email(session, to=order.email, template="order_status", language=order.language,
                                  order=order, site=order.site)
+
+
+@dataclass(frozen=True)
+class SalesSummary:
+    new_leads: int
+    leads_due: int
+    new_orders: int
+
+
+def sales_summary(session: Session, today: date | None = None) -> SalesSummary:
+    """What waits for sales: new quote requests, next steps due by today, orders not yet handled."""
+    from sqlalchemy import func
+
+    today = today or date.today()
+    count = lambda query: session.scalar(select(func.count()).select_from(query.subquery())) or 0  # noqa: E731
+    return SalesSummary(
+        new_leads=count(select(Lead.id).where(Lead.status == "new")),
+        leads_due=count(select(Lead.id).where(Lead.next_step_on.is_not(None), Lead.next_step_on <= today,
+                                             Lead.status.not_in(("won", "lost")))),
+        new_orders=count(select(ChargerOrder.id).where(ChargerOrder.status == "received")),
+    )
