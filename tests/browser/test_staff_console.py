@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from portal.db import utcnow
-from portal.models import ActionRequest, ChargePoint, MeterValue, OcppMessage, Site, SupportTicket, Transaction
+from portal.models import (
+    ActionRequest, ChargePoint, MeterValue, OcppMessage, OrphanStop, Site, SupportTicket, Transaction,
+)
 from portal.services import leads, tickets
 from tests.factories import CHARGER_SECRET, PASSWORD, make_user, resident_with_access
 from tests.support.browser import assert_no_horizontal_scroll, run_axe
@@ -78,6 +80,14 @@ def test_support_works_a_ticket_a_charger_and_a_stuck_session(page, live_server,
         page.locator(f'[data-testid="long-sessions"] tr[data-session="{support_desk["tx_id"]}"]').wait_for()
         assert_no_horizontal_scroll(page)
         assert run_axe(page) == []
+        # the overview refreshes itself: a new orphan stop shows up without reloading the page
+        page.evaluate("() => { window.stillTheSamePage = true; }")
+        with db.session() as s:
+            s.add(OrphanStop(charge_point_id=support_desk["cp_id"], transaction_id=4242, meter_stop_wh=1,
+                             timestamp=utcnow(), stop_key="browser-orphan", payload={}, note="late stop"))
+            s.commit()
+        page.locator('[data-testid="orphan-stops"] tr[data-orphan]').wait_for(timeout=30_000)
+        assert page.evaluate("() => window.stillTheSamePage === true")
 
         # take the ticket and answer it
         page.get_by_test_id("staff-nav").get_by_role("link", name="Tickets").click()
