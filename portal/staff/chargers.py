@@ -7,13 +7,12 @@ from zoneinfo import ZoneInfo
 from flask import request
 
 from portal.extensions import db_session
-from portal.htmx import render
+from portal.htmx import render, wants_fragment
 from portal.services.staff import diagnostics
 from portal.services.staff.diagnostics import LogFilter
-from portal.services.staff.remote import TRIGGER_MESSAGES
 from portal.staff.common import all_sites, bp, charger_or_404, site_by_slug, staff_area
 from portal.staff.explain import explanations
-from portal.staff.forms import ActionForm, LogFilterForm
+from portal.staff.forms import LogFilterForm
 
 
 @bp.route("/chargers")
@@ -47,19 +46,19 @@ def log_filter(form: LogFilterForm) -> LogFilter:
 @bp.route("/chargers/<identity>")
 @staff_area("support")
 def charger(identity: str):
-    """The whole page; htmx asks for the live block (polling) or the log block (filters)."""
+    """The whole page; htmx asks for the live block (polling every few seconds) or the log block (filters)."""
     cp = charger_or_404(identity)
     session = db_session()
+    part = request.args.get("part") if wants_fragment() else None
+    if wants_fragment() and part != "log":
+        return render("staff/charger.html", block="live", cp=cp)  # the poll: live state only
     form = LogFilterForm(request.args)
-    actions_seen = diagnostics.logged_actions(session, cp.identity)
-    form.action.choices = [("", "–")] + [(a, a) for a in actions_seen]
+    form.action.choices = [("", "–")] + [(a, a) for a in diagnostics.logged_actions(session, cp.identity)]
     messages = diagnostics.message_log(session, cp.identity, log_filter(form))
     call_actions = diagnostics.call_actions(session, cp.identity, messages)
-    block = "log" if request.args.get("part") == "log" else "live"
-    return render(
-        "staff/charger.html", block=block, cp=cp, form=form, messages=messages, call_actions=call_actions,
-        explain=lambda m: explanations(diagnostics.explain(m, call_actions)),
-        transactions=diagnostics.recent_transactions(session, cp),
-        history=diagnostics.action_history(session, cp), action_form=ActionForm(),
-        trigger_messages=TRIGGER_MESSAGES, section="chargers",
-    )
+    context = dict(cp=cp, form=form, messages=messages, call_actions=call_actions,
+                   explain=lambda m: explanations(diagnostics.explain(m, call_actions)))
+    if part == "log":
+        return render("staff/charger.html", block="log", **context)
+    return render("staff/charger.html", **context, transactions=diagnostics.recent_transactions(session, cp),
+                  history=diagnostics.action_history(session, cp), section="chargers")

@@ -149,6 +149,8 @@ def test_message_log_filters_and_plain_language(client, login, session, staff):
         "part": "log", "since": (utcnow() + timedelta(hours=1) - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")},
         headers=HX).get_data(as_text=True)
     assert "Heartbeat" not in recent
+    poll = client.get(f"/staff/chargers/{cp.identity}", headers=HX).get_data(as_text=True)
+    assert poll.lstrip().startswith('<section id="charger-live"') and "message-log" not in poll
     bad = client.get(f"/staff/chargers/{cp.identity}", query_string={"part": "log", "since": "yesterday-ish"},
                      headers=HX)
     assert bad.status_code == 200
