@@ -374,3 +374,31 @@ def test_a_rotation_that_never_left_drops_its_pending_secret(session, staff):
     secret_rotation.apply_outcome(session, done.row.id)
     assert done.row.pending_secret_hash is None
     assert not secret_rotation.promote_unconfirmed(session, staff["cp"].identity, NEW_SECRET)
+
+
+def test_stop_on_behalf_and_a_worker_that_died_mid_call(client, login, session, staff):
+    """A stop request left 'sent' by a dead worker is closed by the sweeper; the page shows it and a retry."""
+    from portal.services import actions
+
+    cp, resident = staff["cp"], staff["resident"]
+    tx = Transaction(charge_point_id=cp.id, connector_id=1, id_tag="V1", user_id=resident.id, status="active",
+                     start_key="k-stop", meter_start_wh=0, started_at=utcnow() - timedelta(hours=1))
+    session.add(tx)
+    session.commit()
+    _login_as(client, login, staff["support"])
+    url = f"/staff/chargers/{cp.identity}/actions/stop"
+    assert f'value="{tx.id}"' in client.get(url, query_string={"transaction": tx.id}).get_data(as_text=True)
+    client.post(url, data={"transaction": str(tx.id), "reason": "resident abroad", "confirmed": "yes"})
+    row = session.scalar(select(ActionRequest))
+    assert (row.action, row.payload, row.transaction_id) == ("RemoteStopTransaction", {"transactionId": tx.id}, tx.id)
+    # the worker claimed it and died before the answer
+    row.state, row.sent_at, row.deadline_at = "sent", utcnow() - timedelta(minutes=5), utcnow() - timedelta(minutes=4)
+    session.commit()
+    actions.sweep(session)
+    session.commit()
+    page = client.get(f"/staff/actions/{row.id}").get_data(as_text=True)
+    assert 'data-state="timed_out"' in page and "No answer in time" in page and 'data-testid="retry-form"' in page
+    again = client.post(f"/staff/actions/{row.id}/retry", data={"reason": "try once more"}, headers=HX)
+    new_id = int(again.headers["HX-Redirect"].rsplit("/", 1)[1])
+    session.expire_all()
+    assert session.get(ActionRequest, new_id).transaction_id == tx.id
