@@ -83,3 +83,14 @@ def keep_form_on_rate_limit(blueprint) -> None:
         from flask import current_app
 
         return current_app.handle_http_exception(error)
+
+
+def private_pages(blueprint, endpoints: set[str]) -> None:
+    """Pages with one person's data (a ticket thread, an order): never stored by a shared or back-button cache."""
+    from flask import request
+
+    @blueprint.after_request
+    def _no_store(response):
+        if request.endpoint in endpoints:
+            response.headers["Cache-Control"] = "private, no-store"
+        return response

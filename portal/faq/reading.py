@@ -6,6 +6,7 @@ import secrets
 from flask import abort, make_response, redirect, request, url_for
 from flask_login import current_user
 
+from portal.auth.limits import limiter
 from portal.extensions import db_session
 from portal.faq import CATEGORY_LABELS, LANGUAGE_NAMES, bp
 from portal.htmx import render, wants_fragment
@@ -14,6 +15,7 @@ from portal.services import faq, faq_search
 from portal.web import current_language
 
 VOTER_COOKIE = "faq_voter"
+VOTE_LIMIT = "30 per hour"  # per address: a visitor who clears cookies cannot stuff the count
 
 
 @bp.route("/faq")
@@ -72,6 +74,7 @@ def article(slug: str):
 
 
 @bp.route("/faq/<slug>/helpful", methods=["POST"])
+@limiter.limit(VOTE_LIMIT)
 def vote(slug: str):
     """Count the answer once per visitor; a second answer is politely ignored."""
     found = _article(slug)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from portal.forms_common import keep_form_on_rate_limit, private_pages
+
 bp = Blueprint("help", __name__)
 
-from portal.forms_common import keep_form_on_rate_limit  # noqa: E402
-
 keep_form_on_rate_limit(bp)
+private_pages(bp, {"help.my_tickets", "help.ticket", "help.token_thread"})
 
 # Forms that carry a photo may be larger than the app-wide limit: a phone photo is often 3-8 MB.
 # Set before any before_request hook (CSRF) reads the body; the photo itself is capped at 8 MB.
@@ -22,9 +23,6 @@ UPLOAD_REQUEST_MAX = 12 * 1024 * 1024
 def _allow_photo_uploads(endpoint, _values) -> None:
     if endpoint in UPLOAD_ENDPOINTS:
         request.max_content_length = UPLOAD_REQUEST_MAX
-
-
-from portal.help import guide, support, threads  # noqa: E402,F401  (registers their views on bp)
 
 
 # Refusals whose advice is "contact support" (portal.resident.common, portal.resident.charging);
@@ -45,3 +43,6 @@ def support_link(identity: str, reason: str) -> str | None:
 
 
 _NOT_SUPPORT = frozenset({"queued", "sent", "accepted", "rejected", "charger_offline", "no_start"})
+
+
+from portal.help import guide, support, threads  # noqa: E402,F401  (registers their views on bp)

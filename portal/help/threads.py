@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.auth.helpers import redirect_after_form
+from portal.auth.limits import limiter
 from portal.extensions import db_session
 from portal.help import bp
 from portal.help.forms import CATEGORY_LABELS, ROUTE_LABELS, ReplyForm
@@ -20,6 +21,7 @@ from portal.models import SupportTicket, TicketPhoto
 from portal.services import tickets
 from portal.services.photos import store_photo
 
+REPLY_LIMIT = "30 per hour"  # per address: a conversation, not a flood
 
 
 def _status_label(status: str) -> str:
@@ -67,6 +69,7 @@ def ticket(ticket_id: int):
 
 @bp.route("/support/tickets/<int:ticket_id>/reply", methods=["POST"])
 @login_required
+@limiter.limit(REPLY_LIMIT)
 def ticket_reply(ticket_id: int):
     t = _own_ticket(ticket_id)
     if current_user.id != t.requester_id:
@@ -94,6 +97,7 @@ def token_thread(token: str):
 
 
 @bp.route("/support/t/<token>/reply", methods=["POST"])
+@limiter.limit(REPLY_LIMIT)
 def token_reply(token: str):
     t = _token_ticket(token)
     form = ReplyForm()

@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.auth.limits import limiter
 from portal.auth.helpers import redirect_after_form
+from portal.auth.limits import limiter
 from portal.extensions import db_session, redis_conn
 from portal.htmx import render
 from portal.models import Site

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import ChargerOrder, ChargePoint, Lead, Site, SupportTicket, User
+from portal.models import ChargePoint, ChargerOrder, Lead, Site, SupportTicket, User
 from portal.services import leads, orders, tickets
 from portal.services.faq_seed import seed_faq
 from portal.services.onboarding import find_user, site_by_slug

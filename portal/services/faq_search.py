@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-
 MAX_WORDS = 8
 _WORD = re.compile(r"\w+", re.UNICODE)
 

@@ -147,3 +147,11 @@ def update_ordering_settings(session: Session, site: Site, actor: User, **values
     audit.record(session, actor, site.id, "site", site.id, "ordering", before, after)
     session.flush()
     return True
+
+
+def recent_orders(session: Session, status: str | None = None, limit: int = 200) -> list[ChargerOrder]:
+    """Orders for the sales list, newest first (optionally one status)."""
+    query = select(ChargerOrder).order_by(ChargerOrder.created_at.desc(), ChargerOrder.id.desc()).limit(limit)
+    if status:
+        query = query.where(ChargerOrder.status == status)
+    return list(session.scalars(query))

@@ -163,6 +163,16 @@ def tickets_of(session: Session, user: User) -> list[SupportTicket]:
                                 .order_by(SupportTicket.updated_at.desc(), SupportTicket.id.desc())))
 
 
+def ticket_queue(session: Session, statuses: tuple[str, ...] = OPEN_STATES, assignee_id: int | None = None,
+                 limit: int = 200) -> list[SupportTicket]:
+    """Tickets for the support console: the given statuses, oldest activity first (who waits longest)."""
+    query = (select(SupportTicket).where(SupportTicket.status.in_(statuses))
+             .order_by(SupportTicket.updated_at, SupportTicket.id).limit(limit))
+    if assignee_id is not None:
+        query = query.where(SupportTicket.assignee_id == assignee_id)
+    return list(session.scalars(query))
+
+
 def user_chargers(session: Session, user: User) -> list[ChargePoint]:
     """The chargers a signed-in user may pick on the ticket form: those at their sites, and their own."""
     from portal.models import Membership

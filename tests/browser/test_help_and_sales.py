@@ -4,8 +4,6 @@ server, a ticket with a photo under "my tickets", the guide's outcomes, and FAQ 
 Every page visited fits 360 px and passes axe."""
 from __future__ import annotations
 
-import io
-
 import pytest
 from PIL import Image
 from sqlalchemy import select
@@ -250,3 +248,25 @@ def test_find_an_faq_article_by_a_word_in_its_body_in_each_language(page, live_s
     check(page)
     page.get_by_test_id("faq-vote").get_by_role("button").first.click()
     page.get_by_test_id("vote-thanks").wait_for()
+
+
+def test_staff_edit_an_faq_article_with_preview_on_a_phone(page, live_server, session):
+    from tests.factories import make_user
+
+    staff = make_user(session, f"faq-staff-{id(session)}@example.test", staff_role="support")
+    session.commit()
+    log_in(page, live_server, staff.email, "/faq/manage/new")
+    editor = page.get_by_test_id("faq-editor")
+    editor.get_by_label("Address (slug)").fill("cable-stuck")
+    editor.get_by_label("Title (English)").fill("The cable is stuck")
+    editor.get_by_label("Text (English, Markdown)").fill("Stop the session **first**, then pull.")
+    editor.get_by_role("button", name="Preview").click()
+    preview = page.get_by_test_id("faq-preview")
+    assert preview.locator("strong").inner_text() == "first"
+    check(page)
+    page.get_by_test_id("faq-editor").get_by_label("Published").check()
+    page.get_by_test_id("faq-editor").get_by_role("button", name="Save").click()
+    assert page.get_by_test_id("article-slug").inner_text() == "/faq/cable-stuck"
+    check(page)
+    page.goto(f"{live_server}/faq/cable-stuck")
+    assert page.get_by_role("heading", level=1).inner_text() == "The cable is stuck"

@@ -184,3 +184,13 @@ def test_orders_and_quotes_are_stored_when_redis_is_down(app_config, db, session
     assert {m.status for m in session.scalars(select(OutboxEmail))} == {"queued"}
     assert len(session.scalars(select(OutboxEmail)).all()) == 4
     app.extensions["portal_db"].dispose()
+
+
+def test_recent_orders_for_sales(session, coops):
+    a = orders.place_order(session, coops["bjorkasen"], name="A", email="a@example.test", phone="1",
+                           parking_space="1", charger_model="Home 11 kW", language="en").order
+    b = orders.place_order(session, coops["bjorkasen"], name="B", email="b@example.test", phone="1",
+                           parking_space="2", charger_model="Home 11 kW", language="en").order
+    orders.change_status(session, b, "cancelled", make_user(session, staff_role="sales"))
+    assert {o.id for o in orders.recent_orders(session)} == {a.id, b.id}
+    assert [o.id for o in orders.recent_orders(session, "received")] == [a.id]

@@ -53,6 +53,7 @@ def test_a_visitor_opens_a_ticket_with_a_photo_and_reads_it_through_the_private_
     page = client.get(link)
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and "The screen shows E42." in body and ticket.reference in body
+    assert page.headers["Cache-Control"] == "private, no-store"
     served = client.get(f"{link}/photos/{photo.id}")
     assert served.status_code == 200 and served.mimetype == "image/jpeg"
     assert b"PhoneCam" not in served.data and served.headers["Cache-Control"] == "private, no-store"
@@ -200,3 +201,55 @@ def test_another_user_and_a_guessed_link_see_nothing(client, session, login):
     assert client.post(f"/support/tickets/{opened.ticket.id}/reply", data={"body": "x"}).status_code == 404
     assert "Private words" not in client.get("/support/tickets").get_data(as_text=True)
     assert client.get("/support/t/not-a-real-token").status_code == 404
+
+
+def test_a_start_screen_refusal_that_says_contact_support_links_to_the_prefilled_form(client, session, login):
+    _site, user, cp = resident_with_access(session)
+    cp.online = False
+    session.commit()
+    login(client, user)
+    body = client.get(f"/c/{cp.identity}").get_data(as_text=True)
+    assert 'data-reason="offline"' in body
+    assert f'href="/support?charger={cp.identity}&amp;reason=offline#ticket-form"' in body
+
+
+def test_a_refusal_that_does_not_concern_support_has_no_support_link(client, session, login):
+    from tests.factories import make_site
+
+    _site, user, cp = resident_with_access(session)
+    other = make_site(session)
+    foreign = make_user(session, site=other)
+    session.commit()
+    login(client, foreign)  # no access to the site: the board is the answer, not support
+    body = client.get(f"/c/{cp.identity}").get_data(as_text=True)
+    assert "/support?charger=" not in body
+
+
+def test_a_visitor_replies_through_the_private_link_with_a_photo(client, session):
+    response = client.post("/support", data=VISITOR)
+    link = response.headers["Location"]
+    reply = client.post(f"{link}/reply", data={"body": "Here is the display now.",
+                                               "photo": (io.BytesIO(_jpeg()), "now.jpg", "image/jpeg")},
+                        content_type="multipart/form-data")
+    assert reply.status_code == 303 and reply.headers["Location"] == link
+    ticket = session.scalar(select(SupportTicket))
+    assert [m.body for m in ticket.messages][-1] == "Here is the display now."
+    assert session.scalar(select(TicketPhoto)).message_id == ticket.messages[-1].id
+    assert 'data-testid="ticket-photo"' in client.get(link).get_data(as_text=True)
+
+
+def test_the_honeypot_message_is_visible(client):
+    body = client.post("/support", data={**VISITOR, "website": "x"}).get_data(as_text=True)
+    assert 'data-testid="honeypot-error"' in body
+
+
+def test_the_support_queue_lists_open_tickets_oldest_first(session):
+    _site, user, _cp = resident_with_access(session)
+    support = make_user(session, staff_role="support")
+    first = tickets.open_ticket(session, category="other", description="first", language="en", requester=user).ticket
+    second = tickets.open_ticket(session, category="other", description="second", language="en", requester=user).ticket
+    done = tickets.open_ticket(session, category="other", description="done", language="en", requester=user).ticket
+    tickets.change_status(session, done, "resolved", support)
+    tickets.assign(session, second, support, support)
+    assert [t.id for t in tickets.ticket_queue(session)] == [first.id, second.id]
+    assert [t.id for t in tickets.ticket_queue(session, assignee_id=support.id)] == [second.id]
