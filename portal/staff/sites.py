@@ -1,23 +1,32 @@
-"""Sales: the cooperatives and their operating agreement (shown to residents who want to order)."""
+"""The cooperatives: every staff member sees the list with its chargers' state; sales set the operating
+agreement (it decides whether residents can order and whether the chargers are let in)."""
 from __future__ import annotations
 
 from flask import abort, flash
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from portal.extensions import db_session
 from portal.htmx import hx_redirect, render
-from portal.models import Site
+from portal.models import ChargePoint, Site
 from portal.services import audit
 from portal.staff.common import all_sites, bp, staff_area
 from portal.staff.forms import AgreementForm
 
 
 @bp.route("/sites")
-@staff_area("sales")
+@staff_area("overview")
 def sites():
-    return render("staff/sites.html", sites=all_sites(), form=AgreementForm(), section="sites")
+    counts = charger_counts(db_session())
+    return render("staff/sites.html", sites=all_sites(), counts=counts, form=AgreementForm(), section="sites")
+
+
+def charger_counts(session) -> dict[int, tuple[int, int]]:
+    """site id -> (chargers, of which online)."""
+    rows = session.execute(select(ChargePoint.site_id, func.count(), func.sum(case((ChargePoint.online, 1), else_=0)))
+                           .group_by(ChargePoint.site_id))
+    return {site_id: (total, int(online or 0)) for site_id, total, online in rows}
 
 
 @bp.route("/sites/<slug>/agreement", methods=["POST"])

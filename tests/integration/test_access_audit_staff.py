@@ -1,7 +1,8 @@
 """Access audit of the staff console: EVERY /staff route, every method, for every role.
 
 Who may use what is written down here, route by route (EXPECTED_AREA), independently of the code:
-  overview  - support, sales and admin (sales see only their start page there, no charger data)
+  overview  - support, sales and admin: the landing page (sales see no charger data there) and the
+              list of cooperatives (only sales and admins get the agreement form)
   support   - support and admin: tickets, chargers, remote actions, stuck sessions
   sales     - sales and admin: leads, orders, cooperatives' agreements
   admin     - admin only: staff accounts and roles, the staff audit log
@@ -34,7 +35,7 @@ EXPECTED_AREA = {
     "staff.tickets_queue": "support", "staff.ticket": "support", "staff.ticket_reply": "support",
     "staff.ticket_note": "support", "staff.ticket_status": "support", "staff.ticket_assign": "support",
     "staff.leads": "sales", "staff.lead": "sales", "staff.lead_site": "sales", "staff.orders": "sales",
-    "staff.order": "sales", "staff.sites": "sales", "staff.site_agreement": "sales",
+    "staff.order": "sales", "staff.sites": "overview", "staff.site_agreement": "sales",
     "staff.accounts": "admin", "staff.account_role": "admin", "staff.audit_log": "admin",
 }
 ROLES = ("anonymous", "resident", "board", "support", "sales", "admin")

@@ -402,3 +402,14 @@ def test_stop_on_behalf_and_a_worker_that_died_mid_call(client, login, session, 
     new_id = int(again.headers["HX-Redirect"].rsplit("/", 1)[1])
     session.expire_all()
     assert session.get(ActionRequest, new_id).transaction_id == tx.id
+
+
+def test_support_sees_the_cooperatives_but_only_sales_change_agreements(client, login, session, staff):
+    site = staff["site"]
+    _login_as(client, login, staff["support"])
+    body = client.get("/staff/sites").get_data(as_text=True)
+    assert f'data-slug="{site.slug}"' in body and "1 / 1" in body and 'name="agreement_status"' not in body
+    assert client.post(f"/staff/sites/{site.slug}/agreement", data={"agreement_status": "ended",
+                                                                   "reason": "x"}).status_code == 403
+    _login_as(client, login, staff["sales"])
+    assert 'name="agreement_status"' in client.get("/staff/sites").get_data(as_text=True)
