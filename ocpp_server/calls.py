@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 CLAIM_PREFIX = "ocpp:claim:"
 ERRORS = ("not_connected", "not_accepted", "expired", "timeout", "call_error", "connection_lost", "bad_call")
+# Calls allowed to a charger whose boot was not accepted (on this connection): asking it to boot again.
+BOOTLESS_ACTIONS = ("TriggerMessage",)
 REPLY_TTL_S = 120
 QUEUE_TTL_S = 120
 # Compare-and-delete: only the node that holds a claim may remove it.
@@ -181,7 +183,7 @@ async def execute(node: "Node", request: dict) -> dict:
                 cp = node.connections.get(identity)
                 if cp is None:
                     return {"status": "not_connected", "detail": f"{identity} went away"}
-                if cp.boot_status != "Accepted":
+                if cp.boot_status != "Accepted" and action not in BOOTLESS_ACTIONS:
                     return {"status": "not_accepted", "detail": f"boot status {cp.boot_status}"}
                 sent = True
                 result = await cp.call(payload, suppress=False, unique_id=str(request["id"])[:36])

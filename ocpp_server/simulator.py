@@ -472,6 +472,11 @@ class SimulatedCharger:
         return known, [k for k in wanted if k not in self.config]
 
     def change_configuration(self, key: str, value: str) -> str:
+        if key == "AuthorizationKey":  # write-only (never in GetConfiguration); used from the next connection
+            if not 16 <= len(value.encode()) <= 40:
+                return "Rejected"
+            self.password = value
+            return "Accepted"
         if key not in self.config:
             return "NotSupported"
         if key in self.READONLY:

@@ -137,8 +137,8 @@ class CentralChargePoint(ChargePoint):
 
     async def call(self, payload: Any, suppress: bool = True, unique_id: str | None = None,
                    skip_schema_validation: bool = False) -> Any:
-        """Send a CALL; refused unless the charger's boot was Accepted."""
-        if self.boot_status != RegistrationStatus.accepted:
+        """Send a CALL; refused unless the charger's boot was Accepted (TriggerMessage may ask for a boot)."""
+        if self.boot_status != RegistrationStatus.accepted and not isinstance(payload, call.TriggerMessage):
             raise CallNotAllowed(f"{self.identity} boot status is {self.boot_status}")
         return await super().call(payload, suppress=suppress, unique_id=unique_id,
                                   skip_schema_validation=skip_schema_validation)

@@ -30,12 +30,17 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
+def landing_page(user: User) -> str:
+    """Staff land on their console; everyone else on the home page."""
+    return url_for("staff.index") if user.is_staff else url_for("public.home")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMIT, methods=["POST"])
 @limiter.limit(LOGIN_PER_ACCOUNT_LIMIT, methods=["POST"], key_func=submitted_email)
 def login():
     if current_user.is_authenticated and request.method == "GET":
-        return redirect(safe_next(request.args.get("next"), url_for("public.home")))
+        return redirect(safe_next(request.args.get("next"), landing_page(current_user)))
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
@@ -57,7 +62,7 @@ def login():
     login_user(user, remember=True)
     from portal.htmx import wants_fragment
 
-    target = safe_next(form.next.data, url_for("public.home"))
+    target = safe_next(form.next.data, landing_page(user))
     if wants_fragment():
         response = redirect(target)
         response.status_code = 204

@@ -37,6 +37,10 @@ class ActionRequest(Base):
     )
     # Set when an accepted remote start was never followed by a StartTransaction in time.
     no_start_flag: Mapped[bool] = mapped_column(default=False)
+    # Staff requests: why (shown in the history and the audit log).
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # AuthorizationKey rotation: the new secret's hash, moved to the charger once it accepts.
+    pending_secret_hash: Mapped[str | None] = mapped_column(String(255), default=None)
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

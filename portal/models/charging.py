@@ -58,10 +58,21 @@ class Transaction(Base):
     vat_minor: Mapped[int | None] = mapped_column(Integer, default=None)
     # Set when a spot session used the fallback price for at least one interval.
     price_flag: Mapped[str | None] = mapped_column(String(120), default=None)
+    # Closed by support (the charger never sent its stop): who, why, and whether it was billed.
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    close_note: Mapped[str | None] = mapped_column(Text, default=None)
+    close_billed: Mapped[bool | None] = mapped_column(default=None)
+    # Support has looked at the meter flag (it stays on the record; the overview stops listing it).
+    flag_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     charge_point: Mapped["ChargePoint"] = relationship()  # noqa: F821
-    user: Mapped["User | None"] = relationship()  # noqa: F821
+    user: Mapped["User | None"] = relationship(foreign_keys=[user_id])  # noqa: F821
+    closed_by: Mapped["User | None"] = relationship(foreign_keys=[closed_by_id])  # noqa: F821
+
+    @property
+    def closed_by_support(self) -> bool:
+        return self.close_note is not None
 
     @property
     def is_active(self) -> bool:
@@ -103,4 +114,7 @@ class OrphanStop(Base):
     stop_key: Mapped[str] = mapped_column(String(64), unique=True)
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    charge_point: Mapped["ChargePoint"] = relationship()  # noqa: F821

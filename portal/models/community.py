@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, utcnow
@@ -68,6 +68,9 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(40))
     before: Mapped[dict | None] = mapped_column(JSON, default=None)
     after: Mapped[dict | None] = mapped_column(JSON, default=None)
+    # "site" for site management (shown to the board), "staff" for the operator's console.
+    area: Mapped[str] = mapped_column(String(8), default="site", server_default="site", index=True)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
     actor: Mapped["User | None"] = relationship()  # noqa: F821

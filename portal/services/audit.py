@@ -32,11 +32,12 @@ def changed(before: dict | None, after: dict | None) -> bool:
 
 
 def record(session: Session, actor: User | None, site_id: int | None, entity: str, entity_id: int | None,
-           action: str, before: dict | None = None, after: dict | None = None) -> AuditEntry:
-    """Write one audit entry (flushes, never commits)."""
+           action: str, before: dict | None = None, after: dict | None = None, *, area: str = "site",
+           reason: str | None = None) -> AuditEntry:
+    """Write one audit entry (flushes, never commits). Staff console entries use area="staff" and a reason."""
     entry = AuditEntry(
         actor_id=actor.id if actor is not None else None, site_id=site_id, entity=entity,
-        entity_id=entity_id, action=action,
+        entity_id=entity_id, action=action, area=area, reason=reason,
         before={k: _plain(v) for k, v in before.items()} if before is not None else None,
         after={k: _plain(v) for k, v in after.items()} if after is not None else None,
     )
@@ -48,6 +49,19 @@ def record(session: Session, actor: User | None, site_id: int | None, entity: st
 def recent(session: Session, site_id: int, limit: int = 100) -> list[AuditEntry]:
     """The newest entries of a site first."""
     return list(session.scalars(
-        select(AuditEntry).where(AuditEntry.site_id == site_id)
+        select(AuditEntry).where(AuditEntry.site_id == site_id, AuditEntry.area == "site")
         .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit)
     ))
+
+
+def staff_log(session: Session, *, site_id: int | None = None, entity: str | None = None,
+              entity_id: int | None = None, limit: int = 100) -> list[AuditEntry]:
+    """The staff console's own entries (newest first), optionally for one site or one object."""
+    query = select(AuditEntry).where(AuditEntry.area == "staff")
+    if site_id is not None:
+        query = query.where(AuditEntry.site_id == site_id)
+    if entity is not None:
+        query = query.where(AuditEntry.entity == entity)
+    if entity_id is not None:
+        query = query.where(AuditEntry.entity_id == entity_id)
+    return list(session.scalars(query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit)))

@@ -372,8 +372,9 @@ def stop_transaction(session: Session, identity: str, *, transaction_id: int, me
     elif tx.stop_key == key and tx.stop_reason != ABANDONED:
         log.info("%s: duplicate StopTransaction for %s ignored", identity, transaction_id)
     elif tx.stop_key is not None and tx.stop_reason != ABANDONED:
-        _orphan(session, cp, transaction_id, meter_stop, timestamp, reason, id_tag, key, payload,
-                "second, different stop for a finished transaction")
+        note = "late StopTransaction after support closed the session" if tx.closed_by_support \
+            else "second, different stop for a finished transaction"
+        _orphan(session, cp, transaction_id, meter_stop, timestamp, reason, id_tag, key, payload, note)
     else:
         if tx.stop_reason == ABANDONED:
             tx.meter_flag = f"{tx.meter_flag}; late StopTransaction replaced the automatic closure"

@@ -493,6 +493,7 @@ class ReportRow:
     sessions: int = 0
     energy_wh: int = 0
     cost_minor: int = 0
+    closed_by_support: int = 0  # sessions support closed because the charger never stopped them
 
 
 def month_bounds(year: int, month: int, tz: str) -> tuple[datetime, datetime]:
@@ -520,6 +521,7 @@ def monthly_report(session: Session, site: Site, year: int, month: int) -> list[
         row.sessions += 1
         row.energy_wh += tx.energy_wh or 0
         row.cost_minor += tx.cost_minor or 0
+        row.closed_by_support += 1 if tx.closed_by_support else 0
     return sorted(rows.values(), key=lambda r: (r.user_id is None, r.email))
 
 

@@ -112,6 +112,8 @@ PARAM_SOURCES = {
     "photo_id": ("photo_id",),
     "order_id": ("order_id",),
     "article_id": ("faq_article_id",),
+    "lead_id": ("lead_id",),
+    "orphan_id": ("orphan_id",),
 }
 ENDPOINT_PARAM_SOURCES = {
     ("site.user_group", "group_id"): ("user_group_id",),
@@ -168,6 +170,9 @@ class SiteObjects:
     faq_article_id: int
     public_markers: list[str] = field(default_factory=list)  # shown on purpose by PUBLIC_OBJECT_ENDPOINTS
     markers: list[str] = field(default_factory=list)  # texts only this site's pages may show
+    # Staff console objects of the site: a quote request (lead) and an orphan stop.
+    lead_id: int = 0
+    orphan_id: int = 0
 
 
 @dataclass
@@ -253,6 +258,7 @@ def _build_site(session, letter: str, city: str, upload_dir: str) -> tuple[SiteO
     reset_token, _expires = make_reset_token(resident, TEST_SECRET_KEY)
     session.flush()
     help_values, help_owned, help_markers = _help_objects(session, letter, city, site, resident, cp, upload_dir)
+    desk = _staff_objects(session, letter, city, site, cp)
     objs = SiteObjects(
         site_id=site.id, slug=site.slug, board_id=board.id, resident_id=resident.id, cp_id=cp.id,
         cp_identity=cp.identity, personal_cp_id=personal.id, personal_identity=personal.identity,
@@ -260,20 +266,39 @@ def _build_site(session, letter: str, city: str, upload_dir: str) -> tuple[SiteO
         subscription_id=sub.id, tx_id=tx.id, action_id=action.id, favourite_cp_id=fav_cp.id,
         favourite_site_id=fav_site.id, tag_id=tag.id, invite_id=invite.id, invite_token=invite_token,
         invitee_id=invitee.id,
-        reset_token=reset_token, user_group_id=user_group.id, **help_values,
+        reset_token=reset_token, user_group_id=user_group.id, **help_values, **desk["ids"],
         public_markers=[site.name],
         markers=[*help_markers, site.name, board.email, resident.email, f"Board {city}", f"Resident {city}", plan.name,
                  base.name, tariff.name, group.name, cp.name, personal.name, tag.tag, tag.name, user_group.name,
-                 invite.email],
+                 invite.email, *desk["markers"]],
     )
     owned = {
         "sites": {site.id}, "users": {board.id, resident.id}, "charge_points": {cp.id, personal.id},
         "tariffs": {base.id, tariff.id}, "tariff_groups": {group.id}, "subscription_plans": {plan.id},
         "user_subscriptions": {sub.id}, "transactions": {tx.id}, "action_requests": {action.id},
         "favourites": {fav_cp.id, fav_site.id}, "id_tags": {tag.id}, "invites": {invite.id},
-        "user_groups": {user_group.id}, **help_owned,
+        "user_groups": {user_group.id}, **help_owned, **desk["owned"],
     }
     return objs, owned
+
+
+def _staff_objects(session, letter: str, city: str, site, cp) -> dict:
+    """For the staff console: a quote request (lead) linked to the site and an orphan stop at its charger."""
+    from portal.models import Lead, OrphanStop
+
+    lead = Lead(org_type="housing_cooperative", org_name=f"{city} Lead Borettslag", org_number="923609016",
+                contact_name=f"{city} lead contact", email=f"lead-{letter}@audit.test", kind="takeover",
+                site_id=site.id)
+    orphan = OrphanStop(charge_point_id=cp.id, transaction_id=90000 + ord(letter), meter_stop_wh=1,
+                        timestamp=datetime(2025, 3, 11, tzinfo=timezone.utc), stop_key=f"audit-orphan-{letter}",
+                        payload={}, note=f"{city} orphan note")
+    session.add_all([lead, orphan])
+    session.flush()
+    return {
+        "ids": {"lead_id": lead.id, "orphan_id": orphan.id},
+        "markers": [lead.org_name, orphan.note],
+        "owned": {"leads": {lead.id}, "orphan_stops": {orphan.id}},
+    }
 
 
 @pytest.fixture
@@ -453,6 +478,8 @@ def test_anonymous_start_screen_shows_the_charger_name_and_nothing_about_prices(
 
 
 def _positive_user(rule, world: World, objs: SiteObjects) -> int:
+    if rule.endpoint.startswith("staff."):
+        return world.admin_id  # operator admins may use every page of the staff console
     if rule.endpoint == "invite.accept":
         return objs.invitee_id
     if rule.endpoint.startswith("faq.manage"):

@@ -22,6 +22,7 @@ from portal.config import setting
 from portal.db import Database, utcnow
 from portal.models import ActionRequest, ChargePoint
 from portal.services import actions
+from portal.services.staff import secret_rotation
 
 log = logging.getLogger(__name__)
 REPLY_MARGIN_S = 2.0  # the node answers at the deadline at the latest; allow for the trip back
@@ -98,7 +99,17 @@ def run_action(action_id: int, database_url: str | None = None, redis_url: str |
             session.expire_all()
             return session.get(ActionRequest, action_id).state
         identity = session.get(ChargePoint, row.charge_point_id).identity
-        spec = CallSpec(identity, row.action, dict(row.payload or {}), row.deadline_at.timestamp())
+        payload = dict(row.payload or {})
+        if row.pending_secret_hash is not None:  # a key rotation: the clear secret waits in Redis
+            secret = secret_rotation.take_secret(redis, action_id)
+            if secret is None:
+                actions.finish(session, action_id, "failed", error="the new secret was no longer available; "
+                               "nothing was sent; ask again with a new secret")
+                secret_rotation.apply_outcome(session, action_id, maybe_delivered=False)
+                session.commit()
+                return "failed"
+            payload["value"] = secret
+        spec = CallSpec(identity, row.action, payload, row.deadline_at.timestamp())
     return _deliver(db, redis, action_id, spec)
 
 
@@ -116,6 +127,10 @@ def _deliver(db: Database, redis: Redis, action_id: int, spec: CallSpec) -> str:
         error = reply.get("detail") or reply.get("status")
     with db.session() as session:
         actions.finish(session, action_id, state, response=response, error=error)
+        if secret_rotation.apply_outcome(session, action_id):
+            log.info("action %s: %s accepted the new secret; its record now holds the new hash", action_id,
+                     spec.identity)
+        session.commit()
     log.info("action %s %s on %s -> %s", action_id, spec.action, spec.identity, state)
     return state
 

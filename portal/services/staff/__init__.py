@@ -1,0 +1,1 @@
+"""Operations of the staff console (support and sales), Flask-free: take a Session, flush, never commit."""

@@ -1,0 +1,72 @@
+"""The staff blueprint, its role checks and helpers shared by the console's pages."""
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+from flask import Blueprint, abort
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from portal.extensions import db_session
+from portal.models import ChargePoint, Site
+from portal.services.staff.roles import allowed
+
+bp = Blueprint("staff", __name__)
+
+# Refusal codes of the staff services in plain words.
+REFUSALS = {
+    "reason_required": _l("Write why you do this: it goes in the audit log."),
+    "bad_connector": _l("Choose one of the charger's outlets."),
+    "unknown_resident": _l("Nobody has an account with that e-mail address."),
+    "unknown_tag": _l("No RFID tag with that number is registered."),
+    "blocked_tag": _l("That RFID tag is blocked."),
+    "not_active": _l("That session is no longer running."),
+    "bad_choice": _l("Choose one of the options."),
+    "bad_config": _l("Enter a configuration key (at most 50 characters) and a value (at most 500)."),
+    "bad_secret": _l("The new secret must be 16 to 40 characters long."),
+    "still_pending": _l("The request is still under way; wait for its answer first."),
+    "secret_retry": _l("A new secret is never sent twice: change the AuthorizationKey again with a new secret."),
+    "invalid_payload": _l("The charger would not understand that request."),
+    "staff_only": _l("Only support staff may do that."),
+}
+
+
+def refusal(code: str) -> str:
+    return str(REFUSALS.get(code, _l("That is not possible right now.")))
+
+
+def staff_area(area: str) -> Callable:
+    """Log-in required, then the user's staff role must cover `area` (roles.AREAS), else 403."""
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not allowed(current_user, area):
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorate
+
+
+def charger_or_404(identity: str) -> ChargePoint:
+    cp = db_session().scalar(select(ChargePoint).where(ChargePoint.identity == identity))
+    if cp is None:
+        abort(404)
+    return cp
+
+
+def all_sites() -> list[Site]:
+    return list(db_session().scalars(select(Site).order_by(Site.name)))
+
+
+def site_by_slug(slug: str | None) -> Site | None:
+    if not slug:
+        return None
+    return db_session().scalar(select(Site).where(Site.slug == slug))
+
+
+@bp.context_processor
+def _staff_context() -> dict:
+    return {"staff_allows": lambda area: allowed(current_user, area)}
