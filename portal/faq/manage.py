@@ -17,6 +17,7 @@ from portal.faq.forms import RESERVED_SLUGS, ArticleForm
 from portal.htmx import render
 from portal.models import FaqArticle
 from portal.services import faq
+from portal.services.staff import roles
 
 ERRORS = {
     "no_language": lambda: _("Write the article in at least one language."),
@@ -30,7 +31,8 @@ def staff_required(view):
     @wraps(view)
     @login_required
     def wrapped(*args, **kwargs):
-        if not current_user.is_staff:
+        # FAQ editing belongs to support (and admins); sales staff read the FAQ like everyone else.
+        if not roles.allowed(current_user, "support"):
             abort(403)
         return view(*args, **kwargs)
     return wrapped

@@ -109,10 +109,11 @@ def test_a_visitor_is_counted_once(client, session, articles):
     assert client.post("/faq/favs/helpful", data={"helpful": "maybe"}).status_code == 400
 
 
-def test_the_editor_is_for_staff_only(client, session, login, articles):
-    resident = make_user(session)
+@pytest.mark.parametrize("staff_role", [None, "sales"])
+def test_the_editor_is_for_support_and_admins_only(client, session, login, articles, staff_role):
+    user = make_user(session, staff_role=staff_role)
     session.commit()
-    login(client, resident)
+    login(client, user)
     assert client.get("/faq/manage/").status_code == 403
     assert client.post("/faq/manage/new", data={"category": "charging", "title_en": "x", "body_en": "y"}).status_code == 403
 
