@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from portal.auth.forms import RegisterForm
 from portal.auth.helpers import redirect_after_form, remember_language
 from portal.auth.limits import REGISTER_LIMIT, limiter
-from portal.auth.routes import bp, safe_next
+from portal.auth.routes import bp
+from portal.security.redirects import safe_next
 from portal.extensions import db_session, redis_conn
 from portal.htmx import render
 from portal.services.accounts import EmailTaken, register_user

@@ -1,8 +1,6 @@
 """Log in and log out; registration, password reset and the account page live in sibling modules."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -14,20 +12,11 @@ from portal.db import utcnow
 from portal.extensions import db_session
 from portal.htmx import render
 from portal.models import User
+from portal.security.redirects import safe_next
 from portal.services.secrets import hash_secret, needs_rehash, verify_secret, verify_unknown_account
 
 bp = Blueprint("auth", __name__)
 bp.record_once(lambda state: init_limiter(state.app))
-
-
-def safe_next(target: str | None, default: str = "/") -> str:
-    """Only same-site paths are followed after log-in."""
-    if not target:
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return default
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -74,5 +63,5 @@ def logout():
     return redirect(url_for("auth.login"), code=303)
 
 
-# Views registered on the same blueprint (imported last: they import bp and safe_next from here).
+# Views registered on the same blueprint (imported last: they import bp from here).
 from portal.auth import account, register, reset  # noqa: E402,F401

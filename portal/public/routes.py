@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
-from portal.auth.routes import safe_next
+from portal.security.redirects import safe_next
 from portal.extensions import db_session, redis_conn
 from portal.htmx import render
 from portal.web import LANG_COOKIE

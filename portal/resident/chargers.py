@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from portal.auth.routes import safe_next
+from portal.security.redirects import safe_next
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import ChargePoint, Site
