@@ -21,6 +21,8 @@ ENV_KEYS = (
     "OCPP_TLS_CERT",
     "OCPP_TLS_KEY",
     "OCPP_LOG_RETENTION_DAYS",
+    "COOKIE_SECURE",
+    "TRUSTED_PROXIES",
 )
 
 
@@ -40,6 +42,8 @@ class Config:
     OCPP_TLS_CERT = ""
     OCPP_TLS_KEY = ""
     OCPP_LOG_RETENTION_DAYS = "30"
+    COOKIE_SECURE = ""  # "1"/"0"; empty: Secure cookies when PORTAL_BASE_URL is https
+    TRUSTED_PROXIES = "0"  # reverse proxies in front of the web app whose X-Forwarded-* are believed
     BABEL_DEFAULT_LOCALE = "nb"
     BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
     LANGUAGES = ("nb", "sv", "en")

@@ -18,6 +18,8 @@ from portal.db import Database
 from portal.extensions import babel, close_db_session, csrf, db_session, htmx, login_manager
 from portal.htmx import render
 from portal.models import User
+from portal.security.headers import init_headers
+from portal.security.transport import init_transport
 from portal.services import pricing
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["kwh"] = _kwh
     app.jinja_env.filters["localtime"] = _localtime
     _register_errors(app)
-    app.after_request(_security_headers)
+    init_transport(app)
+    init_headers(app)
 
 
 def select_locale() -> str:
@@ -149,15 +152,6 @@ def _localtime(value, fmt: str = "short") -> str:
     if value is None:
         return "–"
     return format_datetime(value, fmt)
-
-
-def _security_headers(response):
-    if request.endpoint == "static" and request.args.get("v") and response.status_code == 200:
-        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
 
 
 def _register_errors(app: Flask) -> None:

@@ -1,9 +1,10 @@
 """Small helpers shared by the account views."""
 from __future__ import annotations
 
-from flask import Response, make_response, request
+from flask import Response, make_response
 
 from portal.htmx import wants_fragment
+from portal.security.transport import cookie_secure
 from portal.web import LANG_COOKIE
 
 
@@ -22,5 +23,5 @@ def redirect_after_form(target: str) -> Response:
 def remember_language(response: Response, language: str) -> Response:
     """The language cookie wins over the account setting, so it must follow the account's choice."""
     response.set_cookie(LANG_COOKIE, language, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
-                        secure=request.is_secure)
+                        secure=cookie_secure())
     return response

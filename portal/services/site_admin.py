@@ -5,9 +5,7 @@ Rule violations raise RuleError with a code the pages turn into plain words.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -24,6 +22,7 @@ from portal.models import (
     UserGroup, UserGroupMember, UserSubscription,
 )
 from portal.services import audit
+from portal.services.csv_export import csv_text
 from portal.services.onboarding import add_member, find_user, normalise_email
 from portal.services.pricing import TariffChoice, choose_tariff, comparison_price
 
@@ -525,11 +524,7 @@ def monthly_report(session: Session, site: Site, year: int, month: int) -> list[
 
 def report_csv(rows: list[ReportRow], year: int, month: int, currency: str) -> str:
     """The report as CSV (semicolon separated, decimal comma: opens directly in Nordic spreadsheets)."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(["month", "email", "name", "sessions", "energy_kwh", f"cost_{currency.lower()}"])
-    for r in rows:
-        writer.writerow([f"{year:04d}-{month:02d}", r.email, r.name, r.sessions,
-                         f"{Decimal(r.energy_wh) / 1000:.3f}".replace(".", ","),
-                         f"{Decimal(r.cost_minor) / 100:.2f}".replace(".", ",")])
-    return out.getvalue()
+    header = ["month", "email", "name", "sessions", "energy_kwh", f"cost_{currency.lower()}"]
+    return csv_text(header, ([f"{year:04d}-{month:02d}", r.email, r.name, r.sessions,
+                              f"{Decimal(r.energy_wh) / 1000:.3f}".replace(".", ","),
+                              f"{Decimal(r.cost_minor) / 100:.2f}".replace(".", ",")] for r in rows))
