@@ -24,6 +24,7 @@ redis: setup
 run: setup
 	@set -e; \
 	REDIS_URL="$$(scripts/ensure_redis.sh)"; export REDIS_URL; \
+	SECRET_KEY="$${SECRET_KEY:-$$($(PY) -m portal.security.secret_key)}"; export SECRET_KEY; \
 	echo "[run] REDIS_URL=$$REDIS_URL"; \
 	$(FLASK) db upgrade; \
 	$(FLASK) seed-demo; \

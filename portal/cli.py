@@ -42,10 +42,13 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:
         """Load the demo sites, accounts, tariffs and charge points."""
-        from portal.services.demo import seed_demo
+        from portal.services.demo import NotADemoDatabase, seed_demo
 
         with _db().session() as session:
-            seed_demo(session)
+            try:
+                seed_demo(session)
+            except NotADemoDatabase as exc:
+                raise click.ClickException(str(exc)) from None
             session.commit()
         click.echo("demo data loaded: resident@demo.test / board@demo.test / support@demo.test (demo-password)")
 

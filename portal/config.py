@@ -31,7 +31,7 @@ class Config:
 
     DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'portal.db'}"
     REDIS_URL = "redis://127.0.0.1:6379/0"
-    SECRET_KEY = "dev-only-secret-change-me"
+    SECRET_KEY = ""  # required outside tests; `make run` keeps one in instance/secret_key
     OCPP_HOST = "127.0.0.1"
     OCPP_PORT = "9000"
     OCPP_NODE_ID = "node-1"
