@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import flash, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.forms import RegisterForm
@@ -12,6 +12,7 @@ from portal.auth.helpers import redirect_after_form, remember_language
 from portal.auth.limits import REGISTER_LIMIT, limiter
 from portal.auth.routes import bp
 from portal.security.redirects import safe_next
+from portal.security.sessions import log_in
 from portal.extensions import db_session, redis_conn
 from portal.htmx import render
 from portal.services.accounts import EmailTaken, register_user
@@ -41,9 +42,9 @@ def register():
         return render("auth/register.html", block="form", status=422, form=form)
     mail = queue_templated_email(session, to=user.email, template="welcome", language=user.language,
                                  name=user.display_name, login_url=portal_url("auth.login"))
+    log_in(user, remember=False)
     session.commit()
     enqueue_outbox(redis_conn(), [mail.id])
-    login_user(user, remember=True)
     with force_locale(user.language):  # the next page is shown in the language just chosen
         flash(_("Welcome! Your account is ready."), "success")
     target = safe_next(form.next.data, url_for("public.home"))

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import current_app, flash, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_user
 
 from portal.auth.forms import ResetPasswordForm, ResetRequestForm
 from portal.auth.helpers import redirect_after_form
@@ -11,6 +10,8 @@ from portal.auth.limits import RESET_LIMIT, RESET_PER_ADDRESS_LIMIT, limiter, su
 from portal.auth.routes import bp
 from portal.extensions import db_session, redis_conn
 from portal.htmx import render
+from portal.security.sessions import log_in
+from portal.services import login_sessions
 from portal.services.accounts import RESET_MAX_AGE_S, make_reset_token, set_password, user_for_reset_token
 from portal.services.mail import enqueue_outbox, portal_url, queue_templated_email
 from portal.services.onboarding import find_user
@@ -55,7 +56,8 @@ def reset_password(token: str):
         status = 422 if request.method == "POST" else 200
         return render("auth/reset_password.html", block="form", status=status, form=form, token=token)
     set_password(user, form.password.data)
+    login_sessions.end_all(session, user.id)  # whoever knew the old password is logged out everywhere
+    log_in(user, remember=False)
     session.commit()
-    login_user(user, remember=True)
     flash(_("Your new password is saved, and you are logged in."), "success")
     return redirect_after_form(url_for("public.home"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from portal.auth.forms import LoginForm
@@ -13,6 +13,7 @@ from portal.extensions import db_session
 from portal.htmx import render
 from portal.models import User
 from portal.security.redirects import safe_next
+from portal.security.sessions import log_in, log_out
 from portal.services.secrets import hash_secret, needs_rehash, verify_secret, verify_unknown_account
 
 bp = Blueprint("auth", __name__)
@@ -42,8 +43,8 @@ def login():
     if needs_rehash(user.password_hash):
         user.password_hash = hash_secret(form.password.data)
     user.last_login_at = utcnow()
+    log_in(user, remember=bool(form.remember.data))
     session.commit()
-    login_user(user, remember=True)
     from portal.htmx import wants_fragment
 
     target = safe_next(form.next.data, url_for("public.home"))
@@ -58,7 +59,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    logout_user()
+    log_out()
+    db_session().commit()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"), code=303)
 

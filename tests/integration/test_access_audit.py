@@ -25,9 +25,9 @@ from sqlalchemy import select
 from werkzeug.routing.converters import AnyConverter
 
 from portal.models import (
-    ActionRequest, Base, Favourite, IdTag, Transaction, UserGroup, UserGroupMember,
+    ActionRequest, Base, Favourite, IdTag, LoginSession, Transaction, UserGroup, UserGroupMember,
 )
-from portal.services import site_admin
+from portal.services import login_sessions, site_admin
 from portal.services.accounts import make_reset_token
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import (
@@ -82,6 +82,7 @@ PARAM_SOURCES = {
     "user_id": ("resident_id",),
     "tag_id": ("tag_id",),
     "favourite_id": ("favourite_cp_id", "favourite_site_id"),
+    "login_session_id": ("login_session_id",),
 }
 ENDPOINT_PARAM_SOURCES = {
     ("site.user_group", "group_id"): ("user_group_id",),
@@ -120,6 +121,7 @@ class SiteObjects:
     invitee_id: int  # the account of the invited address: only it may accept the invite
     reset_token: str
     user_group_id: int
+    login_session_id: int  # the resident's log-in session on another device
     markers: list[str] = field(default_factory=list)  # texts only this site's pages may show
 
 
@@ -167,6 +169,8 @@ def _build_site(session, letter: str, city: str) -> tuple[SiteObjects, dict[str,
     invite, invite_token = outcome.sent[0]
     invitee = make_user(session, f"invitee-{letter}@audit.test")
     reset_token, _expires = make_reset_token(resident, TEST_SECRET_KEY)
+    login_sessions.start(session, resident, remember=True, user_agent=f"{city} phone")
+    login_session = session.scalars(select(LoginSession).where(LoginSession.user_id == resident.id)).one()
     session.flush()
     objs = SiteObjects(
         site_id=site.id, slug=site.slug, board_id=board.id, resident_id=resident.id, cp_id=cp.id,
@@ -175,7 +179,7 @@ def _build_site(session, letter: str, city: str) -> tuple[SiteObjects, dict[str,
         subscription_id=sub.id, tx_id=tx.id, action_id=action.id, favourite_cp_id=fav_cp.id,
         favourite_site_id=fav_site.id, tag_id=tag.id, invite_id=invite.id, invite_token=invite_token,
         invitee_id=invitee.id,
-        reset_token=reset_token, user_group_id=user_group.id,
+        reset_token=reset_token, user_group_id=user_group.id, login_session_id=login_session.id,
         markers=[site.name, board.email, resident.email, f"Board {city}", f"Resident {city}", plan.name,
                  base.name, tariff.name, group.name, cp.name, personal.name, tag.tag, tag.name, user_group.name,
                  invite.email],
@@ -185,7 +189,7 @@ def _build_site(session, letter: str, city: str) -> tuple[SiteObjects, dict[str,
         "tariffs": {base.id, tariff.id}, "tariff_groups": {group.id}, "subscription_plans": {plan.id},
         "user_subscriptions": {sub.id}, "transactions": {tx.id}, "action_requests": {action.id},
         "favourites": {fav_cp.id, fav_site.id}, "id_tags": {tag.id}, "invites": {invite.id},
-        "user_groups": {user_group.id},
+        "user_groups": {user_group.id}, "login_sessions": {login_session.id},
     }
     return objs, owned
 
