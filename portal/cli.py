@@ -62,8 +62,15 @@ def register_cli(app: Flask) -> None:
     @click.option("--role", type=click.Choice(["resident", "board"]), default="resident")
     def users_create(email, password, name, language, staff_role, site_slug, role) -> None:
         """Create an account, optionally with access to a site."""
+        from portal.security.passwords import PASSWORD_MAX, PASSWORD_MIN, password_problem
         from portal.services.onboarding import OnboardingError, add_member, create_user, site_by_slug
 
+        problem = password_problem(password, email=email)
+        if problem == "length":
+            raise click.ClickException(f"the password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long")
+        if problem == "common":
+            raise click.ClickException("the password is too common or too easy to guess; "
+                                       "a few unrelated words make a good one")
         with _db().session() as session:
             try:
                 user = create_user(session, email, password, name=name, language=language, staff_role=staff_role)

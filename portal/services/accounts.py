@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from portal.db import utcnow
 from portal.models import User
+from portal.security.passwords import PASSWORD_MAX, PASSWORD_MIN  # noqa: F401 - the forms import them here
 from portal.services.onboarding import create_user, find_user
 from portal.services.secrets import hash_secret
 
 RESET_MAX_AGE_S = 3600
 RESET_SALT = "portal.password-reset"
-PASSWORD_MIN, PASSWORD_MAX = 8, 128
 
 
 class EmailTaken(ValueError):

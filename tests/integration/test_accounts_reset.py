@@ -69,7 +69,7 @@ def test_reset_form_validation(client, session):
     link = _link(session)
     response = client.post(link, data={"password": "abc", "confirm": "abc"})
     assert response.status_code == 422
-    assert b"between 8 and 128 characters" in response.data
+    assert b"between 12 and 128 characters" in response.data
 
 
 def test_expired_forged_and_garbage_tokens_are_refused(client, session):

@@ -21,7 +21,7 @@ NUL = "Ann\x00Nordmann"
 REQUIRED = "This field is required."
 INVALID_EMAIL = "Enter a valid e-mail address"
 TOO_LONG = "cannot be longer than"
-PW_LENGTH = "between 8 and 128 characters"
+PW_LENGTH = "between 12 and 128 characters"
 NOT_SAME = "The two passwords are not the same."
 PLAIN = "Use letters, digits and punctuation only."
 
