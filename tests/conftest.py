@@ -57,6 +57,16 @@ def _isolated_database(request):
         _clean(request.getfixturevalue("db"))
 
 
+@pytest.fixture(autouse=True)
+def _rate_limiter_back_on_redis():
+    """The limiter is one object per process (one app in production). A test with Redis away leaves it
+    counting in memory; the next test's app, with a working Redis, must start on Redis again."""
+    yield
+    from portal.auth.limits import limiter
+
+    limiter._storage_dead = False
+
+
 @pytest.fixture
 def session(db):
     with db.session() as s:

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from portal.auth.forms import LoginForm
-from portal.auth.limits import LOGIN_LIMIT, LOGIN_PER_ACCOUNT_LIMIT, init_limiter, limiter, submitted_email
+from portal.auth.limits import LOGIN_LIMIT, LOGIN_PER_ACCOUNT_LIMIT, email_and_address, init_limiter, limiter
 from portal.db import utcnow
 from portal.extensions import db_session
 from portal.htmx import render
@@ -22,7 +22,7 @@ bp.record_once(lambda state: init_limiter(state.app))
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMIT, methods=["POST"])
-@limiter.limit(LOGIN_PER_ACCOUNT_LIMIT, methods=["POST"], key_func=submitted_email)
+@limiter.limit(LOGIN_PER_ACCOUNT_LIMIT, methods=["POST"], key_func=email_and_address)
 def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(safe_next(request.args.get("next"), url_for("public.home")))

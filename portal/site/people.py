@@ -1,11 +1,12 @@
 """Subscription plans, invites and members, user groups, and the invite accept link."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal.auth.limits import hit
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import Invite, Site, SubscriptionPlan, UserGroup
@@ -107,6 +108,8 @@ def invite(slug: str):
         form.emails.errors = [_("No valid e-mail address found. Write one address per line.")]
         return render("site/members.html", block="invite_panel", status=422,
                       **_members_context(site, form, report=(parsed, None)))
+    if not hit(current_app.config["RATELIMIT_INVITES"], "invites", site.slug, cost=len(parsed.emails)):
+        abort(429)
     s = db_session()
     outcome = site_admin.create_invites(s, current_user, site, parsed.emails)
     ids = [_queue_invite_mail(site, inv, token) for inv, token in outcome.sent]
@@ -124,6 +127,8 @@ def invite_action(slug: str, invite_id: int, action: str):
     s = db_session()
     try:
         if action == "resend":
+            if not hit(current_app.config["RATELIMIT_INVITE_RESENDS"], "invite-resends", site.slug):
+                abort(429)
             token = site_admin.resend_invite(s, current_user, invite)
             ids = [_queue_invite_mail(site, invite, token)]
             s.commit()
