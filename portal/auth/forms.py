@@ -76,6 +76,10 @@ class RegisterForm(FlaskForm):
     next = HiddenField()  # only a same-site path is followed (safe_next)
 
 
+class VerifyForm(FlaskForm):
+    password = PasswordField(_l("The password you chose"), validators=[InputRequired(), Length(max=200)])
+
+
 class ResetRequestForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=_email_validators())
 

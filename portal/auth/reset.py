@@ -7,14 +7,17 @@ from flask_babel import gettext as _
 from portal.auth.forms import ResetPasswordForm, ResetRequestForm
 from portal.auth.helpers import redirect_after_form
 from portal.auth.limits import RESET_LIMIT, RESET_PER_ADDRESS_LIMIT, limiter, submitted_email
-from portal.auth.routes import bp
+from portal.auth.routes import auth_log, bp
 from portal.extensions import db_session, redis_conn
 from portal.htmx import render
 from portal.security.sessions import log_in
 from portal.services import login_sessions
-from portal.services.accounts import RESET_MAX_AGE_S, make_reset_token, set_password, user_for_reset_token
+from portal.services.accounts import (
+    RESET_MAX_AGE_S, make_reset_token, mark_verified, set_password, user_for_reset_token,
+)
 from portal.services.mail import enqueue_outbox, portal_url, queue_templated_email
 from portal.services.onboarding import find_user
+from portal.web import current_language
 
 TOKEN_MAX_LENGTH = 400
 
@@ -35,9 +38,12 @@ def reset_request():
             session, to=user.email, template="password_reset", language=user.language,
             name=user.display_name, reset_url=portal_url("auth.reset_password", token=token), expires_at=expires_at,
         )
-        session.commit()
-        enqueue_outbox(redis_conn(), [mail.id])
-    # The same answer whether or not the address has an account.
+        auth_log.info("password reset link sent to user %s, asked from %s", user.id, request.remote_addr)
+    else:  # the same work and answer: the inbox learns there is no account, the page never says
+        mail = queue_templated_email(session, to=form.email.data.strip(), template="reset_unknown",
+                                     language=current_language(), register_url=portal_url("auth.register"))
+    session.commit()
+    enqueue_outbox(redis_conn(), [mail.id])
     return render("auth/reset_request.html", block="form", form=form, sent=True,
                   minutes=RESET_MAX_AGE_S // 60)
 
@@ -56,6 +62,8 @@ def reset_password(token: str):
         status = 422 if request.method == "POST" else 200
         return render("auth/reset_password.html", block="form", status=status, form=form, token=token)
     set_password(user, form.password.data)
+    mark_verified(user)  # the link reached this inbox
+    auth_log.info("password reset by user %s from %s", user.id, request.remote_addr)
     login_sessions.end_all(session, user.id)  # whoever knew the old password is logged out everywhere
     log_in(user, remember=False)
     session.commit()

@@ -1,22 +1,27 @@
 """Log in and log out; registration, password reset and the account page live in sibling modules."""
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from portal.auth.forms import LoginForm
+from portal.auth.helpers import queue_verify_email
 from portal.auth.limits import LOGIN_LIMIT, LOGIN_PER_ACCOUNT_LIMIT, email_and_address, init_limiter, limiter
 from portal.db import utcnow
-from portal.extensions import db_session
+from portal.extensions import db_session, redis_conn
 from portal.htmx import render
 from portal.models import User
 from portal.security.redirects import safe_next
 from portal.security.sessions import log_in, log_out
+from portal.services.mail import enqueue_outbox
 from portal.services.secrets import hash_secret, needs_rehash, verify_secret, verify_unknown_account
 
 bp = Blueprint("auth", __name__)
+auth_log = logging.getLogger("portal.auth")  # who logged in or failed, from where; never a password or token
 bp.record_once(lambda state: init_limiter(state.app))
 
 
@@ -35,16 +40,26 @@ def login():
     session = db_session()
     email = form.email.data.strip().lower()
     user = session.scalar(select(User).where(func.lower(User.email) == email))
-    if user is None:
-        verify_unknown_account(form.password.data)
-    if user is None or not user.active or not verify_secret(user.password_hash, form.password.data):
+    # One password check on every path, so the time taken does not tell which accounts exist.
+    correct = verify_secret(user.password_hash, form.password.data) if user else verify_unknown_account(
+        form.password.data)
+    if not correct or not user.active:
+        auth_log.info("log-in failed for %s from %s", f"user {user.id}" if user else "an unknown address",
+                      request.remote_addr)
         form.password.errors = [_("Wrong e-mail or password.")]
+        return render("auth/login.html", block="form", status=422, form=form)
+    if user.email_verified_at is None:
+        mail = queue_verify_email(user, safe_next(form.next.data, ""))
+        session.commit()
+        enqueue_outbox(redis_conn(), [mail.id])
+        form.email.errors = [_("Confirm your e-mail address first: we have sent you a new link.")]
         return render("auth/login.html", block="form", status=422, form=form)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_secret(form.password.data)
     user.last_login_at = utcnow()
     log_in(user, remember=bool(form.remember.data))
     session.commit()
+    auth_log.info("log-in of user %s from %s", user.id, request.remote_addr)
     from portal.htmx import wants_fragment
 
     target = safe_next(form.next.data, url_for("public.home"))
@@ -59,6 +74,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    auth_log.info("log-out of user %s from %s", current_user.id, request.remote_addr)
     log_out()
     db_session().commit()
     flash(_("You are logged out."), "info")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -260,12 +260,24 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+INVITE_VALID_DAYS = 30  # a link works this long after it was (re)sent
+
+
 def _new_token(invite: Invite) -> str:
+    """A fresh link: the old one stops working and the invite is valid INVITE_VALID_DAYS from now."""
     token = secrets.token_urlsafe(24)
     invite.token_hash = _token_hash(token)
     invite.send_count = (invite.send_count or 0) + 1
     invite.last_sent_at = utcnow()
+    invite.expires_at = invite.last_sent_at + timedelta(days=INVITE_VALID_DAYS)
     return token
+
+
+def invite_expired(invite: Invite, now: datetime | None = None) -> bool:
+    if invite.expires_at is None:
+        return False
+    expires = invite.expires_at if invite.expires_at.tzinfo else invite.expires_at.replace(tzinfo=timezone.utc)
+    return (now or utcnow()) >= expires
 
 
 @dataclass
@@ -345,8 +357,12 @@ def accept_invite(session: Session, invite: Invite, user: User) -> Membership:
     """The invitee's account gets private access to the site."""
     if invite.status != "pending":
         raise RuleError("invite_not_pending")
+    if invite_expired(invite):
+        raise RuleError("invite_expired")
     if not invite_matches(invite, user):
         raise RuleError("invite_other_address")
+    if user.email_verified_at is None:
+        raise RuleError("email_not_verified")
     member = add_member(session, user, invite.site, invite.role)
     invite.status, invite.accepted_user_id, invite.accepted_at = "accepted", user.id, utcnow()
     session.flush()

@@ -222,11 +222,17 @@ def accept(token: str):
     if invite.status == "accepted":
         mine = current_user.is_authenticated and invite.accepted_user_id == current_user.id
         return render("site/invite_accept.html", invite=invite, state="accepted" if mine else "used")
+    if site_admin.invite_expired(invite):
+        return render("site/invite_accept.html", status=410, invite=invite, state="expired",
+                      days=site_admin.INVITE_VALID_DAYS)
     if not current_user.is_authenticated:
         return render("site/invite_accept.html", invite=invite, state="login", next_url=request.path)
     if not site_admin.invite_matches(invite, current_user):
         return render("site/invite_accept.html", status=403 if request.method == "POST" else 200, invite=invite,
                       state="other_address", masked=site_admin.masked_email(invite.email))
+    if current_user.email_verified_at is None:
+        return render("site/invite_accept.html", status=403 if request.method == "POST" else 200, invite=invite,
+                      state="unverified")
     if request.method == "POST" and EmptyForm().validate_on_submit():
         site_admin.accept_invite(s, invite, current_user)
         s.commit()

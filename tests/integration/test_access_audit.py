@@ -28,7 +28,7 @@ from portal.models import (
     ActionRequest, Base, Favourite, IdTag, LoginSession, Transaction, UserGroup, UserGroupMember,
 )
 from portal.services import login_sessions, site_admin
-from portal.services.accounts import make_reset_token
+from portal.services.accounts import make_reset_token, make_verify_token
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import (
     make_charge_point, make_group, make_plan, make_site, make_tariff, make_user, subscribe,
@@ -48,6 +48,7 @@ PUBLIC_ENDPOINTS = {
     "auth.reset_password": "reset link from the e-mail; the signed token is the credential",
     "resident.start_screen": "the QR sticker's address: logged out it shows only the charger's name and a log-in link",
     "invite.accept": "invite link from the e-mail: asks the visitor to log in or register first",
+    "auth.verify_email": "confirmation link from the registration e-mail; the signed token is the credential",
 }
 
 # --- 4. POST routes that may take a request without a CSRF token (none) ----------------------------------
@@ -58,6 +59,7 @@ CSRF_EXEMPT: dict[str, str] = {}
 BEARER_TOKEN_ENDPOINTS = {
     "invite.accept": "the invite link is the credential (e-mailed to the invitee)",
     "auth.reset_password": "the signed reset link is the credential (e-mailed to the account's owner)",
+    "auth.verify_email": "the signed confirmation link is the credential (e-mailed to the new address)",
 }
 GUESSED_TOKEN = "guessed-token-0000000000000000000000"
 
@@ -89,6 +91,7 @@ ENDPOINT_PARAM_SOURCES = {
     ("site.user_group_remove", "group_id"): ("user_group_id",),
     ("invite.accept", "token"): ("invite_token",),
     ("auth.reset_password", "token"): ("reset_token",),
+    ("auth.verify_email", "token"): ("verify_token",),
 }
 # Parameters that are not objects but a fixed vocabulary (any() converters are read from the rule itself).
 LITERAL_PARAMS = {"kind": ("svg", "png")}
@@ -120,6 +123,7 @@ class SiteObjects:
     invite_token: str
     invitee_id: int  # the account of the invited address: only it may accept the invite
     reset_token: str
+    verify_token: str
     user_group_id: int
     login_session_id: int  # the resident's log-in session on another device
     markers: list[str] = field(default_factory=list)  # texts only this site's pages may show
@@ -169,6 +173,7 @@ def _build_site(session, letter: str, city: str) -> tuple[SiteObjects, dict[str,
     invite, invite_token = outcome.sent[0]
     invitee = make_user(session, f"invitee-{letter}@audit.test")
     reset_token, _expires = make_reset_token(resident, TEST_SECRET_KEY)
+    verify_token = make_verify_token(resident, TEST_SECRET_KEY)
     login_sessions.start(session, resident, remember=True, user_agent=f"{city} phone")
     login_session = session.scalars(select(LoginSession).where(LoginSession.user_id == resident.id)).one()
     session.flush()
@@ -179,7 +184,7 @@ def _build_site(session, letter: str, city: str) -> tuple[SiteObjects, dict[str,
         subscription_id=sub.id, tx_id=tx.id, action_id=action.id, favourite_cp_id=fav_cp.id,
         favourite_site_id=fav_site.id, tag_id=tag.id, invite_id=invite.id, invite_token=invite_token,
         invitee_id=invitee.id,
-        reset_token=reset_token, user_group_id=user_group.id, login_session_id=login_session.id,
+        reset_token=reset_token, verify_token=verify_token, user_group_id=user_group.id, login_session_id=login_session.id,
         markers=[site.name, board.email, resident.email, f"Board {city}", f"Resident {city}", plan.name,
                  base.name, tariff.name, group.name, cp.name, personal.name, tag.tag, tag.name, user_group.name,
                  invite.email],
