@@ -21,6 +21,7 @@ ENV_KEYS = (
     "OCPP_TLS_CERT",
     "OCPP_TLS_KEY",
     "OCPP_LOG_RETENTION_DAYS",
+    "RFID_RETENTION_DAYS",
     "COOKIE_SECURE",
     "TRUSTED_PROXIES",
 )
@@ -42,6 +43,7 @@ class Config:
     OCPP_TLS_CERT = ""
     OCPP_TLS_KEY = ""
     OCPP_LOG_RETENTION_DAYS = "30"
+    RFID_RETENTION_DAYS = "90"  # card ids on finished sessions, then only the billed account remains
     COOKIE_SECURE = ""  # "1"/"0"; empty: Secure cookies when PORTAL_BASE_URL is https
     TRUSTED_PROXIES = "0"  # reverse proxies in front of the web app whose X-Forwarded-* are believed
     BABEL_DEFAULT_LOCALE = "nb"

@@ -18,9 +18,16 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse
 
-log = logging.getLogger(__name__)
 
-limiter = Limiter(key_func=get_remote_address, key_prefix="portal-rl")
+log = logging.getLogger("portal.auth")  # refusals are security events, next to log-ins and resets
+
+
+def _log_breach(limit) -> None:
+    log.warning("rate limit %s hit on %s %s from %s", limit.limit, request.method, request.path,
+                request.remote_addr)
+
+
+limiter = Limiter(key_func=get_remote_address, key_prefix="portal-rl", on_breach=_log_breach)
 
 LOGIN_LIMIT = "30 per minute; 300 per hour"  # per address: a building's residents may share one
 LOGIN_PER_ACCOUNT_LIMIT = "10 per minute; 60 per hour"  # guessing one account's password from one address
@@ -49,7 +56,10 @@ def hit(limit: str, *key: str, cost: int = 1) -> bool:
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return True
     try:
-        return limiter.limiter.hit(parse(limit), "portal-rl", *key, cost=cost)
+        allowed = limiter.limiter.hit(parse(limit), "portal-rl", *key, cost=cost)
+        if not allowed:
+            log.warning("rate limit %s hit for %s from %s", limit, "/".join(key), request.remote_addr)
+        return allowed
     except Exception:  # noqa: BLE001 - the storage is away: the limit is not worth a 500
         log.warning("rate limit %s for %s could not be counted", limit, key)
         return True
