@@ -62,6 +62,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--role", type=click.Choice(["resident", "board"]), default="resident")
     def users_create(email, password, name, language, staff_role, site_slug, role) -> None:
         """Create an account, optionally with access to a site."""
+        from portal.security.events import security_event
         from portal.security.passwords import PASSWORD_MAX, PASSWORD_MIN, password_problem
         from portal.services.onboarding import OnboardingError, add_member, create_user, site_by_slug
 
@@ -82,6 +83,8 @@ def register_cli(app: Flask) -> None:
             except OnboardingError as exc:
                 raise click.ClickException(str(exc)) from exc
             session.commit()
+            security_event("account %s created with staff role %s and site role %s", user.id, staff_role or "-",
+                           f"{role} at {site_slug}" if site_slug else "-")
             click.echo(f"created user {user.email} (id {user.id})")
 
     @chargers.command("add")

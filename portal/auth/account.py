@@ -14,6 +14,7 @@ from portal.db import utcnow
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import User
+from portal.security.events import security_event
 from portal.security.sessions import current_login_session, limits, log_out
 from portal.services import login_sessions
 from portal.services.accounts import set_password, update_profile
@@ -78,6 +79,7 @@ def account_password():
     this = current_login_session()
     login_sessions.end_all(session, user.id, keep_id=this.id if this else None)  # this device stays logged in
     session.commit()
+    security_event("password changed by user %s", user.id)
     enqueue_outbox(redis_conn(), [mail.id])
     return _page(user, block="password_form", password_saved=True)
 
@@ -94,6 +96,7 @@ def account_session_end(login_session_id: int):
     if not login_sessions.end(db_session(), current_user.id, login_session_id):
         abort(404)
     db_session().commit()
+    security_event("session %s of user %s ended by its owner", login_session_id, current_user.id)
     return _page(_user(), block="sessions", sessions_ended=1)
 
 
@@ -103,4 +106,5 @@ def account_sessions_end_others():
     this = current_login_session()
     ended = login_sessions.end_all(db_session(), current_user.id, keep_id=this.id if this else None)
     db_session().commit()
+    security_event("%s other sessions of user %s ended by its owner", ended, current_user.id)
     return _page(_user(), block="sessions", sessions_ended=ended)

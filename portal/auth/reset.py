@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 from portal.auth.forms import ResetPasswordForm, ResetRequestForm
 from portal.auth.helpers import redirect_after_form
 from portal.auth.limits import RESET_LIMIT, RESET_PER_ADDRESS_LIMIT, limiter, submitted_email
-from portal.auth.routes import auth_log, bp
+from portal.auth.routes import bp
 from portal.extensions import db_session, redis_conn
 from portal.htmx import render
+from portal.security.events import security_event
 from portal.security.sessions import log_in
 from portal.services import login_sessions
 from portal.services.accounts import (
@@ -38,7 +39,7 @@ def reset_request():
             session, to=user.email, template="password_reset", language=user.language,
             name=user.display_name, reset_url=portal_url("auth.reset_password", token=token), expires_at=expires_at,
         )
-        auth_log.info("password reset link sent to user %s, asked from %s", user.id, request.remote_addr)
+        security_event("password reset link sent to user %s", user.id)
     else:  # the same work and answer: the inbox learns there is no account, the page never says
         mail = queue_templated_email(session, to=form.email.data.strip(), template="reset_unknown",
                                      language=current_language(), register_url=portal_url("auth.register"))
@@ -63,7 +64,7 @@ def reset_password(token: str):
         return render("auth/reset_password.html", block="form", status=status, form=form, token=token)
     set_password(user, form.password.data)
     mark_verified(user)  # the link reached this inbox
-    auth_log.info("password reset by user %s from %s", user.id, request.remote_addr)
+    security_event("password reset by user %s", user.id)
     login_sessions.end_all(session, user.id)  # whoever knew the old password is logged out everywhere
     log_in(user, remember=False)
     session.commit()

@@ -1,8 +1,6 @@
 """Log in and log out; registration, password reset and the account page live in sibling modules."""
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -15,13 +13,13 @@ from portal.db import utcnow
 from portal.extensions import db_session, redis_conn
 from portal.htmx import render
 from portal.models import User
+from portal.security.events import security_event
 from portal.security.redirects import safe_next
 from portal.security.sessions import log_in, log_out
 from portal.services.mail import enqueue_outbox
 from portal.services.secrets import hash_secret, needs_rehash, verify_secret, verify_unknown_account
 
 bp = Blueprint("auth", __name__)
-auth_log = logging.getLogger("portal.auth")  # who logged in or failed, from where; never a password or token
 bp.record_once(lambda state: init_limiter(state.app))
 
 
@@ -44,8 +42,7 @@ def login():
     correct = verify_secret(user.password_hash, form.password.data) if user else verify_unknown_account(
         form.password.data)
     if not correct or not user.active:
-        auth_log.info("log-in failed for %s from %s", f"user {user.id}" if user else "an unknown address",
-                      request.remote_addr)
+        security_event("log-in failed for %s", f"user {user.id}" if user else "an unknown address")
         form.password.errors = [_("Wrong e-mail or password.")]
         return render("auth/login.html", block="form", status=422, form=form)
     if user.email_verified_at is None:
@@ -59,7 +56,7 @@ def login():
     user.last_login_at = utcnow()
     log_in(user, remember=bool(form.remember.data))
     session.commit()
-    auth_log.info("log-in of user %s from %s", user.id, request.remote_addr)
+    security_event("log-in of user %s", user.id)
     from portal.htmx import wants_fragment
 
     target = safe_next(form.next.data, url_for("public.home"))
@@ -74,7 +71,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    auth_log.info("log-out of user %s from %s", current_user.id, request.remote_addr)
+    security_event("log-out of user %s", current_user.id)
     log_out()
     db_session().commit()
     flash(_("You are logged out."), "info")

@@ -10,6 +10,7 @@ from portal.auth.limits import hit
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import Invite, Site, SubscriptionPlan, UserGroup
+from portal.security.events import security_event
 from portal.services import site_admin
 from portal.services.pricing import parse_price, to_minor
 from portal.services.site_admin import RuleError
@@ -152,6 +153,7 @@ def member_remove(slug: str, user_id: int):
     try:
         kept = site_admin.remove_member(s, current_user, site, user_id)
         s.commit()
+        security_event("access: user %s removed from site %s by user %s", user_id, site.id, current_user.id)
         flash(_("Access removed. Their subscriptions are theirs to end: %(n)d still active.", n=kept), "success")
     except RuleError as exc:
         flash(rule_message(exc.code), "error")
@@ -236,6 +238,8 @@ def accept(token: str):
     if request.method == "POST" and EmptyForm().validate_on_submit():
         site_admin.accept_invite(s, invite, current_user)
         s.commit()
+        security_event("access: user %s joined site %s as %s by invite %s", current_user.id, invite.site_id,
+                       invite.role, invite.id)
         flash(_("Welcome! You now have access to the chargers at %(site)s.", site=invite.site.name), "success")
         return redirect(url_for("resident.my_chargers") if "resident.my_chargers" in current_app.view_functions
                         else url_for("public.home"), code=303)

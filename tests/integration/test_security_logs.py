@@ -148,3 +148,17 @@ def test_rfid_ids_are_forgotten_after_the_retention(session, db):
     assert tags == {"old": "", "new": "RFID-CARD-7"}
     orphan = session.scalar(select(OrphanStop))
     assert orphan.id_tag is None and "idTag" not in orphan.payload and orphan.payload["meterStop"] == 1
+
+
+def test_access_changes_are_logged_with_who_and_from_where(client, login, session, caplog):
+    from tests.factories import make_site
+
+    site = make_site(session, "eik")
+    board = make_user(session, site=site, role="board")
+    resident = make_user(session, site=site)
+    session.commit()
+    login(client, board)
+    with caplog.at_level(logging.INFO, logger="portal.auth"):
+        client.post(f"/manage/eik/members/{resident.id}/remove")
+    text = "\n".join(r.getMessage() for r in caplog.records if r.name == "portal.auth")
+    assert f"access: user {resident.id} removed from site {site.id} by user {board.id} from 127.0.0.1" in text
