@@ -110,8 +110,13 @@ def start_context(cp: ChargePoint, form: StartForm | None = None, refusal: str |
         outlet_state=outlet_state, state_class=state_class,
         fav=favourites.find(s, current_user, cp=cp), fav_form=FavouriteForm(),
         is_owner=cp.cp_type == "personal" and cp.owner_id == current_user.id,
-        auth_form=_auth_form(cp), may_print=may_print_sticker(cp),
+        auth_form=_auth_form(cp), may_print=may_print_sticker(cp), status_hidden=status_hidden(cp),
     )
+
+
+def status_hidden(cp: ChargePoint) -> bool:
+    """A personal charger's live status tells whether its owner is at home: only the owner (and staff) see it."""
+    return cp.cp_type == "personal" and cp.owner_id != current_user.id and not current_user.is_staff
 
 
 def _auth_form(cp: ChargePoint) -> AuthSettingForm:

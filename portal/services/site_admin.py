@@ -508,6 +508,7 @@ class ReportRow:
     sessions: int = 0
     energy_wh: int = 0
     cost_minor: int = 0
+    guest: bool = False  # everyone who is not a member of the site, together, never named
 
 
 def month_bounds(year: int, month: int, tz: str) -> tuple[datetime, datetime]:
@@ -518,8 +519,11 @@ def month_bounds(year: int, month: int, tz: str) -> tuple[datetime, datetime]:
 
 
 def monthly_report(session: Session, site: Site, year: int, month: int) -> list[ReportRow]:
-    """Consumption and cost per resident for sessions started in the month (site's time zone)."""
+    """Consumption and cost per resident for sessions started in the month (site's time zone). The board
+    sees its own residents by name; guests (people who are not members, cards without an account) are
+    one row of totals, last."""
     start, end = month_bounds(year, month, site.timezone)
+    members = set(session.scalars(select(Membership.user_id).where(Membership.site_id == site.id)))
     txs = session.scalars(
         select(Transaction).join(ChargePoint, ChargePoint.id == Transaction.charge_point_id)
         .where(ChargePoint.site_id == site.id, Transaction.status == "completed",
@@ -528,19 +532,21 @@ def monthly_report(session: Session, site: Site, year: int, month: int) -> list[
     for tx in txs:
         if (tx.meter_flag or "").startswith("refused at start"):
             continue
-        row = rows.get(tx.user_id)
+        key = tx.user_id if tx.user_id in members else None
+        row = rows.get(key)
         if row is None:
-            user = tx.user
-            row = rows[tx.user_id] = ReportRow(tx.user_id, user.email if user else "", user.name if user else "")
+            user = tx.user if key is not None else None
+            row = rows[key] = (ReportRow(key, user.email, user.name) if user is not None
+                               else ReportRow(None, "", "", guest=True))
         row.sessions += 1
         row.energy_wh += tx.energy_wh or 0
         row.cost_minor += tx.cost_minor or 0
-    return sorted(rows.values(), key=lambda r: (r.user_id is None, r.email))
+    return sorted(rows.values(), key=lambda r: (r.guest, r.email))
 
 
 def report_csv(rows: list[ReportRow], year: int, month: int, currency: str) -> str:
     """The report as CSV (semicolon separated, decimal comma: opens directly in Nordic spreadsheets)."""
     header = ["month", "email", "name", "sessions", "energy_kwh", f"cost_{currency.lower()}"]
-    return csv_text(header, ([f"{year:04d}-{month:02d}", r.email, r.name, r.sessions,
+    return csv_text(header, ([f"{year:04d}-{month:02d}", r.email, "guest" if r.guest else r.name, r.sessions,
                               f"{Decimal(r.energy_wh) / 1000:.3f}".replace(".", ","),
                               f"{Decimal(r.cost_minor) / 100:.2f}".replace(".", ",")] for r in rows))
