@@ -545,3 +545,70 @@ def test_every_post_without_a_csrf_token_is_refused(app, raw_client, login, db, 
     assert not problems, "POST accepted without a CSRF token:\n" + "\n".join(problems)
     assert db_snapshot(db) == before
     assert checked >= 50
+
+
+# --- 5. transport: headers, cookie flags and redirect targets on every route ------------------------------
+
+def _transport_problems(response, where: str, logged_in: bool) -> list[str]:
+    from portal.security.headers import CSP
+    from portal.security.redirects import is_safe_path
+
+    problems = []
+    headers = response.headers
+    if headers.get("Content-Security-Policy") != CSP or "unsafe" in CSP:
+        problems.append(f"CSP {headers.get('Content-Security-Policy')!r}: {where}")
+    for name, expected in (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY")):
+        if headers.get(name) != expected:
+            problems.append(f"{name} {headers.get(name)!r}: {where}")
+    if "Permissions-Policy" not in headers or "Strict-Transport-Security" not in headers:
+        problems.append(f"no Permissions-Policy or HSTS: {where}")
+    if logged_in and "no-store" not in headers.get("Cache-Control", ""):
+        problems.append(f"cacheable ({headers.get('Cache-Control')!r}): {where}")
+    for cookie in headers.getlist("Set-Cookie"):
+        flags = cookie.lower()
+        if "; httponly" not in flags or "; secure" not in flags or "samesite=lax" not in flags:
+            problems.append(f"cookie without HttpOnly/Secure/SameSite=Lax {cookie.split('=')[0]}: {where}")
+    for target in (headers.get("Location"), headers.get("HX-Redirect")):
+        if target is None:
+            continue
+        parts = urlsplit(target)
+        same_site = parts.netloc in ("", "localhost") and parts.scheme in ("", "https")
+        path = target if not parts.netloc else (parts.path + (f"?{parts.query}" if parts.query else ""))
+        if not same_site or not is_safe_path(path):
+            problems.append(f"redirect off the site {target!r}: {where}")
+    return problems
+
+
+@pytest.fixture
+def https_client(app_config, db):
+    from portal import create_app
+    from tests.conftest import browser_like_client
+
+    application = create_app({**app_config, "PORTAL_BASE_URL": "https://portal.test"})
+    yield application, browser_like_client(application)
+    application.extensions["portal_db"].dispose()
+
+
+@pytest.mark.parametrize("who", ["anonymous", "resident", "board", "admin"])
+def test_every_route_sends_the_security_headers_safe_cookies_and_same_site_redirects(https_client, login, world,
+                                                                                     who):
+    """Behind HTTPS: CSP, nosniff, frame denial, Permissions-Policy and HSTS on every answer; no-store for
+    logged-in users; every cookie HttpOnly, Secure and SameSite=Lax; every redirect stays on the site."""
+    app, client = https_client
+    user_id = {"resident": world.a.resident_id, "board": world.a.board_id, "admin": world.admin_id}.get(who)
+    problems, checked = [], 0
+    for rule in sorted(audited_rules(app), key=lambda r: (r.rule.startswith("/manage/"), r.rule)):
+        for method in methods_of(rule):
+            for url in urls_for(app, rule, world.a):
+                for htmx in (False, True):
+                    if user_id is not None:
+                        login(client, _Id(user_id))
+                    response = client.open(url, method=method, base_url="https://localhost",
+                                           data={"next": "/\\evil.example"} if method != "GET" else None,
+                                           headers=HX if htmx else {})
+                    checked += 1
+                    where = f"{who} {method} {url}{' (htmx)' if htmx else ''} -> {response.status_code}"
+                    problems += _transport_problems(response, where, logged_in=user_id is not None
+                                                    and rule.endpoint not in ("auth.logout",))
+    assert not problems, "\n".join(problems)
+    assert checked > 100
