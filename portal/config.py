@@ -24,6 +24,10 @@ ENV_KEYS = (
     "RFID_RETENTION_DAYS",
     "COOKIE_SECURE",
     "TRUSTED_PROXIES",
+    "SESSION_IDLE_MINUTES",
+    "SESSION_MAX_HOURS",
+    "REMEMBER_IDLE_DAYS",
+    "REMEMBER_MAX_DAYS",
 )
 
 
@@ -46,6 +50,10 @@ class Config:
     RFID_RETENTION_DAYS = "90"  # card ids on finished sessions, then only the billed account remains
     COOKIE_SECURE = ""  # "1"/"0"; empty: Secure cookies when PORTAL_BASE_URL is https
     TRUSTED_PROXIES = "0"  # reverse proxies in front of the web app whose X-Forwarded-* are believed
+    SESSION_IDLE_MINUTES = "120"  # log-in session without "keep me logged in": idle limit
+    SESSION_MAX_HOURS = "12"  # ... and absolute lifetime
+    REMEMBER_IDLE_DAYS = "30"  # with "keep me logged in"
+    REMEMBER_MAX_DAYS = "90"
     BABEL_DEFAULT_LOCALE = "nb"
     BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
     LANGUAGES = ("nb", "sv", "en")
