@@ -1,15 +1,14 @@
 """The key that signs sessions, CSRF tokens and reset links must be a real secret.
 
 `create_app` refuses to start (outside tests) with no SECRET_KEY, the old development default, or a key
-too short to be random. `make run` calls ``python -m portal.security.secret_key`` which creates
-``instance/secret_key`` once (random, readable by the owner only) and prints it, so a developer machine
-keeps one key across restarts and nobody runs a deployment on a key published in the repository.
+too short to be random. `make run` calls `ensure_key_file()`, which creates ``instance/secret_key`` once
+(random, readable by the owner only), so a developer machine keeps one key across restarts and nobody
+runs a deployment on a key published in the repository.
 """
 from __future__ import annotations
 
 import os
 import secrets
-import sys
 from pathlib import Path
 
 from portal.config import INSTANCE_DIR
@@ -47,7 +46,3 @@ def ensure_key_file(path: Path = KEY_FILE) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(key + "\n")
     return key
-
-
-if __name__ == "__main__":
-    sys.stdout.write(ensure_key_file(Path(sys.argv[1]) if len(sys.argv) > 1 else KEY_FILE) + "\n")
