@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from portal.db import Database
-from portal.extensions import babel, close_db_session, csrf, db_session, htmx, login_manager
+from portal.extensions import babel, close_db_session, csrf, htmx, login_manager
 from portal.htmx import render
 from portal.security.headers import init_headers
 from portal.security.sessions import init_sessions, load_user

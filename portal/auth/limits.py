@@ -18,7 +18,6 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse
 
-
 log = logging.getLogger("portal.auth")  # refusals are security events, next to log-ins and resets
 
 

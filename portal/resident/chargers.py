@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from portal.security.redirects import safe_next
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import ChargePoint, Site
@@ -23,6 +22,7 @@ from portal.resident.common import (
 )
 from portal.resident.forms import AuthSettingForm, EmptyForm, FavouriteForm, StartForm
 from portal.resident.routes import bp
+from portal.security.redirects import safe_next
 from portal.services import access, favourites, sessions, spot
 from portal.services.pricing import comparison_price
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import request
-from http.cookies import SimpleCookie
 
 from tests.conftest import browser_like_client
 from tests.factories import PASSWORD, make_user, resident_with_access
