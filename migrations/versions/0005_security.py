@@ -38,6 +38,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("email_verified_at", portal.db.UTCDateTime(timezone=True), nullable=True))
     with op.batch_alter_table("invites", schema=None) as batch_op:
         batch_op.add_column(sa.Column("expires_at", portal.db.UTCDateTime(timezone=True), nullable=True))
+    # Accounts from before confirmation existed were accepted under the old rules: they count as confirmed,
+    # so nobody is locked out by the upgrade (SECURITY.md says so).
+    users = sa.table("users", sa.column("email_verified_at", portal.db.UTCDateTime(timezone=True)),
+                     sa.column("created_at", portal.db.UTCDateTime(timezone=True)))
+    op.execute(users.update().where(users.c.email_verified_at.is_(None)).values(email_verified_at=users.c.created_at))
     # Invites sent before expiry existed get the default 30 days from now.
     invites = sa.table("invites", sa.column("expires_at", portal.db.UTCDateTime(timezone=True)))
     op.execute(invites.update().where(invites.c.expires_at.is_(None))

@@ -49,3 +49,32 @@ def test_no_demo_account_exists_unless_seed_demo_was_asked_for(app, client, sess
     client.get("/login")
     client.get("/")
     assert session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_accounts_from_before_the_upgrade_count_as_confirmed(tmp_path):
+    """Migration 0005 must not lock existing users out: they were accepted before confirmation existed."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import create_engine, text
+
+    from portal.config import PROJECT_ROOT
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    cfg = AlembicConfig(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.attributes["database_url"] = url
+    cfg.attributes["configure_logging"] = False
+    command.upgrade(cfg, "0001")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO users (email, name, phone, password_hash, language, active, created_at) "
+                          "VALUES ('old@example.test', '', '', 'x', 'nb', 1, '2025-01-01 10:00:00.000000')"))
+    command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT email_verified_at FROM users")).scalar() is not None
+    engine.dispose()
+
+
+def test_seed_demo_accounts_can_log_in(app, client, session):
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    response = client.post("/login", data={"email": "resident@demo.test", "password": "demo-password"})
+    assert response.status_code == 303
