@@ -24,6 +24,8 @@ redis: setup
 run: setup
 	@set -e; \
 	REDIS_URL="$$(scripts/ensure_redis.sh)"; export REDIS_URL; \
+	SECRET_KEY="$${SECRET_KEY:-$$($(PY) -c 'from portal.security.secret_key import ensure_key_file; print(ensure_key_file())')}"; \
+	export SECRET_KEY; \
 	echo "[run] REDIS_URL=$$REDIS_URL"; \
 	$(FLASK) db upgrade; \
 	$(FLASK) seed-demo; \

@@ -26,7 +26,8 @@ def main() -> None:
     folder = tempfile.mkdtemp(prefix="page-weight-")
     url = f"sqlite:///{folder}/portal.db"
     upgrade_database(url)
-    app = create_app({"DATABASE_URL": url, "REDIS_URL": "redis://127.0.0.1:1/0", "RATELIMIT_ENABLED": False})
+    app = create_app({"DATABASE_URL": url, "REDIS_URL": "redis://127.0.0.1:1/0", "RATELIMIT_ENABLED": False,
+                      "SECRET_KEY": "bench-page-weight-only-key"})
     with app.extensions["portal_db"].session() as session:
         seed_demo(session)
         session.commit()

@@ -151,7 +151,7 @@ def main() -> None:
     folder = tempfile.mkdtemp(prefix="bench-tap-")
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{folder}/portal.db"
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis.url, "RATELIMIT_ENABLED": "false",
-           "SECRET_KEY": "bench-secret", "WORKER_PROCESSES": "2"}
+           "SECRET_KEY": "bench-secret-not-for-production", "WORKER_PROCESSES": "2"}
     email, *identities = prepare(database_url, args.chargers)
     try:
         with Stack(env) as stack:

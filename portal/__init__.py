@@ -6,6 +6,8 @@ import logging
 from flask import Flask
 
 from portal.config import PROJECT_ROOT, load_settings
+from portal.security.redaction import install_log_filters
+from portal.security.secret_key import check_secret_key
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -18,8 +20,10 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.update(load_settings(config))
+    check_secret_key(app.config)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PROJECT_ROOT / "translations"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_filters()  # no reset, invite or confirmation token in any log line
 
     from portal import web
     web.init_app(app)

@@ -42,10 +42,13 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:
         """Load the demo sites, accounts, tariffs and charge points."""
-        from portal.services.demo import seed_demo
+        from portal.services.demo import NotADemoDatabase, seed_demo
 
         with _db().session() as session:
-            seed_demo(session)
+            try:
+                seed_demo(session)
+            except NotADemoDatabase as exc:
+                raise click.ClickException(str(exc)) from None
             session.commit()
         click.echo("demo data loaded: resident@demo.test / board@demo.test / support@demo.test (demo-password)")
 
@@ -59,8 +62,16 @@ def register_cli(app: Flask) -> None:
     @click.option("--role", type=click.Choice(["resident", "board"]), default="resident")
     def users_create(email, password, name, language, staff_role, site_slug, role) -> None:
         """Create an account, optionally with access to a site."""
+        from portal.security.events import security_event
+        from portal.security.passwords import PASSWORD_MAX, PASSWORD_MIN, password_problem
         from portal.services.onboarding import OnboardingError, add_member, create_user, site_by_slug
 
+        problem = password_problem(password, email=email)
+        if problem == "length":
+            raise click.ClickException(f"the password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long")
+        if problem == "common":
+            raise click.ClickException("the password is too common or too easy to guess; "
+                                       "a few unrelated words make a good one")
         with _db().session() as session:
             try:
                 user = create_user(session, email, password, name=name, language=language, staff_role=staff_role)
@@ -72,6 +83,8 @@ def register_cli(app: Flask) -> None:
             except OnboardingError as exc:
                 raise click.ClickException(str(exc)) from exc
             session.commit()
+            security_event("account %s created with staff role %s and site role %s", user.id, staff_role or "-",
+                           f"{role} at {site_slug}" if site_slug else "-")
             click.echo(f"created user {user.email} (id {user.id})")
 
     @chargers.command("add")

@@ -26,6 +26,13 @@ ENV_KEYS = (
     "SALES_EMAIL",
     "SALES_LANGUAGE",
     "UPLOAD_DIR",
+    "RFID_RETENTION_DAYS",
+    "COOKIE_SECURE",
+    "TRUSTED_PROXIES",
+    "SESSION_IDLE_MINUTES",
+    "SESSION_MAX_HOURS",
+    "REMEMBER_IDLE_DAYS",
+    "REMEMBER_MAX_DAYS",
 )
 
 
@@ -34,7 +41,7 @@ class Config:
 
     DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'portal.db'}"
     REDIS_URL = "redis://127.0.0.1:6379/0"
-    SECRET_KEY = "dev-only-secret-change-me"
+    SECRET_KEY = ""  # required outside tests; `make run` keeps one in instance/secret_key
     OCPP_HOST = "127.0.0.1"
     OCPP_PORT = "9000"
     OCPP_NODE_ID = "node-1"
@@ -52,6 +59,13 @@ class Config:
     SALES_LANGUAGE = "nb"
     # Uploaded ticket photos live here, outside static/, served only through an access-checked view.
     UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
+    RFID_RETENTION_DAYS = "90"  # card ids on finished sessions, then only the billed account remains
+    COOKIE_SECURE = ""  # "1"/"0"; empty: Secure cookies when PORTAL_BASE_URL is https
+    TRUSTED_PROXIES = "0"  # reverse proxies in front of the web app whose X-Forwarded-* are believed
+    SESSION_IDLE_MINUTES = "120"  # log-in session without "keep me logged in": idle limit
+    SESSION_MAX_HOURS = "12"  # ... and absolute lifetime
+    REMEMBER_IDLE_DAYS = "30"  # with "keep me logged in"
+    REMEMBER_MAX_DAYS = "90"
     BABEL_DEFAULT_LOCALE = "nb"
     BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
     LANGUAGES = ("nb", "sv", "en")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import logging
 import os
 
@@ -15,9 +14,11 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from portal.db import Database
-from portal.extensions import babel, close_db_session, csrf, db_session, htmx, login_manager
+from portal.extensions import babel, close_db_session, csrf, htmx, login_manager
 from portal.htmx import render
-from portal.models import User
+from portal.security.headers import init_headers
+from portal.security.sessions import init_sessions, load_user
+from portal.security.transport import init_transport
 from portal.services import pricing
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,8 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
-    login_manager.user_loader(_load_user)
+    login_manager.user_loader(load_user)
+    init_sessions(app)
     login_manager.unauthorized_handler(_unauthorized)
     app.context_processor(_template_context)
     app.jinja_env.filters["money"] = _money
@@ -41,7 +43,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["kwh"] = _kwh
     app.jinja_env.filters["localtime"] = _localtime
     _register_errors(app)
-    app.after_request(_security_headers)
+    init_transport(app)
+    init_headers(app)
 
 
 def select_locale() -> str:
@@ -59,17 +62,6 @@ def select_locale() -> str:
 
 def current_language() -> str:
     return str(get_locale() or "nb")[:2]
-
-
-def _load_user(session_id: str) -> User | None:
-    """The user of a log-in session, unless the password changed since (then the session is over)."""
-    user_id, _, fingerprint = session_id.partition(":")
-    if not user_id.isdigit() or not fingerprint:
-        return None
-    user = db_session().get(User, int(user_id))
-    if user is None or not user.active or not hmac.compare_digest(user.session_fingerprint, fingerprint):
-        return None
-    return user
 
 
 def _unauthorized():
@@ -149,15 +141,6 @@ def _localtime(value, fmt: str = "short") -> str:
     if value is None:
         return "–"
     return format_datetime(value, fmt)
-
-
-def _security_headers(response):
-    if request.endpoint == "static" and request.args.get("v") and response.status_code == 200:
-        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
 
 
 def _register_errors(app: Flask) -> None:

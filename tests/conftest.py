@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import text
 
@@ -56,6 +57,16 @@ def _isolated_database(request):
         _clean(request.getfixturevalue("db"))
 
 
+@pytest.fixture(autouse=True)
+def _rate_limiter_back_on_redis():
+    """The limiter is one object per process (one app in production). A test with Redis away leaves it
+    counting in memory; the next test's app, with a working Redis, must start on Redis again."""
+    yield
+    from portal.auth.limits import limiter
+
+    limiter._storage_dead = False
+
+
 @pytest.fixture
 def session(db):
     with db.session() as s:
@@ -95,9 +106,20 @@ def _csrf_token(app) -> str:
     return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps("test-raw-csrf")
 
 
+class _BrowserLikeClient(FlaskClient):
+    """Sends the CSRF token a page would carry. Log-in starts a new session with a new CSRF token (as it
+    must); a browser would read it from the next page, this client puts its own back before each request."""
+
+    def open(self, *args, **kwargs):
+        if self._cookies:
+            with self.session_transaction() as s:
+                s.setdefault("csrf_token", "test-raw-csrf")
+        return super().open(*args, **kwargs)
+
+
 def browser_like_client(app):
     """A test client that behaves like our pages in a browser: English, a valid CSRF token on every request."""
-    c = app.test_client()
+    c = _BrowserLikeClient(app, app.response_class, use_cookies=True)
     c.set_cookie("lang", "en")
     with c.session_transaction() as s:
         s["csrf_token"] = "test-raw-csrf"
@@ -120,14 +142,18 @@ def raw_client(app):
 
 @pytest.fixture
 def login(db):
-    """Log a client in as a user (or anything with an .id) without the password round trip."""
+    """Log a client in as a user (or anything with an .id) without the password round trip: a server-side
+    session is started for it, as a real log-in does."""
     from portal.models import User
 
     def _login(client, user) -> None:
+        from portal.services import login_sessions
+
         with db.session() as s:
-            session_id = s.get(User, user.id).get_id()
+            token = login_sessions.start(s, s.get(User, user.id), remember=False, user_agent="pytest")
+            s.commit()
         with client.session_transaction() as s:
-            s["_user_id"] = session_id
+            s["_user_id"] = f"{user.id}:{token}"
             s["_fresh"] = True
 
     return _login

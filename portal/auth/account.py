@@ -1,10 +1,10 @@
 """The account page: name, language and password."""
 from __future__ import annotations
 
-from flask import flash, url_for
+from flask import abort, flash, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
 from portal.auth.forms import PasswordChangeForm, ProfileForm
 from portal.auth.helpers import redirect_after_form, remember_language
@@ -12,8 +12,11 @@ from portal.auth.limits import LOGIN_PER_ACCOUNT_LIMIT, limiter
 from portal.auth.routes import bp
 from portal.db import utcnow
 from portal.extensions import db_session, redis_conn
-from portal.htmx import render
+from portal.htmx import hx_redirect, render
 from portal.models import User
+from portal.security.events import security_event
+from portal.security.sessions import current_login_session, limits, log_out
+from portal.services import login_sessions
 from portal.services.accounts import set_password, update_profile
 from portal.services.mail import enqueue_outbox, portal_url, queue_templated_email
 from portal.services.secrets import verify_secret
@@ -25,11 +28,15 @@ def _user() -> User:
 
 
 def _page(user: User, *, profile: ProfileForm | None = None, password: PasswordChangeForm | None = None,
-          block: str | None = None, status: int = 200, password_saved: bool = False):
+          block: str | None = None, status: int = 200, password_saved: bool = False, sessions_ended: int = -1):
     profile = profile or ProfileForm(prefix="profile", formdata=None, name=user.name, language=user.language)
     password = password or PasswordChangeForm(prefix="password", formdata=None)
-    return render("auth/account.html", block=block, status=status, user=user,
-                  profile_form=profile, password_form=password, password_saved=password_saved)
+    this = current_login_session()
+    devices = [(row, login_sessions.device_label(row.user_agent), this is not None and row.id == this.id)
+               for row in login_sessions.active(db_session(), user.id, limits())]
+    return render("auth/account.html", block=block, status=status, user=user, devices=devices,
+                  sessions_ended=sessions_ended, profile_form=profile, password_form=password,
+                  password_saved=password_saved)
 
 
 @bp.route("/account")
@@ -69,7 +76,35 @@ def account_password():
     mail = queue_templated_email(session, to=user.email, template="password_changed", language=user.language,
                                  name=user.display_name, changed_at=utcnow(),
                                  reset_url=portal_url("auth.reset_request"))
+    this = current_login_session()
+    login_sessions.end_all(session, user.id, keep_id=this.id if this else None)  # this device stays logged in
     session.commit()
-    login_user(user, remember=True)  # this device stays logged in; every other session ends
+    security_event("password changed by user %s", user.id)
     enqueue_outbox(redis_conn(), [mail.id])
     return _page(user, block="password_form", password_saved=True)
+
+
+@bp.route("/account/sessions/<int:login_session_id>/end", methods=["POST"])
+@login_required
+def account_session_end(login_session_id: int):
+    """End one of one's own log-in sessions (a lost phone); ending this one logs out here."""
+    this = current_login_session()
+    if this is not None and this.id == login_session_id:
+        log_out()
+        db_session().commit()
+        return hx_redirect("auth.login")
+    if not login_sessions.end(db_session(), current_user.id, login_session_id):
+        abort(404)
+    db_session().commit()
+    security_event("session %s of user %s ended by its owner", login_session_id, current_user.id)
+    return _page(_user(), block="sessions", sessions_ended=1)
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"])
+@login_required
+def account_sessions_end_others():
+    this = current_login_session()
+    ended = login_sessions.end_all(db_session(), current_user.id, keep_id=this.id if this else None)
+    db_session().commit()
+    security_event("%s other sessions of user %s ended by its owner", ended, current_user.id)
+    return _page(_user(), block="sessions", sessions_ended=ended)

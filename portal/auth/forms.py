@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
 
 from portal.forms_common import EmailAddress
-from portal.services.accounts import PASSWORD_MAX, PASSWORD_MIN
+from portal.security.passwords import PASSWORD_MAX, PASSWORD_MIN, is_weak
 
 # Each language is named in itself, so anyone can find their own.
 LANGUAGE_CHOICES = [SelectChoice("nb", "Norsk (bokmål)", render_kw={"lang": "nb"}),
@@ -18,6 +19,7 @@ LANGUAGE_CHOICES = [SelectChoice("nb", "Norsk (bokmål)", render_kw={"lang": "nb
 class LoginForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[InputRequired(), Length(max=254), EmailAddress()])
     password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=200)])
+    remember = BooleanField(_l("Keep me logged in on this device"), default=False)
     next = HiddenField()
 
 
@@ -34,8 +36,26 @@ def _email_validators():
     return [InputRequired(), Length(max=254), EmailAddress()]
 
 
-def _new_password_validators():
-    return [InputRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)]
+class NotCommon:
+    """Refuse common and breached-pattern passwords (portal.security.passwords); `email_field` names the
+    form's e-mail field, else the logged-in user's address is used."""
+
+    def __init__(self, email_field: str | None = None) -> None:
+        self.email_field = email_field
+
+    def __call__(self, form, field) -> None:
+        email = ""
+        if self.email_field and getattr(form, self.email_field, None) is not None:
+            email = form[self.email_field].data or ""
+        elif current_user and current_user.is_authenticated:
+            email = current_user.email
+        if field.data and is_weak(field.data, email=email):
+            raise ValidationError(_l("This password is too common or too easy to guess. "
+                                     "A few unrelated words make a good one."))
+
+
+def _new_password_validators(email_field: str | None = None):
+    return [InputRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX), NotCommon(email_field)]
 
 
 def _confirm_validators(field: str):
@@ -50,10 +70,14 @@ def _language_field():
 class RegisterForm(FlaskForm):
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120), PlainText()])
     email = EmailField(_l("E-mail"), validators=_email_validators())
-    password = PasswordField(_l("Password"), validators=_new_password_validators())
+    password = PasswordField(_l("Password"), validators=_new_password_validators("email"))
     confirm = PasswordField(_l("Repeat the password"), validators=_confirm_validators("password"))
     language = _language_field()
     next = HiddenField()  # only a same-site path is followed (safe_next)
+
+
+class VerifyForm(FlaskForm):
+    password = PasswordField(_l("The password you chose"), validators=[InputRequired(), Length(max=200)])
 
 
 class ResetRequestForm(FlaskForm):

@@ -1,25 +1,59 @@
-"""Registration: a new resident account, logged in at once, then on to a safe `next`."""
+"""Registration with a confirmed e-mail address. The answer never tells whether an address has an account.
+
+Every valid registration answers "check your e-mail" and does the same work (one password hash, one
+e-mail queued): a new address gets a confirmation link; an address whose account never confirmed gets
+a fresh link (the newest attempt's password counts); an address with an account gets a note saying so
+(to that inbox only); a deactivated account gets nothing, after the same work. The link
+(/verify/<token>) confirms the address and logs in; only confirmed addresses can log in or accept invites.
+"""
 from __future__ import annotations
 
-from flask import flash, request, url_for
+from flask import current_app, flash, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
-from sqlalchemy.exc import IntegrityError
+from flask_login import current_user
 
-from portal.auth.forms import RegisterForm
-from portal.auth.helpers import redirect_after_form, remember_language
-from portal.auth.limits import REGISTER_LIMIT, limiter
-from portal.auth.routes import bp, safe_next
+from portal.auth.forms import RegisterForm, VerifyForm
+from portal.auth.helpers import queue_verify_email, redirect_after_form, remember_language
+from portal.auth.limits import REGISTER_LIMIT, RESET_PER_ADDRESS_LIMIT, limiter, submitted_email
+from portal.auth.routes import bp
 from portal.extensions import db_session, redis_conn
 from portal.htmx import render
-from portal.services.accounts import EmailTaken, register_user
+from portal.models import OutboxEmail
+from portal.security.redirects import safe_next
+from portal.security.sessions import log_in
+from portal.services.accounts import mark_verified, register_user, restart_registration, user_for_verify_token
 from portal.services.mail import enqueue_outbox, portal_url, queue_templated_email
+from portal.services.onboarding import find_user
+from portal.services.secrets import hash_secret, verify_secret
 from portal.web import current_language
+
+TOKEN_MAX_LENGTH = 600
+
+
+def _register(form: RegisterForm) -> OutboxEmail | None:
+    """The work behind every valid registration; the e-mail to send, if any."""
+    session = db_session()
+    details = dict(password=form.password.data, name=form.name.data, language=form.language.data)
+    next_url = safe_next(form.next.data, "")
+    existing = find_user(session, form.email.data)
+    if existing is None:
+        return queue_verify_email(register_user(session, email=form.email.data, **details), next_url)
+    if existing.active and existing.email_verified_at is None:
+        restart_registration(existing, **details)
+        return queue_verify_email(existing, next_url)
+    hash_secret(form.password.data)  # the same time as creating an account
+    if not existing.active:
+        return None
+    return queue_templated_email(session, to=existing.email, template="account_exists",
+                                 language=existing.language, name=existing.display_name,
+                                 login_url=portal_url("auth.login"), reset_url=portal_url("auth.reset_request"))
 
 
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(REGISTER_LIMIT, methods=["POST"])
+@limiter.limit(RESET_PER_ADDRESS_LIMIT, methods=["POST"], key_func=submitted_email,
+               deduct_when=lambda response: response.status_code == 200)  # e-mails to one address
 def register():
     if current_user.is_authenticated and request.method == "GET":
         return redirect_after_form(safe_next(request.args.get("next"), url_for("public.home")))
@@ -28,22 +62,36 @@ def register():
         form.next.data = request.args.get("next", "")[:500]
         form.language.data = current_language()
     if not form.validate_on_submit():
-        return render("auth/register.html", block="form", status=422 if request.method == "POST" else 200, form=form)
+        return render("auth/register.html", block="form", status=422 if request.method == "POST" else 200,
+                      form=form, sent=False)
+    mail = _register(form)
+    db_session().commit()
+    if mail is not None:
+        enqueue_outbox(redis_conn(), [mail.id])
+    return render("auth/register.html", block="form", form=form, sent=True, email=form.email.data.strip())
+
+
+@bp.route("/verify/<token>", methods=["GET", "POST"])
+def verify_email(token: str):
+    """The confirmation link. GET shows the form (mail scanners open links); POST with the password chosen
+    at registration confirms and logs in, so a link to an account someone else registered is no use."""
     session = db_session()
-    try:
-        user = register_user(session, email=form.email.data, password=form.password.data,
-                             name=form.name.data, language=form.language.data)
-    except (EmailTaken, IntegrityError):
-        session.rollback()
-        form.email.errors = [_("An account with this e-mail address exists already. "
-                               "Log in, or use \u201cForgot your password?\u201d.")]
-        return render("auth/register.html", block="form", status=422, form=form)
-    mail = queue_templated_email(session, to=user.email, template="welcome", language=user.language,
-                                 name=user.display_name, login_url=portal_url("auth.login"))
+    found = user_for_verify_token(session, token, current_app.secret_key) if len(token) <= TOKEN_MAX_LENGTH else None
+    if found is None:
+        return render("auth/verify_email.html", status=400, valid=False, form=None)
+    user, next_url = found
+    form = VerifyForm()
+    valid = form.validate_on_submit()
+    if valid and not verify_secret(user.password_hash, form.password.data):
+        form.password.errors = [_("That is not the password you chose.")]
+        valid = False
+    if not valid:
+        status = 422 if request.method == "POST" else 200
+        return render("auth/verify_email.html", block="form", status=status, valid=True, form=form)
+    mark_verified(user)
+    log_in(user, remember=False)
     session.commit()
-    enqueue_outbox(redis_conn(), [mail.id])
-    login_user(user, remember=True)
-    with force_locale(user.language):  # the next page is shown in the language just chosen
-        flash(_("Welcome! Your account is ready."), "success")
-    target = safe_next(form.next.data, url_for("public.home"))
+    with force_locale(user.language):  # the next page is shown in the account's language
+        flash(_("Welcome! Your e-mail address is confirmed and your account is ready."), "success")
+    target = safe_next(next_url, url_for("public.home"))
     return remember_language(redirect_after_form(target), user.language)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import current_app, flash, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_user
 
 from portal.auth.forms import ResetPasswordForm, ResetRequestForm
 from portal.auth.helpers import redirect_after_form
@@ -11,9 +10,15 @@ from portal.auth.limits import RESET_LIMIT, RESET_PER_ADDRESS_LIMIT, limiter, su
 from portal.auth.routes import bp
 from portal.extensions import db_session, redis_conn
 from portal.htmx import render
-from portal.services.accounts import RESET_MAX_AGE_S, make_reset_token, set_password, user_for_reset_token
+from portal.security.events import security_event
+from portal.security.sessions import log_in
+from portal.services import login_sessions
+from portal.services.accounts import (
+    RESET_MAX_AGE_S, make_reset_token, mark_verified, set_password, user_for_reset_token,
+)
 from portal.services.mail import enqueue_outbox, portal_url, queue_templated_email
 from portal.services.onboarding import find_user
+from portal.web import current_language
 
 TOKEN_MAX_LENGTH = 400
 
@@ -34,9 +39,12 @@ def reset_request():
             session, to=user.email, template="password_reset", language=user.language,
             name=user.display_name, reset_url=portal_url("auth.reset_password", token=token), expires_at=expires_at,
         )
-        session.commit()
-        enqueue_outbox(redis_conn(), [mail.id])
-    # The same answer whether or not the address has an account.
+        security_event("password reset link sent to user %s", user.id)
+    else:  # the same work and answer: the inbox learns there is no account, the page never says
+        mail = queue_templated_email(session, to=form.email.data.strip(), template="reset_unknown",
+                                     language=current_language(), register_url=portal_url("auth.register"))
+    session.commit()
+    enqueue_outbox(redis_conn(), [mail.id])
     return render("auth/reset_request.html", block="form", form=form, sent=True,
                   minutes=RESET_MAX_AGE_S // 60)
 
@@ -55,7 +63,10 @@ def reset_password(token: str):
         status = 422 if request.method == "POST" else 200
         return render("auth/reset_password.html", block="form", status=status, form=form, token=token)
     set_password(user, form.password.data)
+    mark_verified(user)  # the link reached this inbox
+    security_event("password reset by user %s", user.id)
+    login_sessions.end_all(session, user.id)  # whoever knew the old password is logged out everywhere
+    log_in(user, remember=False)
     session.commit()
-    login_user(user, remember=True)
     flash(_("Your new password is saved, and you are logged in."), "success")
     return redirect_after_form(url_for("public.home"))

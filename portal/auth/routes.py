@@ -1,33 +1,26 @@
 """Log in and log out; registration, password reset and the account page live in sibling modules."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from portal.auth.forms import LoginForm
-from portal.auth.limits import LOGIN_LIMIT, LOGIN_PER_ACCOUNT_LIMIT, init_limiter, limiter, submitted_email
+from portal.auth.helpers import queue_verify_email
+from portal.auth.limits import LOGIN_LIMIT, LOGIN_PER_ACCOUNT_LIMIT, email_and_address, init_limiter, limiter
 from portal.db import utcnow
-from portal.extensions import db_session
+from portal.extensions import db_session, redis_conn
 from portal.htmx import render
 from portal.models import User
+from portal.security.events import security_event
+from portal.security.redirects import safe_next
+from portal.security.sessions import log_in, log_out
+from portal.services.mail import enqueue_outbox
 from portal.services.secrets import hash_secret, needs_rehash, verify_secret, verify_unknown_account
 
 bp = Blueprint("auth", __name__)
 bp.record_once(lambda state: init_limiter(state.app))
-
-
-def safe_next(target: str | None, default: str = "/") -> str:
-    """Only same-site paths are followed after log-in."""
-    if not target:
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return default
-    return target
 
 
 def landing_page(user: User) -> str:
@@ -37,7 +30,7 @@ def landing_page(user: User) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMIT, methods=["POST"])
-@limiter.limit(LOGIN_PER_ACCOUNT_LIMIT, methods=["POST"], key_func=submitted_email)
+@limiter.limit(LOGIN_PER_ACCOUNT_LIMIT, methods=["POST"], key_func=email_and_address)
 def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(safe_next(request.args.get("next"), landing_page(current_user)))
@@ -50,16 +43,25 @@ def login():
     session = db_session()
     email = form.email.data.strip().lower()
     user = session.scalar(select(User).where(func.lower(User.email) == email))
-    if user is None:
-        verify_unknown_account(form.password.data)
-    if user is None or not user.active or not verify_secret(user.password_hash, form.password.data):
+    # One password check on every path, so the time taken does not tell which accounts exist.
+    correct = verify_secret(user.password_hash, form.password.data) if user else verify_unknown_account(
+        form.password.data)
+    if not correct or not user.active:
+        security_event("log-in failed for %s", f"user {user.id}" if user else "an unknown address")
         form.password.errors = [_("Wrong e-mail or password.")]
+        return render("auth/login.html", block="form", status=422, form=form)
+    if user.email_verified_at is None:
+        mail = queue_verify_email(user, safe_next(form.next.data, ""))
+        session.commit()
+        enqueue_outbox(redis_conn(), [mail.id])
+        form.email.errors = [_("Confirm your e-mail address first: we have sent you a new link.")]
         return render("auth/login.html", block="form", status=422, form=form)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_secret(form.password.data)
     user.last_login_at = utcnow()
+    log_in(user, remember=bool(form.remember.data))
     session.commit()
-    login_user(user, remember=True)
+    security_event("log-in of user %s", user.id)
     from portal.htmx import wants_fragment
 
     target = safe_next(form.next.data, landing_page(user))
@@ -74,10 +76,12 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    logout_user()
+    security_event("log-out of user %s", current_user.id)
+    log_out()
+    db_session().commit()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"), code=303)
 
 
-# Views registered on the same blueprint (imported last: they import bp and safe_next from here).
+# Views registered on the same blueprint (imported last: they import bp from here).
 from portal.auth import account, register, reset  # noqa: E402,F401

@@ -15,11 +15,12 @@ from portal.models.mail import OutboxEmail
 from portal.models.support import SupportTicket, TicketMessage, TicketPhoto
 from portal.models.sales import ChargerOrder, Lead
 from portal.models.faq import FaqArticle, FaqTranslation, FaqVote
+from portal.models.login_sessions import LoginSession
 
 __all__ = [
     "Base", "User", "Membership", "Site", "ChargePoint", "Connector", "Tariff", "TariffGroup",
     "SubscriptionPlan", "UserSubscription", "IdTag", "Transaction", "MeterValue", "OrphanStop",
     "Favourite", "ActionRequest", "OcppMessage", "SpotPrice", "Invite", "UserGroup",
     "UserGroupMember", "AuditEntry", "OutboxEmail", "SupportTicket", "TicketMessage", "TicketPhoto",
-    "ChargerOrder", "Lead", "FaqArticle", "FaqTranslation", "FaqVote",
+    "ChargerOrder", "Lead", "FaqArticle", "FaqTranslation", "FaqVote", "LoginSession",
 ]

@@ -1,7 +1,6 @@
 """Users and their memberships of sites."""
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
@@ -31,6 +30,10 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    # The token of the log-in session this object was loaded for (set by portal.security.sessions; not stored).
+    login_token = None  # type: str | None
 
     memberships: Mapped[list["Membership"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -48,12 +51,8 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        """The log-in session's user id, bound to the password: changing it ends every other session."""
-        return f"{self.id}:{self.session_fingerprint}"
-
-    @property
-    def session_fingerprint(self) -> str:
-        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+        """What the session and remember cookies carry: the user id and the log-in session's token."""
+        return f"{self.id}:{self.login_token or ''}"
 
     @property
     def is_staff(self) -> bool:

@@ -27,6 +27,7 @@ class Invite(Base):
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)  # set when (re)sent
 
     site: Mapped["Site"] = relationship()  # noqa: F821
 

@@ -7,9 +7,10 @@ from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
-from portal.auth.routes import safe_next
 from portal.extensions import db_session, redis_conn
 from portal.htmx import render
+from portal.security.redirects import safe_next
+from portal.security.transport import cookie_secure
 from portal.web import LANG_COOKIE
 
 bp = Blueprint("public", __name__)
@@ -49,7 +50,8 @@ def set_language():
     target = safe_next(request.form.get("next"), url_for("public.home"))
     response = redirect(target, code=303)
     if lang in current_app.config["LANGUAGES"]:
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                            secure=cookie_secure())
         if current_user.is_authenticated:
             current_user.language = lang
             db_session().commit()

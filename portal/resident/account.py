@@ -57,7 +57,7 @@ def subscriptions_page():
 def subscription_change(plan_id: int, change: str):
     """Start or end one's own subscription; the start screen's price follows at once."""
     s = db_session()
-    plan = subscriptions.plan_for(s, current_user, plan_id)
+    plan = subscriptions.plan_for(s, current_user, plan_id, ending=change == "deactivate")
     if plan is None:
         abort(404)
     if not EmptyForm().validate_on_submit():

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from portal.auth.routes import safe_next
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import ChargePoint, Site
@@ -23,6 +22,7 @@ from portal.resident.common import (
 )
 from portal.resident.forms import AuthSettingForm, EmptyForm, FavouriteForm, StartForm
 from portal.resident.routes import bp
+from portal.security.redirects import safe_next
 from portal.services import access, favourites, sessions, spot
 from portal.services.pricing import comparison_price
 
@@ -110,8 +110,13 @@ def start_context(cp: ChargePoint, form: StartForm | None = None, refusal: str |
         outlet_state=outlet_state, state_class=state_class,
         fav=favourites.find(s, current_user, cp=cp), fav_form=FavouriteForm(),
         is_owner=cp.cp_type == "personal" and cp.owner_id == current_user.id,
-        auth_form=_auth_form(cp), may_print=may_print_sticker(cp),
+        auth_form=_auth_form(cp), may_print=may_print_sticker(cp), status_hidden=status_hidden(cp),
     )
+
+
+def status_hidden(cp: ChargePoint) -> bool:
+    """A personal charger's live status tells whether its owner is at home: only the owner (and staff) see it."""
+    return cp.cp_type == "personal" and cp.owner_id != current_user.id and not current_user.is_staff
 
 
 def _auth_form(cp: ChargePoint) -> AuthSettingForm:

@@ -14,12 +14,14 @@ from sqlalchemy.orm import Session
 
 from portal.db import utcnow
 from portal.models import User
+from portal.security.passwords import PASSWORD_MAX, PASSWORD_MIN  # noqa: F401 - the forms import them here
 from portal.services.onboarding import create_user, find_user
 from portal.services.secrets import hash_secret
 
 RESET_MAX_AGE_S = 3600
 RESET_SALT = "portal.password-reset"
-PASSWORD_MIN, PASSWORD_MAX = 8, 128
+VERIFY_MAX_AGE_S = 3 * 24 * 3600
+VERIFY_SALT = "portal.verify-email"
 
 
 class EmailTaken(ValueError):
@@ -27,10 +29,44 @@ class EmailTaken(ValueError):
 
 
 def register_user(session: Session, *, email: str, password: str, name: str = "", language: str = "nb") -> User:
-    """A new resident account (no site access until an invite is accepted); flush only."""
+    """A new resident account, unverified until its e-mailed link is opened (no site access until an
+    invite is accepted); flush only."""
     if find_user(session, email) is not None:
         raise EmailTaken(email)
-    return create_user(session, email, password, name=name.strip(), language=language)
+    return create_user(session, email, password, name=name.strip(), language=language, verified=False)
+
+
+def restart_registration(user: User, *, password: str, name: str, language: str) -> None:
+    """Someone registers an address that never confirmed: the newest attempt's details count, and every
+    earlier confirmation link stops working (it was bound to the old password)."""
+    set_password(user, password)
+    update_profile(user, name=name, language=language)
+
+
+def make_verify_token(user: User, secret_key: str, next_url: str = "") -> str:
+    """A signed link token proving the user reads this address (bound to the current password)."""
+    return URLSafeTimedSerializer(secret_key, salt=VERIFY_SALT).dumps(
+        {"u": user.id, "p": _fingerprint(user), "n": next_url[:500]})
+
+
+def user_for_verify_token(session: Session, token: str, secret_key: str,
+                          max_age: int = VERIFY_MAX_AGE_S) -> tuple[User, str] | None:
+    """(user, next) for a valid confirmation token, None otherwise."""
+    try:
+        data = URLSafeTimedSerializer(secret_key, salt=VERIFY_SALT).loads(token, max_age=max_age)
+    except (SignatureExpired, BadSignature):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        return None
+    user = session.get(User, data["u"])
+    if user is None or not user.active or data.get("p") != _fingerprint(user):
+        return None
+    return user, str(data.get("n") or "")
+
+
+def mark_verified(user: User) -> None:
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
 
 
 def set_password(user: User, new_password: str) -> None:

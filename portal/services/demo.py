@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.models import IdTag, Site, SubscriptionPlan, Tariff, TariffGroup, UserSubscription
+from portal.db import utcnow
+from portal.models import IdTag, Site, SubscriptionPlan, Tariff, TariffGroup, User, UserSubscription
 from portal.services.onboarding import add_charge_point, add_member, create_user, find_user, site_by_slug
 from portal.services.secrets import hash_secret
 
 DEMO_PASSWORD = "demo-password"
+DEMO_DOMAIN = "@demo.test"
 DEMO_CHARGER_SECRET = "demo-charger-secret"
 # Demo names are written in each site's own language, as a real board would name them.
 NORWEGIAN = {"residents": "beboere", "guests": "gjester", "base": "grunntariff (ingen lading)", "group": "standard"}
@@ -50,11 +52,26 @@ def _tariff_setup(session: Session, site: Site, prefix: str, words: dict, fee: s
 
 
 def _user(session: Session, email: str, name: str, password_hash: str, **kw):
-    return find_user(session, email) or create_user(session, email, name=name, password_hash=password_hash, **kw)
+    user = find_user(session, email) or create_user(session, email, name=name, password_hash=password_hash, **kw)
+    user.email_verified_at = user.email_verified_at or utcnow()  # demo accounts log in without a mail round
+    return user
+
+
+class NotADemoDatabase(RuntimeError):
+    """The database holds real accounts: demo accounts with a published password must not join them."""
+
+
+def check_demo_only(session: Session) -> None:
+    """Raise NotADemoDatabase when any account is not a demo account."""
+    others = session.scalar(select(func.count()).select_from(User).where(~User.email.endswith(DEMO_DOMAIN)))
+    if others:
+        raise NotADemoDatabase(f"this database holds {others} account(s) that are not demo accounts; "
+                               "seed-demo only runs on an empty or demo database")
 
 
 def seed_demo(session: Session) -> None:
-    """Load (or complete) the demo data; flushes, the caller commits."""
+    """Load (or complete) the demo data; flushes, the caller commits. Refuses a database with real users."""
+    check_demo_only(session)
     pw = hash_secret(DEMO_PASSWORD)
     solbakken = _site(session, "solbakken", name="Solbakken borettslag", org_number="912345688",
                       kind="borettslag", agreement_status="active", address="Solbakkveien 12",

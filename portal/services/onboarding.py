@@ -10,6 +10,7 @@ from typing import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from portal.db import utcnow
 from portal.models import ChargePoint, Connector, IdTag, Membership, Site, User
 from portal.services.secrets import (
     CHARGER_SECRET_MAX, CHARGER_SECRET_MIN, hash_charger_secret, hash_secret,
@@ -44,8 +45,10 @@ def create_user(
     language: str = "nb",
     staff_role: str | None = None,
     password_hash: str | None = None,
+    verified: bool = True,
 ) -> User:
-    """A new account with its virtual id tag."""
+    """A new account with its virtual id tag. Accounts made by operators (CLI, demo) count as verified;
+    self-registration passes verified=False until the e-mailed link is opened."""
     if find_user(session, email) is not None:
         raise OnboardingError(f"a user with e-mail {email} already exists")
     if password_hash is None:
@@ -53,7 +56,7 @@ def create_user(
             raise OnboardingError("a password is required")
         password_hash = hash_secret(password)
     user = User(email=normalise_email(email), name=name, language=language, staff_role=staff_role,
-                password_hash=password_hash)
+                password_hash=password_hash, email_verified_at=utcnow() if verified else None)
     session.add(user)
     session.flush()
     session.add(IdTag(tag=new_virtual_tag(), user_id=user.id, kind="virtual", name="app"))

@@ -4,8 +4,6 @@ Plain functions over a Session (no Flask); the cost of a running session uses it
 """
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -16,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from portal.models import ActionRequest, ChargePoint, MeterValue, Transaction
+from portal.services.csv_export import csv_text
 from portal.services.metering import to_wh
 from portal.services.pricing import Cost, format_amount, from_minor, session_cost
 
@@ -244,24 +243,17 @@ CSV_HEADER = ("session", "site", "charger", "connector", "started", "stopped", "
 
 def sessions_csv(transactions: list[Transaction], language: str = "en") -> str:
     """One row per session; amounts written the local way (decimal comma in nb/sv)."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(CSV_HEADER)
+    rows = []
     for tx in transactions:
         tz = ZoneInfo(tx.charge_point.site.timezone)
         stopped = _aware(tx.stopped_at).astimezone(tz).isoformat(timespec="seconds") if tx.stopped_at else ""
-        writer.writerow((
-            tx.id, _csv_safe(tx.charge_point.site.name), _csv_safe(tx.charge_point.display_name), tx.connector_id,
+        rows.append((
+            tx.id, tx.charge_point.site.name, tx.charge_point.display_name, tx.connector_id,
             local_start(tx).isoformat(timespec="seconds"), stopped,
-            format_amount(Decimal(energy_so_far(tx)) / 1000, language, places=3), _csv_safe(tx.tariff_name),
+            format_amount(Decimal(energy_so_far(tx)) / 1000, language, places=3), tx.tariff_name,
             format_amount(Decimal(tx.energy_fee), language) if tx.pricing_type == "standard" else "spot",
             format_amount(from_minor(tx.cost_minor), language) if tx.cost_minor is not None else "",
             format_amount(from_minor(tx.vat_minor), language) if tx.vat_minor is not None else "",
             tx.currency,
         ))
-    return out.getvalue()
-
-
-def _csv_safe(text: str) -> str:
-    """Keep spreadsheet programs from running a name as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return csv_text(CSV_HEADER, rows)

@@ -5,12 +5,10 @@ Rule violations raise RuleError with a code the pages turn into plain words.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -24,6 +22,7 @@ from portal.models import (
     UserGroup, UserGroupMember, UserSubscription,
 )
 from portal.services import audit
+from portal.services.csv_export import csv_text
 from portal.services.onboarding import add_member, find_user, normalise_email
 from portal.services.pricing import TariffChoice, choose_tariff, comparison_price
 
@@ -261,12 +260,24 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+INVITE_VALID_DAYS = 30  # a link works this long after it was (re)sent
+
+
 def _new_token(invite: Invite) -> str:
+    """A fresh link: the old one stops working and the invite is valid INVITE_VALID_DAYS from now."""
     token = secrets.token_urlsafe(24)
     invite.token_hash = _token_hash(token)
     invite.send_count = (invite.send_count or 0) + 1
     invite.last_sent_at = utcnow()
+    invite.expires_at = invite.last_sent_at + timedelta(days=INVITE_VALID_DAYS)
     return token
+
+
+def invite_expired(invite: Invite, now: datetime | None = None) -> bool:
+    if invite.expires_at is None:
+        return False
+    expires = invite.expires_at if invite.expires_at.tzinfo else invite.expires_at.replace(tzinfo=timezone.utc)
+    return (now or utcnow()) >= expires
 
 
 @dataclass
@@ -346,8 +357,12 @@ def accept_invite(session: Session, invite: Invite, user: User) -> Membership:
     """The invitee's account gets private access to the site."""
     if invite.status != "pending":
         raise RuleError("invite_not_pending")
+    if invite_expired(invite):
+        raise RuleError("invite_expired")
     if not invite_matches(invite, user):
         raise RuleError("invite_other_address")
+    if user.email_verified_at is None:
+        raise RuleError("email_not_verified")
     member = add_member(session, user, invite.site, invite.role)
     invite.status, invite.accepted_user_id, invite.accepted_at = "accepted", user.id, utcnow()
     session.flush()
@@ -494,6 +509,7 @@ class ReportRow:
     energy_wh: int = 0
     cost_minor: int = 0
     closed_by_support: int = 0  # sessions support closed because the charger never stopped them
+    guest: bool = False  # everyone who is not a member of the site, together, never named
 
 
 def month_bounds(year: int, month: int, tz: str) -> tuple[datetime, datetime]:
@@ -504,8 +520,11 @@ def month_bounds(year: int, month: int, tz: str) -> tuple[datetime, datetime]:
 
 
 def monthly_report(session: Session, site: Site, year: int, month: int) -> list[ReportRow]:
-    """Consumption and cost per resident for sessions started in the month (site's time zone)."""
+    """Consumption and cost per resident for sessions started in the month (site's time zone). The board
+    sees its own residents by name; guests (people who are not members, cards without an account) are
+    one row of totals, last."""
     start, end = month_bounds(year, month, site.timezone)
+    members = set(session.scalars(select(Membership.user_id).where(Membership.site_id == site.id)))
     txs = session.scalars(
         select(Transaction).join(ChargePoint, ChargePoint.id == Transaction.charge_point_id)
         .where(ChargePoint.site_id == site.id, Transaction.status == "completed",
@@ -514,24 +533,22 @@ def monthly_report(session: Session, site: Site, year: int, month: int) -> list[
     for tx in txs:
         if (tx.meter_flag or "").startswith("refused at start"):
             continue
-        row = rows.get(tx.user_id)
+        key = tx.user_id if tx.user_id in members else None
+        row = rows.get(key)
         if row is None:
-            user = tx.user
-            row = rows[tx.user_id] = ReportRow(tx.user_id, user.email if user else "", user.name if user else "")
+            user = tx.user if key is not None else None
+            row = rows[key] = (ReportRow(key, user.email, user.name) if user is not None
+                               else ReportRow(None, "", "", guest=True))
         row.sessions += 1
         row.energy_wh += tx.energy_wh or 0
         row.cost_minor += tx.cost_minor or 0
         row.closed_by_support += 1 if tx.closed_by_support else 0
-    return sorted(rows.values(), key=lambda r: (r.user_id is None, r.email))
+    return sorted(rows.values(), key=lambda r: (r.guest, r.email))
 
 
 def report_csv(rows: list[ReportRow], year: int, month: int, currency: str) -> str:
     """The report as CSV (semicolon separated, decimal comma: opens directly in Nordic spreadsheets)."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(["month", "email", "name", "sessions", "energy_kwh", f"cost_{currency.lower()}"])
-    for r in rows:
-        writer.writerow([f"{year:04d}-{month:02d}", r.email, r.name, r.sessions,
-                         f"{Decimal(r.energy_wh) / 1000:.3f}".replace(".", ","),
-                         f"{Decimal(r.cost_minor) / 100:.2f}".replace(".", ",")])
-    return out.getvalue()
+    header = ["month", "email", "name", "sessions", "energy_kwh", f"cost_{currency.lower()}"]
+    return csv_text(header, ([f"{year:04d}-{month:02d}", r.email, "guest" if r.guest else r.name, r.sessions,
+                              f"{Decimal(r.energy_wh) / 1000:.3f}".replace(".", ","),
+                              f"{Decimal(r.cost_minor) / 100:.2f}".replace(".", ",")] for r in rows))

@@ -22,6 +22,8 @@ RULE_MESSAGES = {
     "owner_unknown": _l("Nobody has an account with that e-mail address. Invite them first."),
     "owner_not_member": _l("That person has no access to this site yet: they must accept an invite first."),
     "invite_not_pending": _l("That invite is no longer pending."),
+    "invite_expired": _l("That invite has expired. Ask the board to send it again."),
+    "email_not_verified": _l("Confirm your e-mail address first."),
     "remove_self": _l("You cannot remove yourself."),
     "not_member": _l("That person has no access to this site."),
     "unknown_user": _l("Nobody has an account with that e-mail address."),

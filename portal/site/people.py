@@ -1,14 +1,16 @@
 """Subscription plans, invites and members, user groups, and the invite accept link."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal.auth.limits import hit
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import Invite, Site, SubscriptionPlan, UserGroup
+from portal.security.events import security_event
 from portal.services import site_admin
 from portal.services.pricing import parse_price, to_minor
 from portal.services.site_admin import RuleError
@@ -107,6 +109,8 @@ def invite(slug: str):
         form.emails.errors = [_("No valid e-mail address found. Write one address per line.")]
         return render("site/members.html", block="invite_panel", status=422,
                       **_members_context(site, form, report=(parsed, None)))
+    if not hit(current_app.config["RATELIMIT_INVITES"], "invites", site.slug, cost=len(parsed.emails)):
+        abort(429)
     s = db_session()
     outcome = site_admin.create_invites(s, current_user, site, parsed.emails)
     ids = [_queue_invite_mail(site, inv, token) for inv, token in outcome.sent]
@@ -124,6 +128,8 @@ def invite_action(slug: str, invite_id: int, action: str):
     s = db_session()
     try:
         if action == "resend":
+            if not hit(current_app.config["RATELIMIT_INVITE_RESENDS"], "invite-resends", site.slug):
+                abort(429)
             token = site_admin.resend_invite(s, current_user, invite)
             ids = [_queue_invite_mail(site, invite, token)]
             s.commit()
@@ -147,6 +153,7 @@ def member_remove(slug: str, user_id: int):
     try:
         kept = site_admin.remove_member(s, current_user, site, user_id)
         s.commit()
+        security_event("access: user %s removed from site %s by user %s", user_id, site.id, current_user.id)
         flash(_("Access removed. Their subscriptions are theirs to end: %(n)d still active.", n=kept), "success")
     except RuleError as exc:
         flash(rule_message(exc.code), "error")
@@ -217,14 +224,22 @@ def accept(token: str):
     if invite.status == "accepted":
         mine = current_user.is_authenticated and invite.accepted_user_id == current_user.id
         return render("site/invite_accept.html", invite=invite, state="accepted" if mine else "used")
+    if site_admin.invite_expired(invite):
+        return render("site/invite_accept.html", status=410, invite=invite, state="expired",
+                      days=site_admin.INVITE_VALID_DAYS)
     if not current_user.is_authenticated:
         return render("site/invite_accept.html", invite=invite, state="login", next_url=request.path)
     if not site_admin.invite_matches(invite, current_user):
         return render("site/invite_accept.html", status=403 if request.method == "POST" else 200, invite=invite,
                       state="other_address", masked=site_admin.masked_email(invite.email))
+    if current_user.email_verified_at is None:
+        return render("site/invite_accept.html", status=403 if request.method == "POST" else 200, invite=invite,
+                      state="unverified")
     if request.method == "POST" and EmptyForm().validate_on_submit():
         site_admin.accept_invite(s, invite, current_user)
         s.commit()
+        security_event("access: user %s joined site %s as %s by invite %s", current_user.id, invite.site_id,
+                       invite.role, invite.id)
         flash(_("Welcome! You now have access to the chargers at %(site)s.", site=invite.site.name), "success")
         return redirect(url_for("resident.my_chargers") if "resident.my_chargers" in current_app.view_functions
                         else url_for("public.home"), code=303)

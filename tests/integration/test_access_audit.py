@@ -25,10 +25,10 @@ from sqlalchemy import select
 from werkzeug.routing.converters import AnyConverter
 
 from portal.models import (
-    ActionRequest, Base, Favourite, IdTag, Transaction, UserGroup, UserGroupMember,
+    ActionRequest, Base, Favourite, IdTag, LoginSession, Transaction, UserGroup, UserGroupMember,
 )
-from portal.services import site_admin
-from portal.services.accounts import make_reset_token
+from portal.services import login_sessions, site_admin
+from portal.services.accounts import make_reset_token, make_verify_token
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import (
     make_charge_point, make_group, make_plan, make_site, make_tariff, make_user, subscribe,
@@ -61,6 +61,7 @@ PUBLIC_ENDPOINTS = {
     "faq.index": "questions and answers, with search",
     "faq.article": "one published FAQ article",
     "faq.vote": "\"was this helpful?\" (counted once per visitor)",
+    "auth.verify_email": "confirmation link from the registration e-mail; the signed token is the credential",
 }
 
 # --- 4. POST routes that may take a request without a CSRF token (none) ----------------------------------
@@ -84,6 +85,7 @@ PUBLIC_OBJECT_ENDPOINTS = {
     "faq.article": "published FAQ articles are for everyone",
     "faq.vote": "anyone may say whether a published article helped",
     "sales.order_site": "the ordering portal shows every cooperative's name, address and ordering terms",
+    "auth.verify_email": "the signed confirmation link is the credential (e-mailed to the new address)",
 }
 GUESSED_TOKEN = "guessed-token-0000000000000000000000"
 
@@ -114,6 +116,7 @@ PARAM_SOURCES = {
     "article_id": ("faq_article_id",),
     "lead_id": ("lead_id",),
     "orphan_id": ("orphan_id",),
+    "login_session_id": ("login_session_id",),
 }
 ENDPOINT_PARAM_SOURCES = {
     ("site.user_group", "group_id"): ("user_group_id",),
@@ -128,6 +131,7 @@ ENDPOINT_PARAM_SOURCES = {
     ("sales.order_site", "slug"): ("slug",),
     ("faq.article", "slug"): ("faq_slug",),
     ("faq.vote", "slug"): ("faq_slug",),
+    ("auth.verify_email", "token"): ("verify_token",),
 }
 # Parameters that are not objects but a fixed vocabulary (any() converters are read from the rule itself).
 LITERAL_PARAMS = {"kind": ("svg", "png")}
@@ -159,6 +163,7 @@ class SiteObjects:
     invite_token: str
     invitee_id: int  # the account of the invited address: only it may accept the invite
     reset_token: str
+    verify_token: str
     user_group_id: int
     ticket_id: int  # the resident's ticket, with a photo
     photo_id: int
@@ -168,6 +173,7 @@ class SiteObjects:
     order_token: str
     faq_slug: str  # FAQ articles are public; one per "site" so the sweeps have something to open
     faq_article_id: int
+    login_session_id: int  # the resident's log-in session on another device
     public_markers: list[str] = field(default_factory=list)  # shown on purpose by PUBLIC_OBJECT_ENDPOINTS
     markers: list[str] = field(default_factory=list)  # texts only this site's pages may show
     # Staff console objects of the site: a quote request (lead) and an orphan stop.
@@ -256,6 +262,9 @@ def _build_site(session, letter: str, city: str, upload_dir: str) -> tuple[SiteO
     invite, invite_token = outcome.sent[0]
     invitee = make_user(session, f"invitee-{letter}@audit.test")
     reset_token, _expires = make_reset_token(resident, TEST_SECRET_KEY)
+    verify_token = make_verify_token(resident, TEST_SECRET_KEY)
+    login_sessions.start(session, resident, remember=True, user_agent=f"{city} phone")
+    login_session = session.scalars(select(LoginSession).where(LoginSession.user_id == resident.id)).one()
     session.flush()
     help_values, help_owned, help_markers = _help_objects(session, letter, city, site, resident, cp, upload_dir)
     desk = _staff_objects(session, letter, city, site, cp)
@@ -266,7 +275,8 @@ def _build_site(session, letter: str, city: str, upload_dir: str) -> tuple[SiteO
         subscription_id=sub.id, tx_id=tx.id, action_id=action.id, favourite_cp_id=fav_cp.id,
         favourite_site_id=fav_site.id, tag_id=tag.id, invite_id=invite.id, invite_token=invite_token,
         invitee_id=invitee.id,
-        reset_token=reset_token, user_group_id=user_group.id, **help_values, **desk["ids"],
+        reset_token=reset_token, verify_token=verify_token, user_group_id=user_group.id,
+        login_session_id=login_session.id, **help_values, **desk["ids"],
         public_markers=[site.name],
         markers=[*help_markers, site.name, board.email, resident.email, f"Board {city}", f"Resident {city}", plan.name,
                  base.name, tariff.name, group.name, cp.name, personal.name, tag.tag, tag.name, user_group.name,
@@ -277,7 +287,7 @@ def _build_site(session, letter: str, city: str, upload_dir: str) -> tuple[SiteO
         "tariffs": {base.id, tariff.id}, "tariff_groups": {group.id}, "subscription_plans": {plan.id},
         "user_subscriptions": {sub.id}, "transactions": {tx.id}, "action_requests": {action.id},
         "favourites": {fav_cp.id, fav_site.id}, "id_tags": {tag.id}, "invites": {invite.id},
-        "user_groups": {user_group.id}, **help_owned, **desk["owned"],
+        "user_groups": {user_group.id}, "login_sessions": {login_session.id}, **help_owned, **desk["owned"],
     }
     return objs, owned
 
@@ -656,3 +666,70 @@ def test_every_post_without_a_csrf_token_is_refused(app, raw_client, login, db, 
     assert not problems, "POST accepted without a CSRF token:\n" + "\n".join(problems)
     assert db_snapshot(db) == before
     assert checked >= 50
+
+
+# --- 5. transport: headers, cookie flags and redirect targets on every route ------------------------------
+
+def _transport_problems(response, where: str, logged_in: bool) -> list[str]:
+    from portal.security.headers import CSP
+    from portal.security.redirects import is_safe_path
+
+    problems = []
+    headers = response.headers
+    if headers.get("Content-Security-Policy") != CSP or "unsafe" in CSP:
+        problems.append(f"CSP {headers.get('Content-Security-Policy')!r}: {where}")
+    for name, expected in (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY")):
+        if headers.get(name) != expected:
+            problems.append(f"{name} {headers.get(name)!r}: {where}")
+    if "Permissions-Policy" not in headers or "Strict-Transport-Security" not in headers:
+        problems.append(f"no Permissions-Policy or HSTS: {where}")
+    if logged_in and "no-store" not in headers.get("Cache-Control", ""):
+        problems.append(f"cacheable ({headers.get('Cache-Control')!r}): {where}")
+    for cookie in headers.getlist("Set-Cookie"):
+        flags = cookie.lower()
+        if "; httponly" not in flags or "; secure" not in flags or "samesite=lax" not in flags:
+            problems.append(f"cookie without HttpOnly/Secure/SameSite=Lax {cookie.split('=')[0]}: {where}")
+    for target in (headers.get("Location"), headers.get("HX-Redirect")):
+        if target is None:
+            continue
+        parts = urlsplit(target)
+        same_site = parts.netloc in ("", "localhost") and parts.scheme in ("", "https")
+        path = target if not parts.netloc else (parts.path + (f"?{parts.query}" if parts.query else ""))
+        if not same_site or not is_safe_path(path):
+            problems.append(f"redirect off the site {target!r}: {where}")
+    return problems
+
+
+@pytest.fixture
+def https_client(app_config, db):
+    from portal import create_app
+    from tests.conftest import browser_like_client
+
+    application = create_app({**app_config, "PORTAL_BASE_URL": "https://portal.test"})
+    yield application, browser_like_client(application)
+    application.extensions["portal_db"].dispose()
+
+
+@pytest.mark.parametrize("who", ["anonymous", "resident", "board", "admin"])
+def test_every_route_sends_the_security_headers_safe_cookies_and_same_site_redirects(https_client, login, world,
+                                                                                     who):
+    """Behind HTTPS: CSP, nosniff, frame denial, Permissions-Policy and HSTS on every answer; no-store for
+    logged-in users; every cookie HttpOnly, Secure and SameSite=Lax; every redirect stays on the site."""
+    app, client = https_client
+    user_id = {"resident": world.a.resident_id, "board": world.a.board_id, "admin": world.admin_id}.get(who)
+    problems, checked = [], 0
+    for rule in sorted(audited_rules(app), key=lambda r: (r.rule.startswith("/manage/"), r.rule)):
+        for method in methods_of(rule):
+            for url in urls_for(app, rule, world.a):
+                for htmx in (False, True):
+                    if user_id is not None:
+                        login(client, _Id(user_id))
+                    response = client.open(url, method=method, base_url="https://localhost",
+                                           data={"next": "/\\evil.example"} if method != "GET" else None,
+                                           headers=HX if htmx else {})
+                    checked += 1
+                    where = f"{who} {method} {url}{' (htmx)' if htmx else ''} -> {response.status_code}"
+                    problems += _transport_problems(response, where, logged_in=user_id is not None
+                                                    and rule.endpoint not in ("auth.logout",))
+    assert not problems, "\n".join(problems)
+    assert checked > 100

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.models import OutboxEmail, User
 from portal.services.accounts import make_reset_token, user_for_reset_token
@@ -38,7 +38,9 @@ def test_reset_request_answers_the_same_for_known_and_unknown_addresses(client, 
     assert known.status_code == unknown.status_code == 200
     assert _without_csrf_tokens(known.data) == _without_csrf_tokens(unknown.data)
     assert b'data-testid="reset-sent"' in known.data
-    assert session.scalar(select(func.count(OutboxEmail.id))) == 1
+    mails = {m.to_address: m for m in session.scalars(select(OutboxEmail))}  # one e-mail each: the same work
+    assert mails["ann@example.test"].kind == "password_reset"
+    assert mails["nobody@example.test"].kind == "reset_unknown" and "/reset/" not in mails["nobody@example.test"].body_text
 
 
 def test_reset_link_sets_a_new_password_once(client, session):
@@ -69,7 +71,7 @@ def test_reset_form_validation(client, session):
     link = _link(session)
     response = client.post(link, data={"password": "abc", "confirm": "abc"})
     assert response.status_code == 422
-    assert b"between 8 and 128 characters" in response.data
+    assert b"between 12 and 128 characters" in response.data
 
 
 def test_expired_forged_and_garbage_tokens_are_refused(client, session):
@@ -83,12 +85,13 @@ def test_expired_forged_and_garbage_tokens_are_refused(client, session):
         assert client.get(f"/reset/{bad}").status_code == 400
 
 
-def test_inactive_user_gets_no_mail(client, session):
+def test_inactive_user_gets_no_reset_link(client, session):
     user = make_user(session, "ann@example.test")
     user.active = False
     session.commit()
     assert client.post("/reset", data={"email": "ann@example.test"}).status_code == 200
-    assert session.scalar(select(OutboxEmail)) is None
+    mail = session.scalar(select(OutboxEmail))
+    assert mail.kind == "reset_unknown" and "/reset/" not in mail.body_text
 
 
 def test_old_password_stops_working_after_reset(client, session):

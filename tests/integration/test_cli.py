@@ -38,21 +38,21 @@ def test_seed_demo_twice_gives_the_same_data(runner, session):
 def test_users_create_with_site_access(runner, session):
     session.add(Site(slug="solbakken", name="Solbakken borettslag"))
     session.commit()
-    result = runner.invoke(args=["users", "create", "--email", "New@Example.test", "--password", "pw-123456789",
+    result = runner.invoke(args=["users", "create", "--email", "New@Example.test", "--password", "tre-ord-som-passer",
                                  "--name", "New Person", "--language", "sv", "--site", "solbakken", "--role", "board"])
     assert result.exit_code == 0, result.output
     assert "created user new@example.test" in result.output
     user = session.scalar(select(User).where(User.email == "new@example.test"))
-    assert user.language == "sv" and verify_secret(user.password_hash, "pw-123456789")
+    assert user.language == "sv" and verify_secret(user.password_hash, "tre-ord-som-passer")
     assert [m.role for m in user.memberships] == ["board"]
 
 
 def test_users_create_refuses_duplicates_and_unknown_sites(runner, session):
-    ok = runner.invoke(args=["users", "create", "--email", "a@example.test", "--password", "pw-123456789"])
+    ok = runner.invoke(args=["users", "create", "--email", "a@example.test", "--password", "tre-ord-som-passer"])
     assert ok.exit_code == 0, ok.output
-    again = runner.invoke(args=["users", "create", "--email", "A@example.test", "--password", "pw-123456789"])
+    again = runner.invoke(args=["users", "create", "--email", "A@example.test", "--password", "tre-ord-som-passer"])
     assert again.exit_code != 0 and "already exists" in again.output
-    nosite = runner.invoke(args=["users", "create", "--email", "b@example.test", "--password", "pw-123456789",
+    nosite = runner.invoke(args=["users", "create", "--email", "b@example.test", "--password", "tre-ord-som-passer",
                                  "--site", "nowhere"])
     assert nosite.exit_code != 0 and "no site with slug 'nowhere'" in nosite.output
     assert _count(session, User) == 1  # nothing half-created

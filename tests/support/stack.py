@@ -225,6 +225,7 @@ def start_web(env: Mapping[str, str] | None, *, host: str = "127.0.0.1", port: i
     base_url = f"http://{host}:{port}"
     e = dict(env or {})
     e.setdefault("PORTAL_BASE_URL", base_url)
+    e.setdefault("SECRET_KEY", "stack-test-secret-not-for-production")  # the app refuses to start without one
     server = server or os.environ.get("STACK_WEB_SERVER", "gunicorn")
     if server == "flask":
         args = ["-m", "flask", "--app", "portal", "run", "--host", host, "--port", str(port), "--no-reload"]

@@ -30,6 +30,7 @@ from sqlalchemy import select, update
 from portal.config import setting
 from portal.db import Database, utcnow
 from portal.models import OutboxEmail
+from portal.security.redaction import redact_links
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,9 @@ def send_outbox_email(outbox_id: int, database_url: str | None = None, smtp_url:
             except (smtplib.SMTPException, OSError, ValueError) as exc:
                 return _record_failure(session, row, exc)
             row.status, row.sent_at, row.last_error = "sent", utcnow(), None
+            # The copy we keep must not work as a reset, invite or confirmation link.
+            row.body_text = redact_links(row.body_text)
+            row.body_html = redact_links(row.body_html) if row.body_html else row.body_html
             session.commit()
             log.info("sent e-mail %s (%s) to %s", row.id, row.kind or "-", row.to_address)
             return "sent"

@@ -1,4 +1,5 @@
-"""Message-log retention: OCPP frames older than OCPP_LOG_RETENTION_DAYS are deleted.
+"""Retention: OCPP frames older than OCPP_LOG_RETENTION_DAYS are deleted, and RFID card ids of sessions
+older than RFID_RETENTION_DAYS are forgotten (portal.services.retention).
 
 Schedule daily with RQ's scheduler, e.g. cron.register(purge_message_log, "maintenance", cron="17 3 * * *").
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 from ocpp_server.msglog import purge_old_messages
 from portal.config import setting
 from portal.db import Database
+from portal.services.retention import forget_old_id_tags
 
 
 def purge_message_log(database_url: str | None = None, retention_days: int | None = None) -> int:
@@ -16,6 +18,7 @@ def purge_message_log(database_url: str | None = None, retention_days: int | Non
     try:
         with db.session() as session:
             removed = purge_old_messages(session, days)
+            forget_old_id_tags(session, int(setting("RFID_RETENTION_DAYS")))
             session.commit()
             return removed
     finally:

@@ -1,0 +1,1 @@
+"""Web security pieces kept in one place: safe redirects, headers and cookies, sessions, passwords."""

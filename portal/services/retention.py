@@ -1,0 +1,35 @@
+"""Personal data kept only as long as needed (run daily by worker.jobs.message_log.purge_message_log).
+
+RFID card ids: a session keeps the id of the card that started it for RFID_RETENTION_DAYS after it ended
+(long enough to settle a disputed statement), then only the account it was billed to remains. A stop for
+an unknown transaction (kept for support) loses its card id after the same time. The OCPP message log,
+which holds every frame with its idTag, is deleted after OCPP_LOG_RETENTION_DAYS (ocpp_server.msglog).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from portal.db import utcnow
+from portal.models import OrphanStop, Transaction
+
+FORGOTTEN_TAG = ""
+
+
+def forget_old_id_tags(session: Session, retention_days: int, now: datetime | None = None) -> int:
+    """Blank card ids of sessions and orphan stops older than the retention; flush only. Returns how many."""
+    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+    result = session.execute(
+        update(Transaction)
+        .where(Transaction.status != "active", Transaction.stopped_at < cutoff, Transaction.id_tag != FORGOTTEN_TAG)
+        .values(id_tag=FORGOTTEN_TAG))
+    count = result.rowcount or 0
+    for stop in session.scalars(select(OrphanStop).where(OrphanStop.received_at < cutoff,
+                                                         OrphanStop.id_tag.is_not(None))):
+        stop.id_tag = None
+        stop.payload = {k: v for k, v in (stop.payload or {}).items() if k != "idTag"}
+        count += 1
+    session.flush()
+    return count
