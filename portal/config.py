@@ -21,6 +21,9 @@ ENV_KEYS = (
     "OCPP_TLS_CERT",
     "OCPP_TLS_KEY",
     "OCPP_LOG_RETENTION_DAYS",
+    "OPERATOR_NAME",
+    "OPERATOR_ORG_NUMBER",
+    "SUPPORT_PHONE",
 )
 
 
@@ -40,6 +43,10 @@ class Config:
     OCPP_TLS_CERT = ""
     OCPP_TLS_KEY = ""
     OCPP_LOG_RETENTION_DAYS = "30"
+    # Who issues statements and receipts, and the phone number printed on charger stickers.
+    OPERATOR_NAME = "Ladeportalen AS"
+    OPERATOR_ORG_NUMBER = "923 609 016"
+    SUPPORT_PHONE = "+47 21 00 00 00"
     BABEL_DEFAULT_LOCALE = "nb"
     BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
     LANGUAGES = ("nb", "sv", "en")

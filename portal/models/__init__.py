@@ -12,10 +12,11 @@ from portal.models.ocpp_log import OcppMessage
 from portal.models.spot import SpotPrice
 from portal.models.community import AuditEntry, Invite, UserGroup, UserGroupMember
 from portal.models.mail import OutboxEmail
+from portal.models.statements import Notification, Statement, StatementLine
 
 __all__ = [
     "Base", "User", "Membership", "Site", "ChargePoint", "Connector", "Tariff", "TariffGroup",
     "SubscriptionPlan", "UserSubscription", "IdTag", "Transaction", "MeterValue", "OrphanStop",
     "Favourite", "ActionRequest", "OcppMessage", "SpotPrice", "Invite", "UserGroup",
-    "UserGroupMember", "AuditEntry", "OutboxEmail",
+    "UserGroupMember", "AuditEntry", "OutboxEmail", "Statement", "StatementLine", "Notification",
 ]

@@ -485,51 +485,20 @@ def update_charger(session: Session, actor: User, cp: ChargePoint, change: Charg
 
 # --- reports -------------------------------------------------------------------------------
 
-@dataclass
-class ReportRow:
-    user_id: int | None
-    email: str
-    name: str
-    sessions: int = 0
-    energy_wh: int = 0
-    cost_minor: int = 0
-
-
-def month_bounds(year: int, month: int, tz: str) -> tuple[datetime, datetime]:
-    zone = ZoneInfo(tz)
-    start = datetime.combine(date(year, month, 1), time(0), zone)
-    nxt = date(year + month // 12, month % 12 + 1, 1)
-    return start, datetime.combine(nxt, time(0), zone)
-
-
-def monthly_report(session: Session, site: Site, year: int, month: int) -> list[ReportRow]:
-    """Consumption and cost per resident for sessions started in the month (site's time zone)."""
-    start, end = month_bounds(year, month, site.timezone)
-    txs = session.scalars(
-        select(Transaction).join(ChargePoint, ChargePoint.id == Transaction.charge_point_id)
-        .where(ChargePoint.site_id == site.id, Transaction.status == "completed",
-               Transaction.started_at >= start, Transaction.started_at < end))
-    rows: dict[int | None, ReportRow] = {}
-    for tx in txs:
-        if (tx.meter_flag or "").startswith("refused at start"):
-            continue
-        row = rows.get(tx.user_id)
-        if row is None:
-            user = tx.user
-            row = rows[tx.user_id] = ReportRow(tx.user_id, user.email if user else "", user.name if user else "")
-        row.sessions += 1
-        row.energy_wh += tx.energy_wh or 0
-        row.cost_minor += tx.cost_minor or 0
-    return sorted(rows.values(), key=lambda r: (r.user_id is None, r.email))
+# The report is built from the same figures as the residents' statements (portal/services/statements.py).
+from portal.services.statements import ReportRow, month_bounds, monthly_report  # noqa: E402,F401
 
 
 def report_csv(rows: list[ReportRow], year: int, month: int, currency: str) -> str:
     """The report as CSV (semicolon separated, decimal comma: opens directly in Nordic spreadsheets)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
-    writer.writerow(["month", "email", "name", "sessions", "energy_kwh", f"cost_{currency.lower()}"])
+    writer.writerow(["month", "email", "name", "sessions", "energy_kwh", f"cost_{currency.lower()}",
+                     f"subscriptions_{currency.lower()}", f"total_{currency.lower()}"])
     for r in rows:
         writer.writerow([f"{year:04d}-{month:02d}", r.email, r.name, r.sessions,
                          f"{Decimal(r.energy_wh) / 1000:.3f}".replace(".", ","),
-                         f"{Decimal(r.cost_minor) / 100:.2f}".replace(".", ",")])
+                         f"{Decimal(r.cost_minor) / 100:.2f}".replace(".", ","),
+                         f"{Decimal(r.fees_minor) / 100:.2f}".replace(".", ","),
+                         f"{Decimal(r.total_minor) / 100:.2f}".replace(".", ",")])
     return out.getvalue()

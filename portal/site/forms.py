@@ -41,7 +41,10 @@ class TariffForm(FlaskForm):
     ])
     energy_fee = StringField(_l("Energy fee per kWh incl. VAT (kr)"), validators=[Optional(), Price()])
     min_price = StringField(_l("Minimum price per session (kr)"), default="0", validators=[Optional(), Price()])
-    preauth = StringField(_l("Pre-authorisation amount (kr)"), default="0", validators=[Optional(), Price()])
+    preauth = StringField(
+        _l("Pre-authorisation amount (kr)"), default="0", validators=[Optional(), Price()],
+        description=_l("Only used once card payment is available. Residents are invoiced on monthly statements "
+                       "today, so nothing is reserved on anyone's card."))
     spot_markup = StringField(_l("Markup per kWh excl. VAT (kr)"), default="0", validators=[Optional(), Price()])
     spot_markup_percent = StringField(_l("Markup in percent of the spot price"), default="0",
                                       validators=[Optional(), Price(message=_l("Enter a percentage like 10 or 12,5."))])
