@@ -1,4 +1,5 @@
-"""issue 13: monthly statements, notification e-mails and their opt-outs
+"""issue 13: monthly statements, notification e-mails and their opt-outs, plan repricing,
+tariffs restricted to user groups
 
 Revision ID: 0006
 Revises: 0001
@@ -93,8 +94,26 @@ def upgrade() -> None:
         for column in ("notify_session_done", "notify_session_stopped", "notify_start_failed", "notify_statement"):
             batch_op.add_column(sa.Column(column, sa.Boolean(), nullable=False, server_default=sa.true()))
 
+    op.create_table(
+        "tariff_user_groups",
+        sa.Column("tariff_id", sa.Integer(), nullable=False),
+        sa.Column("user_group_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["tariff_id"], ["tariffs.id"], name=op.f("fk_tariff_user_groups_tariff_id_tariffs"),
+                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_group_id"], ["user_groups.id"],
+                                name=op.f("fk_tariff_user_groups_user_group_id_user_groups"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("tariff_id", "user_group_id", name=op.f("pk_tariff_user_groups")),
+    )
+    with op.batch_alter_table("subscription_plans", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("next_fee_minor", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("next_fee_from", sa.Date(), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("subscription_plans", schema=None) as batch_op:
+        batch_op.drop_column("next_fee_from")
+        batch_op.drop_column("next_fee_minor")
+    op.drop_table("tariff_user_groups")
     with op.batch_alter_table("users", schema=None) as batch_op:
         for column in ("notify_statement", "notify_start_failed", "notify_session_stopped", "notify_session_done"):
             batch_op.drop_column(column)

@@ -63,11 +63,13 @@ class TariffData:
     spot_markup_percent: Decimal = Decimal(0)
     spot_fallback: Decimal = Decimal(0)
     plan_ids: list[int] = field(default_factory=list)
+    group_ids: list[int] = field(default_factory=list)
 
 
 def _tariff_state(t: Tariff) -> dict:
     state = audit.snapshot(t, TARIFF_FIELDS)
     state["restrictions"] = sorted(p.id for p in t.restrictions)
+    state["user_groups"] = sorted(g.id for g in t.group_restrictions)
     return state
 
 
@@ -88,6 +90,7 @@ def _apply_tariff(session: Session, tariff: Tariff, data: TariffData) -> None:
         setattr(tariff, name, getattr(data, name))
     plans = [p for p in site_plans(session, tariff.site_id) if p.id in set(data.plan_ids)]
     tariff.restrictions = plans
+    tariff.group_restrictions = [g for g in site_user_groups(session, tariff.site_id) if g.id in set(data.group_ids)]
 
 
 def create_tariff(session: Session, actor: User, site: Site, data: TariffData) -> Tariff:
@@ -176,19 +179,25 @@ def link_charge_points(session: Session, actor: User, group: TariffGroup, cp_ids
 class PreviewRow:
     """What one kind of user pays at a group's charge points."""
 
-    plan: SubscriptionPlan | None  # None: a user without any subscription
+    plan: SubscriptionPlan | None  # None: a user without any subscription (or a user group's member)
     choice: TariffChoice
     unit_price: Decimal | None  # per kWh incl. VAT, for an allowed standard or spot tariff
+    user_group: UserGroup | None = None  # set: a member of this user group without a subscription
 
 
 def preview(session: Session, group: TariffGroup, site: Site, spot_now: Decimal | None = None) -> list[PreviewRow]:
-    """The tariff rule of the start screen (pricing.choose_tariff) for each kind of user."""
+    """The tariff rule of the start screen (pricing.choose_tariff) for each kind of user: without
+    anything, holder of each plan, member of each user group."""
+    kinds: list[tuple[SubscriptionPlan | None, UserGroup | None]] = [(None, None)]
+    kinds += [(plan, None) for plan in site_plans(session, site.id)]
+    kinds += [(None, ug) for ug in site_user_groups(session, site.id)]
     rows = []
-    for plan in [None, *site_plans(session, site.id)]:
+    for plan, user_group in kinds:
         plans = {plan.id} if plan is not None else set()
-        choice = choose_tariff(group.tariffs, plans, spot_now, site.vat_rate_bp)
+        groups = {user_group.id} if user_group is not None else set()
+        choice = choose_tariff(group.tariffs, plans, spot_now, site.vat_rate_bp, groups)
         price = comparison_price(choice.tariff, spot_now, site.vat_rate_bp) if choice.allowed else None
-        rows.append(PreviewRow(plan, choice, price))
+        rows.append(PreviewRow(plan, choice, price, user_group))
     return rows
 
 

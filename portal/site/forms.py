@@ -51,6 +51,7 @@ class TariffForm(FlaskForm):
     spot_fallback = StringField(_l("Fallback price per kWh incl. VAT when no spot price is known (kr)"),
                                 validators=[Optional(), Price()])
     plans = MultiCheckboxField(_l("Only for holders of these subscriptions"), coerce=int, choices=[])
+    user_groups = MultiCheckboxField(_l("… or for members of these user groups"), coerce=int, choices=[])
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -70,6 +71,7 @@ class TariffForm(FlaskForm):
             min_price_minor=to_minor(price(self.min_price.data)), preauth_minor=to_minor(price(self.preauth.data)),
             spot_markup=price(self.spot_markup.data), spot_markup_percent=price(self.spot_markup_percent.data),
             spot_fallback=price(self.spot_fallback.data), plan_ids=list(self.plans.data or []),
+            group_ids=list(self.user_groups.data or []),
         )
 
 
@@ -116,3 +118,18 @@ class ChargerForm(FlaskForm):
             name=self.name.data or "", enabled=self.status.data == "enabled", cp_type=self.cp_type.data,
             tariff_group_id=self.tariff_group_id.data or None, owner_email=(self.owner_email.data or "").strip(),
         )
+
+
+class RoleForm(FlaskForm):
+    role = RadioField(_l("Role"), choices=[SelectChoice("board", _l("Board member")),
+                                           SelectChoice("resident", _l("Resident"))], validators=[InputRequired()])
+
+
+class PlanOpenForm(FlaskForm):
+    open = RadioField(_l("New subscribers"), choices=[SelectChoice("open", _l("Open")),
+                                                      SelectChoice("closed", _l("Closed"))],
+                      validators=[InputRequired()])
+
+
+class PlanPriceForm(FlaskForm):
+    fee = StringField(_l("New monthly fee incl. VAT (kr)"), validators=[InputRequired(), Price()])

@@ -51,4 +51,4 @@ def audit_log(slug: str):
     return render("site/audit.html", site=site, entries=audit.recent(db_session(), site.id, 200), section="audit")
 
 
-from portal.site import chargers, people, tariffs  # noqa: E402,F401  (registers their views on bp)
+from portal.site import board, chargers, people, tariffs, words  # noqa: E402,F401  (registers their views on bp)

@@ -27,7 +27,7 @@ from werkzeug.routing.converters import AnyConverter
 from portal.models import (
     ActionRequest, Base, Favourite, IdTag, Transaction, UserGroup, UserGroupMember,
 )
-from portal.services import site_admin
+from portal.services import site_admin, statements
 from portal.services.accounts import make_reset_token
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import (
@@ -66,7 +66,11 @@ GUESSED_TOKEN = "guessed-token-0000000000000000000000"
 SOFT_REFUSALS = {
     ("site.member_remove", "user_id"): "RuleError not_member: flash + redirect to the own site's member list",
     ("site.user_group_remove", "user_id"): "RuleError not_in_group: flash + redirect to the own group page",
+    ("site.member_role", "user_id"): "RuleError not_member: flash + redirect to the own site's member list",
 }
+
+# POST routes that delete site A's objects: the owners' control runs them after every other route.
+RUNS_LAST = {f"site.{kind}_delete": "deletes site A's object" for kind in ("tariff", "tariff_group", "plan", "user_group")}
 
 # URL parameter -> attribute(s) of SiteObjects to fill it from (several: every one is tried).
 PARAM_SOURCES = {
@@ -82,12 +86,15 @@ PARAM_SOURCES = {
     "user_id": ("resident_id",),
     "tag_id": ("tag_id",),
     "favourite_id": ("favourite_cp_id", "favourite_site_id"),
+    "statement_id": ("statement_id",),
 }
 ENDPOINT_PARAM_SOURCES = {
     ("site.user_group", "group_id"): ("user_group_id",),
     ("site.user_group_remove", "group_id"): ("user_group_id",),
     ("invite.accept", "token"): ("invite_token",),
     ("auth.reset_password", "token"): ("reset_token",),
+    ("site.user_group_rename", "group_id"): ("user_group_id",),
+    ("site.user_group_delete", "group_id"): ("user_group_id",),
 }
 # Parameters that are not objects but a fixed vocabulary (any() converters are read from the rule itself).
 LITERAL_PARAMS = {"kind": ("svg", "png")}
@@ -120,6 +127,7 @@ class SiteObjects:
     invitee_id: int  # the account of the invited address: only it may accept the invite
     reset_token: str
     user_group_id: int
+    statement_id: int = 0
     markers: list[str] = field(default_factory=list)  # texts only this site's pages may show
 
 
@@ -167,6 +175,7 @@ def _build_site(session, letter: str, city: str) -> tuple[SiteObjects, dict[str,
     invite, invite_token = outcome.sent[0]
     invitee = make_user(session, f"invitee-{letter}@audit.test")
     reset_token, _expires = make_reset_token(resident, TEST_SECRET_KEY)
+    statement = statements.issue(session, site, 2025, 3, statements.Operator("Audit Operator AS", "923 609 016"))[0]
     session.flush()
     objs = SiteObjects(
         site_id=site.id, slug=site.slug, board_id=board.id, resident_id=resident.id, cp_id=cp.id,
@@ -175,8 +184,8 @@ def _build_site(session, letter: str, city: str) -> tuple[SiteObjects, dict[str,
         subscription_id=sub.id, tx_id=tx.id, action_id=action.id, favourite_cp_id=fav_cp.id,
         favourite_site_id=fav_site.id, tag_id=tag.id, invite_id=invite.id, invite_token=invite_token,
         invitee_id=invitee.id,
-        reset_token=reset_token, user_group_id=user_group.id,
-        markers=[site.name, board.email, resident.email, f"Board {city}", f"Resident {city}", plan.name,
+        reset_token=reset_token, user_group_id=user_group.id, statement_id=statement.id,
+        markers=[statement.number, site.name, board.email, resident.email, f"Board {city}", f"Resident {city}", plan.name,
                  base.name, tariff.name, group.name, cp.name, personal.name, tag.tag, tag.name, user_group.name,
                  invite.email],
     )
@@ -185,7 +194,7 @@ def _build_site(session, letter: str, city: str) -> tuple[SiteObjects, dict[str,
         "tariffs": {base.id, tariff.id}, "tariff_groups": {group.id}, "subscription_plans": {plan.id},
         "user_subscriptions": {sub.id}, "transactions": {tx.id}, "action_requests": {action.id},
         "favourites": {fav_cp.id, fav_site.id}, "id_tags": {tag.id}, "invites": {invite.id},
-        "user_groups": {user_group.id},
+        "user_groups": {user_group.id}, "statements": {statement.id},
     }
     return objs, owned
 
@@ -393,7 +402,7 @@ def test_the_owners_of_site_a_can_post_to_its_objects(app, client, login, world)
     charger has an owner, and a toggled favourite is gone. /manage runs last: it may remove the resident."""
     problems = []
     rules = sorted((r for r in audited_rules(app) if r.arguments and "POST" in r.methods),
-                   key=lambda r: (r.rule.startswith("/manage/"), r.rule))
+                   key=lambda r: (r.rule.startswith("/manage/"), r.endpoint in RUNS_LAST, r.rule))
     for rule in rules:
         statuses = {}
         for url in urls_for(app, rule, world.a):
@@ -491,7 +500,8 @@ def test_form_fields_naming_site_b_objects_change_nothing_at_site_b(app, client,
 def test_manage_routes_are_for_the_board_and_operator_admins(app, client, login, world, who, expect):
     user_id = {"resident": world.a.resident_id, "support": world.support_id, "sales": world.sales_id,
                "admin": world.admin_id, "board": world.a.board_id}[who]
-    rules = [r for r in audited_rules(app) if r.rule.startswith("/manage/")]
+    rules = sorted((r for r in audited_rules(app) if r.rule.startswith("/manage/")),
+                   key=lambda r: r.endpoint in RUNS_LAST)  # (stable: otherwise in url-map order)
     assert len(rules) >= 20 and all(r.endpoint.startswith("site.") for r in rules)
     problems, checked = [], 0
     for rule in rules:
