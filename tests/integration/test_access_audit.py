@@ -377,8 +377,12 @@ def test_anonymous_start_screen_shows_the_charger_name_and_nothing_about_prices(
 def _positive_user(rule, world: World, objs: SiteObjects) -> int:
     if rule.endpoint == "invite.accept":
         return objs.invitee_id
-    return objs.board_id if rule.endpoint.startswith("site.") or rule.endpoint == "resident.qr_sticker" \
+    return objs.board_id if rule.endpoint.startswith("site.") or rule.endpoint in BOARD_ONLY_RESIDENT_PAGES \
         else objs.resident_id
+
+
+# Pages outside /manage that only the site's board (and staff) may open.
+BOARD_ONLY_RESIDENT_PAGES = {"resident.qr_sticker", "resident.sticker"}
 
 
 def test_the_owners_of_site_a_reach_its_objects(app, client, login, world):
