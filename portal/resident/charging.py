@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.extensions import db_session, redis_conn
-from portal.htmx import hx_redirect, render, wants_fragment
+from portal.htmx import hx_redirect, render, render_live, wants_fragment
 from portal.models import ActionRequest, Transaction
 from portal.resident.forms import EmptyForm
 from portal.resident.routes import bp
@@ -84,7 +84,7 @@ def live(action_id: int):
     tx = action.transaction
     if tx is not None and tx.user_id != current_user.id:
         tx = None
-    return render("resident/session.html", block="live", **_live_context(action, tx))
+    return render_live("resident/session.html", "live", **_live_context(action, tx))
 
 
 @bp.route("/sessions/<int:tx_id>")
@@ -92,7 +92,7 @@ def live(action_id: int):
 def session_detail(tx_id: int):
     """A session: live while it runs, the receipt once it is finished."""
     tx = _own_transaction(tx_id)
-    return render("resident/session.html", block="live", **_live_context(None, tx))
+    return render_live("resident/session.html", "live", **_live_context(None, tx))
 
 
 @bp.route("/sessions/<int:tx_id>/stop", methods=["POST"])

@@ -25,7 +25,7 @@ ENERGY_REGISTER = "Energy.Active.Import.Register"
 POWER = "Power.Active.Import"
 START_ACTION = "RemoteStartTransaction"
 STOP_ACTION = "RemoteStopTransaction"
-CHART_POINTS = 120
+CHART_POINTS = 60  # the newest readings drawn; keeps the live fragment (polled) under 2 KiB
 
 
 @dataclass(frozen=True)
@@ -112,9 +112,10 @@ def live_figures(session: Session, tx: Transaction, now: datetime | None = None)
 
 
 def format_duration(duration: timedelta) -> str:
-    """1:05:09 — hours, minutes, seconds."""
-    seconds = int(duration.total_seconds())
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    """1:05 — hours and minutes. Whole minutes only, so the live fragment stays the same (a 304)
+    between meter readings instead of changing every second."""
+    minutes = int(duration.total_seconds()) // 60
+    return f"{minutes // 60}:{minutes % 60:02d}"
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def power_chart(samples: list[tuple[datetime, int]], width: int = 300, height: i
     span = max((samples[-1][0] - t0).total_seconds(), 1)
     top = max(max(w for _, w in samples), 1000)
     points = " ".join(
-        f"{(ts - t0).total_seconds() / span * width:.1f},{height - max(w, 0) / top * (height - 4):.1f}"
+        f"{(ts - t0).total_seconds() / span * width:.0f},{height - max(w, 0) / top * (height - 4):.0f}"
         for ts, w in samples
     )
     return Chart(points, (Decimal(top) / 1000).quantize(Decimal("0.1")), width, height)

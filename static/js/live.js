@@ -4,7 +4,8 @@
  * every 1 s at first, then less often while nothing changes (2, 4, 8 s), and at once again at
  * 1 s after any tap or key press. Each poll sends If-None-Match with the fragment's ETag; the
  * server answers 304 (or 204) when nothing changed, which is never swapped. A changed fragment
- * replaces the element (outerHTML) and the cycle starts again at 1 s.
+ * replaces the element (outerHTML) and the cycle starts again at 1 s. An element may cap its back-off
+ * with data-live-max (milliseconds), e.g. while a start request is on its way.
  */
 (function () {
   "use strict";
@@ -12,6 +13,8 @@
   var etags = {}, delays = {}, timers = {}, choices = {};
 
   function liveOf(el) { return el && el.closest ? el.closest("[data-live]") : null; }
+
+  function slowest(el) { return parseInt(el.getAttribute("data-live-max"), 10) || SLOWEST; }
 
   function schedule(id, ms) {
     clearTimeout(timers[id]);
@@ -54,7 +57,7 @@
     if (xhr.status === 304 || xhr.status === 204) {
       e.detail.shouldSwap = false;
       e.detail.isError = false;
-      delays[el.id] = Math.min(delays[el.id] * 2, SLOWEST);
+      delays[el.id] = Math.min(delays[el.id] * 2, slowest(el));
       schedule(el.id, delays[el.id]);
       return;
     }
