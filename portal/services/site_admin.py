@@ -10,9 +10,7 @@ import hashlib
 import io
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, select
@@ -20,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from portal.db import utcnow
 from portal.models import (
-    ChargePoint, Invite, Membership, Site, SubscriptionPlan, Tariff, TariffGroup, Transaction, User,
+    ChargePoint, Invite, Membership, Site, SubscriptionPlan, Tariff, TariffGroup, User,
     UserGroup, UserGroupMember, UserSubscription,
 )
 from portal.services import audit
