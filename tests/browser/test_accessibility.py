@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from portal.models import Transaction
+from portal.models import Transaction, UserGroup
 from portal.services import statements
 from tests.factories import PASSWORD, make_user, resident_with_access
 from tests.support.browser import run_axe
@@ -29,8 +29,15 @@ def world(session):
     st = statements.issue(session, site, 2026, 10, statements.Operator("Ladeportalen AS", "923 609 016"))[0]
     board = make_user(session, site=site, role="board")
     admin = make_user(session, staff_role="admin")
+    user_group = UserGroup(site_id=site.id, name="Caretakers")
+    session.add(user_group)
+    session.flush()
+    group = cp.tariff_group
+    tariff = next(t for t in group.tariffs if t.restrictions)
+    ids = dict(tariff_id=tariff.id, group_id=group.id, plan_id=tariff.restrictions[0].id,
+               user_group_id=user_group.id)
     session.commit()
-    return dict(site=site, user=user, cp=cp, tx=tx, statement=st, board=board, admin=admin)
+    return dict(site=site, user=user, cp=cp, tx=tx, statement=st, board=board, admin=admin, **ids)
 
 
 def _log_in(page, base: str, email: str) -> None:
@@ -62,7 +69,8 @@ def test_pages_pass_axe_for_everyone(page, live_server, world, language):
     _log_in(page, live_server, world["user"].email)
     _check_pages(page, live_server, [
         "/chargers", f"/c/{cp}", "/favorites", "/history", f"/sessions/{world['tx'].id}", "/statements",
-        f"/statements/{world['statement'].id}", "/subscriptions", "/tags", "/account",
+        f"/statements/{world['statement'].id}", "/subscriptions", "/tags", "/account", f"/sites/{slug}",
+        "/chargers/search?q=cp-",
     ], language)
     page.context.clear_cookies()
     page.context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
@@ -72,6 +80,9 @@ def test_pages_pass_axe_for_everyone(page, live_server, world, language):
     _check_pages(page, live_server, [
         f"{manage}/", f"{manage}/tariffs", f"{manage}/groups", f"{manage}/plans", f"{manage}/members",
         f"{manage}/user-groups", f"{manage}/chargers", f"{manage}/reports?month=2026-10", f"{manage}/audit",
+        f"{manage}/tariffs/{world['tariff_id']}", f"{manage}/groups/{world['group_id']}",
+        f"{manage}/plans/{world['plan_id']}", f"{manage}/user-groups/{world['user_group_id']}",
+        f"{manage}/chargers/{world['cp'].id}", f"/c/{cp}/sticker",
     ], language)
     page.context.clear_cookies()
     page.context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
