@@ -45,6 +45,7 @@ def recorded_actions(db, redis_url):
             return self
 
     recorded = Recorded()
+    Queue(settings.CHARGER_QUEUE, connection=Redis.from_url(redis_url)).empty()  # jobs earlier tests left behind
     yield recorded
     Queue(settings.CHARGER_QUEUE, connection=Redis.from_url(redis_url)).empty()
 
