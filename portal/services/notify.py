@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from portal.db import utcnow
 from portal.models import ActionRequest, Notification, OutboxEmail, Statement, Transaction, User
+from portal.services import receipts
 from portal.services.mail import portal_url, queue_templated_email
 
 KINDS = ("session_done", "session_stopped", "start_failed", "statement")
@@ -81,7 +82,7 @@ def session_email(session: Session, tx: Transaction) -> OutboxEmail | None:
         return None
     row = queue_templated_email(
         session, to=tx.user.email, template=kind, language=tx.user.language, kind=kind, tx=tx,
-        name=tx.user.display_name, receipt_url=portal_url("resident.session_detail", tx_id=tx.id),
+        price=receipts.receipt(session, tx).effective_price, name=tx.user.display_name, receipt_url=portal_url("resident.session_detail", tx_id=tx.id),
         account_url=portal_url("auth.account"))
     note.outbox_id = row.id
     session.flush()

@@ -80,12 +80,14 @@ for _kind, (_model, _part, _id_arg, _page, _listing) in KINDS.items():
 
 
 def _box(site, obj, kind: str, form: NameForm, refusal: str | None = None, status: int = 200):
-    """The rename/delete box with its errors (htmx), or back to the page with a message."""
-    if wants_fragment():
-        return render("site/_manage_box.html", status=status, **manage_box(site, obj, kind, form, refusal))
-    flash(refusal or " ".join(form.name.errors) or _("That change is not allowed."), "error")
+    """The rename/delete box with its errors and the typed name kept: the fragment for htmx, otherwise
+    a page of its own (the same box) with a link back."""
     _model, _part, id_arg, page, _listing = KINDS[kind]
-    return hx_redirect(page, slug=site.slug, **{id_arg: obj.id})
+    context = manage_box(site, obj, kind, form, refusal)
+    if wants_fragment():
+        return render("site/_manage_box.html", status=status, **context)
+    return render("site/manage_box_page.html", status=status, site=site, section=_part.replace("-", "_"),
+                  back_url=url_for(page, slug=site.slug, **{id_arg: obj.id}), **context)
 
 
 # --- board roles -----------------------------------------------------------------------------

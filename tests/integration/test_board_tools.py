@@ -177,3 +177,14 @@ def test_plan_holders_and_subscription_rows_survive_a_rename(client, board, sess
     with db.session() as s:
         assert s.get(SubscriptionPlan, plan.id).name == "Residents 2027"
         assert s.scalar(select(UserSubscription.status).where(UserSubscription.plan_id == plan.id)) == "active"
+
+
+def test_without_javascript_a_rename_error_keeps_the_typed_name(client, board, session):
+    site, _ = board
+    make_tariff(session, site, name="Base")
+    other = make_tariff(session, site, name="Guests")
+    session.commit()
+    response = client.post(f"/manage/eik/tariffs/{other.id}/rename", data={"box-name": "BASE"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "<html" in body
+    assert 'value="BASE"' in body and "already used" in body and f'href="/manage/eik/tariffs/{other.id}"' in body

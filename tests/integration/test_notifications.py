@@ -16,7 +16,7 @@ def _tx(session, cp, user, reason: str, minutes_ago: int = 5, **fields) -> Trans
     tx = Transaction(charge_point_id=cp.id, connector_id=1, id_tag="T", user_id=user.id, status="completed",
                      start_key=f"k-{reason}-{minutes_ago}-{user.id}", meter_start_wh=0, meter_stop_wh=4200,
                      started_at=stopped - timedelta(hours=1), stopped_at=stopped, energy_wh=4200,
-                     cost_minor=1344, vat_minor=269, stop_reason=reason, **fields)
+                     cost_minor=1344, vat_minor=269, stop_reason=reason, energy_fee="3.20", **fields)
     session.add(tx)
     session.flush()
     return tx
@@ -50,6 +50,7 @@ def test_each_kind_is_sent_once_in_the_users_language(app, db, session):
     assert set(by_kind) == {"session_done", "session_stopped", "start_failed"}
     assert by_kind["session_done"].to_address == "kari@example.test"
     assert "Kvittering" in by_kind["session_done"].subject and f"/sessions/{done.id}" in by_kind["session_done"].body_text
+    assert "Pris per kWh: 3,20 kr/kWh" in by_kind["session_done"].body_text
     stopped = by_kind["session_stopped"]
     assert stopped.language == "sv" and "ström" in stopped.body_text.lower()  # the power cut, in plain Swedish
     assert f"/sessions/{cut.id}" in stopped.body_text
