@@ -33,6 +33,8 @@ ENV_KEYS = (
     "SESSION_MAX_HOURS",
     "REMEMBER_IDLE_DAYS",
     "REMEMBER_MAX_DAYS",
+    "OPERATOR_NAME",
+    "OPERATOR_ORG_NUMBER",
 )
 
 
@@ -66,6 +68,9 @@ class Config:
     SESSION_MAX_HOURS = "12"  # ... and absolute lifetime
     REMEMBER_IDLE_DAYS = "30"  # with "keep me logged in"
     REMEMBER_MAX_DAYS = "90"
+    # Who issues statements and receipts (the support phone above is also printed on charger stickers).
+    OPERATOR_NAME = "Ladeportalen AS"
+    OPERATOR_ORG_NUMBER = "923 609 016"
     BABEL_DEFAULT_LOCALE = "nb"
     BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
     LANGUAGES = ("nb", "sv", "en")

@@ -1,7 +1,11 @@
 """One URL, two representations: the full page, or the named block for an htmx request."""
 from __future__ import annotations
 
+import hashlib
+import re
+
 from flask import Response, make_response, render_template, request, url_for
+from flask_wtf.csrf import generate_csrf
 from jinja2_fragments.flask import render_block
 
 
@@ -38,4 +42,31 @@ def set_trigger(response: Response, event: str) -> Response:
     """Tell the page that something happened (HX-Trigger), for other widgets to refresh."""
     existing = response.headers.get("HX-Trigger")
     response.headers["HX-Trigger"] = f"{existing}, {event}" if existing else event
+    return response
+
+
+def _compact(html: str) -> str:
+    """Drop the template's indentation and blank lines: a live fragment travels every few seconds.
+    (Fragments hold no <pre> or <textarea>, whose whitespace would matter.)"""
+    return re.sub(r"\n\s+", "\n", html).strip()
+
+
+def render_live(template: str, block: str, **context) -> Response:
+    """A page with a live `block` (polled by static/js/live.js): the full page, or the fragment with an
+    ETag of its content, or an empty 304 when the poll's If-None-Match shows nothing changed.
+
+    The block renders with `live_etag` (its own tag, for the first poll). The CSRF token in the
+    block's forms differs on every render, so it is left out of the tag."""
+    html = _compact(render_block(template, block, live_etag="", **context))
+    tag = hashlib.sha256(html.replace(generate_csrf(), "").encode()).hexdigest()[:20]
+    if not wants_fragment():
+        response = make_response(render_template(template, live_etag=tag, **context))
+    elif tag in request.if_none_match:
+        response = make_response("", 304)
+    else:
+        response = make_response(html.replace('data-etag=""', f'data-etag="{tag}"', 1))
+    if wants_fragment():
+        response.set_etag(tag)
+        response.headers["Cache-Control"] = "no-cache, private"
+    response.vary.add("HX-Request")
     return response

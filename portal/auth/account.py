@@ -6,7 +6,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal.auth.forms import PasswordChangeForm, ProfileForm
+from portal.auth.forms import NotificationsForm, PasswordChangeForm, ProfileForm
 from portal.auth.helpers import redirect_after_form, remember_language
 from portal.auth.limits import LOGIN_PER_ACCOUNT_LIMIT, limiter
 from portal.auth.routes import bp
@@ -28,15 +28,32 @@ def _user() -> User:
 
 
 def _page(user: User, *, profile: ProfileForm | None = None, password: PasswordChangeForm | None = None,
-          block: str | None = None, status: int = 200, password_saved: bool = False, sessions_ended: int = -1):
+          block: str | None = None, status: int = 200, password_saved: bool = False, sessions_ended: int = -1,
+          notify_saved: bool = False):
     profile = profile or ProfileForm(prefix="profile", formdata=None, name=user.name, language=user.language)
     password = password or PasswordChangeForm(prefix="password", formdata=None)
+    notify = NotificationsForm(prefix="notify", formdata=None,
+                               **{k: getattr(user, f"notify_{k}") for k in NotificationsForm.KINDS})
     this = current_login_session()
     devices = [(row, login_sessions.device_label(row.user_agent), this is not None and row.id == this.id)
                for row in login_sessions.active(db_session(), user.id, limits())]
     return render("auth/account.html", block=block, status=status, user=user, devices=devices,
-                  sessions_ended=sessions_ended, profile_form=profile, password_form=password,
-                  password_saved=password_saved)
+                  sessions_ended=sessions_ended, notify_form=notify, notify_saved=notify_saved,
+                  profile_form=profile, password_form=password, password_saved=password_saved)
+
+
+@bp.route("/account/notifications", methods=["POST"])
+@login_required
+def account_notifications():
+    """Turn each notification e-mail on or off (an unticked box is off)."""
+    user = _user()
+    form = NotificationsForm(prefix="notify")
+    if not form.validate_on_submit():
+        return _page(user, block="notify_form", status=422)
+    for kind in NotificationsForm.KINDS:
+        setattr(user, f"notify_{kind}", bool(form[kind].data))
+    db_session().commit()
+    return _page(user, block="notify_form", notify_saved=True)
 
 
 @bp.route("/account")

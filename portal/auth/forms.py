@@ -98,3 +98,14 @@ class PasswordChangeForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[InputRequired(), Length(max=200)])
     new_password = PasswordField(_l("New password"), validators=_new_password_validators())
     confirm = PasswordField(_l("Repeat the new password"), validators=_confirm_validators("new_password"))
+
+
+class NotificationsForm(FlaskForm):
+    """Which notification e-mails the user wants (each can be turned off)."""
+
+    session_done = BooleanField(_l("When a charging session has finished, with the receipt"))
+    session_stopped = BooleanField(_l("When the charger stops my charging by itself (fault, power cut)"))
+    start_failed = BooleanField(_l("When a start I asked for never began"))
+    statement = BooleanField(_l("My monthly statement"))
+
+    KINDS = ("session_done", "session_stopped", "start_failed", "statement")

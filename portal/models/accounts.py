@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, utcnow
@@ -34,6 +34,11 @@ class User(Base):
 
     # The token of the log-in session this object was loaded for (set by portal.security.sessions; not stored).
     login_token = None  # type: str | None
+    # E-mail notifications the user can turn off on the account page (see portal/services/notify.py).
+    notify_session_done: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    notify_session_stopped: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    notify_start_failed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    notify_statement: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     memberships: Mapped[list["Membership"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

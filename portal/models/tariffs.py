@@ -1,11 +1,11 @@
 """Tariffs, tariff groups, subscription plans and user subscriptions."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Column, ForeignKey, Integer, Numeric, String, Table, Text,
+    Boolean, CheckConstraint, Column, Date, ForeignKey, Integer, Numeric, String, Table, Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -27,6 +27,14 @@ tariff_restrictions = Table(
     Column("plan_id", ForeignKey("subscription_plans.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# A tariff may also be restricted to user groups of its site: members of one of them qualify.
+tariff_user_groups = Table(
+    "tariff_user_groups",
+    Base.metadata,
+    Column("tariff_id", ForeignKey("tariffs.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_group_id", ForeignKey("user_groups.id", ondelete="CASCADE"), primary_key=True),
+)
+
 
 class SubscriptionPlan(Base):
     __tablename__ = "subscription_plans"
@@ -38,6 +46,9 @@ class SubscriptionPlan(Base):
     monthly_fee_minor: Mapped[int] = mapped_column(Integer, default=0)
     # Residents may activate an open plan themselves; a closed plan needs site access first.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A new price for the next period: applies to months starting on or after next_fee_from (a 1st).
+    next_fee_minor: Mapped[int | None] = mapped_column(Integer, default=None)
+    next_fee_from: Mapped[date | None] = mapped_column(Date, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -68,10 +79,12 @@ class Tariff(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     restrictions: Mapped[list[SubscriptionPlan]] = relationship(secondary=tariff_restrictions)
+    group_restrictions: Mapped[list["UserGroup"]] = relationship(  # noqa: F821
+        secondary=tariff_user_groups, order_by="UserGroup.name")
 
     @property
     def restricted(self) -> bool:
-        return bool(self.restrictions)
+        return bool(self.restrictions) or bool(self.group_restrictions)
 
 
 class TariffGroup(Base):

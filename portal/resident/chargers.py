@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from portal.extensions import db_session, redis_conn
-from portal.htmx import hx_redirect, render
+from portal.htmx import hx_redirect, render, render_live
 from portal.models import ChargePoint, Site
 from portal.resident.common import (
     Refused, may_print_sticker, outlet_state, reason_text, refuse_page, state_class, visible_charge_point,
@@ -137,7 +137,7 @@ def start_screen(identity: str):
                         if "auth.register" in current_app.view_functions else None)
         return render("resident/start_anonymous.html", cp=cp, login_url=login_url, register_url=register_url)
     cp = visible_charge_point(identity)
-    return render("resident/start.html", block="outlets", **start_context(cp))
+    return render_live("resident/start.html", "live", **start_context(cp))
 
 
 @bp.route("/c/<identity>/start", methods=["POST"])

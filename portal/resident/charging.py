@@ -2,19 +2,21 @@
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from flask import abort, make_response, request
+from flask import abort, current_app, make_response, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.extensions import db_session, redis_conn
-from portal.htmx import hx_redirect, render, wants_fragment
+from portal.htmx import hx_redirect, render, render_live, wants_fragment
 from portal.models import ActionRequest, Transaction
 from portal.resident.forms import EmptyForm
 from portal.resident.routes import bp
-from portal.services import sessions
+from portal.services import receipts, sessions
 from portal.services.pricing import format_amount
 from portal.web import current_language
 
@@ -61,6 +63,8 @@ def _live_context(action: ActionRequest | None, tx: Transaction | None) -> dict:
         power_text=_power_text(figures.power_w if figures else None),
         busy=request.args.get("busy") == "1" and action is not None and action.state == "queued",
         form=EmptyForm(),
+        receipt=receipts.receipt(s, tx) if tx is not None and not tx.is_active else None,
+        operator=(current_app.config["OPERATOR_NAME"], current_app.config["OPERATOR_ORG_NUMBER"]),
     )
 
 
@@ -80,7 +84,7 @@ def live(action_id: int):
     tx = action.transaction
     if tx is not None and tx.user_id != current_user.id:
         tx = None
-    return render("resident/session.html", block="live", **_live_context(action, tx))
+    return render_live("resident/session.html", "live", **_live_context(action, tx))
 
 
 @bp.route("/sessions/<int:tx_id>")
@@ -88,7 +92,7 @@ def live(action_id: int):
 def session_detail(tx_id: int):
     """A session: live while it runs, the receipt once it is finished."""
     tx = _own_transaction(tx_id)
-    return render("resident/session.html", block="live", **_live_context(None, tx))
+    return render_live("resident/session.html", "live", **_live_context(None, tx))
 
 
 @bp.route("/sessions/<int:tx_id>/stop", methods=["POST"])
@@ -129,16 +133,52 @@ def _after_post(tx: Transaction):
     return hx_redirect("resident.session_detail", tx_id=tx.id)
 
 
+PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    month: tuple[int, int] | None
+    site_id: int | None
+    page: int
+
+    def args(self, **change) -> dict:
+        """Query arguments of this filter (for links and the CSV), with some changed."""
+        values = {"month": f"{self.month[0]:04d}-{self.month[1]:02d}" if self.month else None,
+                  "site": self.site_id, "page": self.page if self.page > 1 else None}
+        values.update(change)
+        return {k: v for k, v in values.items() if v}
+
+
+def _history_filter(site_ids: set[int]) -> HistoryFilter:
+    """?month=YYYY-MM&site=ID&page=N; anything malformed or not the user's own is ignored."""
+    month = None
+    match = re.fullmatch(r"(\d{4})-(\d{2})", request.args.get("month", ""))
+    if match and 2000 <= int(match[1]) <= 2100 and 1 <= int(match[2]) <= 12:
+        month = (int(match[1]), int(match[2]))
+    site = request.args.get("site", "")
+    site_id = int(site) if site.isdigit() and int(site) in site_ids else None
+    page = request.args.get("page", "")
+    return HistoryFilter(month, site_id, min(int(page), 100_000) if page.isdigit() and int(page) > 0 else 1)
+
+
 @bp.route("/history")
 @login_required
 def history():
-    """The user's sessions with monthly totals."""
-    txs = sessions.user_transactions(db_session(), current_user.id, limit=500)
-    return render("resident/history.html", transactions=txs, totals=sessions.monthly_totals(txs),
-                  energy=sessions.energy_so_far, month_label=_month_label)
+    """The user's sessions, filtered by month and site, 50 to a page, with monthly totals of the filter."""
+    s = db_session()
+    months, sites = sessions.history_choices(s, current_user.id)
+    flt = _history_filter({sid for sid, _ in sites})
+    every = sessions.user_transactions(s, current_user.id, site_id=flt.site_id, month=flt.month)
+    pages = max((len(every) + PER_PAGE - 1) // PER_PAGE, 1)
+    page = min(flt.page, pages)
+    txs = every[(page - 1) * PER_PAGE:page * PER_PAGE]
+    return render("resident/history.html", transactions=txs, totals=sessions.monthly_totals(every),
+                  energy=sessions.energy_so_far, month_label=_month_label, months=months, sites=sites, flt=flt,
+                  page=page, pages=pages, total_count=len(every))
 
 
-def _month_label(total: sessions.MonthTotal) -> str:
+def _month_label(total) -> str:
     from flask_babel import format_date
 
     return format_date(date(total.year, total.month, 1), "LLLL y")
@@ -147,8 +187,11 @@ def _month_label(total: sessions.MonthTotal) -> str:
 @bp.route("/history.csv")
 @login_required
 def history_csv():
-    """All of the user's own sessions as CSV (semicolon separated, local decimal separator)."""
-    txs = sessions.user_transactions(db_session(), current_user.id)
+    """The user's own sessions as CSV, with the same month and site filter as the page (every page of it)."""
+    s = db_session()
+    _, sites = sessions.history_choices(s, current_user.id)
+    flt = _history_filter({sid for sid, _ in sites})
+    txs = sessions.user_transactions(s, current_user.id, site_id=flt.site_id, month=flt.month)
     response = make_response("\ufeff" + sessions.sessions_csv(txs, current_language()))
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = 'attachment; filename="charging-sessions.csv"'

@@ -6,4 +6,4 @@ from flask import Blueprint
 bp = Blueprint("resident", __name__)
 
 # Views registered on this blueprint (imported last: they import bp from here).
-from portal.resident import account, chargers, charging  # noqa: E402,F401
+from portal.resident import account, chargers, charging, find, statements  # noqa: E402,F401

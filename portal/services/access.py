@@ -7,7 +7,9 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import ChargePoint, Connector, IdTag, Membership, Site, User, UserSubscription
+from portal.models import (
+    ChargePoint, Connector, IdTag, Membership, Site, User, UserGroup, UserGroupMember, UserSubscription,
+)
 from portal.services.pricing import TariffChoice, choose_tariff
 
 OCCUPIED_STATUSES = ("Charging", "SuspendedEV", "SuspendedEVSE", "Finishing")
@@ -76,11 +78,19 @@ def active_plan_ids(session: Session, user_id: int) -> set[int]:
     )
 
 
+def user_group_ids(session: Session, user_id: int, site_id: int) -> set[int]:
+    """The user groups of the site the user belongs to."""
+    return set(session.scalars(
+        select(UserGroupMember.group_id).join(UserGroup, UserGroup.id == UserGroupMember.group_id)
+        .where(UserGroupMember.user_id == user_id, UserGroup.site_id == site_id)))
+
+
 def tariff_for(session: Session, user_id: int | None, cp: ChargePoint, spot_now: Decimal | None = None) -> TariffChoice:
     """The one tariff that applies to this user at this charge point (DOMAIN.md rule)."""
     tariffs = cp.tariff_group.tariffs if cp.tariff_group else []
     plans = active_plan_ids(session, user_id) if user_id else set()
-    return choose_tariff(tariffs, plans, spot_now, cp.site.vat_rate_bp)
+    groups = user_group_ids(session, user_id, cp.site_id) if user_id else set()
+    return choose_tariff(tariffs, plans, spot_now, cp.site.vat_rate_bp, groups)
 
 
 def decide_start(

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEntry, User
@@ -65,3 +65,36 @@ def staff_log(session: Session, *, site_id: int | None = None, entity: str | Non
     if entity_id is not None:
         query = query.where(AuditEntry.entity_id == entity_id)
     return list(session.scalars(query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit)))
+
+
+def _filtered(site_id: int, actor_id: int | None, entity: str | None, since: datetime | None,
+              until: datetime | None):
+    # The board reads its own site's changes; the staff console's entries (area "staff") are not theirs.
+    query = select(AuditEntry).where(AuditEntry.site_id == site_id, AuditEntry.area == "site")
+    if actor_id is not None:
+        query = query.where(AuditEntry.actor_id == actor_id)
+    if entity:
+        query = query.where(AuditEntry.entity == entity)
+    if since is not None:
+        query = query.where(AuditEntry.created_at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.created_at < until)
+    return query
+
+
+def search(session: Session, site_id: int, *, actor_id: int | None = None, entity: str | None = None,
+           since: datetime | None = None, until: datetime | None = None, offset: int = 0,
+           limit: int = 50) -> tuple[list[AuditEntry], int]:
+    """One page of a site's entries, newest first, by person, kind and time; and how many match in all."""
+    query = _filtered(site_id, actor_id, entity, since, until)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+                           .offset(offset).limit(limit))
+    return list(rows), total
+
+
+def actors(session: Session, site_id: int) -> list[User]:
+    """Everyone who has changed something on the site (for the person filter)."""
+    ids = select(AuditEntry.actor_id).where(AuditEntry.site_id == site_id, AuditEntry.area == "site",
+                                            AuditEntry.actor_id.is_not(None))
+    return list(session.scalars(select(User).where(User.id.in_(ids)).order_by(User.name, User.email)))

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.db import utcnow
-from portal.models import IdTag, Site, SubscriptionPlan, Tariff, TariffGroup, User, UserSubscription
+from portal.models import ChargePoint, IdTag, Site, SubscriptionPlan, Tariff, TariffGroup, User, UserSubscription
 from portal.services.onboarding import add_charge_point, add_member, create_user, find_user, site_by_slug
 from portal.services.secrets import hash_secret
 
@@ -112,6 +112,25 @@ def seed_demo(session: Session) -> None:
             cp = add_charge_point(session, identity, site, DEMO_CHARGER_SECRET, connectors, name=name)
         cp.tariff_group_id = group.id
     session.flush()
+    _lived_in(session, solbakken, nordlys, sol_group, resident, board)
     from portal.services.demo_help import seed_help_and_sales
 
     seed_help_and_sales(session)
+
+
+def _lived_in(session: Session, solbakken: Site, nordlys: Site, sol_group: TariffGroup, resident, board) -> None:
+    """A personal charger, a spot tariff with today's prices, fees, a closed plan, history and statements."""
+    from portal.config import setting
+    from portal.db import utcnow
+    from portal.services import demo_history, statements
+
+    now = utcnow()
+    residents_tariff = next(t for t in sol_group.tariffs if t.restrictions and t.pricing_type == "standard")
+    demo_history.fees_and_closed_plan(session, solbakken, residents_tariff.restrictions[0])
+    demo_history.personal_charger(session, solbakken, resident, DEMO_CHARGER_SECRET, sol_group)
+    demo_history.spot_tariff(session, solbakken, sol_group, [board], now)
+    demo_history.backdate_subscriptions(session, [resident, board], now)
+    cp_ids = list(session.scalars(select(ChargePoint.id).where(ChargePoint.identity.in_(("CP-DEMO-1", "CP-DEMO-2")))))
+    demo_history.past_sessions(session, cp_ids, [resident, board], residents_tariff, now)
+    demo_history.past_statements(session, [solbakken, nordlys],
+                                 statements.Operator(setting("OPERATOR_NAME"), setting("OPERATOR_ORG_NUMBER")), now)

@@ -98,11 +98,13 @@ def comparison_price(tariff: Tariff, spot_now: Decimal | None = None, vat_rate_b
     return Decimal(tariff.energy_fee)
 
 
-def qualifies(tariff: Tariff, active_plan_ids: set[int]) -> bool:
-    """An unrestricted tariff applies to everybody; a restricted one to holders of one of its plans."""
-    if not tariff.restrictions:
+def qualifies(tariff: Tariff, active_plan_ids: set[int], group_ids: frozenset[int] | set[int] = frozenset()) -> bool:
+    """An unrestricted tariff applies to everybody; a restricted one to holders of one of its plans
+    and to members of one of its user groups."""
+    if not tariff.restricted:
         return True
-    return any(plan.id in active_plan_ids for plan in tariff.restrictions)
+    return (any(plan.id in active_plan_ids for plan in tariff.restrictions)
+            or any(group.id in group_ids for group in tariff.group_restrictions))
 
 
 def choose_tariff(
@@ -110,14 +112,15 @@ def choose_tariff(
     active_plan_ids: set[int],
     spot_now: Decimal | None = None,
     vat_rate_bp: int = 2500,
+    group_ids: frozenset[int] | set[int] = frozenset(),
 ) -> TariffChoice:
     """Restricted beats unrestricted, then the cheapest wins; a not-allowed winner blocks charging."""
-    candidates = [t for t in tariffs if qualifies(t, active_plan_ids)]
+    candidates = [t for t in tariffs if qualifies(t, active_plan_ids, group_ids)]
     if not candidates:
         return TariffChoice(None, "no_tariff")
 
     def rank(t: Tariff) -> tuple:
-        return (0 if t.restrictions else 1, comparison_price(t, spot_now, vat_rate_bp), t.id or 0)
+        return (0 if t.restricted else 1, comparison_price(t, spot_now, vat_rate_bp), t.id or 0)
 
     winner = min(candidates, key=rank)
     if winner.pricing_type == "not_allowed":

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from portal.models import ActionRequest, ChargePoint, MeterValue, Transaction
+from portal.models import ActionRequest, ChargePoint, MeterValue, Site, Transaction
 from portal.services.csv_export import csv_text
 from portal.services.metering import to_wh
 from portal.services.pricing import Cost, format_amount, from_minor, session_cost
@@ -24,7 +24,7 @@ ENERGY_REGISTER = "Energy.Active.Import.Register"
 POWER = "Power.Active.Import"
 START_ACTION = "RemoteStartTransaction"
 STOP_ACTION = "RemoteStopTransaction"
-CHART_POINTS = 120
+CHART_POINTS = 60  # the newest readings drawn; keeps the live fragment (polled) under 2 KiB
 
 
 @dataclass(frozen=True)
@@ -111,9 +111,10 @@ def live_figures(session: Session, tx: Transaction, now: datetime | None = None)
 
 
 def format_duration(duration: timedelta) -> str:
-    """1:05:09 — hours, minutes, seconds."""
-    seconds = int(duration.total_seconds())
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    """1:05 — hours and minutes. Whole minutes only, so the live fragment stays the same (a 304)
+    between meter readings instead of changing every second."""
+    minutes = int(duration.total_seconds()) // 60
+    return f"{minutes // 60}:{minutes % 60:02d}"
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ def power_chart(samples: list[tuple[datetime, int]], width: int = 300, height: i
     span = max((samples[-1][0] - t0).total_seconds(), 1)
     top = max(max(w for _, w in samples), 1000)
     points = " ".join(
-        f"{(ts - t0).total_seconds() / span * width:.1f},{height - max(w, 0) / top * (height - 4):.1f}"
+        f"{(ts - t0).total_seconds() / span * width:.0f},{height - max(w, 0) / top * (height - 4):.0f}"
         for ts, w in samples
     )
     return Chart(points, (Decimal(top) / 1000).quantize(Decimal("0.1")), width, height)
@@ -191,15 +192,53 @@ def active_sessions(session: Session, user_id: int) -> list[Transaction]:
 
 # --- history, monthly totals, CSV --------------------------------------------------------------
 
-def user_transactions(session: Session, user_id: int, limit: int | None = None) -> list[Transaction]:
-    """The user's sessions, newest first (sessions refused at start are left out)."""
-    query = (select(Transaction).options(joinedload(Transaction.charge_point).joinedload(ChargePoint.site))
-             .where(Transaction.user_id == user_id)
-             .where((Transaction.meter_flag.is_(None)) | (~Transaction.meter_flag.startswith("refused at start")))
+def _history_query(user_id: int, site_id: int | None = None, month: tuple[int, int] | None = None):
+    query = (select(Transaction).where(Transaction.user_id == user_id)
+             .where((Transaction.meter_flag.is_(None)) | (~Transaction.meter_flag.startswith("refused at start"))))
+    if site_id is not None:
+        query = query.join(ChargePoint, ChargePoint.id == Transaction.charge_point_id).where(
+            ChargePoint.site_id == site_id)
+    if month is not None:
+        start = datetime(month[0], month[1], 1, tzinfo=ZoneInfo(HISTORY_TZ))
+        end = datetime(month[0] + month[1] // 12, month[1] % 12 + 1, 1, tzinfo=ZoneInfo(HISTORY_TZ))
+        query = query.where(Transaction.started_at >= start, Transaction.started_at < end)
+    return query
+
+
+# Month filters use the Nordic time zone (all sites are in Norway or Sweden, same offset).
+HISTORY_TZ = "Europe/Oslo"
+
+
+def user_transactions(session: Session, user_id: int, limit: int | None = None, *, site_id: int | None = None,
+                      month: tuple[int, int] | None = None, offset: int = 0) -> list[Transaction]:
+    """The user's sessions, newest first (sessions refused at start are left out), optionally of one
+    site and one month (Nordic time); `limit`/`offset` page through them."""
+    query = (_history_query(user_id, site_id, month)
+             .options(joinedload(Transaction.charge_point).joinedload(ChargePoint.site))
              .order_by(Transaction.started_at.desc(), Transaction.id.desc()))
     if limit:
-        query = query.limit(limit)
+        query = query.limit(limit).offset(offset)
     return list(session.scalars(query).unique())
+
+
+def count_transactions(session: Session, user_id: int, *, site_id: int | None = None,
+                       month: tuple[int, int] | None = None) -> int:
+    return session.scalar(select(func.count()).select_from(_history_query(user_id, site_id, month).subquery())) or 0
+
+
+def history_choices(session: Session, user_id: int) -> tuple[list[tuple[int, int]], list[tuple[int, str]]]:
+    """The months (newest first) and sites (id, name) the user has sessions in, for the history filters."""
+    rows = session.execute(
+        select(Transaction.started_at, ChargePoint.site_id)
+        .join(ChargePoint, ChargePoint.id == Transaction.charge_point_id)
+        .where(Transaction.user_id == user_id)).all()
+    zone = ZoneInfo(HISTORY_TZ)
+    months = sorted({(_aware(ts).astimezone(zone).year, _aware(ts).astimezone(zone).month) for ts, _ in rows},
+                    reverse=True)
+    site_ids = {sid for _, sid in rows}
+    sites = session.execute(select(Site.id, Site.name).where(Site.id.in_(site_ids)).order_by(Site.name)).all() \
+        if site_ids else []
+    return months, [(sid, name) for sid, name in sites]
 
 
 def local_start(tx: Transaction) -> datetime:

@@ -8,9 +8,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, select
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from portal.db import utcnow
 from portal.models import (
-    ChargePoint, Invite, Membership, Site, SubscriptionPlan, Tariff, TariffGroup, Transaction, User,
+    ChargePoint, Invite, Membership, Site, SubscriptionPlan, Tariff, TariffGroup, User,
     UserGroup, UserGroupMember, UserSubscription,
 )
 from portal.services import audit
@@ -62,11 +61,13 @@ class TariffData:
     spot_markup_percent: Decimal = Decimal(0)
     spot_fallback: Decimal = Decimal(0)
     plan_ids: list[int] = field(default_factory=list)
+    group_ids: list[int] = field(default_factory=list)
 
 
 def _tariff_state(t: Tariff) -> dict:
     state = audit.snapshot(t, TARIFF_FIELDS)
     state["restrictions"] = sorted(p.id for p in t.restrictions)
+    state["user_groups"] = sorted(g.id for g in t.group_restrictions)
     return state
 
 
@@ -87,6 +88,7 @@ def _apply_tariff(session: Session, tariff: Tariff, data: TariffData) -> None:
         setattr(tariff, name, getattr(data, name))
     plans = [p for p in site_plans(session, tariff.site_id) if p.id in set(data.plan_ids)]
     tariff.restrictions = plans
+    tariff.group_restrictions = [g for g in site_user_groups(session, tariff.site_id) if g.id in set(data.group_ids)]
 
 
 def create_tariff(session: Session, actor: User, site: Site, data: TariffData) -> Tariff:
@@ -175,19 +177,25 @@ def link_charge_points(session: Session, actor: User, group: TariffGroup, cp_ids
 class PreviewRow:
     """What one kind of user pays at a group's charge points."""
 
-    plan: SubscriptionPlan | None  # None: a user without any subscription
+    plan: SubscriptionPlan | None  # None: a user without any subscription (or a user group's member)
     choice: TariffChoice
     unit_price: Decimal | None  # per kWh incl. VAT, for an allowed standard or spot tariff
+    user_group: UserGroup | None = None  # set: a member of this user group without a subscription
 
 
 def preview(session: Session, group: TariffGroup, site: Site, spot_now: Decimal | None = None) -> list[PreviewRow]:
-    """The tariff rule of the start screen (pricing.choose_tariff) for each kind of user."""
+    """The tariff rule of the start screen (pricing.choose_tariff) for each kind of user: without
+    anything, holder of each plan, member of each user group."""
+    kinds: list[tuple[SubscriptionPlan | None, UserGroup | None]] = [(None, None)]
+    kinds += [(plan, None) for plan in site_plans(session, site.id)]
+    kinds += [(None, ug) for ug in site_user_groups(session, site.id)]
     rows = []
-    for plan in [None, *site_plans(session, site.id)]:
+    for plan, user_group in kinds:
         plans = {plan.id} if plan is not None else set()
-        choice = choose_tariff(group.tariffs, plans, spot_now, site.vat_rate_bp)
+        groups = {user_group.id} if user_group is not None else set()
+        choice = choose_tariff(group.tariffs, plans, spot_now, site.vat_rate_bp, groups)
         price = comparison_price(choice.tariff, spot_now, site.vat_rate_bp) if choice.allowed else None
-        rows.append(PreviewRow(plan, choice, price))
+        rows.append(PreviewRow(plan, choice, price, user_group))
     return rows
 
 
@@ -500,55 +508,16 @@ def update_charger(session: Session, actor: User, cp: ChargePoint, change: Charg
 
 # --- reports -------------------------------------------------------------------------------
 
-@dataclass
-class ReportRow:
-    user_id: int | None
-    email: str
-    name: str
-    sessions: int = 0
-    energy_wh: int = 0
-    cost_minor: int = 0
-    closed_by_support: int = 0  # sessions support closed because the charger never stopped them
-    guest: bool = False  # everyone who is not a member of the site, together, never named
-
-
-def month_bounds(year: int, month: int, tz: str) -> tuple[datetime, datetime]:
-    zone = ZoneInfo(tz)
-    start = datetime.combine(date(year, month, 1), time(0), zone)
-    nxt = date(year + month // 12, month % 12 + 1, 1)
-    return start, datetime.combine(nxt, time(0), zone)
-
-
-def monthly_report(session: Session, site: Site, year: int, month: int) -> list[ReportRow]:
-    """Consumption and cost per resident for sessions started in the month (site's time zone). The board
-    sees its own residents by name; guests (people who are not members, cards without an account) are
-    one row of totals, last."""
-    start, end = month_bounds(year, month, site.timezone)
-    members = set(session.scalars(select(Membership.user_id).where(Membership.site_id == site.id)))
-    txs = session.scalars(
-        select(Transaction).join(ChargePoint, ChargePoint.id == Transaction.charge_point_id)
-        .where(ChargePoint.site_id == site.id, Transaction.status == "completed",
-               Transaction.started_at >= start, Transaction.started_at < end))
-    rows: dict[int | None, ReportRow] = {}
-    for tx in txs:
-        if (tx.meter_flag or "").startswith("refused at start"):
-            continue
-        key = tx.user_id if tx.user_id in members else None
-        row = rows.get(key)
-        if row is None:
-            user = tx.user if key is not None else None
-            row = rows[key] = (ReportRow(key, user.email, user.name) if user is not None
-                               else ReportRow(None, "", "", guest=True))
-        row.sessions += 1
-        row.energy_wh += tx.energy_wh or 0
-        row.cost_minor += tx.cost_minor or 0
-        row.closed_by_support += 1 if tx.closed_by_support else 0
-    return sorted(rows.values(), key=lambda r: (r.guest, r.email))
+# The report is built from the same figures as the residents' statements (portal/services/statements.py).
+from portal.services.statements import ReportRow, month_bounds, monthly_report  # noqa: E402,F401
 
 
 def report_csv(rows: list[ReportRow], year: int, month: int, currency: str) -> str:
     """The report as CSV (semicolon separated, decimal comma: opens directly in Nordic spreadsheets)."""
-    header = ["month", "email", "name", "sessions", "energy_kwh", f"cost_{currency.lower()}"]
+    header = ["month", "email", "name", "sessions", "energy_kwh", f"cost_{currency.lower()}",
+              f"subscriptions_{currency.lower()}", f"total_{currency.lower()}"]
     return csv_text(header, ([f"{year:04d}-{month:02d}", r.email, "guest" if r.guest else r.name, r.sessions,
                               f"{Decimal(r.energy_wh) / 1000:.3f}".replace(".", ","),
-                              f"{Decimal(r.cost_minor) / 100:.2f}".replace(".", ",")] for r in rows))
+                              f"{Decimal(r.cost_minor) / 100:.2f}".replace(".", ","),
+                              f"{Decimal(r.fees_minor) / 100:.2f}".replace(".", ","),
+                              f"{Decimal(r.total_minor) / 100:.2f}".replace(".", ",")] for r in rows))

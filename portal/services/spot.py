@@ -216,18 +216,48 @@ def _energy_points(tx: Transaction, readings: list[tuple[datetime, int]]) -> lis
 
 
 def _split_segment(t0: datetime, t1: datetime, wh: int, rows: list[SpotPrice]
-                   ) -> tuple[list[tuple[Decimal, Decimal]], Decimal]:
-    """Share wh over the spot intervals overlapping [t0, t1] by time; returns (Wh, spot) parts and uncovered Wh."""
+                   ) -> tuple[list[tuple[Decimal, SpotPrice]], Decimal]:
+    """Share wh over the spot intervals overlapping [t0, t1] by time; returns (Wh, interval) parts and uncovered Wh."""
     if t1 <= t0:
         row = next((r for r in rows if r.starts_at <= t0 < r.ends_at), None)
-        return ([(Decimal(wh), Decimal(row.price_per_kwh))], Decimal(0)) if row else ([], Decimal(wh))
+        return ([(Decimal(wh), row)], Decimal(0)) if row else ([], Decimal(wh))
     span = Decimal(str((t1 - t0).total_seconds()))
     parts = []
     for row in rows:
         overlap = (min(t1, row.ends_at) - max(t0, row.starts_at)).total_seconds()
         if overlap > 0:
-            parts.append((Decimal(wh) * Decimal(str(overlap)) / span, Decimal(row.price_per_kwh)))
+            parts.append((Decimal(wh) * Decimal(str(overlap)) / span, row))
     return parts, Decimal(wh) - sum((p for p, _ in parts), Decimal(0))
+
+
+@dataclass(frozen=True)
+class BilledPart:
+    """Energy billed at one price: a spot interval (starts_at set) or the fallback price (starts_at None)."""
+
+    starts_at: datetime | None
+    wh: Decimal
+    unit_price: Decimal  # incl. VAT, per kWh
+
+
+def spot_parts(session: Session, tx: Transaction, readings: list[tuple[datetime, int]]) -> list[BilledPart]:
+    """The session's energy split over the spot intervals it was charged in (and the fallback price)."""
+    points = _energy_points(tx, readings)
+    rows = list(session.scalars(
+        select(SpotPrice).where(SpotPrice.price_area == tx.price_area, SpotPrice.ends_at > points[0][0],
+                                SpotPrice.starts_at <= points[-1][0]).order_by(SpotPrice.starts_at)
+    ))
+    fallback = Decimal(tx.spot_fallback)
+    parts: list[BilledPart] = []
+    for (t0, e0), (t1, e1) in zip(points, points[1:]):
+        if e1 <= e0:
+            continue
+        spot_parts_, uncovered = _split_segment(t0, t1, e1 - e0, rows)
+        for wh, row in spot_parts_:
+            parts.append(BilledPart(row.starts_at, wh, spot_unit_price(
+                Decimal(row.price_per_kwh), tx.spot_markup, tx.spot_markup_percent, tx.vat_rate_bp)))
+        if uncovered > Decimal("0.0005"):
+            parts.append(BilledPart(None, uncovered, fallback))
+    return parts
 
 
 def spot_cost(session: Session, tx: Transaction, readings: list[tuple[datetime, int]]) -> Cost:
@@ -238,23 +268,7 @@ def spot_cost(session: Session, tx: Transaction, readings: list[tuple[datetime, 
     at the tariff's fallback price and the session gets a price_flag. The unit price never goes
     below zero (pricing.spot_unit_price), even when the exchange price is negative.
     """
-    points = _energy_points(tx, readings)
-    rows = list(session.scalars(
-        select(SpotPrice).where(SpotPrice.price_area == tx.price_area, SpotPrice.ends_at > points[0][0],
-                                SpotPrice.starts_at <= points[-1][0]).order_by(SpotPrice.starts_at)
-    ))
-    fallback = Decimal(tx.spot_fallback)
-    parts: list[tuple[Decimal, Decimal]] = []
-    uncovered_total = Decimal(0)
-    for (t0, e0), (t1, e1) in zip(points, points[1:]):
-        if e1 <= e0:
-            continue
-        spot_parts, uncovered = _split_segment(t0, t1, e1 - e0, rows)
-        for wh, spot in spot_parts:
-            parts.append((wh, spot_unit_price(spot, tx.spot_markup, tx.spot_markup_percent, tx.vat_rate_bp)))
-        if uncovered > Decimal("0.0005"):
-            uncovered_total += uncovered
-            parts.append((uncovered, fallback))
-    if uncovered_total > 0:
+    parts = spot_parts(session, tx, readings)
+    if any(p.starts_at is None for p in parts):
         tx.price_flag = FALLBACK_FLAG
-    return cost_from_intervals(parts, tx.min_price_minor, tx.vat_rate_bp)
+    return cost_from_intervals([(p.wh, p.unit_price) for p in parts], tx.min_price_minor, tx.vat_rate_bp)

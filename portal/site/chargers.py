@@ -14,7 +14,7 @@ from sqlalchemy import select
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import ActionRequest, ChargePoint, Site
-from portal.services import site_admin
+from portal.services import site_admin, statements
 from portal.services.site_admin import RuleError
 from portal.site.common import bp, managed_site, rule_message, site_object
 from portal.site.forms import ChargerForm
@@ -118,10 +118,14 @@ def reports(slug: str):
     site = managed_site(slug)
     year, month = _month(site)
     rows = site_admin.monthly_report(db_session(), site, year, month)
-    totals = {"sessions": sum(r.sessions for r in rows), "energy_wh": sum(r.energy_wh for r in rows),
-              "cost_minor": sum(r.cost_minor for r in rows)}
+    totals = {key: sum(getattr(r, key) for r in rows)
+              for key in ("sessions", "energy_wh", "cost_minor", "fees_minor", "total_minor", "vat_minor")}
+    invoiced = sum(r.invoiced_minor for r in rows)
+    issued = statements.site_statements(db_session(), site.id, year, month)
     return render("site/reports.html", block="report", site=site, rows=rows, totals=totals, section="reports",
-                  month_value=f"{year:04d}-{month:02d}")
+                  month_value=f"{year:04d}-{month:02d}", invoiced_minor=invoiced,
+                  invoiced_vat_minor=sum(r.invoiced_vat_minor for r in rows), issued=issued,
+                  issued_minor=sum(st.total_minor for st in issued))
 
 
 @bp.route("/<slug>/reports.csv")

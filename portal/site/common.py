@@ -30,6 +30,20 @@ RULE_MESSAGES = {
     "already_in_group": _l("That person is already in the group."),
     "not_in_group": _l("That person is not in the group."),
     "duplicate_name": _l("That name is already used on this site."),
+    "name_required": _l("Write a name."),
+    "bad_role": _l("Choose board member or resident."),
+    "last_board": _l("The site must keep at least one board member. Make someone else a board member first."),
+    "tariff_in_use": _l("This tariff cannot be deleted: chargers still get their price from a tariff group it "
+                        "is attached to. Detach it from those groups first."),
+    "group_in_use": _l("This tariff group cannot be deleted: chargers still use it. Give them another tariff "
+                       "group first."),
+    "plan_in_use": _l("This plan cannot be deleted: residents still hold it. Close it to new subscribers "
+                      "instead; it can be deleted once nobody holds it."),
+    "plan_limits_tariffs": _l("This plan cannot be deleted: a tariff is limited to its holders, and would then "
+                              "apply to everybody. Change that tariff first."),
+    "user_group_in_use": _l("This user group cannot be deleted: a tariff is still limited to it. Change that "
+                            "tariff first."),
+    "negative_fee": _l("The fee cannot be negative."),
 }
 
 

@@ -41,13 +41,17 @@ class TariffForm(FlaskForm):
     ])
     energy_fee = StringField(_l("Energy fee per kWh incl. VAT (kr)"), validators=[Optional(), Price()])
     min_price = StringField(_l("Minimum price per session (kr)"), default="0", validators=[Optional(), Price()])
-    preauth = StringField(_l("Pre-authorisation amount (kr)"), default="0", validators=[Optional(), Price()])
+    preauth = StringField(
+        _l("Pre-authorisation amount (kr)"), default="0", validators=[Optional(), Price()],
+        description=_l("Only used once card payment is available. Residents are invoiced on monthly statements "
+                       "today, so nothing is reserved on anyone's card."))
     spot_markup = StringField(_l("Markup per kWh excl. VAT (kr)"), default="0", validators=[Optional(), Price()])
     spot_markup_percent = StringField(_l("Markup in percent of the spot price"), default="0",
                                       validators=[Optional(), Price(message=_l("Enter a percentage like 10 or 12,5."))])
     spot_fallback = StringField(_l("Fallback price per kWh incl. VAT when no spot price is known (kr)"),
                                 validators=[Optional(), Price()])
     plans = MultiCheckboxField(_l("Only for holders of these subscriptions"), coerce=int, choices=[])
+    user_groups = MultiCheckboxField(_l("… or for members of these user groups"), coerce=int, choices=[])
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -67,6 +71,7 @@ class TariffForm(FlaskForm):
             min_price_minor=to_minor(price(self.min_price.data)), preauth_minor=to_minor(price(self.preauth.data)),
             spot_markup=price(self.spot_markup.data), spot_markup_percent=price(self.spot_markup_percent.data),
             spot_fallback=price(self.spot_fallback.data), plan_ids=list(self.plans.data or []),
+            group_ids=list(self.user_groups.data or []),
         )
 
 
@@ -113,3 +118,18 @@ class ChargerForm(FlaskForm):
             name=self.name.data or "", enabled=self.status.data == "enabled", cp_type=self.cp_type.data,
             tariff_group_id=self.tariff_group_id.data or None, owner_email=(self.owner_email.data or "").strip(),
         )
+
+
+class RoleForm(FlaskForm):
+    role = RadioField(_l("Role"), choices=[SelectChoice("board", _l("Board member")),
+                                           SelectChoice("resident", _l("Resident"))], validators=[InputRequired()])
+
+
+class PlanOpenForm(FlaskForm):
+    open = RadioField(_l("New subscribers"), choices=[SelectChoice("open", _l("Open")),
+                                                      SelectChoice("closed", _l("Closed"))],
+                      validators=[InputRequired()])
+
+
+class PlanPriceForm(FlaskForm):
+    fee = StringField(_l("New monthly fee incl. VAT (kr)"), validators=[InputRequired(), Price()])

@@ -15,7 +15,7 @@ from portal.services import site_admin
 from portal.services.pricing import parse_price, to_minor
 from portal.services.site_admin import RuleError
 from portal.site.common import bp, managed_site, rule_message, site_object
-from portal.site.forms import EmailForm, EmptyForm, InviteForm, NameForm, PlanForm
+from portal.site.forms import EmailForm, EmptyForm, InviteForm, NameForm, PlanForm, PlanOpenForm, PlanPriceForm
 
 # The accept link lives outside /manage: /invite/<token>.
 invite_bp = Blueprint("invite", __name__)
@@ -46,10 +46,18 @@ def plans(slug: str):
 @login_required
 def plan(slug: str, plan_id: int):
     site = managed_site(slug)
-    plan = site_object(SubscriptionPlan, plan_id, site)
+    return plan_page(site, site_object(SubscriptionPlan, plan_id, site))
+
+
+def plan_page(site: Site, plan: SubscriptionPlan, price_form: PlanPriceForm | None = None, status: int = 200):
+    """The plan with its holders, open/closed, next period's price, rename and delete."""
+    from portal.site.board import manage_box
+
     holders = site_admin.plan_holders(db_session(), plan.id)
-    return render("site/plan.html", site=site, plan=plan, holders=holders, section="plans",
-                  users=site_admin.holder_users(db_session(), holders))
+    open_form = PlanOpenForm(formdata=None, open="open" if plan.active else "closed")
+    return render("site/plan.html", block="price_form", status=status, site=site, plan=plan, holders=holders,
+                  section="plans", users=site_admin.holder_users(db_session(), holders), open_form=open_form,
+                  price_form=price_form or PlanPriceForm(formdata=None), **manage_box(site, plan, "plan"))
 
 
 # --- invites and members -------------------------------------------------------------------
@@ -195,8 +203,11 @@ def user_group(slug: str, group_id: int):
             return hx_redirect("site.user_group", slug=site.slug, group_id=group.id)
         except RuleError as exc:
             form.email.errors = [rule_message(exc.code)]
+    from portal.site.board import manage_box
+
     return render("site/user_group.html", block="form", status=422 if request.method == "POST" else 200,
-                  site=site, group=group, form=form, empty=EmptyForm(), section="user_groups")
+                  site=site, group=group, form=form, empty=EmptyForm(), section="user_groups",
+                  **manage_box(site, group, "user_group"))
 
 
 @bp.route("/<slug>/user-groups/<int:group_id>/remove/<int:user_id>", methods=["POST"])

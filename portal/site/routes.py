@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from portal.extensions import db_session
 from portal.htmx import render
 from portal.models import ChargePoint, Invite, Membership, Tariff, TariffGroup
-from portal.services import audit, site_admin
+from portal.services import site_admin
 from portal.site.common import bp, managed_site
 
 __all__ = ["bp"]
@@ -44,11 +44,4 @@ def dashboard(slug: str):
     return render("site/dashboard.html", site=site, counts=counts, section="overview")
 
 
-@bp.route("/<slug>/audit")
-@login_required
-def audit_log(slug: str):
-    site = managed_site(slug)
-    return render("site/audit.html", site=site, entries=audit.recent(db_session(), site.id, 200), section="audit")
-
-
-from portal.site import chargers, ordering, people, tariffs  # noqa: E402,F401  (registers their views on bp)
+from portal.site import board, changelog, chargers, ordering, people, tariffs, words  # noqa: E402,F401  (registers their views on bp)

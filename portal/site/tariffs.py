@@ -15,6 +15,7 @@ from portal.models import Tariff, TariffGroup
 from portal.models.sites import PRICE_AREAS
 from portal.services import site_admin, spot
 from portal.services.pricing import from_minor, spot_unit_price
+from portal.site.board import manage_box
 from portal.site.common import bp, managed_site, site_object
 from portal.site.forms import EmptyForm, LinkChargePointsForm, NameForm, TariffForm
 
@@ -22,6 +23,7 @@ from portal.site.forms import EmptyForm, LinkChargePointsForm, NameForm, TariffF
 def _tariff_form(site, tariff: Tariff | None = None) -> TariffForm:
     form = TariffForm(obj=None)
     form.plans.choices = [SelectChoice(p.id, p.name) for p in site_admin.site_plans(db_session(), site.id)]
+    form.user_groups.choices = [SelectChoice(g.id, g.name) for g in site_admin.site_user_groups(db_session(), site.id)]
     if tariff is not None and request.method == "GET":
         form.name.data, form.description.data = tariff.name, tariff.description
         form.pricing_type.data = tariff.pricing_type
@@ -32,6 +34,7 @@ def _tariff_form(site, tariff: Tariff | None = None) -> TariffForm:
         form.spot_markup_percent.data = _text(tariff.spot_markup_percent)
         form.spot_fallback.data = _text(tariff.spot_fallback)
         form.plans.data = [p.id for p in tariff.restrictions]
+        form.user_groups.data = [g.id for g in tariff.group_restrictions]
     return form
 
 
@@ -72,7 +75,7 @@ def tariff_edit(slug: str, tariff_id: int):
     form = _tariff_form(site, tariff)
     if not form.validate_on_submit():
         return render("site/tariff_form.html", block="form", status=422 if request.method == "POST" else 200,
-                      site=site, form=form, tariff=tariff, section="tariffs")
+                      site=site, form=form, tariff=tariff, section="tariffs", **manage_box(site, tariff, "tariff"))
     site_admin.update_tariff(db_session(), current_user, tariff, form.to_data())
     db_session().commit()
     flash(_("Tariff %(name)s saved. The new price applies to sessions started from now on.", name=tariff.name),
@@ -106,7 +109,8 @@ def _group_context(site, group: TariffGroup) -> dict:
     if request.method == "GET":
         link_form.charge_points.data = [cp.id for cp in cps if cp.tariff_group_id == group.id]
     return dict(site=site, group=group, section="groups", link_form=link_form, charge_points=cps,
-                preview=site_admin.preview(s, group, site, now_spot), spot_now=now_spot, empty=EmptyForm())
+                preview=site_admin.preview(s, group, site, now_spot), spot_now=now_spot, empty=EmptyForm(),
+                **manage_box(site, group, "tariff_group"))
 
 
 @bp.route("/<slug>/groups/<int:group_id>")

@@ -23,9 +23,10 @@ def test_checks_catch_problems(page):
         "<!doctype html><html lang='en'><head><title>t</title>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'></head>"
         "<body><main><div style='width:600px'>too wide</div>"
-        "<img src='data:,'><button></button></main></body></html>"
+        "<img src='data:,'><button></button>"
+        "<details><summary aria-label='Main menu'>Open list</summary><p>x</p></details></main></body></html>"
     )
     with pytest.raises(AssertionError, match="horizontal scrolling"):
         assert_no_horizontal_scroll(page)
     ids = {v["id"] for v in run_axe(page)}
-    assert {"image-alt", "button-name"} <= ids
+    assert {"image-alt", "button-name", "label-content-name-mismatch"} <= ids

@@ -31,7 +31,7 @@ def test_login_returns_to_the_start_screen(client, session):
     assert response.headers["Location"].endswith(f"/c/{cp.identity}")
 
 
-def test_start_screen_shows_the_one_price_minimum_and_preauth(client, login, session):
+def test_start_screen_shows_the_one_price_and_minimum_and_promises_no_card_hold(client, login, session):
     site = make_site(session)
     plan = make_plan(session, site)
     base = make_tariff(session, site, name="Base", pricing_type="not_allowed")
@@ -49,7 +49,9 @@ def test_start_screen_shows_the_one_price_minimum_and_preauth(client, login, ses
     assert page.status_code == 200
     assert "3.20 kr/kWh" in text  # English locale writes a dot
     assert 'data-testid="min-price"' in text and "5.00 kr" in text
-    assert 'data-testid="preauth"' in text and "300.00 kr" in text
+    # No card payment exists: the pre-authorisation amount is never presented as a hold on a card.
+    assert 'data-testid="preauth"' not in text and "300.00 kr" not in text
+    assert "card" not in text.lower() and 'data-testid="billing-note"' in text
     assert 'data-testid="start-button"' in text
     assert text.count('name="connector"') == 2  # outlet choice when there are several
 

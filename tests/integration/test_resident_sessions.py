@@ -55,7 +55,7 @@ def test_live_fragment_follows_the_request_and_stops_polling_when_final(client, 
         session.commit()
         fragment = client.get(f"/charging/{a.id}", headers=HX).get_data(as_text=True)
         assert "<html" not in fragment
-        assert f'data-state="{state}"' in fragment and 'hx-trigger="every 1s"' in fragment
+        assert f'data-state="{state}"' in fragment and 'hx-trigger="live-poll"' in fragment
         assert 'hx-swap="outerHTML"' in fragment
     a.state = "rejected"
     session.commit()

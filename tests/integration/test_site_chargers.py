@@ -47,6 +47,7 @@ def recorded_actions(db, redis_url):
     queue = Queue(settings.CHARGER_QUEUE, connection=Redis.from_url(redis_url))
     queue.empty()  # jobs other tests left (the access audit starts charging as a resident) are not ours
     recorded = Recorded()
+    Queue(settings.CHARGER_QUEUE, connection=Redis.from_url(redis_url)).empty()  # jobs earlier tests left behind
     yield recorded
     queue.empty()
 
@@ -161,8 +162,8 @@ def test_monthly_report_on_screen_and_as_csv(client, board, session):
     assert response.mimetype == "text/csv" and "eik-2024-05.csv" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True)), delimiter=";"))
     assert rows[0][:4] == ["month", "email", "name", "sessions"]
-    assert rows[1] == ["2024-05", "ada@eik.test", "Ada", "2", "15,500", "49,60"]
-    assert rows[2] == ["2024-05", "bo@eik.test", "", "1", "2,000", "6,40"]
+    assert rows[1] == ["2024-05", "ada@eik.test", "Ada", "2", "15,500", "49,60", "0,00", "49,60"]
+    assert rows[2] == ["2024-05", "bo@eik.test", "", "1", "2,000", "6,40", "0,00", "6,40"]
 
 
 def test_report_month_uses_the_site_time_zone(session):
