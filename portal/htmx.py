@@ -66,7 +66,8 @@ def render_live(template: str, block: str, **context) -> Response:
     else:
         response = make_response(html.replace('data-etag=""', f'data-etag="{tag}"', 1))
     if wants_fragment():
+        # static/js/live.js keeps the tag and sends If-None-Match itself, so no cache is needed:
+        # what a signed-in resident sees is never stored (the security headers' no-store applies).
         response.set_etag(tag)
-        response.headers["Cache-Control"] = "no-cache, private"
     response.vary.add("HX-Request")
     return response
