@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
 from ocpp.exceptions import (
@@ -24,11 +24,13 @@ from ocpp.exceptions import (
     OccurenceConstraintViolationError, OCPPError, PropertyConstraintViolationError,
     TypeConstraintViolationError,
 )
+from ocpp.charge_point import snake_to_camel_case
 from ocpp.messages import Call, CallError, MessageType, get_validator, unpack
 from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action, AvailabilityType, DataTransferStatus, RegistrationStatus
 
+from portal.config import setting
 from portal.db import utcnow
 from portal.services import ocpp_ingest
 from portal.services.ocpp_ingest import format_time, parse_time
@@ -40,8 +42,18 @@ log = logging.getLogger(__name__)
 KNOWN_ACTIONS = {a.value for a in Action}
 
 
+def tag_expiry_s() -> int:
+    """How long a charger may trust an Authorize/Start answer from its cache (OCPP_TAG_EXPIRY_S)."""
+    return int(setting("OCPP_TAG_EXPIRY_S"))
+
+
 class CallNotAllowed(RuntimeError):
     """A CSMS-initiated call to a charger whose boot is not Accepted (Pending, Rejected or unknown)."""
+
+
+# Parts of a message read sample by sample (bad samples are skipped and counted, never refused):
+# refusing the whole MeterValues or StopTransaction would make the charger resend it forever.
+TOLERATED_PARTS = {"MeterValues": "meterValue", "StopTransaction": "transactionData"}
 
 
 def schema_error(action: str, payload: Any) -> OCPPError | None:
@@ -52,7 +64,9 @@ def schema_error(action: str, payload: Any) -> OCPPError | None:
         validator = get_validator(MessageType.Call, action, "1.6")
     except OSError:
         return None
-    error = next(iter(validator.iter_errors(payload)), None)
+    tolerated = TOLERATED_PARTS.get(action)
+    error = next((e for e in validator.iter_errors(payload)
+                  if not (tolerated and list(e.absolute_path)[:1] == [tolerated])), None)
     if error is None:
         return None
     details = {"cause": error.message[:200]}
@@ -148,6 +162,14 @@ class CentralChargePoint(ChargePoint):
     async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await self.node.run_db(fn, *args, **kwargs)
 
+    async def _db_or(self, fallback: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A side effect that must not cost the charger its answer: on failure, log and return fallback."""
+        try:
+            return await self._db(fn, *args, **kwargs)
+        except Exception:
+            log.exception("%s: %s could not be stored; answered anyway", self.identity, fn.__name__)
+            return fallback
+
     def _time(self, text: str | None, field: str) -> datetime | None:
         """Parse a charger timestamp; strict chargers get PropertyConstraintViolation for garbage."""
         if text is None:
@@ -159,12 +181,19 @@ class CentralChargePoint(ChargePoint):
                 return utcnow()
             raise PropertyConstraintViolationError(details={"cause": f"{field} is not a dateTime"})
 
-    def _meter_list(self, entries: list[dict] | None) -> list[dict]:
-        out = []
-        for entry in entries or []:
-            at = self._time(entry.get("timestamp"), "meterValue.timestamp") or utcnow()
-            out.append({**entry, "timestamp": at})
-        return out
+    @staticmethod
+    def _charger_time(text: Any) -> datetime | None:
+        """A transaction message's timestamp, or None when unreadable (the ingest uses the receive time)."""
+        try:
+            return parse_time(text)
+        except (ValueError, TypeError, AttributeError):
+            return None
+
+    @staticmethod
+    def _id_tag_info(status: str) -> dict:
+        """idTagInfo with an expiry, so a charger's authorisation cache forgets the tag in time."""
+        expiry = utcnow() + timedelta(seconds=tag_expiry_s())
+        return {"status": status, "expiry_date": format_time(expiry)}
 
     def _spawn(self, coro: Any) -> None:
         self.node.spawn(coro, name=f"{self.identity}-followup")
@@ -174,8 +203,9 @@ class CentralChargePoint(ChargePoint):
     @on(Action.boot_notification)
     async def on_boot_notification(self, charge_point_vendor: str, charge_point_model: str,
                                    **kwargs: Any) -> call_result.BootNotification:
-        outcome = await self._db(
-            ocpp_ingest.boot, self.identity, vendor=charge_point_vendor, model=charge_point_model,
+        pending = ocpp_ingest.BootOutcome("Pending", ocpp_ingest.RETRY_INTERVAL_S, self.enabled)
+        outcome = await self._db_or(
+            pending, ocpp_ingest.boot, self.identity, vendor=charge_point_vendor, model=charge_point_model,
             serial=kwargs.get("charge_point_serial_number") or kwargs.get("charge_box_serial_number"),
             firmware=kwargs.get("firmware_version"), now=utcnow(),
         )
@@ -204,14 +234,14 @@ class CentralChargePoint(ChargePoint):
     @on(Action.heartbeat)
     async def on_heartbeat(self, **kwargs: Any) -> call_result.Heartbeat:
         now = utcnow()
-        await self._db(ocpp_ingest.heartbeat, self.identity, now)
+        await self._db_or(None, ocpp_ingest.heartbeat, self.identity, now)
         return call_result.Heartbeat(current_time=format_time(now))
 
     @on(Action.status_notification)
     async def on_status_notification(self, connector_id: int, error_code: str, status: str,
                                      **kwargs: Any) -> call_result.StatusNotification:
-        outcome = await self._db(
-            ocpp_ingest.status_notification, self.identity, connector_id=connector_id, status=status,
+        outcome = await self._db_or(
+            ocpp_ingest.StatusOutcome(self.enabled, None), ocpp_ingest.status_notification, self.identity, connector_id=connector_id, status=status,
             error_code=error_code, info=kwargs.get("info"), vendor_error_code=kwargs.get("vendor_error_code"),
             timestamp=self._time(kwargs.get("timestamp"), "timestamp"), now=utcnow(),
         )
@@ -229,44 +259,44 @@ class CentralChargePoint(ChargePoint):
 
     @on(Action.authorize)
     async def on_authorize(self, id_tag: str, **kwargs: Any) -> call_result.Authorize:
-        status = await self._db(ocpp_ingest.authorize, self.identity, id_tag, utcnow())
-        return call_result.Authorize(id_tag_info={"status": status})
+        status = await self._db_or(None, ocpp_ingest.authorize, self.identity, id_tag, utcnow())
+        if status is None:  # no decision possible: refuse, without an expiry so nothing is cached
+            return call_result.Authorize(id_tag_info={"status": "Invalid"})
+        return call_result.Authorize(id_tag_info=self._id_tag_info(status))
 
     @on(Action.start_transaction)
     async def on_start_transaction(self, connector_id: int, id_tag: str, meter_start: int, timestamp: str,
                                    **kwargs: Any) -> call_result.StartTransaction:
         outcome = await self._db(
             ocpp_ingest.start_transaction, self.identity, connector_id=connector_id, id_tag=id_tag,
-            meter_start=meter_start, timestamp=self._time(timestamp, "timestamp") or utcnow(), now=utcnow(),
+            meter_start=meter_start, timestamp=self._charger_time(timestamp), now=utcnow(),
         )
         log.info("%s: StartTransaction connector %s -> tx %s %s%s", self.identity, connector_id,
                  outcome.transaction_id, outcome.status, " (duplicate)" if outcome.duplicate else "")
         return call_result.StartTransaction(transaction_id=outcome.transaction_id,
-                                            id_tag_info={"status": outcome.status})
+                                            id_tag_info=self._id_tag_info(outcome.status))
 
     @on(Action.meter_values)
     async def on_meter_values(self, connector_id: int, meter_value: list, **kwargs: Any) -> call_result.MeterValues:
         await self._db(ocpp_ingest.meter_values, self.identity, connector_id=connector_id,
-                       transaction_id=kwargs.get("transaction_id"), meter_value=self._meter_list(meter_value),
-                       now=utcnow())
+                       transaction_id=kwargs.get("transaction_id"), meter_value=meter_value, now=utcnow())
         return call_result.MeterValues()
 
     @on(Action.stop_transaction)
     async def on_stop_transaction(self, meter_stop: int, timestamp: str, transaction_id: int,
                                   **kwargs: Any) -> call_result.StopTransaction:
-        payload = {"meterStop": meter_stop, "timestamp": timestamp, "transactionId": transaction_id,
-                   "reason": kwargs.get("reason"), "idTag": kwargs.get("id_tag")}
+        payload = snake_to_camel_case({"meter_stop": meter_stop, "timestamp": timestamp,
+                                       "transaction_id": transaction_id, **kwargs})
         status = await self._db(
             ocpp_ingest.stop_transaction, self.identity, transaction_id=transaction_id, meter_stop=meter_stop,
-            timestamp=self._time(timestamp, "timestamp") or utcnow(), reason=kwargs.get("reason"),
-            id_tag=kwargs.get("id_tag"),
-            transaction_data=self._meter_list(kwargs.get("transaction_data")), payload=payload, now=utcnow(),
+            timestamp=self._charger_time(timestamp), reason=kwargs.get("reason"), id_tag=kwargs.get("id_tag"),
+            transaction_data=kwargs.get("transaction_data"), payload=payload, now=utcnow(),
         )
-        return call_result.StopTransaction(id_tag_info={"status": status} if status else None)
+        return call_result.StopTransaction(id_tag_info=self._id_tag_info(status) if status else None)
 
     @on(Action.data_transfer)
     async def on_data_transfer(self, vendor_id: str, **kwargs: Any) -> call_result.DataTransfer:
-        await self._db(ocpp_ingest.heartbeat, self.identity, utcnow())
+        await self._db_or(None, ocpp_ingest.heartbeat, self.identity, utcnow())
         handler = self.vendor_handlers.get(vendor_id)
         if handler is None:
             return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)
@@ -274,10 +304,10 @@ class CentralChargePoint(ChargePoint):
 
     @on(Action.diagnostics_status_notification)
     async def on_diagnostics_status(self, **kwargs: Any) -> call_result.DiagnosticsStatusNotification:
-        await self._db(ocpp_ingest.heartbeat, self.identity, utcnow())
+        await self._db_or(None, ocpp_ingest.heartbeat, self.identity, utcnow())
         return call_result.DiagnosticsStatusNotification()
 
     @on(Action.firmware_status_notification)
     async def on_firmware_status(self, **kwargs: Any) -> call_result.FirmwareStatusNotification:
-        await self._db(ocpp_ingest.heartbeat, self.identity, utcnow())
+        await self._db_or(None, ocpp_ingest.heartbeat, self.identity, utcnow())
         return call_result.FirmwareStatusNotification()

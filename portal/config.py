@@ -21,6 +21,10 @@ ENV_KEYS = (
     "OCPP_TLS_CERT",
     "OCPP_TLS_KEY",
     "OCPP_LOG_RETENTION_DAYS",
+    "OCPP_TAG_EXPIRY_S",
+    "OCPP_MAX_FRAME_BYTES",
+    "OCPP_MSGLOG_BUFFER_BYTES",
+    "OCPP_DB_STATEMENT_TIMEOUT_S",
 )
 
 
@@ -40,6 +44,14 @@ class Config:
     OCPP_TLS_CERT = ""
     OCPP_TLS_KEY = ""
     OCPP_LOG_RETENTION_DAYS = "30"
+    # A charger may cache an Authorize/Start answer this long: a blocked tag stops working within it.
+    OCPP_TAG_EXPIRY_S = "900"
+    # Largest OCPP frame a node accepts (bytes); larger frames close the connection (1009).
+    OCPP_MAX_FRAME_BYTES = str(256 * 1024)
+    # The message log's buffer while the database is away; beyond it the oldest frames are dropped.
+    OCPP_MSGLOG_BUFFER_BYTES = str(8 * 1024 * 1024)
+    # A node's database statements and connects give up after this long (a hung database fails fast).
+    OCPP_DB_STATEMENT_TIMEOUT_S = "10"
     BABEL_DEFAULT_LOCALE = "nb"
     BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
     LANGUAGES = ("nb", "sv", "en")

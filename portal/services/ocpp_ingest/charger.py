@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import ChargePoint, Connector
 from portal.services.ocpp_ingest.common import (
-    RETRY_INTERVAL_S, BootOutcome, ConnectInfo, StatusOutcome, actions_hook, charge_point, seen,
+    RETRY_INTERVAL_S, BootOutcome, ConnectInfo, StatusOutcome, actions_hook, charge_point, charger_time, seen,
 )
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ def boot(session: Session, identity: str, *, vendor: str, model: str, serial: st
     cp.vendor, cp.model = vendor[:50], model[:50]
     cp.serial_number = (serial or cp.serial_number or "")[:50]
     cp.firmware_version = (firmware or "")[:50]
+    cp.booted_at = now
     status = boot_decision(cp)
     cp.boot_status = status
     session.flush()
@@ -102,7 +103,9 @@ def status_notification(session: Session, identity: str, *, connector_id: int, s
     if conn is None:
         conn = Connector(connector_id=connector_id)
         cp.connectors.append(conn)
-    at = timestamp or now
+    # Ordered by the charger's time, but never later than when it reached us: a clock running
+    # ahead cannot hide the statuses that follow.
+    at = min(charger_time(cp, timestamp, now).at, now) if timestamp is not None else now
     if conn.status_at is not None and at < conn.status_at:
         log.info("%s connector %s: older status %s (%s) kept out of the current state",
                  identity, connector_id, status, at.isoformat())

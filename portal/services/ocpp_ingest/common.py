@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import importlib
+import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from sqlalchemy import select
@@ -11,9 +12,13 @@ from sqlalchemy.orm import Session
 
 from portal.models import ChargePoint
 
+log = logging.getLogger(__name__)
+
 # access.REASONS -> OCPP idTagInfo.status
 TAG_STATUS = {"ok": "Accepted", "blocked_tag": "Blocked"}
 RETRY_INTERVAL_S = 60  # Pending/Rejected chargers retry their boot after this long
+# A charger clock this far ahead of ours is wrong, not early.
+CLOCK_AHEAD_LIMIT = timedelta(minutes=5)
 
 
 class UnknownChargePoint(LookupError):
@@ -55,6 +60,30 @@ def parse_time(text: str) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class ChargerTime:
+    """The time we use for a charger's timestamp, and whether its own clock had to be replaced."""
+
+    at: datetime
+    replaced: bool
+
+
+def charger_time(cp: ChargePoint, claimed: datetime | None, now: datetime,
+                 earliest: datetime | None = None) -> ChargerTime:
+    """The charger's time if it is believable, else the time we received the message.
+
+    Unbelievable: unreadable (None), more than CLOCK_AHEAD_LIMIT in the future, or before
+    `earliest` (by default the charger's last boot, less the same limit for clock skew).
+    Replacements are counted on the charger."""
+    floor = earliest if earliest is not None else (cp.booted_at - CLOCK_AHEAD_LIMIT if cp.booted_at else None)
+    if claimed is not None and claimed <= now + CLOCK_AHEAD_LIMIT and (floor is None or claimed >= floor):
+        return ChargerTime(claimed, False)
+    cp.clock_corrections = (cp.clock_corrections or 0) + 1
+    log.warning("%s: charger time %s replaced by the receive time %s", cp.identity,
+                claimed.isoformat() if claimed else "(unreadable)", now.isoformat())
+    return ChargerTime(now, True)
 
 
 def format_time(moment: datetime) -> str:

@@ -1,4 +1,10 @@
-"""Authorize, StartTransaction and StopTransaction: sessions opened once, closed once, billed once."""
+"""Authorize, StartTransaction and StopTransaction: sessions opened once, closed once, billed once.
+
+Deduplication keys are content fingerprints of what the charger sent (an unreadable timestamp is
+left out of them). A resent start gets the same transaction id while that session is open; once
+it has its stop, an identical start is a new session. Charger clocks are checked by
+common.charger_time; a replaced time is flagged on the session.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -10,15 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.models import ChargePoint, IdTag, OrphanStop, Transaction
+from portal.models import ChargePoint, IdTag, Transaction
 from portal.services import access
-from portal.services.metering import register_readings, session_energy, transaction_cost
+from portal.services.meter_flags import add_flag
+from portal.services.ocpp_ingest.closing import ABANDONED, close, close_abandoned, orphan
 from portal.services.ocpp_ingest.common import (
-    TAG_STATUS, StartOutcome, actions_hook, charge_point, format_time, seen,
+    TAG_STATUS, StartOutcome, actions_hook, charge_point, charger_time, format_time, seen,
 )
 from portal.services.ocpp_ingest.meter_values import meter_values
 
 log = logging.getLogger(__name__)
+MAX_ID = 2**31 - 1  # transaction ids are 32-bit integers in the database
 
 
 def authorize(session: Session, identity: str, id_tag: str, now: datetime) -> str:
@@ -36,44 +44,67 @@ def tag_status(session: Session, cp: ChargePoint, id_tag: str) -> str:
     return TAG_STATUS.get(decision.reason, "Invalid")
 
 
-def start_key(identity: str, connector_id: int, id_tag: str, meter_start: int, timestamp: datetime) -> str:
-    raw = f"start|{identity}|{connector_id}|{id_tag}|{meter_start}|{format_time(timestamp)}"
+def _time_text(timestamp: datetime | None) -> str:
+    return format_time(timestamp) if timestamp is not None else "-"
+
+
+def start_key(identity: str, connector_id: int, id_tag: str, meter_start: int, timestamp: datetime | None) -> str:
+    raw = f"start|{identity}|{connector_id}|{id_tag}|{meter_start}|{_time_text(timestamp)}"
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def stop_key(identity: str, transaction_id: int, meter_stop: int, timestamp: datetime) -> str:
-    raw = f"stop|{identity}|{transaction_id}|{meter_stop}|{format_time(timestamp)}"
+def stop_key(identity: str, transaction_id: int, meter_stop: int, timestamp: datetime | None) -> str:
+    raw = f"stop|{identity}|{transaction_id}|{meter_stop}|{_time_text(timestamp)}"
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _is_open(tx: Transaction) -> bool:
+    """No StopTransaction yet (an automatic closure is not a stop)."""
+    return tx.stop_key is None or tx.stop_reason == ABANDONED
+
+
+def _repeated_start(session: Session, key: str) -> tuple[Transaction | None, str]:
+    """The open session this start repeats, or the key for a new session (chained past closed ones)."""
+    while True:
+        existing = session.scalar(select(Transaction).where(Transaction.start_key == key))
+        if existing is None:
+            return None, key
+        if _is_open(existing):
+            return existing, key
+        key = hashlib.sha256(f"{key}|after|{existing.id}".encode()).hexdigest()
 
 
 def start_transaction(session: Session, identity: str, *, connector_id: int, id_tag: str,
-                      meter_start: int, timestamp: datetime, now: datetime) -> StartOutcome:
-    """Allocate the transaction id; a retried (identical) start gets the same id and is billed once.
+                      meter_start: int, timestamp: datetime | None, now: datetime) -> StartOutcome:
+    """Allocate the transaction id; a resent start gets the same id while that session is open.
 
-    A refused tag still gets a transaction id (the charger needs one to report its stop); the
-    row is closed at once, flagged, and never billed.
+    A refused tag still gets a transaction id (the charger needs one to report its stop, and may
+    keep charging): the session records its energy, is marked not billable with the access
+    decision, and costs 0.
     """
     cp = charge_point(session, identity)
     seen(cp, now)
-    key = start_key(identity, connector_id, id_tag, meter_start, timestamp)
-    existing = session.scalar(select(Transaction).where(Transaction.start_key == key))
+    existing, key = _repeated_start(session, start_key(identity, connector_id, id_tag, meter_start, timestamp))
     if existing is not None:
         return StartOutcome(existing.id, _start_status(existing), True)
+    when = charger_time(cp, timestamp, now)
     decision = access.tag_decision(session, id_tag, cp)
     tx = Transaction(
         charge_point_id=cp.id, connector_id=connector_id, id_tag=id_tag, start_key=key,
-        meter_start_wh=meter_start, started_at=timestamp, status="active",
+        meter_start_wh=meter_start, started_at=when.at, status="active", meter_flags=[],
+        access_decision=decision.reason if not decision.allowed else "ok", billable=decision.allowed,
     )
     tag = session.scalar(select(IdTag).where(IdTag.tag == id_tag))
     tx.user_id = tag.user_id if tag else None
     if meter_start <= 0:
-        tx.meter_flag = f"meter start {meter_start} Wh"
+        add_flag(tx, "meter_start_not_positive", wh=meter_start)
+    if when.replaced:
+        add_flag(tx, "clock_replaced", field="StartTransaction.timestamp", claimed=_time_text(timestamp))
     _snapshot_price(tx, cp, decision.tariff_choice)
-    _close_abandoned(session, cp, connector_id, timestamp)
+    close_abandoned(session, cp, connector_id, when.at)
     if not decision.allowed:
-        tx.status, tx.stopped_at, tx.stop_reason = "completed", timestamp, "DeAuthorized"
+        tx.status, tx.stopped_at, tx.stop_reason = "completed", when.at, "DeAuthorized"
         tx.cost_minor, tx.vat_minor = 0, 0
-        tx.meter_flag = f"refused at start: {decision.reason}"
     try:
         with session.begin_nested():
             session.add(tx)
@@ -88,28 +119,9 @@ def start_transaction(session: Session, identity: str, *, connector_id: int, id_
     return StartOutcome(tx.id, TAG_STATUS.get(decision.reason, "Invalid"), False)
 
 
-ABANDONED = "Abandoned"
-
-
-def _close_abandoned(session: Session, cp: ChargePoint, connector_id: int, before: datetime) -> None:
-    """An older session on this connector that never got its stop: close it on its last reading, flagged.
-
-    If its real StopTransaction turns up later (queued by the charger), that stop replaces this closure.
-    """
-    stale = session.scalars(select(Transaction).where(
-        Transaction.charge_point_id == cp.id, Transaction.connector_id == connector_id,
-        Transaction.status == "active", Transaction.started_at < before)).all()
-    for old in stale:
-        log.warning("%s: transaction %s never stopped; closed when a new one started", cp.identity, old.id)
-        meter = old.meter_last_wh if old.meter_last_wh is not None else old.meter_start_wh
-        old.meter_flag = f"{old.meter_flag}; no StopTransaction received" if old.meter_flag else \
-            "no StopTransaction received"
-        _close(session, old, meter, before, ABANDONED, f"abandoned-{old.id}")
-
-
 def _start_status(tx: Transaction) -> str:
-    if tx.meter_flag and tx.meter_flag.startswith("refused at start"):
-        return "Blocked" if "blocked_tag" in tx.meter_flag else "Invalid"
+    if tx.refused_at_start:
+        return TAG_STATUS.get(tx.access_decision or "", "Invalid")
     return "Accepted"
 
 
@@ -127,8 +139,8 @@ def _snapshot_price(tx: Transaction, cp: ChargePoint, choice: Any) -> None:
 
 
 def stop_transaction(session: Session, identity: str, *, transaction_id: int, meter_stop: int,
-                     timestamp: datetime, reason: str | None, id_tag: str | None,
-                     transaction_data: list[dict] | None, payload: dict, now: datetime) -> str | None:
+                     timestamp: datetime | None, reason: str | None, id_tag: str | None,
+                     transaction_data: Any, payload: dict, now: datetime) -> str | None:
     """Close and bill a session once; a retry is recognised; an unknown id is kept as an OrphanStop.
 
     Returns the idTagInfo.status for the stop's id tag (None when the charger sent none).
@@ -136,51 +148,32 @@ def stop_transaction(session: Session, identity: str, *, transaction_id: int, me
     cp = charge_point(session, identity)
     seen(cp, now)
     key = stop_key(identity, transaction_id, meter_stop, timestamp)
-    tx = session.get(Transaction, transaction_id)
+    tx = session.get(Transaction, transaction_id) if 0 < transaction_id <= MAX_ID else None
     if tx is None or tx.charge_point_id != cp.id:
-        _orphan(session, cp, transaction_id, meter_stop, timestamp, reason, id_tag, key, payload, "unknown transaction")
+        orphan(session, cp, transaction_id, meter_stop, timestamp or now, reason, id_tag, key, payload,
+               "unknown transaction")
     elif tx.stop_key == key and tx.stop_reason != ABANDONED:
         log.info("%s: duplicate StopTransaction for %s ignored", identity, transaction_id)
-    elif tx.stop_key is not None and tx.stop_reason != ABANDONED:
-        _orphan(session, cp, transaction_id, meter_stop, timestamp, reason, id_tag, key, payload,
-                "second, different stop for a finished transaction")
+    elif not _is_open(tx):
+        orphan(session, cp, transaction_id, meter_stop, timestamp or now, reason, id_tag, key, payload,
+               "second, different stop for a finished transaction")
     else:
-        if tx.stop_reason == ABANDONED:
-            tx.meter_flag = f"{tx.meter_flag}; late StopTransaction replaced the automatic closure"
-        if transaction_data:
-            meter_values(session, identity, connector_id=tx.connector_id, transaction_id=tx.id,
-                         meter_value=transaction_data, now=now, context="Transaction.End")
-        _close(session, tx, meter_stop, timestamp, reason, key)
-        hook = actions_hook("on_transaction_stopped")
-        if hook:
-            hook(session, tx)
+        _stop(session, cp, tx, meter_stop, timestamp, reason, transaction_data, key, now)
     session.flush()
     return tag_status(session, cp, id_tag) if id_tag else None
 
 
-def _close(session: Session, tx: Transaction, meter_stop: int, timestamp: datetime, reason: str | None,
-           key: str) -> None:
-    refused = (tx.meter_flag or "").startswith("refused at start")  # recorded, never billed
-    tx.stop_key, tx.meter_stop_wh, tx.stop_reason = key, meter_stop, reason or "Local"
-    tx.stopped_at = max(timestamp, tx.started_at)
-    tx.status = "completed"
-    if refused:
-        return
-    readings = register_readings(session, tx)
-    energy = session_energy(tx, meter_stop, tx.stopped_at, readings)
-    tx.energy_wh = energy.wh
-    if energy.flag:
-        tx.meter_flag = f"{tx.meter_flag}; {energy.flag}" if tx.meter_flag else energy.flag
-    cost = transaction_cost(session, tx, readings)
-    tx.cost_minor, tx.vat_minor = cost.total_minor, cost.vat_minor
-
-
-def _orphan(session: Session, cp: ChargePoint, transaction_id: int, meter_stop: int, timestamp: datetime,
-            reason: str | None, id_tag: str | None, key: str, payload: dict, note: str) -> None:
-    if session.scalar(select(OrphanStop.id).where(OrphanStop.stop_key == key)) is not None:
-        return
-    log.warning("%s: StopTransaction for %s recorded for support (%s)", cp.identity, transaction_id, note)
-    session.add(OrphanStop(
-        charge_point_id=cp.id, transaction_id=transaction_id, id_tag=id_tag, meter_stop_wh=meter_stop,
-        timestamp=timestamp, reason=reason, stop_key=key, payload=payload, note=note,
-    ))
+def _stop(session: Session, cp: ChargePoint, tx: Transaction, meter_stop: int, timestamp: datetime | None,
+          reason: str | None, transaction_data: Any, key: str, now: datetime) -> None:
+    if tx.stop_reason == ABANDONED:
+        add_flag(tx, "late_stop_replaced_closure")
+    when = charger_time(cp, timestamp, now, earliest=tx.started_at)
+    if when.replaced:
+        add_flag(tx, "clock_replaced", field="StopTransaction.timestamp", claimed=_time_text(timestamp))
+    if transaction_data:
+        meter_values(session, cp.identity, connector_id=tx.connector_id, transaction_id=tx.id,
+                     meter_value=transaction_data, now=now, context="Transaction.End")
+    close(session, tx, meter_stop, when.at, reason, key)
+    hook = actions_hook("on_transaction_stopped")
+    if hook and not tx.refused_at_start:
+        hook(session, tx)
