@@ -103,10 +103,11 @@ def status_notification(session: Session, identity: str, *, connector_id: int, s
     if conn is None:
         conn = Connector(connector_id=connector_id)
         cp.connectors.append(conn)
-    # Ordered by the charger's time, but never later than when it reached us: a clock running
-    # ahead cannot hide the statuses that follow.
+    # Ordered by the charger's time, but never later than when it reached us (a clock running
+    # ahead cannot hide the statuses that follow), and in whole seconds (many chargers send no
+    # fractions): within one second the later arrival wins.
     at = min(charger_time(cp, timestamp, now).at, now) if timestamp is not None else now
-    if conn.status_at is not None and at < conn.status_at:
+    if conn.status_at is not None and at.replace(microsecond=0) < conn.status_at.replace(microsecond=0):
         log.info("%s connector %s: older status %s (%s) kept out of the current state",
                  identity, connector_id, status, at.isoformat())
         session.flush()
