@@ -89,7 +89,8 @@ async def health(node: Node, connection: ServerConnection) -> Response:
         log.warning("health: Redis does not answer")
     ok = database and redis_ok
     body = json.dumps({"status": "ok" if ok else "unavailable", "node": node.node_id,
-                       "connections": len(node.connections), "database": database, "redis": redis_ok})
+                       "connections": len(node.connections), "database": database, "redis": redis_ok,
+                       "message_log": node.msglog.stats()})
     response = connection.respond(http.HTTPStatus.OK if ok else http.HTTPStatus.SERVICE_UNAVAILABLE, body)
     del response.headers["Content-Type"]
     response.headers["Content-Type"] = "application/json"
