@@ -28,6 +28,8 @@ from ocpp.v16 import call as v16_call
 from redis.exceptions import RedisError
 from websockets.exceptions import ConnectionClosed
 
+from ocpp_server.v16 import asks_for_boot
+
 if TYPE_CHECKING:
     from ocpp_server.node import Node
 
@@ -181,7 +183,7 @@ async def execute(node: "Node", request: dict) -> dict:
                 cp = node.connections.get(identity)
                 if cp is None:
                     return {"status": "not_connected", "detail": f"{identity} went away"}
-                if cp.boot_status != "Accepted":
+                if cp.boot_status != "Accepted" and not asks_for_boot(payload):
                     return {"status": "not_accepted", "detail": f"boot status {cp.boot_status}"}
                 sent = True
                 result = await cp.call(payload, suppress=False, unique_id=str(request["id"])[:36])

@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import os
+import secrets
+import socket
 from typing import TYPE_CHECKING, Any, Callable, Coroutine
 
 import redis.asyncio as aioredis
@@ -36,6 +39,11 @@ def calls_hook(name: str) -> Callable[..., Any] | None:
     return getattr(module, name, None)
 
 
+def default_node_id() -> str:
+    """Unique per process, so two nodes started without OCPP_NODE_ID never share one."""
+    return f"{socket.gethostname()[:30]}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
 class Node:
     """State of one OCPP node; nothing here is needed by another process (that lives in the DB and Redis)."""
 
@@ -53,7 +61,7 @@ class Node:
     @classmethod
     def from_settings(cls, **overrides: Any) -> "Node":
         return cls(
-            node_id=overrides.get("node_id") or setting("OCPP_NODE_ID"),
+            node_id=overrides.get("node_id") or setting("OCPP_NODE_ID") or default_node_id(),
             db=overrides.get("db") or Database.from_url(setting("DATABASE_URL")),
             redis_url=overrides.get("redis_url") or setting("REDIS_URL"),
         )

@@ -42,6 +42,33 @@ log = logging.getLogger(__name__)
 KNOWN_ACTIONS = {a.value for a in Action}
 
 
+def asks_for_boot(payload: Any) -> bool:
+    return isinstance(payload, call.TriggerMessage) and payload.requested_message == "BootNotification"
+
+
+class MessageRate:
+    """A token bucket per connection: beyond the rate (bursts of five seconds' worth) reading waits."""
+
+    def __init__(self, per_second: float) -> None:
+        self.per_second = per_second
+        self.burst = max(per_second * 5, 1)
+        self.tokens = self.burst
+        self.updated = asyncio.get_running_loop().time()
+
+    async def wait(self) -> None:
+        if self.per_second <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.per_second)
+        self.updated = now
+        if self.tokens < 1:
+            delay = (1 - self.tokens) / self.per_second
+            await asyncio.sleep(delay)
+            self.tokens, self.updated = 1, loop.time()
+        self.tokens -= 1
+
+
 def tag_expiry_s() -> int:
     """How long a charger may trust an Authorize/Start answer from its cache (OCPP_TAG_EXPIRY_S)."""
     return int(setting("OCPP_TAG_EXPIRY_S"))
@@ -105,7 +132,10 @@ class CentralChargePoint(ChargePoint):
         self.enabled = info.enabled
         self.relaxed_validation = info.relaxed_validation
         self.replaced = False
+        self.heartbeat_interval = info.heartbeat_interval
         self._unavailable_requested = False
+        self.last_message_at = asyncio.get_running_loop().time()
+        self._rate = MessageRate(float(setting("OCPP_MAX_MESSAGES_PER_S")))
         # Validation is done here (strict or relaxed), not by the library, to answer with 1.6 error codes.
         for route in self.route_map.values():
             route["_skip_schema_validation"] = True
@@ -115,6 +145,8 @@ class CentralChargePoint(ChargePoint):
     # --- framing -----------------------------------------------------------------------------
 
     async def route_message(self, raw_msg: str | bytes) -> None:
+        self.last_message_at = asyncio.get_running_loop().time()
+        await self._rate.wait()
         text = raw_msg if isinstance(raw_msg, str) else raw_msg.decode("utf-8", "replace")
         self.node.msglog.record(self.identity, "in", text)
         try:
@@ -151,8 +183,9 @@ class CentralChargePoint(ChargePoint):
 
     async def call(self, payload: Any, suppress: bool = True, unique_id: str | None = None,
                    skip_schema_validation: bool = False) -> Any:
-        """Send a CALL; refused unless the charger's boot was Accepted."""
-        if self.boot_status != RegistrationStatus.accepted:
+        """Send a CALL; refused unless the charger's boot was Accepted (TriggerMessage BootNotification
+        is always allowed: it is how a charger that reconnected without booting is asked to boot)."""
+        if self.boot_status != RegistrationStatus.accepted and not asks_for_boot(payload):
             raise CallNotAllowed(f"{self.identity} boot status is {self.boot_status}")
         return await super().call(payload, suppress=suppress, unique_id=unique_id,
                                   skip_schema_validation=skip_schema_validation)
