@@ -63,11 +63,16 @@ async def check_charger(node: Node, connection: ServerConnection, request: Reque
     return None
 
 
+def _select_one(node: Node) -> None:
+    with node.db.session() as s:
+        s.execute(text("SELECT 1"))
+
+
 async def health(node: Node, connection: ServerConnection) -> Response:
-    """200 with JSON when the database and Redis answer, 503 otherwise."""
+    """200 with JSON when the database and Redis answer and the node's own last database call worked."""
     database = redis_ok = False
     try:
-        await node.run_db(lambda s: s.execute(text("SELECT 1")))
+        await asyncio.to_thread(_select_one, node)
         database = True
     except Exception:
         log.exception("health: database does not answer")
@@ -75,9 +80,10 @@ async def health(node: Node, connection: ServerConnection) -> Response:
         redis_ok = bool(await asyncio.wait_for(node.redis.ping(), 2))
     except Exception:
         log.warning("health: Redis does not answer")
-    ok = database and redis_ok
+    ok = database and redis_ok and not node.database_failing
     body = json.dumps({"status": "ok" if ok else "unavailable", "node": node.node_id,
                        "connections": len(node.connections), "database": database, "redis": redis_ok,
+                       "database_failing": node.database_failing, "database_errors": node.db_errors,
                        "message_log": node.msglog.stats()})
     response = connection.respond(http.HTTPStatus.OK if ok else http.HTTPStatus.SERVICE_UNAVAILABLE, body)
     del response.headers["Content-Type"]
