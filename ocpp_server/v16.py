@@ -81,6 +81,17 @@ class CallNotAllowed(RuntimeError):
 # Parts of a message read sample by sample (bad samples are skipped and counted, never refused):
 # refusing the whole MeterValues or StopTransaction would make the charger resend it forever.
 TOLERATED_PARTS = {"MeterValues": "meterValue", "StopTransaction": "transactionData"}
+# The 1.6 schemas say "integer" without bounds; these are the values the database can hold.
+INTEGER_RANGES = {"connectorId": (0, 2**15), "transactionId": (-(2**31), 2**31 - 1),
+                  "meterStart": (-(2**53), 2**53), "meterStop": (-(2**53), 2**53)}
+
+
+def range_error(payload: dict) -> OCPPError | None:
+    for field, (low, high) in INTEGER_RANGES.items():
+        value = payload.get(field)
+        if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
+            return PropertyConstraintViolationError(details={"cause": f"{field} is out of range"})
+    return None
 
 
 def schema_error(action: str, payload: Any) -> OCPPError | None:
@@ -169,6 +180,9 @@ class CentralChargePoint(ChargePoint):
             if msg.action in KNOWN_ACTIONS:
                 raise NotSupportedError(details={"cause": f"{msg.action} is not taken by the central system"})
             raise OcppNotImplemented(details={"cause": f"unknown action {str(msg.action)[:40]}"})
+        out_of_range = range_error(msg.payload) if isinstance(msg.payload, dict) else None
+        if out_of_range is not None:  # never relaxed: the database could not hold it
+            raise out_of_range
         error = schema_error(msg.action, msg.payload)
         if error is not None and not (self.relaxed_validation and isinstance(msg.payload, dict)):
             raise error
