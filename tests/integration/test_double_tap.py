@@ -31,8 +31,10 @@ def setup(session, redis_url):
     neighbour = make_user(session, site=site)
     subscribe(session, neighbour, session.scalar(select(SubscriptionPlan).where(SubscriptionPlan.site_id == site.id)))
     session.commit()
-    Queue(settings.CHARGER_QUEUE, connection=Redis.from_url(redis_url)).empty()
-    return {"identity": cp.identity, "cp_id": cp.id, "user": user, "neighbour": neighbour, "site": site}
+    queue = Queue(settings.CHARGER_QUEUE, connection=Redis.from_url(redis_url))
+    queue.empty()
+    yield {"identity": cp.identity, "cp_id": cp.id, "user": user, "neighbour": neighbour, "site": site}
+    queue.empty()  # jobs for requests this test never ran must not reach the next test
 
 
 def _tap_at_once(app, login, user, path: str, data: dict, n: int = TAPS) -> list:
