@@ -28,6 +28,7 @@ from ocpp.v16 import call as v16_call
 from redis.exceptions import RedisError
 from websockets.exceptions import ConnectionClosed
 
+
 if TYPE_CHECKING:
     from ocpp_server.node import Node
 
@@ -38,6 +39,7 @@ ERRORS = ("not_connected", "not_accepted", "expired", "timeout", "call_error", "
 # Calls allowed to a charger whose boot was not accepted (on this connection): asking it to boot again.
 BOOTLESS_ACTIONS = ("TriggerMessage",)
 REPLY_TTL_S = 120
+REPLY_ATTEMPTS = 4
 QUEUE_TTL_S = 120
 # Compare-and-delete: only the node that holds a claim may remove it.
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
@@ -142,13 +144,18 @@ async def handle(node: "Node", raw: bytes | str) -> None:
         return
     reply = await execute(node, request)
     key = reply_key(call_id)
-    try:
-        async with node.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, json.dumps(reply))
-            pipe.expire(key, REPLY_TTL_S)
-            await pipe.execute()
-    except RedisError as exc:
-        log.error("node %s: reply to call %s lost: %s", node.node_id, call_id, exc)
+    for attempt in range(1, REPLY_ATTEMPTS + 1):
+        try:
+            async with node.redis.pipeline(transaction=True) as pipe:
+                pipe.rpush(key, json.dumps(reply))
+                pipe.expire(key, REPLY_TTL_S)
+                await pipe.execute()
+            return
+        except RedisError as exc:  # a connection left stale by a Redis restart fails once; try a fresh one
+            if attempt == REPLY_ATTEMPTS:
+                log.error("node %s: reply to call %s lost: %s", node.node_id, call_id, exc)
+            else:
+                await asyncio.sleep(0.2 * attempt)
 
 
 def build_payload(action: str, payload: dict) -> Any:

@@ -10,9 +10,15 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import os
+import secrets
+import socket
 from typing import TYPE_CHECKING, Any, Callable, Coroutine
 
+import time
+
 import redis.asyncio as aioredis
+from sqlalchemy.exc import DBAPIError
 
 from portal.config import setting
 from portal.db import Database, utcnow
@@ -36,6 +42,11 @@ def calls_hook(name: str) -> Callable[..., Any] | None:
     return getattr(module, name, None)
 
 
+def default_node_id() -> str:
+    """Unique per process, so two nodes started without OCPP_NODE_ID never share one."""
+    return f"{socket.gethostname()[:30]}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
 class Node:
     """State of one OCPP node; nothing here is needed by another process (that lives in the DB and Redis)."""
 
@@ -49,12 +60,15 @@ class Node:
         self.response_timeout = response_timeout
         self._tasks: set[asyncio.Task] = set()
         self._locks: dict[str, asyncio.Lock] = {}
+        self.db_errors = 0  # database calls that failed (timeouts included), for /healthz
+        self._last_db_ok = self._last_db_error = 0.0
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> "Node":
         return cls(
-            node_id=overrides.get("node_id") or setting("OCPP_NODE_ID"),
-            db=overrides.get("db") or Database.from_url(setting("DATABASE_URL")),
+            node_id=overrides.get("node_id") or setting("OCPP_NODE_ID") or default_node_id(),
+            db=overrides.get("db") or Database.from_url(
+                setting("DATABASE_URL"), statement_timeout_s=float(setting("OCPP_DB_STATEMENT_TIMEOUT_S"))),
             redis_url=overrides.get("redis_url") or setting("REDIS_URL"),
         )
 
@@ -97,10 +111,22 @@ class Node:
         return await asyncio.to_thread(self._in_session, fn, *args, **kwargs)
 
     def _in_session(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        with self.db.session() as session:
-            result = fn(session, *args, **kwargs)
-            session.commit()
-            return result
+        try:
+            with self.db.session() as session:
+                result = fn(session, *args, **kwargs)
+                session.commit()
+        except Exception as exc:
+            if isinstance(exc, DBAPIError) or isinstance(exc, TimeoutError):
+                self.db_errors += 1
+                self._last_db_error = time.monotonic()
+            raise
+        self._last_db_ok = time.monotonic()
+        return result
+
+    @property
+    def database_failing(self) -> bool:
+        """The latest database call failed (a timeout, a lost connection): chargers get InternalError."""
+        return self._last_db_error > self._last_db_ok
 
     async def enqueue_after_commit(self, value: Any) -> None:
         """Hand jobs the actions service asked for to portal.services.actions.enqueue_after_commit."""

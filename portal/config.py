@@ -35,6 +35,15 @@ ENV_KEYS = (
     "REMEMBER_MAX_DAYS",
     "OPERATOR_NAME",
     "OPERATOR_ORG_NUMBER",
+    "OCPP_TAG_EXPIRY_S",
+    "OCPP_MAX_FRAME_BYTES",
+    "OCPP_MSGLOG_BUFFER_BYTES",
+    "OCPP_DB_STATEMENT_TIMEOUT_S",
+    "OCPP_AUTH_MAX_FAILURES",
+    "OCPP_AUTH_WINDOW_S",
+    "OCPP_MAX_MESSAGES_PER_S",
+    "OCPP_IDLE_TIMEOUT_S",
+    "OCPP_PING_INTERVAL_S",
 )
 
 
@@ -46,7 +55,7 @@ class Config:
     SECRET_KEY = ""  # required outside tests; `make run` keeps one in instance/secret_key
     OCPP_HOST = "127.0.0.1"
     OCPP_PORT = "9000"
-    OCPP_NODE_ID = "node-1"
+    OCPP_NODE_ID = ""  # empty: a unique id per node process (host name, process id, random suffix)
     PORTAL_BASE_URL = "http://127.0.0.1:5000"
     SMTP_URL = "smtp://127.0.0.1:8025"
     SPOT_PRICE_SOURCE = ""
@@ -71,6 +80,26 @@ class Config:
     # Who issues statements and receipts (the support phone above is also printed on charger stickers).
     OPERATOR_NAME = "Ladeportalen AS"
     OPERATOR_ORG_NUMBER = "923 609 016"
+    # A charger may cache an Authorize/Start answer this long: a blocked tag stops working within it.
+    OCPP_TAG_EXPIRY_S = "900"
+    # Largest OCPP frame a node accepts (bytes); larger frames close the connection (1009).
+    OCPP_MAX_FRAME_BYTES = str(256 * 1024)
+    # The message log's buffer while the database is away; beyond it the oldest frames are dropped.
+    OCPP_MSGLOG_BUFFER_BYTES = str(8 * 1024 * 1024)
+    # A node's database statements and connects give up after this long (a hung database fails fast).
+    OCPP_DB_STATEMENT_TIMEOUT_S = "10"
+    # Wrong passwords from one address or for one identity: after this many within the window,
+    # the node answers 429 until the window ends.
+    OCPP_AUTH_MAX_FAILURES = "10"
+    OCPP_AUTH_WINDOW_S = "300"
+    # Messages per second a charger may send (a burst of five seconds' worth); beyond it the node
+    # reads its socket more slowly (nothing is refused, so a charger emptying its queue loses nothing).
+    OCPP_MAX_MESSAGES_PER_S = "20"
+    # A socket with no OCPP message for this long is closed (0: three heartbeat intervals, at least
+    # 5 minutes). Half-open sockets are found sooner by WebSocket pings (30 s).
+    OCPP_IDLE_TIMEOUT_S = "0"
+    # WebSocket pings find half-open sockets: no pong within the same time closes the connection.
+    OCPP_PING_INTERVAL_S = "30"
     BABEL_DEFAULT_LOCALE = "nb"
     BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
     LANGUAGES = ("nb", "sv", "en")

@@ -19,6 +19,7 @@ from portal.htmx import render
 from portal.security.headers import init_headers
 from portal.security.sessions import init_sessions, load_user
 from portal.security.transport import init_transport
+from portal.services import meter_flags
 from portal.services import pricing
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["per_kwh"] = _per_kwh
     app.jinja_env.filters["kwh"] = _kwh
     app.jinja_env.filters["localtime"] = _localtime
+    app.jinja_env.filters["meter_notes"] = meter_flags.describe  # a session's meter notes in words, for staff
     _register_errors(app)
     init_transport(app)
     init_headers(app)

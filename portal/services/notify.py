@@ -135,6 +135,6 @@ def pending_failed_starts(session: Session, now: datetime | None = None) -> list
 def send_pending(session: Session, now: datetime | None = None) -> list[int]:
     """Queue every notification that is due; returns the outbox ids to hand to the mail queue after commit."""
     rows = [session_email(session, tx) for tx in pending_sessions(session, now)
-            if not (tx.meter_flag or "").startswith("refused at start")]
+            if not tx.refused_at_start]
     rows += [start_failed_email(session, a) for a in pending_failed_starts(session, now)]
     return [row.id for row in rows if row is not None]

@@ -194,7 +194,7 @@ def active_sessions(session: Session, user_id: int) -> list[Transaction]:
 
 def _history_query(user_id: int, site_id: int | None = None, month: tuple[int, int] | None = None):
     query = (select(Transaction).where(Transaction.user_id == user_id)
-             .where((Transaction.meter_flag.is_(None)) | (~Transaction.meter_flag.startswith("refused at start"))))
+             .where(Transaction.access_decision.is_(None) | (Transaction.access_decision == "ok")))
     if site_id is not None:
         query = query.join(ChargePoint, ChargePoint.id == Transaction.charge_point_id).where(
             ChargePoint.site_id == site_id)

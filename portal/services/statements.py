@@ -101,7 +101,7 @@ def billable_sessions(session: Session, site: Site, start: datetime, end: dateti
         .where(ChargePoint.site_id == site.id, Transaction.status == "completed",
                Transaction.started_at >= start, Transaction.started_at < end)
         .order_by(Transaction.started_at, Transaction.id))
-    return [tx for tx in txs if not (tx.meter_flag or "").startswith("refused at start")]
+    return [tx for tx in txs if not tx.refused_at_start]
 
 
 def session_line(tx: Transaction) -> LineDraft:

@@ -35,7 +35,7 @@ def test_each_kind_is_sent_once_in_the_users_language(app, db, session):
     done = _tx(session, cp, kari, "Local")
     cut = _tx(session, cp, eva, "PowerLoss", minutes_ago=3)
     _tx(session, cp, kari, "Local", minutes_ago=60 * 24 * 5)  # too old: never mailed
-    _tx(session, cp, kari, "DeAuthorized", minutes_ago=2, meter_flag="refused at start: no_access")
+    _tx(session, cp, kari, "DeAuthorized", minutes_ago=2, access_decision="no_access", billable=False)
     start = ActionRequest(charge_point_id=cp.id, connector_id=1, action="RemoteStartTransaction", payload={},
                           state="accepted", requested_by_id=kari.id, no_start_flag=True)
     session.add(start)

@@ -289,16 +289,16 @@ def test_overview_lists_timed_out_requests_and_meter_flags_until_looked_at(clien
                               error="no answer recorded before the deadline"))
     flagged = Transaction(charge_point_id=cp.id, connector_id=1, id_tag="T9", status="completed", start_key="k-flag",
                           meter_start_wh=0, started_at=utcnow() - timedelta(hours=2),
-                          meter_flag="register went backwards")
+                          meter_flags=[{"code": "register_backwards"}])
     session.add(flagged)
     session.commit()
     _login_as(client, login, staff["support"])
     body = client.get("/staff").get_data(as_text=True)
-    assert "no answer recorded before the deadline" in body and "register went backwards" in body
+    assert "no answer recorded before the deadline" in body and "the energy register went backwards" in body
     client.post(f"/staff/sessions/{flagged.id}/flag-reviewed", data={"reason": "meter replaced, billed right"})
-    assert "register went backwards" not in client.get("/staff").get_data(as_text=True)
+    assert "the energy register went backwards" not in client.get("/staff").get_data(as_text=True)
     session.expire_all()
-    assert session.get(Transaction, flagged.id).meter_flag == "register went backwards"  # kept on the record
+    assert session.get(Transaction, flagged.id).flag_codes == {"register_backwards"}  # kept on the record
 
 
 def test_enable_and_disable_are_stored_sent_and_audited(client, login, session, staff):

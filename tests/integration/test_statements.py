@@ -44,7 +44,7 @@ def month(session):
     _tx(session, cp, ada, datetime(2026, 11, 30, 23, 30, tzinfo=UTC), 5_000, 1601, 320)  # 1 Dec in Oslo: next month
     _tx(session, cp, ada, datetime(2026, 10, 31, 23, 30, tzinfo=UTC), 7_333, 2347, 469)  # 1 Nov in Oslo: this month
     _tx(session, cp, bo, datetime(2026, 11, 20, 7, tzinfo=UTC), 2_000, 640, 128)
-    _tx(session, cp, bo, datetime(2026, 11, 21, 7, tzinfo=UTC), 0, 0, 0, meter_flag="refused at start: no_access")
+    _tx(session, cp, bo, datetime(2026, 11, 21, 7, tzinfo=UTC), 0, 0, 0, access_decision="no_access", billable=False)
     _tx(session, other_cp, bo, datetime(2026, 11, 22, 7, tzinfo=UTC), 9_000, 9999, 2000)  # another site
     _tx(session, cp, None, datetime(2026, 11, 23, 7, tzinfo=UTC), 1_000, 320, 64)  # a card without an account
     session.commit()

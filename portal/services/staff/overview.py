@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.db import utcnow
@@ -96,8 +96,9 @@ def open_orphan_stops(session: Session, site_id: int | None) -> list[OrphanStop]
 def open_meter_flags(session: Session, site_id: int | None) -> list[Transaction]:
     query = _site_filter(
         select(Transaction).join(ChargePoint, ChargePoint.id == Transaction.charge_point_id)
-        .where(Transaction.meter_flag.is_not(None), Transaction.flag_reviewed_at.is_(None),
-               ~Transaction.meter_flag.startswith("refused at start")), site_id)
+        .where(Transaction.meter_flags.is_not(None), cast(Transaction.meter_flags, String).not_in(("[]", "null")),
+               Transaction.flag_reviewed_at.is_(None),
+               Transaction.access_decision.is_(None) | (Transaction.access_decision == "ok")), site_id)
     return list(session.scalars(query.order_by(Transaction.id.desc()).limit(LIMIT)))
 
 

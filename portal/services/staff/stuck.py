@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from portal.db import utcnow
 from portal.models import MeterValue, Transaction, User
 from portal.services import audit
+from portal.services.meter_flags import add_flag
 from portal.services.metering import ENERGY_REGISTER, register_readings, session_energy, transaction_cost
 from portal.services.staff.roles import require
 
@@ -66,8 +67,9 @@ def close(session: Session, staff: User, tx: Transaction, *, end_reading: str, b
     readings = register_readings(session, tx)
     energy = session_energy(tx, meter_stop, tx.stopped_at, readings)
     tx.energy_wh = energy.wh
-    if energy.flag:
-        tx.meter_flag = f"{tx.meter_flag}; {energy.flag}" if tx.meter_flag else energy.flag
+    for code, details in energy.flags:
+        add_flag(tx, code, **details)
+    tx.billable = billed
     if billed:
         cost = transaction_cost(session, tx, readings)
         tx.cost_minor, tx.vat_minor = cost.total_minor, cost.vat_minor
