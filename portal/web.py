@@ -43,7 +43,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["per_kwh"] = _per_kwh
     app.jinja_env.filters["kwh"] = _kwh
     app.jinja_env.filters["localtime"] = _localtime
-    app.jinja_env.filters["meter_notes"] = meter_flags.describe  # a session's meter notes in words, for staff
+    # a session's meter notes in the reader's language, for staff
+    app.jinja_env.filters["meter_notes"] = lambda tx: [_(text) for text in meter_flags.describe(tx)]
     _register_errors(app)
     init_transport(app)
     init_headers(app)

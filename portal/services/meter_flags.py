@@ -9,17 +9,23 @@ from typing import Any
 
 from portal.models import Transaction
 
+
+def _l(text: str) -> str:
+    """Marks a text for the translation catalogues (babel's `_l` keyword); pages translate it when shown."""
+    return text
+
+
 CODES = {
-    "meter_start_not_positive": "the charger's meter start was zero or negative",
-    "register_backwards": "the energy register went backwards",
-    "implausible_energy": "more energy than the charger can deliver in that time",
-    "billed_from_samples": "billed from the sampled readings instead of start and stop",
-    "not_billed": "the readings could not be trusted; not billed",
-    "no_stop_received": "closed automatically: no StopTransaction arrived",
-    "no_readings": "closed automatically without any reading after the start; not billed",
-    "late_stop_replaced_closure": "a late StopTransaction replaced the automatic closure",
-    "clock_replaced": "a charger timestamp was unusable and replaced by the time we received it",
-    "legacy_note": "a note from before notes were structured",
+    "meter_start_not_positive": _l("the charger's meter start was zero or negative"),
+    "register_backwards": _l("the energy register went backwards"),
+    "implausible_energy": _l("more energy than the charger can deliver in that time"),
+    "billed_from_samples": _l("billed from the sampled readings instead of start and stop"),
+    "not_billed": _l("the readings could not be trusted; not billed"),
+    "no_stop_received": _l("closed automatically: no StopTransaction arrived"),
+    "no_readings": _l("closed automatically without any reading after the start; not billed"),
+    "late_stop_replaced_closure": _l("a late StopTransaction replaced the automatic closure"),
+    "clock_replaced": _l("a charger timestamp was unusable and replaced by the time we received it"),
+    "legacy_note": _l("a note from before notes were structured"),
 }
 
 

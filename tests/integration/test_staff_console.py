@@ -413,3 +413,27 @@ def test_support_sees_the_cooperatives_but_only_sales_change_agreements(client, 
                                                                    "reason": "x"}).status_code == 403
     _login_as(client, login, staff["sales"])
     assert 'name="agreement_status"' in client.get("/staff/sites").get_data(as_text=True)
+
+
+def test_the_charger_view_says_why_a_session_costs_what_it_costs_in_the_readers_language(client, login, session,
+                                                                                          staff):
+    """The billing decision the node stored (access at the start, meter notes) is visible to support."""
+    cp = staff["cp"]
+    started = utcnow() - timedelta(hours=3)
+    session.add_all([
+        Transaction(charge_point_id=cp.id, connector_id=1, id_tag="BLOCKED", status="completed", start_key="k-refused",
+                    meter_start_wh=0, meter_stop_wh=5000, energy_wh=5000, cost_minor=0, vat_minor=0,
+                    started_at=started, stopped_at=started + timedelta(hours=1), access_decision="no_access",
+                    billable=False),
+        Transaction(charge_point_id=cp.id, connector_id=1, id_tag="T1", status="completed", start_key="k-samples",
+                    meter_start_wh=0, meter_stop_wh=100, energy_wh=4000, cost_minor=1280, vat_minor=256,
+                    started_at=started, stopped_at=started + timedelta(hours=2),
+                    meter_flags=[{"code": "register_backwards"}, {"code": "billed_from_samples"}]),
+    ])
+    session.commit()
+    _login_as(client, login, staff["support"])
+    client.set_cookie("lang", "nb")
+    page = client.get(f"/staff/chargers/{cp.identity}").get_data(as_text=True)
+    assert "Brikken ble avvist ved start (no_access): ikke fakturert" in page
+    assert "energitelleren gikk baklengs" in page
+    assert "fakturert etter måleravlesningene underveis i stedet for start og stopp" in page
