@@ -33,6 +33,9 @@ def test_a_quote_request_is_stored_and_both_e_mails_are_queued(client, session):
     assert mails["lead_confirmation"].language == "en" and "Eikelia borettslag" in mails["lead_confirmation"].body_text
     assert mails["lead_notification"].to_address == client.application.config["SALES_EMAIL"]
     assert "eva@example.test" in mails["lead_notification"].body_text
+    # Sales read the organisation type and the need in words (SALES_LANGUAGE, bokmål), not as codes.
+    assert "housing_cooperative" not in mails["lead_notification"].body_text
+    assert "takeover" not in mails["lead_notification"].body_text
 
 
 def test_a_swedish_requester_gets_the_confirmation_in_swedish(client, session):
