@@ -52,16 +52,8 @@ def make_verify_token(user: User, secret_key: str, next_url: str = "") -> str:
 def user_for_verify_token(session: Session, token: str, secret_key: str,
                           max_age: int = VERIFY_MAX_AGE_S) -> tuple[User, str] | None:
     """(user, next) for a valid confirmation token, None otherwise."""
-    try:
-        data = URLSafeTimedSerializer(secret_key, salt=VERIFY_SALT).loads(token, max_age=max_age)
-    except (SignatureExpired, BadSignature):
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
-        return None
-    user = session.get(User, data["u"])
-    if user is None or not user.active or data.get("p") != _fingerprint(user):
-        return None
-    return user, str(data.get("n") or "")
+    found = _token_user(session, URLSafeTimedSerializer(secret_key, salt=VERIFY_SALT), token, max_age)
+    return None if found is None else (found[0], str(found[1].get("n") or ""))
 
 
 def mark_verified(user: User) -> None:
@@ -96,8 +88,16 @@ def make_reset_token(user: User, secret_key: str) -> tuple[str, datetime]:
 def user_for_reset_token(session: Session, token: str, secret_key: str,
                          max_age: int = RESET_MAX_AGE_S) -> User | None:
     """The active user a valid, unexpired, unused token belongs to; None otherwise."""
+    found = _token_user(session, _serializer(secret_key), token, max_age)
+    return None if found is None else found[0]
+
+
+def _token_user(session: Session, serializer: URLSafeTimedSerializer, token: str,
+                max_age: int) -> tuple[User, dict] | None:
+    """The active user a signed token names, and the token's data, while the token is fresh and the
+    user's password is the one it was made for (a changed password spends every such link)."""
     try:
-        data = _serializer(secret_key).loads(token, max_age=max_age)
+        data = serializer.loads(token, max_age=max_age)
     except (SignatureExpired, BadSignature):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
@@ -105,4 +105,4 @@ def user_for_reset_token(session: Session, token: str, secret_key: str,
     user = session.get(User, data["u"])
     if user is None or not user.active or data.get("p") != _fingerprint(user):
         return None
-    return user
+    return user, data
