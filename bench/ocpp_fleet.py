@@ -267,9 +267,7 @@ def run_target(target: str, args: argparse.Namespace, redis_url: str) -> Figures
         url, drop = provision(target, args.chargers)
         env.update(DATABASE_URL=url, REDIS_URL=redis_url, OCPP_HOST="127.0.0.1", OCPP_PORT=str(port),
                    OCPP_NODE_ID=f"bench-{target}")
-        cmd = [sys.executable, "-m", "ocpp_server"]
-        if args.processes:
-            cmd += ["--processes", str(args.processes)]
+        cmd = [sys.executable, "-m", "ocpp_server", "--processes", str(args.processes)]
     log_path = Path(tempfile.gettempdir()) / f"bench-fleet-{target}.log"
     log = open(log_path, "w")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -374,7 +372,7 @@ def main() -> None:
     p.add_argument("--warmup", type=float, default=5.0)
     p.add_argument("--targets", default="bare,sqlite,postgresql")
     p.add_argument("--generators", type=int, default=1)
-    p.add_argument("--processes", type=int, default=0, help="node processes (python -m ocpp_server --processes)")
+    p.add_argument("--processes", type=int, default=1, help="node processes (python -m ocpp_server --processes)")
     p.add_argument("--node-cpus", default="0", help="CPUs the server is pinned to ('' = not pinned)")
     p.add_argument("--profile", action="store_true", help="py-spy record the node during the measurement")
     args = p.parse_args()

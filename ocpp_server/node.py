@@ -17,7 +17,10 @@ import redis.asyncio as aioredis
 from portal.config import setting
 from portal.db import Database, utcnow
 from portal.services import ocpp_ingest
+from ocpp_server.auth import VerifiedSecrets
 from ocpp_server.msglog import MessageLog
+from ocpp_server.seen import LastSeen
+from ocpp_server.writer import GroupWriter
 
 if TYPE_CHECKING:
     from ocpp_server.v16 import CentralChargePoint
@@ -46,6 +49,9 @@ class Node:
         self.redis = aioredis.Redis.from_url(redis_url)
         self.connections: dict[str, "CentralChargePoint"] = {}
         self.msglog = MessageLog(db)
+        self.writer = GroupWriter(db)
+        self.seen = LastSeen(self)
+        self.secrets = VerifiedSecrets()
         self.response_timeout = response_timeout
         self._tasks: set[asyncio.Task] = set()
         self._locks: dict[str, asyncio.Lock] = {}
@@ -62,6 +68,8 @@ class Node:
 
     async def start(self) -> None:
         self.msglog.start()
+        self.writer.start()
+        self.seen.start()
         stale = await self.run_db(ocpp_ingest.node_stopped, self.node_id, utcnow())
         if stale:
             log.info("node %s: %d chargers left online by a previous run marked offline", self.node_id, stale)
@@ -74,7 +82,9 @@ class Node:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.seen.stop()
         await self.run_db(ocpp_ingest.node_stopped, self.node_id, utcnow())
+        await self.writer.stop()
         await self.msglog.stop()
         await self.redis.aclose()
 
@@ -93,14 +103,18 @@ class Node:
     # --- database ----------------------------------------------------------------------------
 
     async def run_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a domain function in a worker thread with a fresh session; commit once."""
-        return await asyncio.to_thread(self._in_session, fn, *args, **kwargs)
+        """Run a domain function fn(session, ...) in the node's group commit (ocpp_server.writer).
 
-    def _in_session(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        Returns once the transaction holding it has committed."""
+        return await self.writer.submit(fn, *args, **kwargs)
+
+    async def read_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A read-only lookup in a worker thread, outside the writer's queue (the handshake uses it)."""
+        return await asyncio.to_thread(self._read, fn, *args, **kwargs)
+
+    def _read(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with self.db.session() as session:
-            result = fn(session, *args, **kwargs)
-            session.commit()
-            return result
+            return fn(session, *args, **kwargs)
 
     async def enqueue_after_commit(self, value: Any) -> None:
         """Hand jobs the actions service asked for to portal.services.actions.enqueue_after_commit."""
@@ -139,7 +153,8 @@ class Node:
                 return
             del self.connections[cp.identity]
             try:
-                await self.run_db(ocpp_ingest.disconnected, cp.identity, self.node_id, utcnow())
+                await self.run_db(ocpp_ingest.disconnected, cp.identity, self.node_id, utcnow(),
+                                  self.seen.take(cp.identity))
             finally:
                 await self._hook("on_charger_disconnected", cp.identity)
         log.info("%s: disconnected", cp.identity)

@@ -19,7 +19,6 @@ from websockets.headers import build_www_authenticate_basic, parse_authorization
 from websockets.http11 import Request, Response
 
 from portal.services import ocpp_ingest
-from portal.services.secrets import verify_secret
 from ocpp_server.node import Node
 from ocpp_server.v16 import CentralChargePoint
 
@@ -27,6 +26,7 @@ log = logging.getLogger(__name__)
 SUBPROTOCOL = "ocpp1.6"
 PATH_RE = re.compile(r"^/ocpp/([^/]{1,64})/?$")
 HEALTH_PATHS = ("/healthz", "/health")
+LISTEN_BACKLOG = 4096  # capped by net.core.somaxconn
 
 
 def identity_from_path(path: str) -> str | None:
@@ -58,7 +58,7 @@ async def check_charger(node: Node, connection: ServerConnection, request: Reque
     if identity is None:
         log.info("refused %s from %s: not an OCPP path", path[:80], peer)
         return _refuse(connection, http.HTTPStatus.NOT_FOUND, "Not found")
-    stored = await node.run_db(ocpp_ingest.credentials, identity)
+    stored = await node.read_db(ocpp_ingest.credentials, identity)
     if stored is None:
         log.warning("refused %r from %s: unknown charge point identity", identity, peer)
         return _refuse(connection, http.HTTPStatus.NOT_FOUND, "Unknown charge point")
@@ -67,7 +67,7 @@ async def check_charger(node: Node, connection: ServerConnection, request: Reque
         log.warning("refused %s from %s: no Basic credentials", identity, peer)
         return _refuse(connection, http.HTTPStatus.UNAUTHORIZED, "Credentials required")
     username, password = creds
-    valid = username == identity and await asyncio.to_thread(verify_secret, stored, password)
+    valid = username == identity and await node.secrets.check(identity, stored, password)
     if not valid:
         log.warning("refused %s from %s: wrong username or password", identity, peer)
         return _refuse(connection, http.HTTPStatus.UNAUTHORIZED, "Invalid credentials")
@@ -118,13 +118,18 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
 
 
 @asynccontextmanager
-async def running(node: Node, host: str, port: int, tls: ssl.SSLContext | None = None) -> AsyncIterator[Server]:
-    """Start the node and the WebSocket server; on exit close every socket and stop the node cleanly."""
+async def running(node: Node, host: str, port: int, tls: ssl.SSLContext | None = None,
+                  reuse_port: bool = False) -> AsyncIterator[Server]:
+    """Start the node and the WebSocket server; on exit close every socket and stop the node cleanly.
+
+    reuse_port: share the port with the other node processes of `python -m ocpp_server --processes N`.
+    The listen backlog is raised so a reconnect storm queues in the kernel instead of being reset."""
     await node.start()
     server = await serve(
         lambda conn: handle_connection(node, conn), host, port,
         subprotocols=[SUBPROTOCOL], process_request=lambda conn, req: check_charger(node, conn, req),
         ssl=tls, compression=None, max_size=2**20, ping_interval=30, ping_timeout=30, close_timeout=5,
+        backlog=LISTEN_BACKLOG, reuse_port=reuse_port or None, open_timeout=30,
     )
     try:
         yield server

@@ -92,6 +92,7 @@ class CentralChargePoint(ChargePoint):
         self.relaxed_validation = info.relaxed_validation
         self.replaced = False
         self._unavailable_requested = False
+        self._status_seen: dict[int, datetime] = {}  # newest StatusNotification time per connector
         # Validation is done here (strict or relaxed), not by the library, to answer with 1.6 error codes.
         for route in self.route_map.values():
             route["_skip_schema_validation"] = True
@@ -102,7 +103,9 @@ class CentralChargePoint(ChargePoint):
 
     async def route_message(self, raw_msg: str | bytes) -> None:
         text = raw_msg if isinstance(raw_msg, str) else raw_msg.decode("utf-8", "replace")
-        self.node.msglog.record(self.identity, "in", text)
+        now = utcnow()
+        self.node.seen.note(self.identity, now)
+        self.node.msglog.record(self.identity, "in", text, now)
         try:
             msg = unpack(text)
         except OCPPError as exc:
@@ -203,18 +206,20 @@ class CentralChargePoint(ChargePoint):
 
     @on(Action.heartbeat)
     async def on_heartbeat(self, **kwargs: Any) -> call_result.Heartbeat:
-        now = utcnow()
-        await self._db(ocpp_ingest.heartbeat, self.identity, now)
-        return call_result.Heartbeat(current_time=format_time(now))
+        return call_result.Heartbeat(current_time=format_time(utcnow()))  # last seen: noted in route_message
 
     @on(Action.status_notification)
     async def on_status_notification(self, connector_id: int, error_code: str, status: str,
                                      **kwargs: Any) -> call_result.StatusNotification:
+        now = utcnow()
+        at = self._time(kwargs.get("timestamp"), "timestamp") or now
+        newest = self._status_seen.get(connector_id)
         outcome = await self._db(
             ocpp_ingest.status_notification, self.identity, connector_id=connector_id, status=status,
             error_code=error_code, info=kwargs.get("info"), vendor_error_code=kwargs.get("vendor_error_code"),
-            timestamp=self._time(kwargs.get("timestamp"), "timestamp"), now=utcnow(),
+            timestamp=at, now=now, newest_seen=newest,
         )
+        self._status_seen[connector_id] = max(at, newest) if newest else at
         self.enabled = outcome.enabled
         if outcome.jobs:
             await self.node.enqueue_after_commit(outcome.jobs)
@@ -266,7 +271,6 @@ class CentralChargePoint(ChargePoint):
 
     @on(Action.data_transfer)
     async def on_data_transfer(self, vendor_id: str, **kwargs: Any) -> call_result.DataTransfer:
-        await self._db(ocpp_ingest.heartbeat, self.identity, utcnow())
         handler = self.vendor_handlers.get(vendor_id)
         if handler is None:
             return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)
@@ -274,10 +278,8 @@ class CentralChargePoint(ChargePoint):
 
     @on(Action.diagnostics_status_notification)
     async def on_diagnostics_status(self, **kwargs: Any) -> call_result.DiagnosticsStatusNotification:
-        await self._db(ocpp_ingest.heartbeat, self.identity, utcnow())
         return call_result.DiagnosticsStatusNotification()
 
     @on(Action.firmware_status_notification)
     async def on_firmware_status(self, **kwargs: Any) -> call_result.FirmwareStatusNotification:
-        await self._db(ocpp_ingest.heartbeat, self.identity, utcnow())
         return call_result.FirmwareStatusNotification()

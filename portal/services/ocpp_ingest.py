@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -112,15 +112,34 @@ def connected(session: Session, identity: str, node_id: str, now: datetime) -> C
     return ConnectInfo(identity, cp.enabled, cp.relaxed_validation, cp.boot_status, cp.heartbeat_interval)
 
 
-def disconnected(session: Session, identity: str, node_id: str, now: datetime) -> None:
-    """The socket closed: offline, unless another node took the charger over meanwhile."""
+def disconnected(session: Session, identity: str, node_id: str, now: datetime,
+                 last_seen: datetime | None = None) -> None:
+    """The socket closed: offline, unless another node took the charger over meanwhile.
+
+    last_seen: the charger's last message, when the node had not written it yet (see mark_seen)."""
     cp = charge_point(session, identity)
+    if last_seen is not None and (cp.last_seen_at is None or last_seen > cp.last_seen_at):
+        cp.last_seen_at = last_seen
     if cp.connected_node not in (None, node_id):
+        session.flush()
         return
     cp.online = False
     cp.offline_since = now
     cp.connected_node = None
     session.flush()
+
+
+def mark_seen(session: Session, node_id: str, seen: dict[str, datetime]) -> int:
+    """Write the last-seen times a node kept in memory, in one executemany UPDATE.
+
+    Only chargers this node still holds are touched (a disconnect, or another node's newer connection,
+    wins); a charger the missed-heartbeat job marked offline comes back online."""
+    table = ChargePoint.__table__
+    stmt = (table.update()
+            .where(table.c.identity == bindparam("b_identity"), table.c.connected_node == bindparam("b_node"))
+            .values(last_seen_at=bindparam("b_at"), online=True, offline_since=None))
+    result = session.execute(stmt, [{"b_identity": i, "b_node": node_id, "b_at": at} for i, at in seen.items()])
+    return result.rowcount or 0
 
 
 def node_stopped(session: Session, node_id: str, now: datetime) -> int:
@@ -176,20 +195,30 @@ def heartbeat(session: Session, identity: str, now: datetime) -> None:
 
 def status_notification(session: Session, identity: str, *, connector_id: int, status: str,
                         error_code: str, info: str | None, vendor_error_code: str | None,
-                        timestamp: datetime | None, now: datetime) -> StatusOutcome:
-    """Store a connector's status; an older report (queued while offline) never overwrites a newer one."""
+                        timestamp: datetime | None, now: datetime,
+                        newest_seen: datetime | None = None) -> StatusOutcome:
+    """Store a connector's status; an older report (queued while offline) never overwrites a newer one.
+
+    A report that changes nothing (same status, error code and texts) writes nothing; the connection
+    remembers its time instead (newest_seen: the newest report time this connection has seen for the
+    connector), so an older report that follows on the same connection is still recognised as older.
+    The charger's last-seen time is the node's business (ocpp_server.seen), not written per message."""
     cp = charge_point(session, identity)
-    _seen(cp, now)
     conn = cp.connector(connector_id)
     if conn is None:
         conn = Connector(connector_id=connector_id)
         cp.connectors.append(conn)
     at = timestamp or now
-    if conn.status_at is not None and at < conn.status_at:
+    newest = max((t for t in (conn.status_at, newest_seen) if t is not None), default=None)
+    if newest is not None and at < newest:
         log.info("%s connector %s: older status %s (%s) kept out of the current state",
                  identity, connector_id, status, at.isoformat())
         session.flush()
         return StatusOutcome(cp.enabled, None)
+    if conn.status_at is not None and (conn.status, conn.error_code, conn.info, conn.vendor_error_code) == (
+            status, error_code, (info or "")[:50], (vendor_error_code or "")[:50]):
+        hook = actions_hook("on_connector_status")  # e.g. Preparing again after a reboot may still autostart
+        return StatusOutcome(cp.enabled, hook(session, cp, connector_id, status) if hook else None)
     conn.status, conn.error_code, conn.status_at = status, error_code, at
     conn.info, conn.vendor_error_code = (info or "")[:50], (vendor_error_code or "")[:50]
     session.flush()
@@ -200,8 +229,6 @@ def status_notification(session: Session, identity: str, *, connector_id: int, s
 def authorize(session: Session, identity: str, id_tag: str, now: datetime) -> str:
     """idTagInfo.status for this tag at this charge point (site access, owner, tariff)."""
     cp = charge_point(session, identity)
-    _seen(cp, now)
-    session.flush()
     return tag_status(session, cp, id_tag)
 
 
@@ -306,7 +333,6 @@ def meter_values(session: Session, identity: str, *, connector_id: int, transact
                  meter_value: list[dict], now: datetime, context: str | None = None) -> int:
     """Store every sampled value; the transaction keeps its newest sane energy reading. Returns rows stored."""
     cp = charge_point(session, identity)
-    _seen(cp, now)
     tx = _transaction_for(session, cp, connector_id, transaction_id)
     stored = 0
     for entry in sorted(meter_value, key=lambda e: e["timestamp"]):
