@@ -93,6 +93,10 @@ class CentralChargePoint(ChargePoint):
         self.replaced = False
         self._unavailable_requested = False
         self._status_seen: dict[int, datetime] = {}  # newest StatusNotification time per connector
+        # What the hot path needs, held by the connection: only this connection starts and stops the
+        # charger's transactions, so it keeps this map exact without asking the database.
+        self.charge_point_id = info.charge_point_id or None
+        self.open_transactions: dict[int, int] = dict(info.open_transactions)
         # Validation is done here (strict or relaxed), not by the library, to answer with 1.6 error codes.
         for route in self.route_map.values():
             route["_skip_schema_validation"] = True
@@ -244,6 +248,8 @@ class CentralChargePoint(ChargePoint):
             ocpp_ingest.start_transaction, self.identity, connector_id=connector_id, id_tag=id_tag,
             meter_start=meter_start, timestamp=self._time(timestamp, "timestamp") or utcnow(), now=utcnow(),
         )
+        if outcome.status == "Accepted":
+            self.open_transactions[connector_id] = outcome.transaction_id
         log.info("%s: StartTransaction connector %s -> tx %s %s%s", self.identity, connector_id,
                  outcome.transaction_id, outcome.status, " (duplicate)" if outcome.duplicate else "")
         return call_result.StartTransaction(transaction_id=outcome.transaction_id,
@@ -253,7 +259,8 @@ class CentralChargePoint(ChargePoint):
     async def on_meter_values(self, connector_id: int, meter_value: list, **kwargs: Any) -> call_result.MeterValues:
         await self._db(ocpp_ingest.meter_values, self.identity, connector_id=connector_id,
                        transaction_id=kwargs.get("transaction_id"), meter_value=self._meter_list(meter_value),
-                       now=utcnow())
+                       now=utcnow(), charge_point_id=self.charge_point_id,
+                       open_transaction_id=self.open_transactions.get(connector_id))
         return call_result.MeterValues()
 
     @on(Action.stop_transaction)
@@ -267,6 +274,9 @@ class CentralChargePoint(ChargePoint):
             id_tag=kwargs.get("id_tag"),
             transaction_data=self._meter_list(kwargs.get("transaction_data")), payload=payload, now=utcnow(),
         )
+        for connector, open_id in list(self.open_transactions.items()):
+            if open_id == transaction_id:
+                del self.open_transactions[connector]
         return call_result.StopTransaction(id_tag_info={"status": status} if status else None)
 
     @on(Action.data_transfer)

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, event, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,8 @@ class ConnectInfo:
     relaxed_validation: bool
     boot_status: str | None
     heartbeat_interval: int
+    charge_point_id: int = 0
+    open_transactions: tuple[tuple[int, int], ...] = ()  # (connector id, transaction id) still active
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,10 @@ def connected(session: Session, identity: str, node_id: str, now: datetime) -> C
     cp.connected_node = node_id
     _seen(cp, now)
     session.flush()
-    return ConnectInfo(identity, cp.enabled, cp.relaxed_validation, cp.boot_status, cp.heartbeat_interval)
+    open_txs = session.execute(select(Transaction.connector_id, Transaction.id).where(
+        Transaction.charge_point_id == cp.id, Transaction.status == "active").order_by(Transaction.started_at)).all()
+    return ConnectInfo(identity, cp.enabled, cp.relaxed_validation, cp.boot_status, cp.heartbeat_interval,
+                       cp.id, tuple((c, t) for c, t in open_txs))
 
 
 def disconnected(session: Session, identity: str, node_id: str, now: datetime,
@@ -330,47 +335,77 @@ def _snapshot_price(tx: Transaction, cp: ChargePoint, choice: Any) -> None:
 
 
 def meter_values(session: Session, identity: str, *, connector_id: int, transaction_id: int | None,
-                 meter_value: list[dict], now: datetime, context: str | None = None) -> int:
-    """Store every sampled value; the transaction keeps its newest sane energy reading. Returns rows stored."""
-    cp = charge_point(session, identity)
-    tx = _transaction_for(session, cp, connector_id, transaction_id)
+                 meter_value: list[dict], now: datetime, context: str | None = None,
+                 charge_point_id: int | None = None, open_transaction_id: int | None = None) -> int:
+    """Store every sampled value; the transaction keeps its newest sane energy reading. Returns rows stored.
+
+    The rows are written in one bulk INSERT per transaction (write_pending, run before COMMIT), so a
+    group commit of many messages inserts all their samples in one statement. A connection that knows
+    its charge point id and the connector's open transaction passes them (no lookups on the hot path).
+    """
+    if charge_point_id is None:
+        charge_point_id = charge_point(session, identity).id
+        tx = _transaction_for(session, charge_point_id, connector_id, transaction_id)
+    else:
+        tx = _transaction_for(session, charge_point_id, connector_id, transaction_id, open_transaction_id,
+                              known=True)
+    pending = session.info.setdefault(PENDING_METER_ROWS, [])
     stored = 0
     for entry in sorted(meter_value, key=lambda e: e["timestamp"]):
         for sample in entry.get("sampled_value") or []:
-            row = _meter_row(cp, connector_id, tx, entry["timestamp"], sample, context)
+            row = _meter_row(identity, charge_point_id, connector_id, tx, entry["timestamp"], sample, context)
             if row is None:
                 continue
-            session.add(row)
+            pending.append(row)
             stored += 1
-            if tx is not None and row.measurand == ENERGY_REGISTER and not row.phase:
-                _track_register(tx, int(to_wh(row.value, row.unit)), row.timestamp)
-    session.flush()
+            if tx is not None and row["measurand"] == ENERGY_REGISTER and not row["phase"]:
+                _track_register(tx, int(to_wh(row["value"], row["unit"])), row["timestamp"])
     return stored
 
 
-def _transaction_for(session: Session, cp: ChargePoint, connector_id: int, transaction_id: int | None):
+PENDING_METER_ROWS = "ocpp_pending_meter_rows"
+
+
+def write_pending(session: Session) -> int:
+    """Insert the meter rows this session collected, in one statement (insertmanyvalues)."""
+    rows = session.info.pop(PENDING_METER_ROWS, None)
+    if rows:
+        session.execute(insert(MeterValue), rows)
+    return len(rows or ())
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending_before_commit(session: Session) -> None:
+    write_pending(session)
+
+
+def _transaction_for(session: Session, charge_point_id: int, connector_id: int, transaction_id: int | None,
+                     open_transaction_id: int | None = None, known: bool = False):
     if transaction_id is not None:
         tx = session.get(Transaction, transaction_id)
-        return tx if tx is not None and tx.charge_point_id == cp.id else None
+        return tx if tx is not None and tx.charge_point_id == charge_point_id else None
     if connector_id < 1:
         return None
+    if known:  # the connection tracks its open transactions (started and stopped through it)
+        tx = session.get(Transaction, open_transaction_id) if open_transaction_id is not None else None
+        return tx if tx is not None and tx.status == "active" and tx.charge_point_id == charge_point_id else None
     return session.scalar(select(Transaction).where(
-        Transaction.charge_point_id == cp.id, Transaction.connector_id == connector_id,
+        Transaction.charge_point_id == charge_point_id, Transaction.connector_id == connector_id,
         Transaction.status == "active").order_by(Transaction.started_at.desc()).limit(1))
 
 
-def _meter_row(cp: ChargePoint, connector_id: int, tx: Transaction | None, timestamp: datetime,
-               sample: dict, context: str | None) -> MeterValue | None:
+def _meter_row(identity: str, charge_point_id: int, connector_id: int, tx: Transaction | None, timestamp: datetime,
+               sample: dict, context: str | None) -> dict | None:
     try:
         value = Decimal(str(sample["value"]).strip())
     except (KeyError, InvalidOperation):
-        log.warning("%s: unreadable meter value %r skipped", cp.identity, sample.get("value"))
+        log.warning("%s: unreadable meter value %r skipped", identity, sample.get("value"))
         return None
-    return MeterValue(
-        charge_point_id=cp.id, connector_id=connector_id, transaction_id=tx.id if tx else None,
-        timestamp=timestamp, measurand=sample.get("measurand") or ENERGY_REGISTER, value=value,
-        unit=sample.get("unit") or "Wh", phase=sample.get("phase"), context=sample.get("context") or context,
-    )
+    return {
+        "charge_point_id": charge_point_id, "connector_id": connector_id, "transaction_id": tx.id if tx else None,
+        "timestamp": timestamp, "measurand": sample.get("measurand") or ENERGY_REGISTER, "value": value,
+        "unit": sample.get("unit") or "Wh", "phase": sample.get("phase"), "context": sample.get("context") or context,
+    }
 
 
 def _track_register(tx: Transaction, wh: int, at: datetime) -> None:
@@ -422,6 +457,7 @@ def _close(session: Session, tx: Transaction, meter_stop: int, timestamp: dateti
     tx.status = "completed"
     if refused:
         return
+    write_pending(session)  # the readings of this very batch count too
     readings = register_readings(session, tx)
     energy = session_energy(tx, meter_stop, tx.stopped_at, readings)
     tx.energy_wh = energy.wh

@@ -131,3 +131,41 @@ def test_group_commit_batches_concurrent_messages(db, session):
     results, writer = run(scenario())
     assert results == [1] * 20
     assert writer.batches < 20 and writer.retried_batches == 0
+
+
+def test_meter_values_without_transaction_id_follow_the_connections_open_transaction(db, redis_url, session):
+    from datetime import datetime, timezone
+
+    from portal.services.onboarding import virtual_tag
+    from tests.factories import resident_with_access
+
+    _site, user, cp = resident_with_access(session)
+    tag = virtual_tag(session, user).tag
+    session.commit()
+    identity = cp.identity
+    at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+    def sample(wh):
+        return {"connectorId": 1, "meterValue": [{"timestamp": at, "sampledValue": [{"value": str(wh)}]}]}
+
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            async with raw_charger(node, identity) as raw:
+                start = await raw.call("StartTransaction", {"connectorId": 1, "idTag": tag, "meterStart": 1000,
+                                                            "timestamp": at})
+                tx_id = start[2]["transactionId"]
+                await raw.call("MeterValues", sample(1500))
+            # a new connection learns the open transactions from the database
+            async with raw_charger(node, identity) as raw:
+                await raw.call("MeterValues", sample(1700))
+                await raw.call("StopTransaction", {"transactionId": tx_id, "meterStop": 2000, "timestamp": at})
+                await raw.call("MeterValues", sample(2100))
+            async with raw_charger(node, identity) as raw:
+                await raw.call("MeterValues", sample(2200))
+        return tx_id
+
+    tx_id = run(scenario())
+    with db.session() as s:
+        rows = s.execute(select(MeterValue.value, MeterValue.transaction_id).where(
+            MeterValue.charge_point_id == cp.id).order_by(MeterValue.id)).all()
+        assert [(int(v), t) for v, t in rows] == [(1500, tx_id), (1700, tx_id), (2100, None), (2200, None)]
