@@ -100,7 +100,7 @@ class MessageLog:
 
     def _write(self, batch: list[dict]) -> None:
         with self.db.session() as s:
-            s.execute(insert(OcppMessage), batch)
+            s.execute(insert(OcppMessage.__table__), batch)  # Core executemany, not the ORM bulk path
             s.commit()
 
     async def stop(self) -> None:

@@ -39,6 +39,14 @@ def calls_hook(name: str) -> Callable[..., Any] | None:
     return getattr(module, name, None)
 
 
+def prefetch_charge_points(session: Any, calls: list[tuple[Callable[..., Any], tuple]]) -> None:
+    """Before a group commit: load every charge point its ocpp_ingest messages name, in one go."""
+    identities = {args[0] for fn, args in calls
+                  if getattr(fn, "__module__", None) == ocpp_ingest.__name__ and args and isinstance(args[0], str)}
+    identities.discard("")
+    ocpp_ingest.prefetch(session, identities)
+
+
 class Node:
     """State of one OCPP node; nothing here is needed by another process (that lives in the DB and Redis)."""
 
@@ -49,7 +57,7 @@ class Node:
         self.redis = aioredis.Redis.from_url(redis_url)
         self.connections: dict[str, "CentralChargePoint"] = {}
         self.msglog = MessageLog(db)
-        self.writer = GroupWriter(db)
+        self.writer = GroupWriter(db, prepare=prefetch_charge_points)
         self.seen = LastSeen(self)
         self.secrets = VerifiedSecrets()
         self.response_timeout = response_timeout

@@ -19,6 +19,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from sqlalchemy.orm import Session
+
 from portal.db import Database
 
 log = logging.getLogger(__name__)
@@ -44,8 +46,10 @@ class _Item:
 
 
 class GroupWriter:
-    def __init__(self, db: Database, window_s: float = WINDOW_S, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, db: Database, window_s: float = WINDOW_S, max_batch: int = MAX_BATCH,
+                 prepare: Callable[[Session, list[tuple[Callable[..., Any], tuple]]], None] | None = None) -> None:
         self.db = db
+        self.prepare = prepare  # prepare(session, [(fn, args), ...]) before a batch runs (e.g. bulk lookups)
         self.window_s = window_s
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
@@ -105,6 +109,8 @@ class GroupWriter:
         self.items += len(batch)
         try:
             with self.db.session() as session:
+                if self.prepare is not None and len(batch) > 1:
+                    self.prepare(session, [(item.fn, item.args) for item in batch])
                 results = [item.fn(session, *item.args, **item.kwargs) for item in batch]
                 session.commit()
             return [(True, r) for r in results]
