@@ -18,7 +18,7 @@ warm-up the script measures for --duration s and prints, side by side per target
 The server is pinned to --node-cpus (default: CPU 0, i.e. "one core"); the generators to the other CPUs.
 The generators build frames by hand (no schema validation on the client) to stay cheap; the server under
 test validates strictly both ways. --profile records the node with py-spy (bench/requirements.txt) into
-bench/out/. A benchmark, not a test: it asserts nothing and is never run by `make test`.
+bench/out/ (--profile ramp: while the chargers connect). A benchmark, not a test: it asserts nothing and is never run by `make test`.
 """
 from __future__ import annotations
 
@@ -254,6 +254,16 @@ class Figures:
     errors: dict[str, int] = field(default_factory=dict)
 
 
+def py_spy(pid: int, seconds: float, name: str) -> subprocess.Popen:
+    """py-spy record of the node (the first process of the tree) into bench/out/<name>.speedscope.json."""
+    out = ROOT / "bench" / "out"
+    out.mkdir(exist_ok=True)
+    return subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
+                             "--duration", str(max(1, int(seconds))), "--format", "speedscope", "--nonblocking",
+                             "-o", str(out / f"{name}.speedscope.json")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def run_target(target: str, args: argparse.Namespace, redis_url: str) -> Figures:
     port = free_port()
     drop = None
@@ -291,14 +301,12 @@ def run_target(target: str, args: argparse.Namespace, redis_url: str) -> Figures
             p.start()
         print(f"[{target}] ramp {ramp_s:.0f} s + warm-up {args.warmup:.0f} s, then measuring {args.duration:.0f} s",
               flush=True)
+        if args.profile == "ramp" and target != "bare":
+            time.sleep(max(0.0, first - time.time()))
+            spy = py_spy(proc.pid, ramp_s, f"fleet-{target}-ramp")
         time.sleep(max(0.0, window[0] - time.time()))
-        if args.profile and target != "bare":
-            out = ROOT / "bench" / "out"
-            out.mkdir(exist_ok=True)
-            spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(proc.pid),
-                                    "--duration", str(int(args.duration)), "--format", "speedscope", "--nonblocking",
-                                    "-o", str(out / f"fleet-{target}.speedscope.json")],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if args.profile == "steady" and target != "bare":
+            spy = py_spy(proc.pid, args.duration, f"fleet-{target}")
         cpu0 = cpu_seconds(proc.pid)
         time.sleep(max(0.0, window[1] - time.time()))
         cpu1 = cpu_seconds(proc.pid)
@@ -374,7 +382,8 @@ def main() -> None:
     p.add_argument("--generators", type=int, default=1)
     p.add_argument("--processes", type=int, default=1, help="node processes (python -m ocpp_server --processes)")
     p.add_argument("--node-cpus", default="0", help="CPUs the server is pinned to ('' = not pinned)")
-    p.add_argument("--profile", action="store_true", help="py-spy record the node during the measurement")
+    p.add_argument("--profile", nargs="?", const="steady", choices=("steady", "ramp"),
+                   help="py-spy record the node during the measurement (or during the connection ramp)")
     args = p.parse_args()
     from tests.support.services import RedisServer
 

@@ -6,6 +6,8 @@ After a node restart every charger reconnects within seconds. Two things keep th
   random key made at start-up, over the identity, the stored hash and the password), never in clear.
   A reconnect with the same password costs one HMAC instead of a scrypt/argon2 verification; a changed
   secret (new stored hash) or a different password misses the cache and is verified properly.
+* The stored hashes are looked up in batches (CredentialLookup): handshakes arriving within a few
+  milliseconds share one query and one worker-thread hop.
 * At most AUTH_CONCURRENCY verifications run at once (in worker threads), so a storm of expensive
   checks queues instead of starving the event loop and the database writer of threads.
 """
@@ -15,7 +17,9 @@ import asyncio
 import hashlib
 import hmac
 import os
+from typing import Any, Awaitable, Callable
 
+from portal.services import ocpp_ingest
 from portal.services.secrets import verify_secret
 
 AUTH_CONCURRENCY = int(os.environ.get("OCPP_AUTH_CONCURRENCY") or 2)
@@ -48,3 +52,40 @@ class VerifiedSecrets:
         else:
             self._known.pop(identity, None)
         return valid
+
+
+class CredentialLookup:
+    """Stored secret hashes for handshakes, fetched together: one query per LOOKUP_WINDOW_S of arrivals."""
+
+    LOOKUP_WINDOW_S = 0.002
+    MAX_BATCH = 500
+
+    def __init__(self, read: Callable[..., Awaitable[Any]]) -> None:
+        self._read = read  # node.read_db
+        self._waiting: dict[str, list[asyncio.Future]] = {}
+        self._task: asyncio.Task | None = None
+
+    async def get(self, identity: str) -> str | None:
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(identity, []).append(future)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain(), name="ocpp-credentials")
+        return await future
+
+    async def _drain(self) -> None:
+        await asyncio.sleep(self.LOOKUP_WINDOW_S)
+        while self._waiting:
+            names = list(self._waiting)[: self.MAX_BATCH]
+            batch = {name: self._waiting.pop(name) for name in names}
+            try:
+                found = await self._read(ocpp_ingest.credentials_many, names)
+            except Exception as exc:
+                for futures in batch.values():
+                    for f in futures:
+                        if not f.done():
+                            f.set_exception(exc)
+                continue
+            for name, futures in batch.items():
+                for f in futures:
+                    if not f.done():
+                        f.set_result(found.get(name))

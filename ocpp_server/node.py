@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 from portal.config import setting
 from portal.db import Database, utcnow
 from portal.services import ocpp_ingest
-from ocpp_server.auth import VerifiedSecrets
+from ocpp_server.auth import CredentialLookup, VerifiedSecrets
 from ocpp_server.msglog import MessageLog
 from ocpp_server.seen import LastSeen
 from ocpp_server.writer import GroupWriter
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ocpp_server.v16 import CentralChargePoint
 
 log = logging.getLogger(__name__)
+REDIS_POOL = 64
 
 
 def calls_hook(name: str) -> Callable[..., Any] | None:
@@ -54,12 +55,16 @@ class Node:
         self.node_id = node_id
         self.db = db
         self.redis_url = redis_url
-        self.redis = aioredis.Redis.from_url(redis_url)
+        # A blocking pool: in a reconnect storm thousands of claims are set at once; they wait for one of
+        # REDIS_POOL connections instead of failing with "Too many connections" (which lost claims).
+        self.redis = aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
+            redis_url, max_connections=REDIS_POOL, timeout=30))
         self.connections: dict[str, "CentralChargePoint"] = {}
         self.msglog = MessageLog(db)
         self.writer = GroupWriter(db, prepare=prefetch_charge_points)
         self.seen = LastSeen(self)
         self.secrets = VerifiedSecrets()
+        self.credentials = CredentialLookup(self.read_db)
         self.response_timeout = response_timeout
         self._tasks: set[asyncio.Task] = set()
         self._locks: dict[str, asyncio.Lock] = {}

@@ -18,7 +18,6 @@ from websockets.exceptions import ConnectionClosed, InvalidHeader
 from websockets.headers import build_www_authenticate_basic, parse_authorization_basic
 from websockets.http11 import Request, Response
 
-from portal.services import ocpp_ingest
 from ocpp_server.node import Node
 from ocpp_server.v16 import CentralChargePoint
 
@@ -58,7 +57,7 @@ async def check_charger(node: Node, connection: ServerConnection, request: Reque
     if identity is None:
         log.info("refused %s from %s: not an OCPP path", path[:80], peer)
         return _refuse(connection, http.HTTPStatus.NOT_FOUND, "Not found")
-    stored = await node.read_db(ocpp_ingest.credentials, identity)
+    stored = await node.credentials.get(identity)
     if stored is None:
         log.warning("refused %r from %s: unknown charge point identity", identity, peer)
         return _refuse(connection, http.HTTPStatus.NOT_FOUND, "Unknown charge point")

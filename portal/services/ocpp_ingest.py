@@ -77,6 +77,7 @@ def format_time(moment: datetime) -> str:
 
 
 PREFETCHED = "ocpp_prefetched_charge_points"
+PREFETCHED_OPEN = "ocpp_prefetched_open_transactions"
 
 
 def charge_point(session: Session, identity: str) -> ChargePoint:
@@ -96,6 +97,24 @@ def prefetch(session: Session, identities: set[str]) -> None:
     cps = session.scalars(select(ChargePoint).where(ChargePoint.identity.in_(identities))
                           .options(joinedload(ChargePoint.site), selectinload(ChargePoint.connectors))).all()
     session.info.setdefault(PREFETCHED, {}).update({cp.identity: cp for cp in cps})
+    open_txs = session.info.setdefault(PREFETCHED_OPEN, {})
+    for cp in cps:
+        open_txs.setdefault(cp.id, [])
+    if cps:
+        for cp_id, connector, tx_id in session.execute(
+                select(Transaction.charge_point_id, Transaction.connector_id, Transaction.id)
+                .where(Transaction.charge_point_id.in_([cp.id for cp in cps]), Transaction.status == "active")
+                .order_by(Transaction.started_at)):
+            open_txs[cp_id].append((connector, tx_id))
+
+
+def _open_transactions(session: Session, cp: ChargePoint) -> tuple[tuple[int, int], ...]:
+    """(connector id, transaction id) of the charge point's active transactions, oldest first."""
+    known = session.info.get(PREFETCHED_OPEN, {}).get(cp.id)
+    if known is not None:
+        return tuple(known)
+    return tuple((c, t) for c, t in session.execute(select(Transaction.connector_id, Transaction.id).where(
+        Transaction.charge_point_id == cp.id, Transaction.status == "active").order_by(Transaction.started_at)))
 
 
 def _seen(cp: ChargePoint, now: datetime) -> None:
@@ -121,15 +140,19 @@ def credentials(session: Session, identity: str) -> str | None:
     return session.scalar(select(ChargePoint.secret_hash).where(ChargePoint.identity == identity))
 
 
+def credentials_many(session: Session, identities: list[str]) -> dict[str, str]:
+    """Stored secret hashes of several chargers in one query (unknown identities are left out)."""
+    return dict(session.execute(select(ChargePoint.identity, ChargePoint.secret_hash)
+                                .where(ChargePoint.identity.in_(identities))).all())
+
+
 def connected(session: Session, identity: str, node_id: str, now: datetime) -> ConnectInfo:
     cp = charge_point(session, identity)
     cp.connected_node = node_id
     _seen(cp, now)
     session.flush()
-    open_txs = session.execute(select(Transaction.connector_id, Transaction.id).where(
-        Transaction.charge_point_id == cp.id, Transaction.status == "active").order_by(Transaction.started_at)).all()
     return ConnectInfo(identity, cp.enabled, cp.relaxed_validation, cp.boot_status, cp.heartbeat_interval,
-                       cp.id, tuple((c, t) for c, t in open_txs))
+                       cp.id, _open_transactions(session, cp))
 
 
 def disconnected(session: Session, identity: str, node_id: str, now: datetime,

@@ -169,3 +169,41 @@ def test_meter_values_without_transaction_id_follow_the_connections_open_transac
         rows = s.execute(select(MeterValue.value, MeterValue.transaction_id).where(
             MeterValue.charge_point_id == cp.id).order_by(MeterValue.id)).all()
         assert [(int(v), t) for v, t in rows] == [(1500, tx_id), (1700, tx_id), (2100, None), (2200, None)]
+
+
+def test_a_verified_secret_is_remembered_until_the_password_or_the_stored_hash_changes(db, redis_url, session):
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    from portal.services.secrets import hash_charger_secret
+    from tests.factories import CHARGER_SECRET
+    from tests.integration.ocpp_helpers import basic
+
+    make_charge_point(session, make_site(session), "CP-FAST-5", online=False)
+    session.commit()
+
+    async def status(node, password):
+        try:
+            async with connect(f"{node.url}/CP-FAST-5", subprotocols=["ocpp1.6"],
+                               additional_headers=basic("CP-FAST-5", password)):
+                return 101
+        except InvalidStatus as exc:
+            return exc.response.status_code
+
+    def new_secret(s):
+        s.scalar(select(ChargePoint).where(ChargePoint.identity == "CP-FAST-5")).secret_hash = \
+            hash_charger_secret("a-brand-new-secret-0002")
+        s.commit()
+
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            seen = []
+            for password in (CHARGER_SECRET, CHARGER_SECRET, CHARGER_SECRET, "wrong-password-000001"):
+                seen.append((await status(node, password), node.secrets.verifications))
+            assert seen == [(101, 1), (101, 1), (101, 1), (401, 2)]  # reconnects cost no verification
+            assert CHARGER_SECRET.encode() not in b"".join(node.secrets._known.values())
+            await query(db, new_secret)
+            assert await status(node, CHARGER_SECRET) == 401  # the old password no longer opens
+            assert await status(node, "a-brand-new-secret-0002") == 101
+
+    run(scenario())
