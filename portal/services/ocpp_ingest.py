@@ -1,7 +1,10 @@
 """What a charger tells the central system, persisted: one function per OCPP 1.6 message.
 
-Flask-free; every function takes a Session, flushes but never commits (the OCPP handler
-commits once per message). Times are aware UTC datetimes parsed by the caller.
+Flask-free; every function takes a Session and never commits: the node's group commit
+(ocpp_server.writer) runs many messages in one transaction and commits once. The functions on the
+hot path (connect, boot, status, meter values) do not flush either: the COMMIT flushes all of a batch
+together, so the unit of work sends one executemany per kind of change instead of a round trip per
+message. Times are aware UTC datetimes parsed by the caller.
 """
 from __future__ import annotations
 
@@ -150,7 +153,6 @@ def connected(session: Session, identity: str, node_id: str, now: datetime) -> C
     cp = charge_point(session, identity)
     cp.connected_node = node_id
     _seen(cp, now)
-    session.flush()
     return ConnectInfo(identity, cp.enabled, cp.relaxed_validation, cp.boot_status, cp.heartbeat_interval,
                        cp.id, _open_transactions(session, cp))
 
@@ -164,12 +166,10 @@ def disconnected(session: Session, identity: str, node_id: str, now: datetime,
     if last_seen is not None and (cp.last_seen_at is None or last_seen > cp.last_seen_at):
         cp.last_seen_at = last_seen
     if cp.connected_node not in (None, node_id):
-        session.flush()
         return
     cp.online = False
     cp.offline_since = now
     cp.connected_node = None
-    session.flush()
 
 
 def mark_seen(session: Session, node_id: str, seen: dict[str, datetime]) -> int:
@@ -219,7 +219,6 @@ def boot(session: Session, identity: str, *, vendor: str, model: str, serial: st
     cp.firmware_version = (firmware or "")[:50]
     status = boot_decision(cp)
     cp.boot_status = status
-    session.flush()
     interval = cp.heartbeat_interval if status == "Accepted" else RETRY_INTERVAL_S
     return BootOutcome(status, interval, cp.enabled)
 
@@ -256,7 +255,6 @@ def status_notification(session: Session, identity: str, *, connector_id: int, s
     if newest is not None and at < newest:
         log.info("%s connector %s: older status %s (%s) kept out of the current state",
                  identity, connector_id, status, at.isoformat())
-        session.flush()
         return StatusOutcome(cp.enabled, None)
     if conn.status_at is not None and (conn.status, conn.error_code, conn.info, conn.vendor_error_code) == (
             status, error_code, (info or "")[:50], (vendor_error_code or "")[:50]):
@@ -264,7 +262,6 @@ def status_notification(session: Session, identity: str, *, connector_id: int, s
         return StatusOutcome(cp.enabled, hook(session, cp, connector_id, status) if hook else None)
     conn.status, conn.error_code, conn.status_at = status, error_code, at
     conn.info, conn.vendor_error_code = (info or "")[:50], (vendor_error_code or "")[:50]
-    session.flush()
     hook = actions_hook("on_connector_status")
     return StatusOutcome(cp.enabled, hook(session, cp, connector_id, status) if hook else None)
 
