@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 from datetime import datetime, timedelta
+from typing import Any, Awaitable, Callable
 
 from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
@@ -52,11 +53,18 @@ def redact(frame: str) -> str:
     return frame
 
 
+def insert_rows(session: Session, rows: list[dict]) -> None:
+    session.execute(insert(OcppMessage.__table__), rows)  # Core executemany, not the ORM bulk path
+
+
 class MessageLog:
     """Buffers frames and writes them as OcppMessage rows in the background."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, run: Callable[..., Awaitable[Any]] | None = None) -> None:
         self.db = db
+        # run(fn, rows): the node's group commit, so the log shares the node's one writer (on SQLite a
+        # second writer would wait on the first one's lock); without it the log writes on its own.
+        self._run_write = run
         self._pending: list[dict] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -93,14 +101,17 @@ class MessageLog:
             if not batch:
                 return
             try:
-                await asyncio.to_thread(self._write, batch)
+                if self._run_write is not None:
+                    await self._run_write(insert_rows, batch)
+                else:
+                    await asyncio.to_thread(self._write, batch)
             except Exception:
                 self._pending[:0] = batch
                 raise
 
     def _write(self, batch: list[dict]) -> None:
         with self.db.session() as s:
-            s.execute(insert(OcppMessage.__table__), batch)  # Core executemany, not the ORM bulk path
+            insert_rows(s, batch)
             s.commit()
 
     async def stop(self) -> None:

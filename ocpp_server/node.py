@@ -60,8 +60,8 @@ class Node:
         self.redis = aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
             redis_url, max_connections=REDIS_POOL, timeout=30))
         self.connections: dict[str, "CentralChargePoint"] = {}
-        self.msglog = MessageLog(db)
         self.writer = GroupWriter(db, prepare=prefetch_charge_points)
+        self.msglog = MessageLog(db, run=self.run_db)
         self.seen = LastSeen(self)
         self.secrets = VerifiedSecrets()
         self.credentials = CredentialLookup(self.read_db)
