@@ -28,6 +28,8 @@ from ocpp.v16 import call as v16_call
 from redis.exceptions import RedisError
 from websockets.exceptions import ConnectionClosed
 
+from ocpp_server.v16 import asks_for_boot
+
 if TYPE_CHECKING:
     from ocpp_server.node import Node
 
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 CLAIM_PREFIX = "ocpp:claim:"
 ERRORS = ("not_connected", "not_accepted", "expired", "timeout", "call_error", "connection_lost", "bad_call")
 REPLY_TTL_S = 120
+REPLY_ATTEMPTS = 4
 QUEUE_TTL_S = 120
 # Compare-and-delete: only the node that holds a claim may remove it.
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
@@ -140,13 +143,18 @@ async def handle(node: "Node", raw: bytes | str) -> None:
         return
     reply = await execute(node, request)
     key = reply_key(call_id)
-    try:
-        async with node.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, json.dumps(reply))
-            pipe.expire(key, REPLY_TTL_S)
-            await pipe.execute()
-    except RedisError as exc:
-        log.error("node %s: reply to call %s lost: %s", node.node_id, call_id, exc)
+    for attempt in range(1, REPLY_ATTEMPTS + 1):
+        try:
+            async with node.redis.pipeline(transaction=True) as pipe:
+                pipe.rpush(key, json.dumps(reply))
+                pipe.expire(key, REPLY_TTL_S)
+                await pipe.execute()
+            return
+        except RedisError as exc:  # a connection left stale by a Redis restart fails once; try a fresh one
+            if attempt == REPLY_ATTEMPTS:
+                log.error("node %s: reply to call %s lost: %s", node.node_id, call_id, exc)
+            else:
+                await asyncio.sleep(0.2 * attempt)
 
 
 def build_payload(action: str, payload: dict) -> Any:
@@ -181,7 +189,7 @@ async def execute(node: "Node", request: dict) -> dict:
                 cp = node.connections.get(identity)
                 if cp is None:
                     return {"status": "not_connected", "detail": f"{identity} went away"}
-                if cp.boot_status != "Accepted":
+                if cp.boot_status != "Accepted" and not asks_for_boot(payload):
                     return {"status": "not_accepted", "detail": f"boot status {cp.boot_status}"}
                 sent = True
                 result = await cp.call(payload, suppress=False, unique_id=str(request["id"])[:36])

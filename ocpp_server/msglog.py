@@ -1,19 +1,25 @@
 """The message log: every OCPP frame in and out, per charger, kept for support a set number of days.
 
 Frames are buffered and written in batches off the event loop, so a busy fleet costs one
-transaction per batch instead of one per frame.
+transaction per batch instead of one per frame. The log never blocks and never grows without
+bound: the buffer is capped in bytes (OCPP_MSGLOG_BUFFER_BYTES; the oldest frames go first, counted
+in `dropped`) while the database is away, and a batch the database refuses for its content is
+written frame by frame, so one frame it cannot store is dropped alone (counted in `quarantined`).
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+from collections import deque
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
 
 from sqlalchemy import delete, insert
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from portal.config import setting
 from portal.db import Database, utcnow
 from portal.models import OcppMessage
 
@@ -22,6 +28,9 @@ log = logging.getLogger(__name__)
 SECRET_KEYS = ("AuthorizationKey",)  # ChangeConfiguration values never stored in clear
 FLUSH_INTERVAL_S = 0.2
 MAX_BATCH = 500
+MESSAGE_TYPES = (2, 3, 4)  # CALL, CALLRESULT, CALLERROR
+# The database is away (not: it refused this content); the batch is kept for the next flush.
+UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, TimeoutError, ConnectionError)
 
 
 def describe(frame: str) -> tuple[int | None, str | None, str | None]:
@@ -32,10 +41,15 @@ def describe(frame: str) -> tuple[int | None, str | None, str | None]:
         return None, None, None
     if not isinstance(data, list) or not data:
         return None, None, None
-    mtype = data[0] if isinstance(data[0], int) else None
-    uid = str(data[1])[:64] if len(data) > 1 else None
-    action = data[2][:40] if mtype == 2 and len(data) > 2 and isinstance(data[2], str) else None
+    mtype = data[0] if isinstance(data[0], int) and data[0] in MESSAGE_TYPES else None
+    uid = clean(str(data[1])[:64]) if len(data) > 1 else None
+    action = clean(data[2][:40]) if mtype == 2 and len(data) > 2 and isinstance(data[2], str) else None
     return mtype, uid, action
+
+
+def clean(text: str) -> str:
+    """Text every database stores: PostgreSQL refuses NUL characters."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 def redact(frame: str) -> str:
@@ -60,24 +74,52 @@ def insert_rows(session: Session, rows: list[dict]) -> None:
 class MessageLog:
     """Buffers frames and writes them as OcppMessage rows in the background."""
 
-    def __init__(self, db: Database, run: Callable[..., Awaitable[Any]] | None = None) -> None:
+    def __init__(self, db: Database, max_buffer_bytes: int | None = None,
+                 run: Callable[..., Awaitable[Any]] | None = None) -> None:
         self.db = db
         # run(fn, rows): the node's group commit, so the log shares the node's one writer (on SQLite a
         # second writer would wait on the first one's lock); without it the log writes on its own.
         self._run_write = run
-        self._pending: list[dict] = []
+        self.max_buffer_bytes = max_buffer_bytes or int(setting("OCPP_MSGLOG_BUFFER_BYTES"))
+        self._pending: deque[dict] = deque()
+        self._pending_bytes = 0
+        self.dropped = 0  # frames dropped because the buffer was full (database away)
+        self.quarantined = 0  # frames the database refused to store, dropped one by one
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._lock = asyncio.Lock()
 
+    def stats(self) -> dict:
+        return {"buffered": len(self._pending), "buffered_bytes": self._pending_bytes,
+                "dropped": self.dropped, "quarantined": self.quarantined}
+
     def record(self, identity: str, direction: str, frame: str, at: datetime | None = None) -> None:
         mtype, uid, action = describe(frame)
-        self._pending.append({
+        self._keep([{
             "identity": identity, "direction": direction, "message_type": mtype, "unique_id": uid,
-            "action": action, "frame": redact(frame), "created_at": at or utcnow(),
-        })
+            "action": action, "frame": clean(redact(frame)), "created_at": at or utcnow(),
+        }], front=False)
         if len(self._pending) >= MAX_BATCH:
             self._wake.set()
+
+    def _keep(self, rows: list[dict], front: bool) -> None:
+        """Buffer rows (a failed batch goes back in front); beyond the byte cap the oldest are dropped."""
+        if front:
+            self._pending.extendleft(reversed(rows))
+        else:
+            self._pending.extend(rows)
+        self._pending_bytes += sum(len(r["frame"]) for r in rows)
+        while self._pending_bytes > self.max_buffer_bytes and self._pending:
+            self._pending_bytes -= len(self._pending.popleft()["frame"])
+            self.dropped += 1
+            if self.dropped % 1000 == 1:
+                log.warning("message log buffer full (%d bytes): oldest frames dropped (%d so far)",
+                            self.max_buffer_bytes, self.dropped)
+
+    def _take(self) -> list[dict]:
+        batch = [self._pending.popleft() for _ in range(min(len(self._pending), MAX_BATCH))]
+        self._pending_bytes -= sum(len(r["frame"]) for r in batch)
+        return batch
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="ocpp-msglog")
@@ -91,28 +133,51 @@ class MessageLog:
             self._wake.clear()
             try:
                 await self.flush()
-            except Exception:  # keep logging even when the database hiccups
+            except UNAVAILABLE as exc:  # keep logging even when the database is away
+                log.warning("message log write failed (database unavailable); will retry: %s", exc)
+                await asyncio.sleep(1)
+            except Exception:
                 log.exception("message log write failed; will retry")
 
     async def flush(self) -> None:
-        """Write everything buffered so far."""
+        """Write everything buffered so far; raises (keeping the frames) when the database is away."""
         async with self._lock:
-            batch, self._pending = self._pending, []
-            if not batch:
-                return
-            try:
-                if self._run_write is not None:
-                    await self._run_write(insert_rows, batch)
-                else:
-                    await asyncio.to_thread(self._write, batch)
-            except Exception:
-                self._pending[:0] = batch
-                raise
+            while self._pending:
+                batch = self._take()
+                try:
+                    if self._run_write is not None:
+                        await self._run_write(insert_rows, batch)
+                    else:
+                        await asyncio.to_thread(self._write, batch)
+                except UNAVAILABLE:
+                    self._keep(batch, front=True)
+                    raise
+                except Exception:
+                    log.warning("message log batch refused by the database; writing its frames one by one")
+                    rest = await asyncio.to_thread(self._write_each, batch)
+                    if rest:
+                        self._keep(rest, front=True)
+                        raise ConnectionError("the database went away while writing frames one by one")
 
     def _write(self, batch: list[dict]) -> None:
         with self.db.session() as s:
             insert_rows(s, batch)
             s.commit()
+
+    def _write_each(self, batch: list[dict]) -> list[dict]:
+        """One transaction per frame: a frame the database refuses is dropped alone, never retried.
+
+        Returns the frames not written because the database went away meanwhile."""
+        for i, row in enumerate(batch):
+            try:
+                self._write([row])
+            except UNAVAILABLE:
+                return batch[i:]
+            except Exception as exc:
+                self.quarantined += 1
+                log.error("message log: frame from %s dropped, the database refused it: %s (%r)",
+                          row.get("identity"), type(exc).__name__, row.get("frame", "")[:120])
+        return []
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -121,7 +186,10 @@ class MessageLog:
                 await self._task
             except asyncio.CancelledError:
                 pass
-        await self.flush()
+        try:
+            await self.flush()
+        except UNAVAILABLE:
+            log.error("message log: %d frames not written at shutdown (database unavailable)", len(self._pending))
 
 
 def purge_old_messages(session: Session, retention_days: int, now: datetime | None = None) -> int:

@@ -10,9 +10,15 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import os
+import secrets
+import socket
 from typing import TYPE_CHECKING, Any, Callable, Coroutine
 
+import time
+
 import redis.asyncio as aioredis
+from sqlalchemy.exc import DBAPIError
 
 from portal.config import setting
 from portal.db import Database, utcnow
@@ -43,9 +49,15 @@ def calls_hook(name: str) -> Callable[..., Any] | None:
 def prefetch_charge_points(session: Any, calls: list[tuple[Callable[..., Any], tuple]]) -> None:
     """Before a group commit: load every charge point its ocpp_ingest messages name, in one go."""
     identities = {args[0] for fn, args in calls
-                  if getattr(fn, "__module__", None) == ocpp_ingest.__name__ and args and isinstance(args[0], str)}
+                  if getattr(fn, "__module__", "").startswith(ocpp_ingest.__name__) and args
+                  and isinstance(args[0], str)}
     identities.discard("")
     ocpp_ingest.prefetch(session, identities)
+
+
+def default_node_id() -> str:
+    """Unique per process, so two nodes started without OCPP_NODE_ID never share one."""
+    return f"{socket.gethostname()[:30]}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 class Node:
@@ -68,12 +80,15 @@ class Node:
         self.response_timeout = response_timeout
         self._tasks: set[asyncio.Task] = set()
         self._locks: dict[str, asyncio.Lock] = {}
+        self.db_errors = 0  # database calls that failed (timeouts included), for /healthz
+        self._last_db_ok = self._last_db_error = 0.0
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> "Node":
         return cls(
-            node_id=overrides.get("node_id") or setting("OCPP_NODE_ID"),
-            db=overrides.get("db") or Database.from_url(setting("DATABASE_URL")),
+            node_id=overrides.get("node_id") or setting("OCPP_NODE_ID") or default_node_id(),
+            db=overrides.get("db") or Database.from_url(
+                setting("DATABASE_URL"), statement_timeout_s=float(setting("OCPP_DB_STATEMENT_TIMEOUT_S"))),
             redis_url=overrides.get("redis_url") or setting("REDIS_URL"),
         )
 
@@ -119,7 +134,15 @@ class Node:
         """Run a domain function fn(session, ...) in the node's group commit (ocpp_server.writer).
 
         Returns once the transaction holding it has committed."""
-        return await self.writer.submit(fn, *args, **kwargs)
+        try:
+            result = await self.writer.submit(fn, *args, **kwargs)
+        except Exception as exc:
+            if isinstance(exc, (DBAPIError, TimeoutError)):
+                self.db_errors += 1
+                self._last_db_error = time.monotonic()
+            raise
+        self._last_db_ok = time.monotonic()
+        return result
 
     async def read_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """A read-only lookup in a worker thread, outside the writer's queue (the handshake uses it)."""
@@ -128,6 +151,11 @@ class Node:
     def _read(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with self.db.session() as session:
             return fn(session, *args, **kwargs)
+
+    @property
+    def database_failing(self) -> bool:
+        """The latest database call failed (a timeout, a lost connection): chargers get InternalError."""
+        return self._last_db_error > self._last_db_ok
 
     async def enqueue_after_commit(self, value: Any) -> None:
         """Hand jobs the actions service asked for to portal.services.actions.enqueue_after_commit."""

@@ -13,13 +13,14 @@ from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import text
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed, InvalidHeader
-from websockets.headers import build_www_authenticate_basic, parse_authorization_basic
+from websockets.exceptions import ConnectionClosed
+from websockets.headers import build_www_authenticate_basic
 from websockets.http11 import Request, Response
 
+from ocpp_server import auth
 from ocpp_server.node import Node
 from ocpp_server.v16 import CentralChargePoint
+from portal.config import setting
 
 log = logging.getLogger(__name__)
 SUBPROTOCOL = "ocpp1.6"
@@ -40,15 +41,8 @@ def _refuse(connection: ServerConnection, status: http.HTTPStatus, body: str) ->
     return response
 
 
-def _credentials(headers: Headers) -> tuple[str, str] | None:
-    try:
-        return parse_authorization_basic(headers["Authorization"])
-    except (KeyError, InvalidHeader):
-        return None
-
-
 async def check_charger(node: Node, connection: ServerConnection, request: Request) -> Response | None:
-    """Authenticate before the WebSocket opens: 404 unknown identity, 401 wrong or missing password."""
+    """Authenticate before the WebSocket opens: one 401 for unknown identities and wrong passwords."""
     path = urlsplit(request.path).path
     if path in HEALTH_PATHS:
         return await health(node, connection)
@@ -57,28 +51,29 @@ async def check_charger(node: Node, connection: ServerConnection, request: Reque
     if identity is None:
         log.info("refused %s from %s: not an OCPP path", path[:80], peer)
         return _refuse(connection, http.HTTPStatus.NOT_FOUND, "Not found")
-    stored = await node.credentials.get(identity)
-    if stored is None:
-        log.warning("refused %r from %s: unknown charge point identity", identity, peer)
-        return _refuse(connection, http.HTTPStatus.NOT_FOUND, "Unknown charge point")
-    creds = _credentials(request.headers)
-    if creds is None:
-        log.warning("refused %s from %s: no Basic credentials", identity, peer)
-        return _refuse(connection, http.HTTPStatus.UNAUTHORIZED, "Credentials required")
-    username, password = creds
-    valid = username == identity and await node.secrets.check(identity, stored, password)
-    if not valid:
-        log.warning("refused %s from %s: wrong username or password", identity, peer)
+    if await auth.too_many_failures(node, peer, identity):
+        log.warning("refused %r from %s: too many failed log-ins", identity, peer)
+        response = _refuse(connection, http.HTTPStatus.TOO_MANY_REQUESTS, "Too many failed attempts")
+        response.headers["Retry-After"] = setting("OCPP_AUTH_WINDOW_S")
+        return response
+    if not await auth.authenticate(node, identity, request.headers):
+        await auth.record_failure(node, peer, identity)
+        log.warning("refused %r from %s: unknown identity or wrong credentials", identity, peer)
         return _refuse(connection, http.HTTPStatus.UNAUTHORIZED, "Invalid credentials")
     connection.ocpp_identity = identity  # type: ignore[attr-defined]
     return None
 
 
+def _select_one(node: Node) -> None:
+    with node.db.session() as s:
+        s.execute(text("SELECT 1"))
+
+
 async def health(node: Node, connection: ServerConnection) -> Response:
-    """200 with JSON when the database and Redis answer, 503 otherwise."""
+    """200 with JSON when the database and Redis answer and the node's own last database call worked."""
     database = redis_ok = False
     try:
-        await node.run_db(lambda s: s.execute(text("SELECT 1")))
+        await asyncio.to_thread(_select_one, node)
         database = True
     except Exception:
         log.exception("health: database does not answer")
@@ -86,9 +81,11 @@ async def health(node: Node, connection: ServerConnection) -> Response:
         redis_ok = bool(await asyncio.wait_for(node.redis.ping(), 2))
     except Exception:
         log.warning("health: Redis does not answer")
-    ok = database and redis_ok
+    ok = database and redis_ok and not node.database_failing
     body = json.dumps({"status": "ok" if ok else "unavailable", "node": node.node_id,
-                       "connections": len(node.connections), "database": database, "redis": redis_ok})
+                       "connections": len(node.connections), "database": database, "redis": redis_ok,
+                       "database_failing": node.database_failing, "database_errors": node.db_errors,
+                       "message_log": node.msglog.stats()})
     response = connection.respond(http.HTTPStatus.OK if ok else http.HTTPStatus.SERVICE_UNAVAILABLE, body)
     del response.headers["Content-Type"]
     response.headers["Content-Type"] = "application/json"
@@ -100,12 +97,31 @@ async def handle_connection(node: Node, connection: ServerConnection) -> None:
     identity: str = connection.ocpp_identity  # type: ignore[attr-defined]
     cp = await node.attach(identity, lambda info: CentralChargePoint(
         identity, connection, node, info, response_timeout=node.response_timeout))
+    watchdog = asyncio.create_task(close_when_idle(cp, connection), name=f"{identity}-idle")
     try:
         await cp.start()
     except ConnectionClosed as exc:
         log.info("%s: socket closed (%s)", identity, exc.rcvd.code if exc.rcvd else "no close frame")
     finally:
+        watchdog.cancel()
         await node.detach(cp)
+
+
+def idle_limit_s(heartbeat_interval: int) -> float:
+    configured = float(setting("OCPP_IDLE_TIMEOUT_S"))
+    return configured if configured > 0 else max(3 * heartbeat_interval, 300)
+
+
+async def close_when_idle(cp: CentralChargePoint, connection: ServerConnection) -> None:
+    """Close a socket over which no OCPP message arrived for longer than the idle limit."""
+    limit = idle_limit_s(cp.heartbeat_interval)
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(max(limit - (loop.time() - cp.last_message_at), 0.05))
+        if loop.time() - cp.last_message_at >= limit:
+            log.warning("%s: no message for %.0f s; closing the socket", cp.identity, limit)
+            await connection.close(1001, "idle")
+            return
 
 
 def tls_context(cert: str, key: str) -> ssl.SSLContext:
@@ -127,8 +143,8 @@ async def running(node: Node, host: str, port: int, tls: ssl.SSLContext | None =
     server = await serve(
         lambda conn: handle_connection(node, conn), host, port,
         subprotocols=[SUBPROTOCOL], process_request=lambda conn, req: check_charger(node, conn, req),
-        ssl=tls, compression=None, max_size=2**20, ping_interval=30, ping_timeout=30, close_timeout=5,
-        backlog=LISTEN_BACKLOG, reuse_port=reuse_port or None, open_timeout=30,
+        ssl=tls, compression=None, max_size=int(setting("OCPP_MAX_FRAME_BYTES")), ping_interval=30, ping_timeout=30,
+        close_timeout=5, backlog=LISTEN_BACKLOG, reuse_port=reuse_port or None, open_timeout=30,
     )
     try:
         yield server

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
 from ocpp.exceptions import (
@@ -24,11 +24,13 @@ from ocpp.exceptions import (
     OccurenceConstraintViolationError, OCPPError, PropertyConstraintViolationError,
     TypeConstraintViolationError,
 )
+from ocpp.charge_point import snake_to_camel_case
 from ocpp.messages import Call, CallError, MessageType, get_validator, unpack
 from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action, AvailabilityType, DataTransferStatus, RegistrationStatus
 
+from portal.config import setting
 from portal.db import utcnow
 from portal.services import ocpp_ingest
 from portal.services.ocpp_ingest import format_time, parse_time
@@ -40,8 +42,56 @@ log = logging.getLogger(__name__)
 KNOWN_ACTIONS = {a.value for a in Action}
 
 
+def asks_for_boot(payload: Any) -> bool:
+    return isinstance(payload, call.TriggerMessage) and payload.requested_message == "BootNotification"
+
+
+class MessageRate:
+    """A token bucket per connection: beyond the rate (bursts of five seconds' worth) reading waits."""
+
+    def __init__(self, per_second: float) -> None:
+        self.per_second = per_second
+        self.burst = max(per_second * 5, 1)
+        self.tokens = self.burst
+        self.updated = asyncio.get_running_loop().time()
+
+    async def wait(self) -> None:
+        if self.per_second <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.per_second)
+        self.updated = now
+        if self.tokens < 1:
+            delay = (1 - self.tokens) / self.per_second
+            await asyncio.sleep(delay)
+            self.tokens, self.updated = 1, loop.time()
+        self.tokens -= 1
+
+
+def tag_expiry_s() -> int:
+    """How long a charger may trust an Authorize/Start answer from its cache (OCPP_TAG_EXPIRY_S)."""
+    return int(setting("OCPP_TAG_EXPIRY_S"))
+
+
 class CallNotAllowed(RuntimeError):
     """A CSMS-initiated call to a charger whose boot is not Accepted (Pending, Rejected or unknown)."""
+
+
+# Parts of a message read sample by sample (bad samples are skipped and counted, never refused):
+# refusing the whole MeterValues or StopTransaction would make the charger resend it forever.
+TOLERATED_PARTS = {"MeterValues": "meterValue", "StopTransaction": "transactionData"}
+# The 1.6 schemas say "integer" without bounds; these are the values the database can hold.
+INTEGER_RANGES = {"connectorId": (0, 2**15), "transactionId": (-(2**31), 2**31 - 1),
+                  "meterStart": (-(2**53), 2**53), "meterStop": (-(2**53), 2**53)}
+
+
+def range_error(payload: dict) -> OCPPError | None:
+    for field, (low, high) in INTEGER_RANGES.items():
+        value = payload.get(field)
+        if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
+            return PropertyConstraintViolationError(details={"cause": f"{field} is out of range"})
+    return None
 
 
 def schema_error(action: str, payload: Any) -> OCPPError | None:
@@ -52,7 +102,9 @@ def schema_error(action: str, payload: Any) -> OCPPError | None:
         validator = get_validator(MessageType.Call, action, "1.6")
     except OSError:
         return None
-    error = next(iter(validator.iter_errors(payload)), None)
+    tolerated = TOLERATED_PARTS.get(action)
+    error = next((e for e in validator.iter_errors(payload)
+                  if not (tolerated and list(e.absolute_path)[:1] == [tolerated])), None)
     if error is None:
         return None
     details = {"cause": error.message[:200]}
@@ -91,12 +143,15 @@ class CentralChargePoint(ChargePoint):
         self.enabled = info.enabled
         self.relaxed_validation = info.relaxed_validation
         self.replaced = False
+        self.heartbeat_interval = info.heartbeat_interval
         self._unavailable_requested = False
         self._status_seen: dict[int, datetime] = {}  # newest StatusNotification time per connector
         # What the hot path needs, held by the connection: only this connection starts and stops the
         # charger's transactions, so it keeps this map exact without asking the database.
         self.charge_point_id = info.charge_point_id or None
         self.open_transactions: dict[int, int] = dict(info.open_transactions)
+        self.last_message_at = asyncio.get_running_loop().time()
+        self._rate = MessageRate(float(setting("OCPP_MAX_MESSAGES_PER_S")))
         # Validation is done here (strict or relaxed), not by the library, to answer with 1.6 error codes.
         for route in self.route_map.values():
             route["_skip_schema_validation"] = True
@@ -106,9 +161,11 @@ class CentralChargePoint(ChargePoint):
     # --- framing -----------------------------------------------------------------------------
 
     async def route_message(self, raw_msg: str | bytes) -> None:
+        self.last_message_at = asyncio.get_running_loop().time()
+        await self._rate.wait()
         text = raw_msg if isinstance(raw_msg, str) else raw_msg.decode("utf-8", "replace")
         now = utcnow()
-        self.node.seen.note(self.identity, now)
+        self.node.seen.note(self.identity, now)  # last seen: written in batches (ocpp_server.seen)
         self.node.msglog.record(self.identity, "in", text, now)
         try:
             msg = unpack(text)
@@ -130,6 +187,9 @@ class CentralChargePoint(ChargePoint):
             if msg.action in KNOWN_ACTIONS:
                 raise NotSupportedError(details={"cause": f"{msg.action} is not taken by the central system"})
             raise OcppNotImplemented(details={"cause": f"unknown action {str(msg.action)[:40]}"})
+        out_of_range = range_error(msg.payload) if isinstance(msg.payload, dict) else None
+        if out_of_range is not None:  # never relaxed: the database could not hold it
+            raise out_of_range
         error = schema_error(msg.action, msg.payload)
         if error is not None and not (self.relaxed_validation and isinstance(msg.payload, dict)):
             raise error
@@ -144,8 +204,9 @@ class CentralChargePoint(ChargePoint):
 
     async def call(self, payload: Any, suppress: bool = True, unique_id: str | None = None,
                    skip_schema_validation: bool = False) -> Any:
-        """Send a CALL; refused unless the charger's boot was Accepted."""
-        if self.boot_status != RegistrationStatus.accepted:
+        """Send a CALL; refused unless the charger's boot was Accepted (TriggerMessage BootNotification
+        is always allowed: it is how a charger that reconnected without booting is asked to boot)."""
+        if self.boot_status != RegistrationStatus.accepted and not asks_for_boot(payload):
             raise CallNotAllowed(f"{self.identity} boot status is {self.boot_status}")
         return await super().call(payload, suppress=suppress, unique_id=unique_id,
                                   skip_schema_validation=skip_schema_validation)
@@ -154,6 +215,14 @@ class CentralChargePoint(ChargePoint):
 
     async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await self.node.run_db(fn, *args, **kwargs)
+
+    async def _db_or(self, fallback: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A side effect that must not cost the charger its answer: on failure, log and return fallback."""
+        try:
+            return await self._db(fn, *args, **kwargs)
+        except Exception:
+            log.exception("%s: %s could not be stored; answered anyway", self.identity, fn.__name__)
+            return fallback
 
     def _time(self, text: str | None, field: str) -> datetime | None:
         """Parse a charger timestamp; strict chargers get PropertyConstraintViolation for garbage."""
@@ -166,12 +235,19 @@ class CentralChargePoint(ChargePoint):
                 return utcnow()
             raise PropertyConstraintViolationError(details={"cause": f"{field} is not a dateTime"})
 
-    def _meter_list(self, entries: list[dict] | None) -> list[dict]:
-        out = []
-        for entry in entries or []:
-            at = self._time(entry.get("timestamp"), "meterValue.timestamp") or utcnow()
-            out.append({**entry, "timestamp": at})
-        return out
+    @staticmethod
+    def _charger_time(text: Any) -> datetime | None:
+        """A transaction message's timestamp, or None when unreadable (the ingest uses the receive time)."""
+        try:
+            return parse_time(text)
+        except (ValueError, TypeError, AttributeError):
+            return None
+
+    @staticmethod
+    def _id_tag_info(status: str) -> dict:
+        """idTagInfo with an expiry, so a charger's authorisation cache forgets the tag in time."""
+        expiry = utcnow() + timedelta(seconds=tag_expiry_s())
+        return {"status": status, "expiry_date": format_time(expiry)}
 
     def _spawn(self, coro: Any) -> None:
         self.node.spawn(coro, name=f"{self.identity}-followup")
@@ -181,8 +257,9 @@ class CentralChargePoint(ChargePoint):
     @on(Action.boot_notification)
     async def on_boot_notification(self, charge_point_vendor: str, charge_point_model: str,
                                    **kwargs: Any) -> call_result.BootNotification:
-        outcome = await self._db(
-            ocpp_ingest.boot, self.identity, vendor=charge_point_vendor, model=charge_point_model,
+        pending = ocpp_ingest.BootOutcome("Pending", ocpp_ingest.RETRY_INTERVAL_S, self.enabled)
+        outcome = await self._db_or(
+            pending, ocpp_ingest.boot, self.identity, vendor=charge_point_vendor, model=charge_point_model,
             serial=kwargs.get("charge_point_serial_number") or kwargs.get("charge_box_serial_number"),
             firmware=kwargs.get("firmware_version"), now=utcnow(),
         )
@@ -215,15 +292,15 @@ class CentralChargePoint(ChargePoint):
     @on(Action.status_notification)
     async def on_status_notification(self, connector_id: int, error_code: str, status: str,
                                      **kwargs: Any) -> call_result.StatusNotification:
-        now = utcnow()
-        at = self._time(kwargs.get("timestamp"), "timestamp") or now
-        newest = self._status_seen.get(connector_id)
-        outcome = await self._db(
-            ocpp_ingest.status_notification, self.identity, connector_id=connector_id, status=status,
+        outcome = await self._db_or(
+            ocpp_ingest.StatusOutcome(self.enabled, None), ocpp_ingest.status_notification, self.identity, connector_id=connector_id, status=status,
             error_code=error_code, info=kwargs.get("info"), vendor_error_code=kwargs.get("vendor_error_code"),
-            timestamp=at, now=now, newest_seen=newest,
+            timestamp=self._time(kwargs.get("timestamp"), "timestamp"), now=utcnow(),
+            newest_seen=self._status_seen.get(connector_id),
         )
-        self._status_seen[connector_id] = max(at, newest) if newest else at
+        if outcome.at is not None:
+            newest = self._status_seen.get(connector_id)
+            self._status_seen[connector_id] = max(outcome.at, newest) if newest else outcome.at
         self.enabled = outcome.enabled
         if outcome.jobs:
             await self.node.enqueue_after_commit(outcome.jobs)
@@ -238,46 +315,47 @@ class CentralChargePoint(ChargePoint):
 
     @on(Action.authorize)
     async def on_authorize(self, id_tag: str, **kwargs: Any) -> call_result.Authorize:
-        status = await self._db(ocpp_ingest.authorize, self.identity, id_tag, utcnow())
-        return call_result.Authorize(id_tag_info={"status": status})
+        status = await self._db_or(None, ocpp_ingest.authorize, self.identity, id_tag, utcnow())
+        if status is None:  # no decision possible: refuse, without an expiry so nothing is cached
+            return call_result.Authorize(id_tag_info={"status": "Invalid"})
+        return call_result.Authorize(id_tag_info=self._id_tag_info(status))
 
     @on(Action.start_transaction)
     async def on_start_transaction(self, connector_id: int, id_tag: str, meter_start: int, timestamp: str,
                                    **kwargs: Any) -> call_result.StartTransaction:
         outcome = await self._db(
             ocpp_ingest.start_transaction, self.identity, connector_id=connector_id, id_tag=id_tag,
-            meter_start=meter_start, timestamp=self._time(timestamp, "timestamp") or utcnow(), now=utcnow(),
+            meter_start=meter_start, timestamp=self._charger_time(timestamp), now=utcnow(),
         )
         if outcome.status == "Accepted":
             self.open_transactions[connector_id] = outcome.transaction_id
         log.info("%s: StartTransaction connector %s -> tx %s %s%s", self.identity, connector_id,
                  outcome.transaction_id, outcome.status, " (duplicate)" if outcome.duplicate else "")
         return call_result.StartTransaction(transaction_id=outcome.transaction_id,
-                                            id_tag_info={"status": outcome.status})
+                                            id_tag_info=self._id_tag_info(outcome.status))
 
     @on(Action.meter_values)
     async def on_meter_values(self, connector_id: int, meter_value: list, **kwargs: Any) -> call_result.MeterValues:
         await self._db(ocpp_ingest.meter_values, self.identity, connector_id=connector_id,
-                       transaction_id=kwargs.get("transaction_id"), meter_value=self._meter_list(meter_value),
-                       now=utcnow(), charge_point_id=self.charge_point_id,
+                       transaction_id=kwargs.get("transaction_id"), meter_value=meter_value, now=utcnow(),
+                       charge_point_id=self.charge_point_id,
                        open_transaction_id=self.open_transactions.get(connector_id))
         return call_result.MeterValues()
 
     @on(Action.stop_transaction)
     async def on_stop_transaction(self, meter_stop: int, timestamp: str, transaction_id: int,
                                   **kwargs: Any) -> call_result.StopTransaction:
-        payload = {"meterStop": meter_stop, "timestamp": timestamp, "transactionId": transaction_id,
-                   "reason": kwargs.get("reason"), "idTag": kwargs.get("id_tag")}
+        payload = snake_to_camel_case({"meter_stop": meter_stop, "timestamp": timestamp,
+                                       "transaction_id": transaction_id, **kwargs})
         status = await self._db(
             ocpp_ingest.stop_transaction, self.identity, transaction_id=transaction_id, meter_stop=meter_stop,
-            timestamp=self._time(timestamp, "timestamp") or utcnow(), reason=kwargs.get("reason"),
-            id_tag=kwargs.get("id_tag"),
-            transaction_data=self._meter_list(kwargs.get("transaction_data")), payload=payload, now=utcnow(),
+            timestamp=self._charger_time(timestamp), reason=kwargs.get("reason"), id_tag=kwargs.get("id_tag"),
+            transaction_data=kwargs.get("transaction_data"), payload=payload, now=utcnow(),
         )
         for connector, open_id in list(self.open_transactions.items()):
             if open_id == transaction_id:
                 del self.open_transactions[connector]
-        return call_result.StopTransaction(id_tag_info={"status": status} if status else None)
+        return call_result.StopTransaction(id_tag_info=self._id_tag_info(status) if status else None)
 
     @on(Action.data_transfer)
     async def on_data_transfer(self, vendor_id: str, **kwargs: Any) -> call_result.DataTransfer:

@@ -21,6 +21,14 @@ ENV_KEYS = (
     "OCPP_TLS_CERT",
     "OCPP_TLS_KEY",
     "OCPP_LOG_RETENTION_DAYS",
+    "OCPP_TAG_EXPIRY_S",
+    "OCPP_MAX_FRAME_BYTES",
+    "OCPP_MSGLOG_BUFFER_BYTES",
+    "OCPP_DB_STATEMENT_TIMEOUT_S",
+    "OCPP_AUTH_MAX_FAILURES",
+    "OCPP_AUTH_WINDOW_S",
+    "OCPP_MAX_MESSAGES_PER_S",
+    "OCPP_IDLE_TIMEOUT_S",
 )
 
 
@@ -32,7 +40,7 @@ class Config:
     SECRET_KEY = "dev-only-secret-change-me"
     OCPP_HOST = "127.0.0.1"
     OCPP_PORT = "9000"
-    OCPP_NODE_ID = "node-1"
+    OCPP_NODE_ID = ""  # empty: a unique id per node process (host name, process id, random suffix)
     PORTAL_BASE_URL = "http://127.0.0.1:5000"
     SMTP_URL = "smtp://127.0.0.1:8025"
     SPOT_PRICE_SOURCE = ""
@@ -40,6 +48,24 @@ class Config:
     OCPP_TLS_CERT = ""
     OCPP_TLS_KEY = ""
     OCPP_LOG_RETENTION_DAYS = "30"
+    # A charger may cache an Authorize/Start answer this long: a blocked tag stops working within it.
+    OCPP_TAG_EXPIRY_S = "900"
+    # Largest OCPP frame a node accepts (bytes); larger frames close the connection (1009).
+    OCPP_MAX_FRAME_BYTES = str(256 * 1024)
+    # The message log's buffer while the database is away; beyond it the oldest frames are dropped.
+    OCPP_MSGLOG_BUFFER_BYTES = str(8 * 1024 * 1024)
+    # A node's database statements and connects give up after this long (a hung database fails fast).
+    OCPP_DB_STATEMENT_TIMEOUT_S = "10"
+    # Wrong passwords from one address or for one identity: after this many within the window,
+    # the node answers 429 until the window ends.
+    OCPP_AUTH_MAX_FAILURES = "10"
+    OCPP_AUTH_WINDOW_S = "300"
+    # Messages per second a charger may send (a burst of five seconds' worth); beyond it the node
+    # reads its socket more slowly (nothing is refused, so a charger emptying its queue loses nothing).
+    OCPP_MAX_MESSAGES_PER_S = "20"
+    # A socket with no OCPP message for this long is closed (0: three heartbeat intervals, at least
+    # 5 minutes). Half-open sockets are found sooner by WebSocket pings (30 s).
+    OCPP_IDLE_TIMEOUT_S = "0"
     BABEL_DEFAULT_LOCALE = "nb"
     BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
     LANGUAGES = ("nb", "sv", "en")

@@ -49,26 +49,37 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int):
+    def apply(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+    return apply
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout so several processes can share it."""
+def make_engine(url: str, statement_timeout_s: float | None = None) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout so several processes can share it.
+
+    With statement_timeout_s (the OCPP node sets it), a hung or locked database makes statements,
+    lock waits and connects fail after that long instead of stalling the caller."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        wait_s = statement_timeout_s or 10
+        engine = create_engine(url, connect_args={"timeout": wait_s + 5, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas(wait_s * 1000))
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if statement_timeout_s:
+        ms = int(statement_timeout_s * 1000)
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=statement_timeout_s,
+                             connect_args={"connect_timeout": max(int(statement_timeout_s), 1),
+                                           "options": f"-c statement_timeout={ms} -c lock_timeout={ms}"})
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
@@ -80,8 +91,8 @@ class Database:
         self.session_factory = sessionmaker(bind=engine, expire_on_commit=False)
 
     @classmethod
-    def from_url(cls, url: str) -> "Database":
-        return cls(make_engine(url))
+    def from_url(cls, url: str, statement_timeout_s: float | None = None) -> "Database":
+        return cls(make_engine(url, statement_timeout_s))
 
     @contextmanager
     def session(self) -> Iterator[Session]:

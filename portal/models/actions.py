@@ -3,13 +3,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, utcnow
 
 ACTION_STATES = ("queued", "sent", "accepted", "rejected", "failed", "timed_out", "charger_offline")
 FINAL_STATES = ("accepted", "rejected", "failed", "timed_out", "charger_offline")
+# At most one start or stop in flight per connector, guaranteed by the database (double taps).
+ONE_PENDING_WHERE = text(
+    "state IN ('queued','sent') AND action IN ('RemoteStartTransaction','RemoteStopTransaction')"
+)
 
 
 class ActionRequest(Base):
@@ -19,6 +23,8 @@ class ActionRequest(Base):
             "state IN ('queued','sent','accepted','rejected','failed','timed_out','charger_offline')",
             name="state",
         ),
+        Index("uq_action_requests_one_pending", "charge_point_id", "connector_id", "action", unique=True,
+              sqlite_where=ONE_PENDING_WHERE, postgresql_where=ONE_PENDING_WHERE),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -49,6 +49,10 @@ class ChargePoint(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     offline_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     heartbeat_interval: Mapped[int] = mapped_column(Integer, default=300)
+    # Diagnostics for support: when it last booted, values skipped as unreadable, clock readings replaced.
+    booted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    skipped_samples: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    clock_corrections: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     site: Mapped["Site"] = relationship(back_populates="charge_points")  # noqa: F821

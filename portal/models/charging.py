@@ -5,13 +5,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, BigInteger, CheckConstraint, ForeignKey, Integer, Numeric, String, Text,
+    JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, Numeric, String, Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, utcnow
 
 TRANSACTION_STATUSES = ("active", "completed")
+MAX_METER_FLAGS = 20  # a session keeps at most this many meter notes; a note never makes a message fail
 
 
 class Transaction(Base):
@@ -31,14 +32,20 @@ class Transaction(Base):
     stop_key: Mapped[str | None] = mapped_column(String(64), default=None)
     meter_start_wh: Mapped[int] = mapped_column(BigInteger)
     meter_stop_wh: Mapped[int | None] = mapped_column(BigInteger, default=None)
-    # Latest register reading seen while charging; keeps the energy if the charger never sends its stop.
+    # Latest register reading seen while charging (by the charger's time of reading); keeps the energy
+    # if the charger never sends its stop.
     meter_last_wh: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    meter_last_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     stop_reason: Mapped[str | None] = mapped_column(String(32), default=None)
     energy_wh: Mapped[int] = mapped_column(BigInteger, default=0)
-    # Meter sanity problems (backwards register, implausible start): flagged for support, not billed blindly.
-    meter_flag: Mapped[str | None] = mapped_column(String(120), default=None)
+    # Meter and clock problems, one {"code": ..., details} per problem (see portal.services.meter_flags):
+    # flagged for support, not billed blindly, never parsed back from text.
+    meter_flags: Mapped[list | None] = mapped_column(JSON, default=list)
+    # The access decision when the start arrived (access.REASONS code or "ok") and whether it is billed.
+    access_decision: Mapped[str | None] = mapped_column(String(32), default=None)
+    billable: Mapped[bool] = mapped_column(Boolean, default=True)
 
     # Price snapshot taken at start: a later tariff change never touches a running session.
     tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id", ondelete="SET NULL"), default=None)
@@ -67,6 +74,15 @@ class Transaction(Base):
     def is_active(self) -> bool:
         return self.status == "active"
 
+    @property
+    def flag_codes(self) -> set[str]:
+        return {f.get("code") for f in (self.meter_flags or []) if isinstance(f, dict)}
+
+    @property
+    def refused_at_start(self) -> bool:
+        """The charger was told Invalid/Blocked at start: energy is recorded, never billed."""
+        return self.access_decision not in (None, "ok")
+
 
 class MeterValue(Base):
     """One sampled value (energy register, power, current, SoC) from MeterValues or StopTransaction data."""
@@ -85,6 +101,8 @@ class MeterValue(Base):
     unit: Mapped[str] = mapped_column(String(12), default="Wh")
     phase: Mapped[str | None] = mapped_column(String(8), default=None)
     context: Mapped[str | None] = mapped_column(String(24), default=None)
+    # Fingerprint of (charger, connector, time, measurand, phase, location): a sample sent twice is stored once.
+    sample_key: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -6,6 +6,11 @@ then calls `enqueue_action` (a job for a row that is not committed yet could fin
 States (portal.models.actions): queued -> sent -> accepted | rejected | failed | timed_out |
 charger_offline. `queued -> sent` is a conditional UPDATE committed before the call is handed
 to an OCPP node, so a start or stop is sent at most once, whatever RQ does with the job.
+
+Double taps: at most one start and one stop per connector is queued or sent at a time, which
+the database guarantees (a unique partial index, uq_action_requests_one_pending); every tap of
+the same person lands on that one request. A pending request past its deadline is closed before
+a new one takes its place.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.db import utcnow
@@ -53,7 +59,8 @@ class QueueUnavailable(RuntimeError):
 # --- creating requests -------------------------------------------------------------------------
 
 def create_action(session: Session, *, charge_point: ChargePoint, action: str, payload: dict,
-                  requested_by: User | None = None, connector_id: int | None = None) -> ActionRequest:
+                  requested_by: User | None = None, connector_id: int | None = None,
+                  transaction_id: int | None = None) -> ActionRequest:
     """A new 'queued' request with its deadline (flushed, not committed)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown charger action {action!r}")
@@ -61,7 +68,7 @@ def create_action(session: Session, *, charge_point: ChargePoint, action: str, p
     row = ActionRequest(
         charge_point_id=charge_point.id, action=action, payload=dict(payload), state="queued",
         requested_by_id=requested_by.id if requested_by else None, connector_id=connector_id,
-        deadline_at=now + timedelta(seconds=settings.ACTION_DEADLINE_S), created_at=now, updated_at=now,
+        transaction_id=transaction_id, deadline_at=now + timedelta(seconds=settings.ACTION_DEADLINE_S), created_at=now, updated_at=now,
     )
     session.add(row)
     session.flush()
@@ -93,8 +100,41 @@ def request_remote_start(session: Session, user: User, charge_point: ChargePoint
     payload: dict[str, Any] = {"idTag": virtual_tag(session, user).tag}
     if connector_id is not None:
         payload["connectorId"] = connector_id
-    return create_action(session, charge_point=cp, action=START, payload=payload, requested_by=user,
-                         connector_id=connector_id)
+    return _one_per_connector(session, user, cp, START, connector_id, lambda: create_action(
+        session, charge_point=cp, action=START, payload=payload, requested_by=user, connector_id=connector_id))
+
+
+def _one_per_connector(session: Session, user: User, cp: ChargePoint, action: str, connector_id: int | None,
+                       create: Any) -> ActionRequest:
+    """Create the request unless one is already pending for the connector (taps at the same moment).
+
+    The unique partial index decides between concurrent taps: the losers find the winner's row.
+    A tap on someone else's pending request is refused as occupied."""
+    _close_overdue(session, cp, action, connector_id)
+    try:
+        with session.begin_nested():
+            return create()
+    except IntegrityError:
+        row = session.scalar(select(ActionRequest).where(
+            ActionRequest.charge_point_id == cp.id, ActionRequest.connector_id == connector_id,
+            ActionRequest.action == action, ActionRequest.state.in_(PENDING_STATES)))
+        if row is None:
+            raise
+        if row.requested_by_id != user.id and not user.is_staff:
+            raise ActionRefused("occupied") from None
+        log.info("%s connector %s: %s tapped again, same request %s", cp.identity, connector_id, action, row.id)
+        return row
+
+
+def _close_overdue(session: Session, cp: ChargePoint, action: str, connector_id: int | None) -> None:
+    """Pending requests for this connector past their deadline are closed now, not at the next sweep."""
+    now = utcnow()
+    for row in session.scalars(select(ActionRequest).where(
+            ActionRequest.charge_point_id == cp.id, ActionRequest.connector_id == connector_id,
+            ActionRequest.action == action, ActionRequest.state.in_(PENDING_STATES),
+            ActionRequest.deadline_at <= now)):
+        _close_stuck(row, now)
+    session.flush()
 
 
 def request_remote_stop(session: Session, user: User, transaction: Transaction) -> ActionRequest:
@@ -110,11 +150,13 @@ def request_remote_stop(session: Session, user: User, transaction: Transaction) 
     again = _pending(session, cp, STOP, transaction_id=tx.id)
     if again is not None:
         return again
-    row = create_action(session, charge_point=cp, action=STOP, payload={"transactionId": tx.id},
-                        requested_by=user, connector_id=tx.connector_id)
-    row.transaction_id = tx.id
-    session.flush()
-    return row
+
+    def create() -> ActionRequest:
+        row = create_action(session, charge_point=cp, action=STOP, payload={"transactionId": tx.id},
+                            requested_by=user, connector_id=tx.connector_id, transaction_id=tx.id)
+        return row
+
+    return _one_per_connector(session, user, cp, STOP, tx.connector_id, create)
 
 
 def request_availability(session: Session, user: User, charge_point: ChargePoint, operative: bool) -> ActionRequest:
@@ -247,15 +289,7 @@ def sweep(session: Session, now: datetime | None = None) -> dict[str, int]:
     for row in session.scalars(select(ActionRequest).where(
             ActionRequest.state.in_(PENDING_STATES), ActionRequest.deadline_at < cutoff)):
         counts[row.state] += 1
-        if row.state == "sent" and row.transaction_id is not None and row.action == START:
-            row.state, row.error = "accepted", "no answer recorded, but the charger started the session"
-        elif row.state == "sent":
-            row.state = "timed_out"
-            row.error = "no answer recorded before the deadline (worker or OCPP node stopped); " \
-                        "it was sent at most once"
-        else:
-            row.state, row.error = "timed_out", "not sent: no worker took the request before its deadline"
-        row.answered_at, row.updated_at = now, now
+        _close_stuck(row, now)
     late = now - timedelta(seconds=settings.NO_START_AFTER_S)
     for row in session.scalars(select(ActionRequest).where(
             ActionRequest.action == START, ActionRequest.state == "accepted",
@@ -266,6 +300,19 @@ def sweep(session: Session, now: datetime | None = None) -> dict[str, int]:
         counts["no_start"] += 1
     session.flush()
     return counts
+
+
+def _close_stuck(row: ActionRequest, now: datetime) -> None:
+    """A pending request past its deadline: nothing will answer it any more."""
+    if row.state == "sent" and row.transaction_id is not None and row.action == START:
+        row.state, row.error = "accepted", "no answer recorded, but the charger started the session"
+    elif row.state == "sent":
+        row.state = "timed_out"
+        row.error = "no answer recorded before the deadline (worker or OCPP node stopped); " \
+                    "it was sent at most once"
+    else:
+        row.state, row.error = "timed_out", "not sent: no worker took the request before its deadline"
+    row.answered_at, row.updated_at = now, now
 
 
 # --- hooks called by the OCPP server (inside its transaction) ----------------------------------

@@ -28,7 +28,9 @@ SLACK_WH = 1_000
 @dataclass(frozen=True)
 class Energy:
     wh: int
-    flag: str | None  # None when the readings were sane and billed as they are
+    # (code, details) notes for portal.services.meter_flags; empty when the readings were sane.
+    flags: tuple[tuple[str, dict], ...] = ()
+    billable: bool = True
 
 
 def to_wh(value: Decimal, unit: str | None) -> Decimal:
@@ -55,20 +57,20 @@ def register_readings(session: Session, tx: Transaction) -> list[tuple[datetime,
 def session_energy(tx: Transaction, meter_stop: int, stopped_at: datetime,
                    readings: list[tuple[datetime, int]]) -> Energy:
     """Billable energy for a stop; falls back to the sampled readings when start/stop are not sane."""
-    flags: list[str] = []  # a zero or negative start was already flagged when the session began
+    flags: list[tuple[str, dict]] = []  # a zero or negative start was already flagged when the session began
     wh = meter_stop - tx.meter_start_wh
     if wh < 0:
-        flags.append(f"register went backwards: start {tx.meter_start_wh} Wh, stop {meter_stop} Wh")
+        flags.append(("register_backwards", {"start": tx.meter_start_wh, "stop": meter_stop}))
     elif not plausible(wh, tx.started_at, stopped_at):
-        flags.append(f"implausible energy {wh} Wh (start {tx.meter_start_wh}, stop {meter_stop})")
+        flags.append(("implausible_energy", {"wh": wh, "start": tx.meter_start_wh, "stop": meter_stop}))
     else:
-        return Energy(wh, None)
+        return Energy(wh)
     sampled = _sampled_energy(readings, meter_stop)
     if sampled is not None and plausible(sampled, tx.started_at, stopped_at):
-        flags.append(f"billed {sampled} Wh from sampled readings")
-        return Energy(sampled, "; ".join(flags))
-    flags.append("not billed")
-    return Energy(0, "; ".join(flags))
+        flags.append(("billed_from_samples", {"wh": sampled}))
+        return Energy(sampled, tuple(flags))
+    flags.append(("not_billed", {}))
+    return Energy(0, tuple(flags), billable=False)
 
 
 def _sampled_energy(readings: list[tuple[datetime, int]], meter_stop: int) -> int | None:
@@ -83,7 +85,9 @@ def _sampled_energy(readings: list[tuple[datetime, int]], meter_stop: int) -> in
 
 
 def transaction_cost(session: Session, tx: Transaction, readings: list[tuple[datetime, int]]) -> Cost:
-    """Cost of a finished session by its price snapshot (standard or spot)."""
+    """Cost of a finished session by its price snapshot (standard or spot); 0 when it is not billable."""
+    if not tx.billable:
+        return Cost(0, 0, 0, False)
     if tx.pricing_type == "spot":
         return spot_cost(session, tx, readings)
     return session_cost(tx.energy_wh, tx.energy_fee, tx.min_price_minor, tx.vat_rate_bp)

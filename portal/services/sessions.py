@@ -196,7 +196,7 @@ def user_transactions(session: Session, user_id: int, limit: int | None = None) 
     """The user's sessions, newest first (sessions refused at start are left out)."""
     query = (select(Transaction).options(joinedload(Transaction.charge_point).joinedload(ChargePoint.site))
              .where(Transaction.user_id == user_id)
-             .where((Transaction.meter_flag.is_(None)) | (~Transaction.meter_flag.startswith("refused at start")))
+             .where(Transaction.access_decision.is_(None) | (Transaction.access_decision == "ok"))
              .order_by(Transaction.started_at.desc(), Transaction.id.desc()))
     if limit:
         query = query.limit(limit)

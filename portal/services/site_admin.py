@@ -511,7 +511,7 @@ def monthly_report(session: Session, site: Site, year: int, month: int) -> list[
                Transaction.started_at >= start, Transaction.started_at < end))
     rows: dict[int | None, ReportRow] = {}
     for tx in txs:
-        if (tx.meter_flag or "").startswith("refused at start"):
+        if tx.refused_at_start:
             continue
         row = rows.get(tx.user_id)
         if row is None:

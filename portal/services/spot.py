@@ -205,7 +205,7 @@ def price_at(session: Session, area: str, moment: datetime) -> Decimal | None:
 def _energy_points(tx: Transaction, readings: list[tuple[datetime, int]]) -> list[tuple[datetime, int]]:
     """(time, Wh since start) from start to stop, monotonic and capped at the billed energy."""
     stop = tx.stopped_at or (readings[-1][0] if readings else tx.started_at)
-    base = readings[0][1] if (tx.meter_flag and readings) else tx.meter_start_wh
+    base = readings[0][1] if ("billed_from_samples" in tx.flag_codes and readings) else tx.meter_start_wh
     points, last = [(tx.started_at, 0)], 0
     for ts, wh in readings:
         if tx.started_at <= ts <= stop:

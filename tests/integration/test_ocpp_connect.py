@@ -55,9 +55,9 @@ def test_refusals_happen_before_the_socket_opens(db, redis_url, charger, caplog)
                 await _status(node, "CP-CONN-1", basic("CP-CONN-1", CHARGER_SECRET)),
             ]
 
-    assert run(scenario()) == [404, 401, 401, 401, 400, 400, 101]
+    assert run(scenario()) == [401, 401, 401, 401, 400, 400, 101]
     text = caplog.text
-    assert "unknown charge point identity" in text and "wrong username or password" in text
+    assert "unknown identity or wrong credentials" in text
     assert CHARGER_SECRET not in text and "wrong-password-123456" not in text
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from sqlalchemy import event, select
 
@@ -83,11 +84,10 @@ def test_status_change_is_still_stored(db, redis_url, session):
 def test_group_commit_shares_a_transaction_and_a_bad_message_fails_alone(db, session):
     cp = make_charge_point(session, make_site(session), "CP-FAST-3")
     session.commit()
-    sample = [{"timestamp": cp.created_at, "sampled_value": [{"value": "100", "unit": "Wh"}]}]
-
     def good(s, n):
+        sample = [{"timestamp": cp.created_at + timedelta(seconds=n), "sampled_value": [{"value": "100", "unit": "Wh"}]}]
         return ocpp_ingest.meter_values(s, "CP-FAST-3", connector_id=1, transaction_id=None,
-                                        meter_value=sample, now=cp.created_at) + n
+                                        meter_value=sample, now=cp.created_at + timedelta(minutes=1)) + n
 
     def bad(s):
         ocpp_ingest.charge_point(s, "NO-SUCH-CHARGER")
@@ -113,17 +113,16 @@ def test_group_commit_shares_a_transaction_and_a_bad_message_fails_alone(db, ses
 def test_group_commit_batches_concurrent_messages(db, session):
     cp = make_charge_point(session, make_site(session), "CP-FAST-4")
     session.commit()
-    sample = [{"timestamp": cp.created_at, "sampled_value": [{"value": "5", "unit": "Wh"}]}]
-
-    def store(s):
+    def store(s, n):
+        sample = [{"timestamp": cp.created_at + timedelta(seconds=n), "sampled_value": [{"value": "5", "unit": "Wh"}]}]
         return ocpp_ingest.meter_values(s, "CP-FAST-4", connector_id=1, transaction_id=None,
-                                        meter_value=sample, now=cp.created_at)
+                                        meter_value=sample, now=cp.created_at + timedelta(minutes=1))
 
     async def scenario():
         writer = GroupWriter(db, window_s=0.05)
         writer.start()
         try:
-            results = await asyncio.gather(*(writer.submit(store) for _ in range(20)))
+            results = await asyncio.gather(*(writer.submit(store, n) for n in range(20)))
         finally:
             await writer.stop()
         return results, writer
@@ -131,6 +130,8 @@ def test_group_commit_batches_concurrent_messages(db, session):
     results, writer = run(scenario())
     assert results == [1] * 20
     assert writer.batches < 20 and writer.retried_batches == 0
+    with db.session() as s:
+        assert len(s.scalars(select(MeterValue).where(MeterValue.charge_point_id == cp.id)).all()) == 20
 
 
 def test_meter_values_without_transaction_id_follow_the_connections_open_transaction(db, redis_url, session):
@@ -143,10 +144,12 @@ def test_meter_values_without_transaction_id_follow_the_connections_open_transac
     tag = virtual_tag(session, user).tag
     session.commit()
     identity = cp.identity
-    at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=10)
+    at = start.isoformat()
 
-    def sample(wh):
-        return {"connectorId": 1, "meterValue": [{"timestamp": at, "sampledValue": [{"value": str(wh)}]}]}
+    def sample(wh):  # one reading per second of charging, so no two samples share a time
+        moment = (start + timedelta(seconds=(wh - 1000) // 10)).isoformat()
+        return {"connectorId": 1, "meterValue": [{"timestamp": moment, "sampledValue": [{"value": str(wh)}]}]}
 
     async def scenario():
         async with ocpp_node(db, redis_url) as node:

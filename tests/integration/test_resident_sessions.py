@@ -172,9 +172,19 @@ class FakeActions(types.ModuleType):
 
         self.ActionRefused, self.QueueUnavailable = ActionRefused, QueueUnavailable
 
+    @staticmethod
+    def _pending(session, cp_id, connector_id, action):
+        """Like the real service: one pending start/stop per connector (the database insists)."""
+        from sqlalchemy import select
+        return session.scalar(select(ActionRequest).where(
+            ActionRequest.charge_point_id == cp_id, ActionRequest.connector_id == connector_id,
+            ActionRequest.action == action, ActionRequest.state.in_(("queued", "sent"))))
+
     def request_remote_start(self, session, user, cp, connector_id):
         if self.refuse:
             raise self.ActionRefused(self.refuse)
+        if (a := self._pending(session, cp.id, connector_id, "RemoteStartTransaction")) is not None:
+            return a
         a = ActionRequest(charge_point_id=cp.id, connector_id=connector_id, action="RemoteStartTransaction",
                           payload={"connectorId": connector_id}, requested_by_id=user.id)
         session.add(a)
@@ -182,6 +192,8 @@ class FakeActions(types.ModuleType):
         return a
 
     def request_remote_stop(self, session, user, tx):
+        if (a := self._pending(session, tx.charge_point_id, tx.connector_id, "RemoteStopTransaction")) is not None:
+            return a
         a = ActionRequest(charge_point_id=tx.charge_point_id, connector_id=tx.connector_id,
                           action="RemoteStopTransaction", payload={"transactionId": tx.id}, requested_by_id=user.id)
         session.add(a)

@@ -139,16 +139,17 @@ def test_monthly_report_on_screen_and_as_csv(client, board, session):
     bo = make_user(session, "bo@eik.test", site=site)
     other_cp = make_charge_point(session, make_site(session), "CP-OTHER")
 
-    def tx(user, cp_, day, wh, cost, month=5, flag=None):
+    def tx(user, cp_, day, wh, cost, month=5, refused=None):
         start = datetime(2024, month, day, 12, tzinfo=timezone.utc)
         session.add(Transaction(charge_point_id=cp_.id, connector_id=1, id_tag="T", user_id=user.id,
                                 status="completed", start_key=f"k{cp_.id}-{user.id}-{month}-{day}-{wh}",
                                 meter_start_wh=1, meter_stop_wh=1 + wh, started_at=start, stopped_at=start,
-                                energy_wh=wh, cost_minor=cost, meter_flag=flag))
+                                energy_wh=wh, cost_minor=cost, access_decision=refused or "ok",
+                                billable=refused is None))
     tx(ada, cp, 1, 10_000, 3200)
     tx(ada, cp, 20, 5_500, 1760)
     tx(bo, cp, 3, 2_000, 640)
-    tx(bo, cp, 4, 0, 0, flag="refused at start: no_access")
+    tx(bo, cp, 4, 0, 0, refused="no_access")
     tx(bo, cp, 5, 9_000, 9999, month=6)  # another month
     tx(bo, other_cp, 6, 9_000, 9999)  # another site
     session.commit()

@@ -130,13 +130,14 @@ def test_sweeper_closes_stuck_requests_and_flags_starts_that_never_began(session
     site, user, cp = resident_with_access(session)
     cp2 = make_charge_point(session, site, group=cp.tariff_group)
     past = utcnow() - timedelta(minutes=5)
+    accepted = actions.create_action(session, charge_point=cp, action="RemoteStartTransaction",
+                                     payload={"idTag": "X"}, requested_by=user, connector_id=1)
+    accepted.state, accepted.answered_at = "accepted", past  # an earlier start, answered
+    session.flush()
     sent = actions.request_remote_start(session, user, cp, 1)
     queued = actions.request_remote_start(session, user, cp2, 1)
     sent.state, sent.deadline_at = "sent", past
     queued.deadline_at = past
-    accepted = actions.create_action(session, charge_point=cp, action="RemoteStartTransaction",
-                                     payload={"idTag": "X"}, requested_by=user, connector_id=1)
-    accepted.state, accepted.answered_at = "accepted", past
     counts = actions.sweep(session)
     assert counts == {"sent": 1, "queued": 1, "no_start": 1}
     assert (sent.state, queued.state) == ("timed_out", "timed_out")

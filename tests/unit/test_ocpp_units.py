@@ -50,7 +50,7 @@ def test_session_energy_sanity(start, stop, readings, wh, flagged):
     tx, stopped = _tx(start)
     samples = [(T0 + timedelta(minutes=i), r) for i, r in enumerate(readings)]
     energy = session_energy(tx, stop, stopped, samples)
-    assert energy.wh == wh and bool(energy.flag) == flagged
+    assert energy.wh == wh and bool(energy.flags) == flagged and energy.billable == (wh > 0 or not flagged)
 
 
 @pytest.mark.parametrize("payload, code", [

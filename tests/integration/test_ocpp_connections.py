@@ -1,0 +1,169 @@
+"""Connections as chargers and attackers make them: odd identities and passwords, probing, floods, idle sockets."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from urllib.parse import quote
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from ocpp.v16 import call
+from ocpp_server.node import Node
+from portal.services.secrets import hash_charger_secret
+from tests.factories import CHARGER_SECRET, make_charge_point, make_site
+from tests.integration.ocpp_helpers import RawCharger, basic, ocpp_node, run, simulator
+
+ODD_PASSWORD = "pässwörd:med-kolon-ÆØÅ-1234"
+
+
+@pytest.fixture
+def chargers(session):
+    site = make_site(session)
+    odd = {}
+    for identity in ("CP:COLON:1", "CP%PERCENT", "CP-ODD-PASSWORD"):
+        cp = make_charge_point(session, site, identity.replace("%", "-"), online=False, boot_status=None)
+        cp.identity = identity  # '%' is not offered at onboarding, but chargers configured elsewhere use it
+        cp.secret_hash = hash_charger_secret(ODD_PASSWORD)
+        odd[identity] = cp
+    plain = make_charge_point(session, site, "CP-PLAIN", online=False, boot_status=None)
+    session.commit()
+    return plain.identity
+
+
+def _auth(identity: str, password: str) -> list[tuple[str, str]]:
+    token = base64.b64encode(f"{identity}:{password}".encode("utf-8")).decode()
+    return [("Authorization", f"Basic {token}")]
+
+
+async def _open(node, identity: str, headers) -> int:
+    try:
+        async with connect(f"{node.url}/{quote(identity, safe='')}", subprotocols=["ocpp1.6"],
+                           additional_headers=headers) as ws:
+            await ws.send(json.dumps([2, "hb", "Heartbeat", {}]))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))[0] == 3
+            return 101
+    except InvalidStatus as exc:
+        return exc.response.status_code
+
+
+def test_identities_with_colon_or_percent_and_passwords_with_colon_or_non_ascii(db, redis_url, chargers):
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            return [await _open(node, identity, _auth(identity, ODD_PASSWORD))
+                    for identity in ("CP:COLON:1", "CP%PERCENT", "CP-ODD-PASSWORD")]
+
+    assert run(scenario()) == [101, 101, 101]
+
+
+def test_unknown_identity_wrong_password_and_two_authorization_headers_all_get_the_same_401(db, redis_url, chargers):
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            answers = []
+            for identity, headers in (("CP-NOBODY", _auth("CP-NOBODY", CHARGER_SECRET)),
+                                      (chargers, _auth(chargers, "wrong-password-0000")),
+                                      (chargers, _auth(chargers, CHARGER_SECRET) + _auth(chargers, CHARGER_SECRET)),
+                                      (chargers, [("Authorization", "Basic !!!not-base64")])):
+                try:
+                    async with connect(f"{node.url}/{identity}", subprotocols=["ocpp1.6"],
+                                       additional_headers=headers):
+                        answers.append((101, ""))
+                except InvalidStatus as exc:
+                    answers.append((exc.response.status_code, bytes(exc.response.body)))
+            return answers
+
+    answers = run(scenario())
+    assert {a for a in answers} == {answers[0]} and answers[0][0] == 401
+
+
+def test_repeated_wrong_passwords_are_slowed_down_for_the_address_and_the_identity(db, redis_url, chargers,
+                                                                                  monkeypatch):
+    monkeypatch.setenv("OCPP_AUTH_MAX_FAILURES", "3")
+
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            wrong = [await _open(node, chargers, _auth(chargers, f"wrong-{i}")) for i in range(3)]
+            right_after = await _open(node, chargers, _auth(chargers, CHARGER_SECRET))
+            await node.redis.delete(f"ocpp:authfail:ip:127.0.0.1")  # only the identity's count is left
+            still_for_identity = await _open(node, chargers, _auth(chargers, CHARGER_SECRET))
+            other = await _open(node, "CP-ODD-PASSWORD", _auth("CP-ODD-PASSWORD", ODD_PASSWORD))
+            return wrong, right_after, still_for_identity, other
+
+    wrong, right_after, still_for_identity, other = run(scenario())
+    assert wrong == [401, 401, 401] and right_after == 429 and still_for_identity == 429 and other == 101
+
+
+def test_a_frame_over_the_size_limit_closes_the_socket_and_others_carry_on(db, redis_url, chargers):
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            async with connect(f"{node.url}/{chargers}", subprotocols=["ocpp1.6"],
+                               additional_headers=basic(chargers, CHARGER_SECRET), max_size=None) as ws:
+                big = json.dumps([2, "big", "DataTransfer", {"vendorId": "v", "data": "x" * (300 * 1024)}])
+                await ws.send(big)
+                with pytest.raises(ConnectionClosed) as closed:
+                    await asyncio.wait_for(ws.recv(), 5)
+                code = closed.value.rcvd.code if closed.value.rcvd else None
+            return code, await _open(node, "CP-ODD-PASSWORD", _auth("CP-ODD-PASSWORD", ODD_PASSWORD))
+
+    assert run(scenario()) == (1009, 101)
+
+
+def test_a_charger_that_reconnects_without_booting_can_be_called_and_asked_to_boot(db, redis_url, chargers):
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            async with simulator(node, chargers):
+                pass  # booted (Accepted), then gone
+            async with connect(f"{node.url}/{chargers}", subprotocols=["ocpp1.6"],
+                               additional_headers=basic(chargers, CHARGER_SECRET)) as ws:
+                raw = RawCharger(ws)
+                answering = asyncio.create_task(raw.reply())
+                await asyncio.sleep(0.1)
+                cp = node.connections[chargers]
+                first = await cp.call(call.ChangeAvailability(connector_id=0, type="Operative"))
+                answering.cancel()
+            async with connect(f"{node.url}/CP-ODD-PASSWORD", subprotocols=["ocpp1.6"],
+                               additional_headers=_auth("CP-ODD-PASSWORD", ODD_PASSWORD)) as ws:
+                raw = RawCharger(ws)  # never booted at all
+                answering = asyncio.create_task(raw.reply())
+                await asyncio.sleep(0.1)
+                never_booted = node.connections["CP-ODD-PASSWORD"]
+                trigger = await never_booted.call(call.TriggerMessage(requested_message="BootNotification"))
+                answering.cancel()
+            return first.status, trigger.status
+
+    assert run(scenario()) == ("Accepted", "Accepted")
+
+
+def test_an_idle_socket_is_closed(db, redis_url, chargers, monkeypatch):
+    monkeypatch.setenv("OCPP_IDLE_TIMEOUT_S", "0.5")
+
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            async with connect(f"{node.url}/{chargers}", subprotocols=["ocpp1.6"],
+                               additional_headers=basic(chargers, CHARGER_SECRET)) as ws:
+                with pytest.raises(ConnectionClosed) as closed:
+                    await asyncio.wait_for(ws.recv(), 10)
+                return closed.value.rcvd.code if closed.value.rcvd else None
+
+    assert run(scenario()) == 1001
+
+
+def test_a_charger_over_its_message_rate_is_slowed_not_refused(db, redis_url, chargers, monkeypatch):
+    monkeypatch.setenv("OCPP_MAX_MESSAGES_PER_S", "20")
+
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            async with connect(f"{node.url}/{chargers}", subprotocols=["ocpp1.6"],
+                               additional_headers=basic(chargers, CHARGER_SECRET)) as ws:
+                raw = RawCharger(ws)
+                return [(await raw.call("Heartbeat", {}))[0] for _ in range(150)]
+
+    assert run(scenario(), timeout=60) == [3] * 150
+
+
+def test_two_nodes_started_without_an_id_never_share_one(db, redis_url, monkeypatch):
+    monkeypatch.delenv("OCPP_NODE_ID", raising=False)
+    ids = {Node.from_settings(db=db, redis_url=redis_url).node_id for _ in range(2)}
+    assert len(ids) == 2
