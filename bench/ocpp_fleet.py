@@ -285,7 +285,7 @@ def run_target(target: str, args: argparse.Namespace, redis_url: str) -> Figures
     spy = None
     try:
         wait_port(port, proc)
-        time.sleep(1.0)
+        time.sleep(1.0 if args.processes <= 1 or target == "bare" else 5.0)  # every node process up
         idle_rss = rss_kib(proc.pid)
         identities = [f"FLEET-{i:06d}" for i in range(args.chargers)]
         g = max(1, args.generators)
