@@ -2,7 +2,7 @@
 
 --processes N (default: the number of CPU cores; OCPP_PROCESSES overrides the default) starts N node
 processes sharing OCPP_PORT with SO_REUSEPORT; the kernel spreads new connections over them. Each has
-its own node id (OCPP_NODE_ID-1 ... -N), so its own call queue and its own claims in Redis; this
+its own node id (OCPP_NODE_ID-1 ... -N, or a unique id each when OCPP_NODE_ID is unset), so its own call queue and its own claims in Redis; this
 process only supervises them (restarts one that dies, passes SIGTERM/SIGINT on). With N = 1 the node
 runs in this process under OCPP_NODE_ID itself.
 """
@@ -80,7 +80,8 @@ def supervise(processes: int) -> int:
     stopping = False
 
     def start(i: int) -> subprocess.Popen:
-        env = dict(os.environ, OCPP_NODE_ID=f"{base}-{i}", OCPP_REUSE_PORT="1")
+        # OCPP_NODE_ID=x gives x-1 ... x-N; unset, every child makes its own unique id
+        env = dict(os.environ, OCPP_NODE_ID=f"{base}-{i}" if base else "", OCPP_REUSE_PORT="1")
         return subprocess.Popen([sys.executable, "-m", "ocpp_server", "--processes", "1"], env=env)
 
     def on_signal(signum, _frame) -> None:
@@ -93,7 +94,8 @@ def supervise(processes: int) -> int:
     children = {i: start(i) for i in range(1, processes + 1)}
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    log.info("supervising %d OCPP node processes (%s-1 ... %s-%d) on one port", processes, base, base, processes)
+    log.info("supervising %d OCPP node processes on one port (node ids %s)", processes,
+             f"{base}-1 ... {base}-{processes}" if base else "unique per process")
     while not stopping:
         time.sleep(0.5)
         for i, child in list(children.items()):
