@@ -143,7 +143,8 @@ async def running(node: Node, host: str, port: int, tls: ssl.SSLContext | None =
     server = await serve(
         lambda conn: handle_connection(node, conn), host, port,
         subprotocols=[SUBPROTOCOL], process_request=lambda conn, req: check_charger(node, conn, req),
-        ssl=tls, compression=None, max_size=int(setting("OCPP_MAX_FRAME_BYTES")), ping_interval=30, ping_timeout=30,
+        ssl=tls, compression=None, max_size=int(setting("OCPP_MAX_FRAME_BYTES")),
+        ping_interval=float(setting("OCPP_PING_INTERVAL_S")), ping_timeout=float(setting("OCPP_PING_INTERVAL_S")),
         close_timeout=5, backlog=LISTEN_BACKLOG, reuse_port=reuse_port or None, open_timeout=30,
     )
     try:

@@ -9,7 +9,14 @@ CALLERROR codes (OCPP-J 1.6 names):
   unknown action                     -> NotImplemented; a 1.6 action we do not take -> NotSupported
   schema: missing field -> OccurenceConstraintViolation; wrong type/too long -> TypeConstraintViolation;
   bad value (enum, range, timestamp) -> PropertyConstraintViolation; unexpected field -> FormationViolation
+  an integer the database cannot hold (connectorId, transactionId, meterStart/Stop) -> PropertyConstraintViolation
 The connection stays open after any of them.
+
+Never refused, because a refused transaction message is resent forever and its session lost:
+schema errors inside MeterValues.meterValue and StopTransaction.transactionData (bad samples are
+skipped and counted), and unreadable Start/Stop timestamps (replaced by the receive time, flagged).
+Only Start/Stop/MeterValues answer InternalError (nothing was stored; the charger resends); the
+other messages are answered even when their write fails.
 """
 from __future__ import annotations
 
@@ -19,12 +26,12 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
+from ocpp.charge_point import snake_to_camel_case
 from ocpp.exceptions import (
     FormationViolationError, NotImplementedError as OcppNotImplemented, NotSupportedError,
     OccurenceConstraintViolationError, OCPPError, PropertyConstraintViolationError,
     TypeConstraintViolationError,
 )
-from ocpp.charge_point import snake_to_camel_case
 from ocpp.messages import Call, CallError, MessageType, get_validator, unpack
 from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call, call_result
@@ -292,8 +299,9 @@ class CentralChargePoint(ChargePoint):
     @on(Action.status_notification)
     async def on_status_notification(self, connector_id: int, error_code: str, status: str,
                                      **kwargs: Any) -> call_result.StatusNotification:
+        unchanged = ocpp_ingest.StatusOutcome(self.enabled, None)
         outcome = await self._db_or(
-            ocpp_ingest.StatusOutcome(self.enabled, None), ocpp_ingest.status_notification, self.identity, connector_id=connector_id, status=status,
+            unchanged, ocpp_ingest.status_notification, self.identity, connector_id=connector_id, status=status,
             error_code=error_code, info=kwargs.get("info"), vendor_error_code=kwargs.get("vendor_error_code"),
             timestamp=self._time(kwargs.get("timestamp"), "timestamp"), now=utcnow(),
             newest_seen=self._status_seen.get(connector_id),

@@ -29,6 +29,7 @@ ENV_KEYS = (
     "OCPP_AUTH_WINDOW_S",
     "OCPP_MAX_MESSAGES_PER_S",
     "OCPP_IDLE_TIMEOUT_S",
+    "OCPP_PING_INTERVAL_S",
 )
 
 
@@ -66,6 +67,8 @@ class Config:
     # A socket with no OCPP message for this long is closed (0: three heartbeat intervals, at least
     # 5 minutes). Half-open sockets are found sooner by WebSocket pings (30 s).
     OCPP_IDLE_TIMEOUT_S = "0"
+    # WebSocket pings find half-open sockets: no pong within the same time closes the connection.
+    OCPP_PING_INTERVAL_S = "30"
     BABEL_DEFAULT_LOCALE = "nb"
     BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
     LANGUAGES = ("nb", "sv", "en")

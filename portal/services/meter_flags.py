@@ -47,3 +47,17 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (int, str)) and not isinstance(value, bool):
         return value if not isinstance(value, str) else value[:80]
     return str(value)[:80]
+
+
+def billing_note(tx: Transaction) -> str:
+    """Why a finished session costs what it costs, for support (English; not shown to residents)."""
+    if tx.refused_at_start:
+        return f"not billed: the tag was refused when the session started ({tx.access_decision})"
+    codes = tx.flag_codes
+    if "no_readings" in codes:
+        return "not billed: " + CODES["no_readings"]
+    if "not_billed" in codes or not tx.billable:
+        return "not billed: " + CODES["not_billed"]
+    if "billed_from_samples" in codes:
+        return "billed: " + CODES["billed_from_samples"]
+    return "billed on the charger's start and stop readings"

@@ -150,6 +150,37 @@ def test_an_idle_socket_is_closed(db, redis_url, chargers, monkeypatch):
     assert run(scenario()) == 1001
 
 
+def test_a_half_open_socket_is_found_by_pings_and_closed(db, redis_url, chargers, monkeypatch):
+    """A charger gone without a FIN (power cut, NAT dropped): it never answers the node's pings."""
+    monkeypatch.setenv("OCPP_PING_INTERVAL_S", "0.3")
+
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            host, port = node.url.split("//")[1].split("/")[0].split(":")
+            reader, writer = await asyncio.open_connection(host, int(port))
+            key = base64.b64encode(b"0123456789abcdef").decode()
+            auth = basic(chargers, CHARGER_SECRET)["Authorization"]
+            writer.write((f"GET /ocpp/{chargers} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                          f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                          f"Sec-WebSocket-Protocol: ocpp1.6\r\nAuthorization: {auth}\r\n\r\n").encode())
+            await writer.drain()
+            assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+            for _ in range(100):  # the socket stays open on our side; we just never answer
+                if chargers in node.connections:
+                    break
+                await asyncio.sleep(0.05)
+            assert chargers in node.connections
+            for _ in range(200):
+                if chargers not in node.connections:
+                    break
+                await asyncio.sleep(0.05)
+            gone = chargers not in node.connections
+            writer.close()
+            return gone
+
+    assert run(scenario()) is True
+
+
 def test_a_charger_over_its_message_rate_is_slowed_not_refused(db, redis_url, chargers, monkeypatch):
     monkeypatch.setenv("OCPP_MAX_MESSAGES_PER_S", "20")
 
