@@ -66,7 +66,7 @@ class GroupWriter:
         """Finish what is queued, then stop."""
         if self._task is None:
             return
-        while not self._queue.empty():
+        while not self._queue.empty() and not self._task.done():
             await asyncio.sleep(0.01)
         self._task.cancel()
         try:
@@ -76,7 +76,7 @@ class GroupWriter:
         self._task = None
 
     async def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if self._task is None:  # not started (or stopped): plain one-message transaction
+        if self._task is None or self._task.done():  # not started, stopped or failed: one-message transaction
             return await asyncio.to_thread(self._single, _Item(fn, args, kwargs, None))  # type: ignore[arg-type]
         future = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Item(fn, args, kwargs, future))
