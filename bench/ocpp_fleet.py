@@ -29,7 +29,6 @@ import json
 import multiprocessing as mp
 import os
 import random
-import shutil
 import signal
 import socket
 import subprocess
