@@ -13,6 +13,7 @@ import json
 import logging
 from collections import deque
 from datetime import datetime, timedelta
+from typing import Any, Awaitable, Callable
 
 from sqlalchemy import delete, insert
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -77,11 +78,19 @@ def redact(frame: str) -> str:
     return json.dumps(_hide_secrets(data), separators=(",", ":"), ensure_ascii=False)
 
 
+def insert_rows(session: Session, rows: list[dict]) -> None:
+    session.execute(insert(OcppMessage.__table__), rows)  # Core executemany, not the ORM bulk path
+
+
 class MessageLog:
     """Buffers frames and writes them as OcppMessage rows in the background."""
 
-    def __init__(self, db: Database, max_buffer_bytes: int | None = None) -> None:
+    def __init__(self, db: Database, max_buffer_bytes: int | None = None,
+                 run: Callable[..., Awaitable[Any]] | None = None) -> None:
         self.db = db
+        # run(fn, rows): the node's group commit, so the log shares the node's one writer (on SQLite a
+        # second writer would wait on the first one's lock); without it the log writes on its own.
+        self._run_write = run
         self.max_buffer_bytes = max_buffer_bytes or int(setting("OCPP_MSGLOG_BUFFER_BYTES"))
         self._pending: deque[dict] = deque()
         self._pending_bytes = 0
@@ -147,7 +156,10 @@ class MessageLog:
             while self._pending:
                 batch = self._take()
                 try:
-                    await asyncio.to_thread(self._write, batch)
+                    if self._run_write is not None:
+                        await self._run_write(insert_rows, batch)
+                    else:
+                        await asyncio.to_thread(self._write, batch)
                 except UNAVAILABLE:
                     self._keep(batch, front=True)
                     raise
@@ -160,7 +172,7 @@ class MessageLog:
 
     def _write(self, batch: list[dict]) -> None:
         with self.db.session() as s:
-            s.execute(insert(OcppMessage), batch)
+            insert_rows(s, batch)
             s.commit()
 
     def _write_each(self, batch: list[dict]) -> list[dict]:

@@ -23,12 +23,16 @@ from sqlalchemy.exc import DBAPIError
 from portal.config import setting
 from portal.db import Database, utcnow
 from portal.services import ocpp_ingest
+from ocpp_server.auth import CredentialLookup, VerifiedSecrets
 from ocpp_server.msglog import MessageLog
+from ocpp_server.seen import LastSeen
+from ocpp_server.writer import GroupWriter
 
 if TYPE_CHECKING:
     from ocpp_server.v16 import CentralChargePoint
 
 log = logging.getLogger(__name__)
+REDIS_POOL = 64
 
 
 def calls_hook(name: str) -> Callable[..., Any] | None:
@@ -40,6 +44,15 @@ def calls_hook(name: str) -> Callable[..., Any] | None:
             log.exception("ocpp_server.calls failed to import")
         return None
     return getattr(module, name, None)
+
+
+def prefetch_charge_points(session: Any, calls: list[tuple[Callable[..., Any], tuple]]) -> None:
+    """Before a group commit: load every charge point its ocpp_ingest messages name, in one go."""
+    identities = {args[0] for fn, args in calls
+                  if getattr(fn, "__module__", "").startswith(ocpp_ingest.__name__) and args
+                  and isinstance(args[0], str)}
+    identities.discard("")
+    ocpp_ingest.prefetch(session, identities)
 
 
 def default_node_id() -> str:
@@ -54,9 +67,16 @@ class Node:
         self.node_id = node_id
         self.db = db
         self.redis_url = redis_url
-        self.redis = aioredis.Redis.from_url(redis_url)
+        # A blocking pool: in a reconnect storm thousands of claims are set at once; they wait for one of
+        # REDIS_POOL connections instead of failing with "Too many connections" (which lost claims).
+        self.redis = aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
+            redis_url, max_connections=REDIS_POOL, timeout=30))
         self.connections: dict[str, "CentralChargePoint"] = {}
-        self.msglog = MessageLog(db)
+        self.writer = GroupWriter(db, prepare=prefetch_charge_points)
+        self.msglog = MessageLog(db, run=self.run_db)
+        self.seen = LastSeen(self)
+        self.secrets = VerifiedSecrets()
+        self.credentials = CredentialLookup(self.read_db)
         self.response_timeout = response_timeout
         self._tasks: set[asyncio.Task] = set()
         self._locks: dict[str, asyncio.Lock] = {}
@@ -76,6 +96,8 @@ class Node:
 
     async def start(self) -> None:
         self.msglog.start()
+        self.writer.start()
+        self.seen.start()
         stale = await self.run_db(ocpp_ingest.node_stopped, self.node_id, utcnow())
         if stale:
             log.info("node %s: %d chargers left online by a previous run marked offline", self.node_id, stale)
@@ -88,7 +110,9 @@ class Node:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.seen.stop()
         await self.run_db(ocpp_ingest.node_stopped, self.node_id, utcnow())
+        await self.writer.stop()
         await self.msglog.stop()
         await self.redis.aclose()
 
@@ -107,21 +131,26 @@ class Node:
     # --- database ----------------------------------------------------------------------------
 
     async def run_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a domain function in a worker thread with a fresh session; commit once."""
-        return await asyncio.to_thread(self._in_session, fn, *args, **kwargs)
+        """Run a domain function fn(session, ...) in the node's group commit (ocpp_server.writer).
 
-    def _in_session(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        Returns once the transaction holding it has committed."""
         try:
-            with self.db.session() as session:
-                result = fn(session, *args, **kwargs)
-                session.commit()
+            result = await self.writer.submit(fn, *args, **kwargs)
         except Exception as exc:
-            if isinstance(exc, DBAPIError) or isinstance(exc, TimeoutError):
+            if isinstance(exc, (DBAPIError, TimeoutError)):
                 self.db_errors += 1
                 self._last_db_error = time.monotonic()
             raise
         self._last_db_ok = time.monotonic()
         return result
+
+    async def read_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A read-only lookup in a worker thread, outside the writer's queue (the handshake uses it)."""
+        return await asyncio.to_thread(self._read, fn, *args, **kwargs)
+
+    def _read(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        with self.db.session() as session:
+            return fn(session, *args, **kwargs)
 
     @property
     def database_failing(self) -> bool:
@@ -165,7 +194,8 @@ class Node:
                 return
             del self.connections[cp.identity]
             try:
-                await self.run_db(ocpp_ingest.disconnected, cp.identity, self.node_id, utcnow())
+                await self.run_db(ocpp_ingest.disconnected, cp.identity, self.node_id, utcnow(),
+                                  self.seen.take(cp.identity))
             finally:
                 await self._hook("on_charger_disconnected", cp.identity)
         log.info("%s: disconnected", cp.identity)

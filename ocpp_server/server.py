@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 SUBPROTOCOL = "ocpp1.6"
 PATH_RE = re.compile(r"^/ocpp/([^/]{1,64})/?$")
 HEALTH_PATHS = ("/healthz", "/health")
+LISTEN_BACKLOG = 4096  # capped by net.core.somaxconn
 
 
 def identity_from_path(path: str) -> str | None:
@@ -132,15 +133,19 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
 
 
 @asynccontextmanager
-async def running(node: Node, host: str, port: int, tls: ssl.SSLContext | None = None) -> AsyncIterator[Server]:
-    """Start the node and the WebSocket server; on exit close every socket and stop the node cleanly."""
+async def running(node: Node, host: str, port: int, tls: ssl.SSLContext | None = None,
+                  reuse_port: bool = False) -> AsyncIterator[Server]:
+    """Start the node and the WebSocket server; on exit close every socket and stop the node cleanly.
+
+    reuse_port: share the port with the other node processes of `python -m ocpp_server --processes N`.
+    The listen backlog is raised so a reconnect storm queues in the kernel instead of being reset."""
     await node.start()
     server = await serve(
         lambda conn: handle_connection(node, conn), host, port,
         subprotocols=[SUBPROTOCOL], process_request=lambda conn, req: check_charger(node, conn, req),
         ssl=tls, compression=None, max_size=int(setting("OCPP_MAX_FRAME_BYTES")),
         ping_interval=float(setting("OCPP_PING_INTERVAL_S")), ping_timeout=float(setting("OCPP_PING_INTERVAL_S")),
-        close_timeout=5,
+        close_timeout=5, backlog=LISTEN_BACKLOG, reuse_port=reuse_port or None, open_timeout=30,
     )
     try:
         yield server

@@ -152,6 +152,11 @@ class CentralChargePoint(ChargePoint):
         self.replaced = False
         self.heartbeat_interval = info.heartbeat_interval
         self._unavailable_requested = False
+        self._status_seen: dict[int, datetime] = {}  # newest StatusNotification time per connector
+        # What the hot path needs, held by the connection: only this connection starts and stops the
+        # charger's transactions, so it keeps this map exact without asking the database.
+        self.charge_point_id = info.charge_point_id or None
+        self.open_transactions: dict[int, int] = dict(info.open_transactions)
         self.last_message_at = asyncio.get_running_loop().time()
         self._rate = MessageRate(float(setting("OCPP_MAX_MESSAGES_PER_S")))
         # Validation is done here (strict or relaxed), not by the library, to answer with 1.6 error codes.
@@ -166,7 +171,9 @@ class CentralChargePoint(ChargePoint):
         self.last_message_at = asyncio.get_running_loop().time()
         await self._rate.wait()
         text = raw_msg if isinstance(raw_msg, str) else raw_msg.decode("utf-8", "replace")
-        self.node.msglog.record(self.identity, "in", text)
+        now = utcnow()
+        self.node.seen.note(self.identity, now)  # last seen: written in batches (ocpp_server.seen)
+        self.node.msglog.record(self.identity, "in", text, now)
         try:
             msg = unpack(text)
         except OCPPError as exc:
@@ -288,9 +295,7 @@ class CentralChargePoint(ChargePoint):
 
     @on(Action.heartbeat)
     async def on_heartbeat(self, **kwargs: Any) -> call_result.Heartbeat:
-        now = utcnow()
-        await self._db_or(None, ocpp_ingest.heartbeat, self.identity, now)
-        return call_result.Heartbeat(current_time=format_time(now))
+        return call_result.Heartbeat(current_time=format_time(utcnow()))  # last seen: noted in route_message
 
     @on(Action.status_notification)
     async def on_status_notification(self, connector_id: int, error_code: str, status: str,
@@ -300,7 +305,11 @@ class CentralChargePoint(ChargePoint):
             unchanged, ocpp_ingest.status_notification, self.identity, connector_id=connector_id, status=status,
             error_code=error_code, info=kwargs.get("info"), vendor_error_code=kwargs.get("vendor_error_code"),
             timestamp=self._time(kwargs.get("timestamp"), "timestamp"), now=utcnow(),
+            newest_seen=self._status_seen.get(connector_id),
         )
+        if outcome.at is not None:
+            newest = self._status_seen.get(connector_id)
+            self._status_seen[connector_id] = max(outcome.at, newest) if newest else outcome.at
         self.enabled = outcome.enabled
         if outcome.jobs:
             await self.node.enqueue_after_commit(outcome.jobs)
@@ -327,6 +336,8 @@ class CentralChargePoint(ChargePoint):
             ocpp_ingest.start_transaction, self.identity, connector_id=connector_id, id_tag=id_tag,
             meter_start=meter_start, timestamp=self._charger_time(timestamp), now=utcnow(),
         )
+        if outcome.status == "Accepted":
+            self.open_transactions[connector_id] = outcome.transaction_id
         log.info("%s: StartTransaction connector %s -> tx %s %s%s", self.identity, connector_id,
                  outcome.transaction_id, outcome.status, " (duplicate)" if outcome.duplicate else "")
         return call_result.StartTransaction(transaction_id=outcome.transaction_id,
@@ -335,7 +346,9 @@ class CentralChargePoint(ChargePoint):
     @on(Action.meter_values)
     async def on_meter_values(self, connector_id: int, meter_value: list, **kwargs: Any) -> call_result.MeterValues:
         await self._db(ocpp_ingest.meter_values, self.identity, connector_id=connector_id,
-                       transaction_id=kwargs.get("transaction_id"), meter_value=meter_value, now=utcnow())
+                       transaction_id=kwargs.get("transaction_id"), meter_value=meter_value, now=utcnow(),
+                       charge_point_id=self.charge_point_id,
+                       open_transaction_id=self.open_transactions.get(connector_id))
         return call_result.MeterValues()
 
     @on(Action.stop_transaction)
@@ -348,11 +361,13 @@ class CentralChargePoint(ChargePoint):
             timestamp=self._charger_time(timestamp), reason=kwargs.get("reason"), id_tag=kwargs.get("id_tag"),
             transaction_data=kwargs.get("transaction_data"), payload=payload, now=utcnow(),
         )
+        for connector, open_id in list(self.open_transactions.items()):
+            if open_id == transaction_id:
+                del self.open_transactions[connector]
         return call_result.StopTransaction(id_tag_info=self._id_tag_info(status) if status else None)
 
     @on(Action.data_transfer)
     async def on_data_transfer(self, vendor_id: str, **kwargs: Any) -> call_result.DataTransfer:
-        await self._db_or(None, ocpp_ingest.heartbeat, self.identity, utcnow())
         handler = self.vendor_handlers.get(vendor_id)
         if handler is None:
             return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)
@@ -360,10 +375,8 @@ class CentralChargePoint(ChargePoint):
 
     @on(Action.diagnostics_status_notification)
     async def on_diagnostics_status(self, **kwargs: Any) -> call_result.DiagnosticsStatusNotification:
-        await self._db_or(None, ocpp_ingest.heartbeat, self.identity, utcnow())
         return call_result.DiagnosticsStatusNotification()
 
     @on(Action.firmware_status_notification)
     async def on_firmware_status(self, **kwargs: Any) -> call_result.FirmwareStatusNotification:
-        await self._db_or(None, ocpp_ingest.heartbeat, self.identity, utcnow())
         return call_result.FirmwareStatusNotification()

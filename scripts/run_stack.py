@@ -3,7 +3,8 @@
 Starts
   web        gunicorn 'portal:create_app()' on 127.0.0.1:5000 (2 workers, threads)
   worker     python -m worker
-  ocpp       python -m ocpp_server (OCPP_HOST=127.0.0.1, OCPP_PORT=9000)
+  ocpp       python -m ocpp_server (OCPP_HOST=127.0.0.1, OCPP_PORT=9000): one node process per core
+             sharing the port (SO_REUSEPORT), node ids node-1-1, node-1-2, ... (OCPP_PROCESSES=1 for one)
   sim-<ID>   python -m ocpp_server.simulator ... for each demo charger, once the
              OCPP port accepts connections
 

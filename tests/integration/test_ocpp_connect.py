@@ -69,6 +69,7 @@ def test_boot_heartbeat_status_and_message_log(db, redis_url, charger):
                 assert sim.heartbeat_interval == pytest.approx(0.3)
                 first_seen = (await query(db, _cp("CP-CONN-1"))).last_seen_at
                 await asyncio.sleep(0.8)
+                await node.seen.flush()  # heartbeats are written in batches, not one by one
                 cp = await query(db, _cp("CP-CONN-1"))
                 assert cp.online and cp.connected_node == "test-node" and cp.boot_status == "Accepted"
                 assert cp.vendor == "SimuCharge" and cp.serial_number == "SN-CP-CONN-1"

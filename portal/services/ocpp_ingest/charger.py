@@ -4,12 +4,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from portal.models import ChargePoint, Connector
 from portal.services.ocpp_ingest.common import (
-    RETRY_INTERVAL_S, BootOutcome, ConnectInfo, StatusOutcome, actions_hook, charge_point, charger_time, seen,
+    RETRY_INTERVAL_S, BootOutcome, ConnectInfo, StatusOutcome, actions_hook, charge_point, charger_time,
+    open_transactions, seen,
 )
 
 log = logging.getLogger(__name__)
@@ -22,23 +23,46 @@ def credentials(session: Session, identity: str) -> str | None:
     return session.scalar(select(ChargePoint.secret_hash).where(ChargePoint.identity == identity))
 
 
+def credentials_many(session: Session, identities: list[str]) -> dict[str, str]:
+    """Stored secret hashes of several chargers in one query (unknown identities are left out)."""
+    return dict(session.execute(select(ChargePoint.identity, ChargePoint.secret_hash)
+                                .where(ChargePoint.identity.in_(identities))).all())
+
+
 def connected(session: Session, identity: str, node_id: str, now: datetime) -> ConnectInfo:
     cp = charge_point(session, identity)
     cp.connected_node = node_id
     seen(cp, now)
-    session.flush()
-    return ConnectInfo(identity, cp.enabled, cp.relaxed_validation, cp.boot_status, cp.heartbeat_interval)
+    return ConnectInfo(identity, cp.enabled, cp.relaxed_validation, cp.boot_status, cp.heartbeat_interval,
+                       cp.id, open_transactions(session, cp))
 
 
-def disconnected(session: Session, identity: str, node_id: str, now: datetime) -> None:
-    """The socket closed: offline, unless another node took the charger over meanwhile."""
+def disconnected(session: Session, identity: str, node_id: str, now: datetime,
+                 last_seen: datetime | None = None) -> None:
+    """The socket closed: offline, unless another node took the charger over meanwhile.
+
+    last_seen: the charger's last message, when the node had not written it yet (see mark_seen)."""
     cp = charge_point(session, identity)
+    if last_seen is not None and (cp.last_seen_at is None or last_seen > cp.last_seen_at):
+        cp.last_seen_at = last_seen
     if cp.connected_node not in (None, node_id):
         return
     cp.online = False
     cp.offline_since = now
     cp.connected_node = None
-    session.flush()
+
+
+def mark_seen(session: Session, node_id: str, seen_at: dict[str, datetime]) -> int:
+    """Write the last-seen times a node kept in memory, in one executemany UPDATE.
+
+    Only chargers this node still holds are touched (a disconnect, or another node's newer connection,
+    wins); a charger the missed-heartbeat job marked offline comes back online."""
+    table = ChargePoint.__table__
+    stmt = (table.update()
+            .where(table.c.identity == bindparam("b_identity"), table.c.connected_node == bindparam("b_node"))
+            .values(last_seen_at=bindparam("b_at"), online=True, offline_since=None))
+    result = session.execute(stmt, [{"b_identity": i, "b_node": node_id, "b_at": at} for i, at in seen_at.items()])
+    return result.rowcount or 0
 
 
 def node_stopped(session: Session, node_id: str, now: datetime) -> int:
@@ -76,7 +100,6 @@ def boot(session: Session, identity: str, *, vendor: str, model: str, serial: st
     cp.booted_at = now
     status = boot_decision(cp)
     cp.boot_status = status
-    session.flush()
     interval = cp.heartbeat_interval if status == "Accepted" else RETRY_INTERVAL_S
     return BootOutcome(status, interval, cp.enabled)
 
@@ -95,10 +118,15 @@ def heartbeat(session: Session, identity: str, now: datetime) -> None:
 
 def status_notification(session: Session, identity: str, *, connector_id: int, status: str,
                         error_code: str, info: str | None, vendor_error_code: str | None,
-                        timestamp: datetime | None, now: datetime) -> StatusOutcome:
-    """Store a connector's status; an older report (queued while offline) never overwrites a newer one."""
+                        timestamp: datetime | None, now: datetime,
+                        newest_seen: datetime | None = None) -> StatusOutcome:
+    """Store a connector's status; an older report (queued while offline) never overwrites a newer one.
+
+    A report that changes nothing (same status, error code and texts) writes nothing; the connection
+    remembers its time instead (newest_seen: the newest report time this connection has seen for the
+    connector, returned as outcome.at), so an older report that follows is still recognised as older.
+    The charger's last-seen time is the node's business (ocpp_server.seen), not written per message."""
     cp = charge_point(session, identity)
-    seen(cp, now)
     conn = cp.connector(connector_id)
     if conn is None:
         conn = Connector(connector_id=connector_id)
@@ -107,13 +135,16 @@ def status_notification(session: Session, identity: str, *, connector_id: int, s
     # ahead cannot hide the statuses that follow), and in whole seconds (many chargers send no
     # fractions): within one second the later arrival wins.
     at = min(charger_time(cp, timestamp, now).at, now) if timestamp is not None else now
-    if conn.status_at is not None and at.replace(microsecond=0) < conn.status_at.replace(microsecond=0):
+    newest = max((t for t in (conn.status_at, newest_seen) if t is not None), default=None)
+    if newest is not None and at.replace(microsecond=0) < newest.replace(microsecond=0):
         log.info("%s connector %s: older status %s (%s) kept out of the current state",
                  identity, connector_id, status, at.isoformat())
-        session.flush()
         return StatusOutcome(cp.enabled, None)
+    hook = actions_hook("on_connector_status")
+    if conn.status_at is not None and (conn.status, conn.error_code, conn.info, conn.vendor_error_code) == (
+            status, error_code, (info or "")[:50], (vendor_error_code or "")[:50]):
+        # e.g. Preparing again after a reboot may still autostart
+        return StatusOutcome(cp.enabled, hook(session, cp, connector_id, status) if hook else None, at)
     conn.status, conn.error_code, conn.status_at = status, error_code, at
     conn.info, conn.vendor_error_code = (info or "")[:50], (vendor_error_code or "")[:50]
-    session.flush()
-    hook = actions_hook("on_connector_status")
-    return StatusOutcome(cp.enabled, hook(session, cp, connector_id, status) if hook else None)
+    return StatusOutcome(cp.enabled, hook(session, cp, connector_id, status) if hook else None, at)

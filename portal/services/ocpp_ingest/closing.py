@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from portal.models import ChargePoint, OrphanStop, Transaction
 from portal.services.meter_flags import add_flag
 from portal.services.metering import register_readings, session_energy, transaction_cost
+from portal.services.ocpp_ingest.meter_values import write_pending
 
 log = logging.getLogger(__name__)
 ABANDONED = "Abandoned"
@@ -25,6 +26,7 @@ def close(session: Session, tx: Transaction, meter_stop: int, at: datetime, reas
     tx.stop_key, tx.meter_stop_wh, tx.stop_reason = key, meter_stop, reason or "Local"
     tx.stopped_at = max(at, tx.started_at)
     tx.status = "completed"
+    write_pending(session)  # the readings of this very batch count too
     readings = register_readings(session, tx)
     energy = session_energy(tx, meter_stop, tx.stopped_at, readings)
     tx.energy_wh = energy.wh

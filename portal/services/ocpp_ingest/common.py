@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
-from portal.models import ChargePoint
+from portal.models import ChargePoint, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ class ConnectInfo:
     relaxed_validation: bool
     boot_status: str | None
     heartbeat_interval: int
+    charge_point_id: int = 0
+    open_transactions: tuple[tuple[int, int], ...] = ()  # (connector id, transaction id) still active
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class BootOutcome:
 class StatusOutcome:
     enabled: bool
     jobs: Any  # what portal.services.actions.on_connector_status returned, to enqueue after commit
+    at: datetime | None = None  # the report's time as ordered (the connection remembers the newest)
 
 
 @dataclass(frozen=True)
@@ -91,11 +94,46 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
+PREFETCHED = "ocpp_prefetched_charge_points"
+PREFETCHED_OPEN = "ocpp_prefetched_open_transactions"
+
+
 def charge_point(session: Session, identity: str) -> ChargePoint:
-    cp = session.scalar(select(ChargePoint).where(ChargePoint.identity == identity))
+    cp = session.info.get(PREFETCHED, {}).get(identity)
+    if cp is None:
+        cp = session.scalar(select(ChargePoint).where(ChargePoint.identity == identity))
     if cp is None:
         raise UnknownChargePoint(identity)
     return cp
+
+
+def prefetch(session: Session, identities: set[str]) -> None:
+    """Load the charge points (with site and connectors) and their open transactions that a group
+    commit's messages are about, in three queries for the whole batch instead of two or three per
+    message; charge_point() and open_transactions() then find them here."""
+    if not identities:
+        return
+    cps = session.scalars(select(ChargePoint).where(ChargePoint.identity.in_(identities))
+                          .options(joinedload(ChargePoint.site), selectinload(ChargePoint.connectors))).all()
+    session.info.setdefault(PREFETCHED, {}).update({cp.identity: cp for cp in cps})
+    open_txs = session.info.setdefault(PREFETCHED_OPEN, {})
+    for cp in cps:
+        open_txs.setdefault(cp.id, [])
+    if cps:
+        for cp_id, connector, tx_id in session.execute(
+                select(Transaction.charge_point_id, Transaction.connector_id, Transaction.id)
+                .where(Transaction.charge_point_id.in_([cp.id for cp in cps]), Transaction.status == "active")
+                .order_by(Transaction.started_at)):
+            open_txs[cp_id].append((connector, tx_id))
+
+
+def open_transactions(session: Session, cp: ChargePoint) -> tuple[tuple[int, int], ...]:
+    """(connector id, transaction id) of the charge point's active transactions, oldest first."""
+    known = session.info.get(PREFETCHED_OPEN, {}).get(cp.id)
+    if known is not None:
+        return tuple(known)
+    return tuple((c, t) for c, t in session.execute(select(Transaction.connector_id, Transaction.id).where(
+        Transaction.charge_point_id == cp.id, Transaction.status == "active").order_by(Transaction.started_at)))
 
 
 def seen(cp: ChargePoint, now: datetime) -> None:

@@ -15,14 +15,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ocpp.v16.enums import Location, Measurand, Phase, ReadingContext, UnitOfMeasure, ValueFormat
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from portal.models import ChargePoint, MeterValue, Transaction
+from portal.models import MeterValue, Transaction
 from portal.services.meter_flags import add_flag
 from portal.services.metering import ENERGY_REGISTER, to_wh
-from portal.services.ocpp_ingest.common import CLOCK_AHEAD_LIMIT, charge_point, format_time, parse_time, seen
+from portal.services.ocpp_ingest.common import CLOCK_AHEAD_LIMIT, charge_point, format_time, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -105,63 +106,83 @@ def sample_key(cp_id: int, connector_id: int, s: Sample) -> str:
 
 
 def meter_values(session: Session, identity: str, *, connector_id: int, transaction_id: int | None,
-                 meter_value: Any, now: datetime, context: str | None = None) -> int:
-    """Store every sane sample once; the transaction keeps its newest energy reading. Returns rows stored."""
-    cp = charge_point(session, identity)
-    seen(cp, now)
-    tx = _transaction_for(session, cp, connector_id, transaction_id)
+                 meter_value: Any, now: datetime, context: str | None = None,
+                 charge_point_id: int | None = None, open_transaction_id: int | None = None) -> int:
+    """Store every sane sample once; the transaction keeps its newest energy reading. Returns rows queued.
+
+    A connection that knows its charge point id and the connector's open transaction passes them, so
+    the hot path looks nothing up (the charge point is loaded only to count skipped samples). The
+    charger's last-seen time is the node's business (ocpp_server.seen)."""
     samples, skipped = readable_samples(meter_value, now)
-    if skipped:
-        cp.skipped_samples = (cp.skipped_samples or 0) + skipped
-        log.warning("%s: %d unreadable meter value(s) skipped", identity, skipped)
-    return store_samples(session, cp, connector_id, tx, samples, context)
+    known = charge_point_id is not None  # the connection tracks its open transactions
+    if charge_point_id is None or skipped:
+        cp = charge_point(session, identity)
+        charge_point_id = cp.id
+        if skipped:
+            cp.skipped_samples = (cp.skipped_samples or 0) + skipped
+            log.warning("%s: %d unreadable meter value(s) skipped", identity, skipped)
+    tx = _transaction_for(session, charge_point_id, connector_id, transaction_id, open_transaction_id, known)
+    return store_samples(session, charge_point_id, connector_id, tx, samples, context)
 
 
-def store_samples(session: Session, cp: ChargePoint, connector_id: int, tx: Transaction | None,
+PENDING_METER_ROWS = "ocpp_pending_meter_rows"
+
+
+def store_samples(session: Session, charge_point_id: int, connector_id: int, tx: Transaction | None,
                   samples: list[Sample], context: str | None) -> int:
-    """Insert the samples not stored yet (one retry when the same samples raced in elsewhere)."""
-    for attempt in (1, 2):
-        try:
-            with session.begin_nested():
-                stored = _insert_new(session, cp, connector_id, tx, samples, context)
-                session.flush()
-            return stored
-        except IntegrityError:
-            if attempt == 2:
-                raise
-            log.info("%s: the same meter values arrived twice at once; storing what is new", cp.identity)
-    return 0
-
-
-def _insert_new(session: Session, cp: ChargePoint, connector_id: int, tx: Transaction | None,
-                samples: list[Sample], context: str | None) -> int:
-    keyed = {sample_key(cp.id, connector_id, s): s for s in samples}
-    if not keyed:
-        return 0
-    known = set(session.scalars(select(MeterValue.sample_key).where(MeterValue.sample_key.in_(list(keyed)))))
-    stored = 0
-    for key, s in sorted(keyed.items(), key=lambda kv: kv[1].timestamp):
-        if key in known:
+    """Queue the samples for this transaction's bulk INSERT; a sample already stored (same key) is
+    skipped by the database (ON CONFLICT DO NOTHING), so resent values are stored once."""
+    pending: dict[str, dict] = session.info.setdefault(PENDING_METER_ROWS, {})
+    queued = 0
+    for s in sorted(samples, key=lambda s: s.timestamp):
+        key = sample_key(charge_point_id, connector_id, s)
+        if key in pending:
             continue
-        session.add(MeterValue(
-            charge_point_id=cp.id, connector_id=connector_id, transaction_id=tx.id if tx else None,
-            timestamp=s.timestamp, measurand=s.measurand, value=s.value, unit=s.unit, phase=s.phase,
-            context=s.context or context, sample_key=key,
-        ))
-        stored += 1
+        pending[key] = {
+            "charge_point_id": charge_point_id, "connector_id": connector_id,
+            "transaction_id": tx.id if tx else None, "timestamp": s.timestamp, "measurand": s.measurand,
+            "value": s.value, "unit": s.unit, "phase": s.phase, "context": s.context or context, "sample_key": key,
+        }
+        queued += 1
         if tx is not None and s.measurand == ENERGY_REGISTER and not s.phase:
-            track_register(tx, int(to_wh(s.value, s.unit)), s.timestamp)
-    return stored
+            track_register(tx, int(to_wh(s.value, s.unit)), s.timestamp)  # idempotent for a resent sample
+    return queued
 
 
-def _transaction_for(session: Session, cp: ChargePoint, connector_id: int, transaction_id: Any):
+def write_pending(session: Session) -> int:
+    """Insert the meter rows this session queued, in one executemany; known sample keys are skipped."""
+    rows = session.info.pop(PENDING_METER_ROWS, None)
+    if not rows:
+        return 0
+    table = MeterValue.__table__
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt = pg_insert(table).on_conflict_do_nothing(index_elements=["sample_key"])
+    elif dialect == "sqlite":
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["sample_key"])
+    else:  # pragma: no cover - the portal runs on SQLite and PostgreSQL only
+        stmt = insert(table)
+    session.execute(stmt, list(rows.values()))
+    return len(rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending_before_commit(session: Session) -> None:
+    write_pending(session)
+
+
+def _transaction_for(session: Session, charge_point_id: int, connector_id: int, transaction_id: Any,
+                     open_transaction_id: int | None = None, known: bool = False):
     if isinstance(transaction_id, int) and not isinstance(transaction_id, bool):
         tx = session.get(Transaction, transaction_id) if abs(transaction_id) < 2**62 else None
-        return tx if tx is not None and tx.charge_point_id == cp.id else None
+        return tx if tx is not None and tx.charge_point_id == charge_point_id else None
     if connector_id < 1:
         return None
+    if known:  # the connection tracks the transactions started and stopped through it
+        tx = session.get(Transaction, open_transaction_id) if open_transaction_id is not None else None
+        return tx if tx is not None and tx.status == "active" and tx.charge_point_id == charge_point_id else None
     return session.scalar(select(Transaction).where(
-        Transaction.charge_point_id == cp.id, Transaction.connector_id == connector_id,
+        Transaction.charge_point_id == charge_point_id, Transaction.connector_id == connector_id,
         Transaction.status == "active").order_by(Transaction.started_at.desc()).limit(1))
 
 
