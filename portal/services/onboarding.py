@@ -16,7 +16,9 @@ from portal.services.secrets import (
     CHARGER_SECRET_MAX, CHARGER_SECRET_MIN, hash_charger_secret, hash_secret,
 )
 
-IDENTITY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,47}$")
+# '%' and ':' occur in identities chargers are configured with elsewhere; the node takes them
+# percent-encoded in the path, so onboarding takes them too. '/' and spaces would break the URL.
+IDENTITY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:%\-]{0,47}$")
 
 
 class OnboardingError(ValueError):
@@ -97,7 +99,7 @@ def validate_identity(identity: str) -> str:
     identity = identity.strip()
     if not IDENTITY_RE.match(identity):
         raise OnboardingError(
-            f"invalid identity {identity!r}: 1-48 characters, letters, digits, '.', '_', ':' or '-'"
+            f"invalid identity {identity!r}: 1-48 characters, letters, digits, '.', '_', ':', '%' or '-'"
         )
     return identity
 

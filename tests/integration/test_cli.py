@@ -165,3 +165,16 @@ def test_db_upgrade_on_a_fresh_postgresql_database():
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_chargers_add_takes_identities_with_colon_and_percent_and_the_start_screen_opens(runner, session, client):
+    """The node accepts such identities (percent-encoded in the path), so onboarding must too."""
+    session.add(Site(slug="solbakken", name="Solbakken borettslag"))
+    session.commit()
+    for identity in ("CP:COLON:1", "CP%PERCENT"):
+        result = runner.invoke(args=["chargers", "add", identity, "--site", "solbakken",
+                                     "--password", "a-secret-of-24-characters"])
+        assert result.exit_code == 0, result.output
+    assert client.get("/c/CP%25PERCENT").status_code == 200
+    assert runner.invoke(args=["chargers", "add", "CP/SLASH", "--site", "solbakken",
+                               "--password", "a-secret-of-24-characters"]).exit_code != 0

@@ -25,7 +25,7 @@ def chargers(session):
     odd = {}
     for identity in ("CP:COLON:1", "CP%PERCENT", "CP-ODD-PASSWORD"):
         cp = make_charge_point(session, site, identity.replace("%", "-"), online=False, boot_status=None)
-        cp.identity = identity  # '%' is not offered at onboarding, but chargers configured elsewhere use it
+        cp.identity = identity  # (the factory's own identity check is stricter than onboarding's)
         cp.secret_hash = hash_charger_secret(ODD_PASSWORD)
         odd[identity] = cp
     plain = make_charge_point(session, site, "CP-PLAIN", online=False, boot_status=None)
