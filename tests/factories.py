@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -16,6 +17,9 @@ from portal.services.secrets import hash_charger_secret, hash_secret
 PASSWORD = "correct-horse-battery"
 CHARGER_SECRET = "test-charger-secret-0001"
 _seq = itertools.count(1)
+# Residents in tests have held their access for a long time: a session a charger started offline (or at a
+# fixed test timestamp) is judged by the access held at its start time.
+LONG_AGO = datetime(2020, 1, 1, tzinfo=timezone.utc)
 
 
 @functools.cache
@@ -43,7 +47,7 @@ def make_user(
     user = create_user(session, email or f"user{next(_seq)}@example.test", password_hash=password_hash(),
                        staff_role=staff_role, language=language, name=name)
     if site is not None:
-        add_member(session, user, site, role)
+        add_member(session, user, site, role).created_at = LONG_AGO
     return user
 
 
@@ -54,8 +58,8 @@ def make_plan(session: Session, site: Site, name: str = "Residents") -> Subscrip
     return plan
 
 
-def subscribe(session: Session, user: User, plan: SubscriptionPlan) -> UserSubscription:
-    sub = UserSubscription(user_id=user.id, plan_id=plan.id, status="active")
+def subscribe(session: Session, user: User, plan: SubscriptionPlan, started_at: datetime = LONG_AGO) -> UserSubscription:
+    sub = UserSubscription(user_id=user.id, plan_id=plan.id, status="active", started_at=started_at)
     session.add(sub)
     session.flush()
     return sub

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -33,10 +34,12 @@ def member_site_ids(session: Session, user_id: int) -> set[int]:
     return set(session.scalars(select(Membership.site_id).where(Membership.user_id == user_id)))
 
 
-def membership(session: Session, user_id: int, site_id: int) -> Membership | None:
-    return session.scalar(
-        select(Membership).where(Membership.user_id == user_id, Membership.site_id == site_id)
-    )
+def membership(session: Session, user_id: int, site_id: int, as_of: datetime | None = None) -> Membership | None:
+    """The user's membership of the site (with ``as_of``: only one that already existed then)."""
+    query = select(Membership).where(Membership.user_id == user_id, Membership.site_id == site_id)
+    if as_of is not None:
+        query = query.where(Membership.created_at <= as_of)
+    return session.scalar(query)
 
 
 def can_view_site(session: Session, user: User, site_id: int) -> bool:
@@ -68,14 +71,15 @@ def can_see_charge_point(session: Session, user: User, cp: ChargePoint) -> bool:
     return membership(session, user.id, cp.site_id) is not None
 
 
-def active_plan_ids(session: Session, user_id: int) -> set[int]:
-    return set(
-        session.scalars(
-            select(UserSubscription.plan_id).where(
-                UserSubscription.user_id == user_id, UserSubscription.status == "active"
-            )
-        )
-    )
+def active_plan_ids(session: Session, user_id: int, as_of: datetime | None = None) -> set[int]:
+    """The plans the user subscribes to now (or, with ``as_of``, held at that moment)."""
+    query = select(UserSubscription.plan_id).where(UserSubscription.user_id == user_id)
+    if as_of is None:
+        query = query.where(UserSubscription.status == "active")
+    else:
+        query = query.where(UserSubscription.started_at <= as_of,
+                            UserSubscription.ended_at.is_(None) | (UserSubscription.ended_at > as_of))
+    return set(session.scalars(query))
 
 
 def user_group_ids(session: Session, user_id: int, site_id: int) -> set[int]:
@@ -85,10 +89,11 @@ def user_group_ids(session: Session, user_id: int, site_id: int) -> set[int]:
         .where(UserGroupMember.user_id == user_id, UserGroup.site_id == site_id)))
 
 
-def tariff_for(session: Session, user_id: int | None, cp: ChargePoint, spot_now: Decimal | None = None) -> TariffChoice:
+def tariff_for(session: Session, user_id: int | None, cp: ChargePoint, spot_now: Decimal | None = None,
+               as_of: datetime | None = None) -> TariffChoice:
     """The one tariff that applies to this user at this charge point (DOMAIN.md rule)."""
     tariffs = cp.tariff_group.tariffs if cp.tariff_group else []
-    plans = active_plan_ids(session, user_id) if user_id else set()
+    plans = active_plan_ids(session, user_id, as_of) if user_id else set()
     groups = user_group_ids(session, user_id, cp.site_id) if user_id else set()
     return choose_tariff(tariffs, plans, spot_now, cp.site.vat_rate_bp, groups)
 
@@ -140,11 +145,13 @@ def connector_problem(cp: ChargePoint, connector: Connector | None) -> str | Non
 
 
 def start_decision(
-    session: Session, user: User, cp: ChargePoint, connector_id: int | None = None, check_connector: bool = True
+    session: Session, user: User, cp: ChargePoint, connector_id: int | None = None, check_connector: bool = True,
+    as_of: datetime | None = None,
 ) -> StartDecision:
-    """May this user start charging at this charge point (and connector) now?"""
-    has_access = membership(session, user.id, cp.site_id) is not None
-    choice = tariff_for(session, user.id, cp)
+    """May this user start charging at this charge point (and connector) now (or, with ``as_of``, by the
+    site access and subscriptions they held at that moment)?"""
+    has_access = membership(session, user.id, cp.site_id, as_of) is not None
+    choice = tariff_for(session, user.id, cp, as_of=as_of)
     connector = cp.connector(connector_id) if connector_id is not None else None
     return decide_start(
         has_site_access=has_access, cp=cp, user_id=user.id, choice=choice,
@@ -152,12 +159,13 @@ def start_decision(
     )
 
 
-def tag_decision(session: Session, tag_value: str, cp: ChargePoint) -> StartDecision:
-    """May this id tag (RFID or a user's virtual tag) charge at this charge point? Used by Authorize/StartTransaction."""
+def tag_decision(session: Session, tag_value: str, cp: ChargePoint, as_of: datetime | None = None) -> StartDecision:
+    """May this id tag (RFID or a user's virtual tag) charge at this charge point? Used by Authorize/StartTransaction;
+    ``as_of`` judges a start the charger made earlier (offline) by the access the user had then."""
     tag = session.scalar(select(IdTag).where(IdTag.tag == tag_value))
     if tag is None or tag.user_id is None:
         return StartDecision(False, "unknown_tag")
     if tag.blocked or (tag.user is not None and not tag.user.active):
         return StartDecision(False, "blocked_tag")
     user = tag.user
-    return start_decision(session, user, cp, check_connector=False)
+    return start_decision(session, user, cp, check_connector=False, as_of=as_of)

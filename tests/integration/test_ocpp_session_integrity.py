@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
 import portal.services.actions
-from portal.models import ChargePoint, IdTag, Tariff, Transaction
+from portal.models import ChargePoint, IdTag, Membership, Tariff, Transaction, UserSubscription
 from portal.services import ocpp_ingest
 from portal.services.onboarding import virtual_tag
 from tests.factories import make_user, resident_with_access
@@ -107,21 +107,50 @@ def test_charging_after_an_invalid_answer_records_the_energy_but_bills_nothing(d
     assert tx.access_decision == "no_access" and not tx.billable and tx.cost_minor == 0
 
 
-def test_a_session_started_offline_is_billed_by_the_access_the_user_has(db, redis_url, setup):
-    t0 = now_s() - timedelta(hours=5)
+def _backdate_access(db, user_id: int, *, since: datetime, until: datetime | None = None) -> None:
+    """The user's membership and subscriptions began at `since` (and the subscriptions ended at `until`)."""
+    with db.session() as s:
+        s.execute(update(Membership).where(Membership.user_id == user_id).values(created_at=since))
+        values = {"started_at": since, **({"ended_at": until, "status": "ended"} if until else {})}
+        s.execute(update(UserSubscription).where(UserSubscription.user_id == user_id).values(**values))
+        s.commit()
 
+
+def _offline_session(db, redis_url, identity: str, t0: datetime) -> Transaction:
+    """A session the charger started at t0 while offline and reports only now."""
     async def scenario():
         async with ocpp_node(db, redis_url) as node:
-            async with raw_charger(node, setup["identity"]) as raw:
+            async with raw_charger(node, identity) as raw:
                 reply = await raw.call("StartTransaction", start_msg("RFID-7", 10_000, t0))
                 tx_id = reply[2]["transactionId"]
                 await raw.call("StopTransaction", {"transactionId": tx_id, "meterStop": 30_000,
                                                    "timestamp": iso(t0 + timedelta(hours=2))})
                 return tx_id
 
-    tx = tx_row(db, run(scenario()))
+    return tx_row(db, run(scenario()))
+
+
+def test_a_session_started_offline_is_billed_by_the_access_the_user_has(db, redis_url, setup):
+    t0 = now_s() - timedelta(hours=5)
+    _backdate_access(db, setup["user_id"], since=t0 - timedelta(days=30))
+    tx = _offline_session(db, redis_url, setup["identity"], t0)
     assert tx.started_at == t0 and tx.access_decision == "ok" and tx.billable
     assert tx.energy_wh == 20_000 and tx.cost_minor == 5_000
+
+
+def test_an_offline_start_is_billed_when_access_ended_after_it_but_before_the_message_arrived(db, redis_url,
+                                                                                               setup):
+    t0 = now_s() - timedelta(hours=5)
+    _backdate_access(db, setup["user_id"], since=t0 - timedelta(days=30), until=t0 + timedelta(hours=1))
+    tx = _offline_session(db, redis_url, setup["identity"], t0)
+    assert tx.access_decision == "ok" and tx.billable and tx.cost_minor == 5_000
+
+
+def test_an_offline_start_before_the_user_had_access_is_recorded_but_not_billed(db, redis_url, setup):
+    t0 = now_s() - timedelta(hours=5)
+    _backdate_access(db, setup["user_id"], since=t0 + timedelta(hours=1))  # joined and subscribed later
+    tx = _offline_session(db, redis_url, setup["identity"], t0)
+    assert tx.energy_wh == 20_000 and tx.access_decision != "ok" and not tx.billable and tx.cost_minor == 0
 
 
 def test_answers_carry_an_expiry_and_a_blocked_tag_is_refused_at_the_next_ask(db, redis_url, setup, session):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -74,6 +74,17 @@ def _repeated_start(session: Session, key: str) -> tuple[Transaction | None, str
         key = hashlib.sha256(f"{key}|after|{existing.id}".encode()).hexdigest()
 
 
+# A start stamped this long before it arrived was made while the charger was offline (or queued): it is
+# billed by the access the user had at that moment. Closer to now, a charger clock a little behind must
+# not hide a subscription taken a moment ago, so the current access decides.
+OFFLINE_START_AFTER = timedelta(minutes=10)
+
+
+def access_moment(started_at: datetime, now: datetime) -> datetime | None:
+    """When to judge a start's access: its own time for a start made offline, else now (None)."""
+    return started_at if started_at < now - OFFLINE_START_AFTER else None
+
+
 def start_transaction(session: Session, identity: str, *, connector_id: int, id_tag: str,
                       meter_start: int, timestamp: datetime | None, now: datetime) -> StartOutcome:
     """Allocate the transaction id; a resent start gets the same id while that session is open.
@@ -88,7 +99,7 @@ def start_transaction(session: Session, identity: str, *, connector_id: int, id_
     if existing is not None:
         return StartOutcome(existing.id, _start_status(existing), True)
     when = charger_time(cp, timestamp, now)
-    decision = access.tag_decision(session, id_tag, cp)
+    decision = access.tag_decision(session, id_tag, cp, as_of=access_moment(when.at, now))
     tx = Transaction(
         charge_point_id=cp.id, connector_id=connector_id, id_tag=id_tag, start_key=key,
         meter_start_wh=meter_start, started_at=when.at, status="active", meter_flags=[],
