@@ -1,5 +1,6 @@
 """Tap-to-charger latency: from the resident's HTTP POST to the start route until the
-RemoteStartTransaction arrives at a simulated charger. Prints p50/p95/p99.
+RemoteStartTransaction arrives at a simulated charger. Prints p50/p95/p99, and the time of each hop
+(web, queue wait, worker + node + charger) split at the action row's own created_at / sent_at.
 
     .venv/bin/python bench/tap_to_charger.py [--starts 200] [--chargers 4] [--web gunicorn|flask]
 
@@ -21,6 +22,7 @@ import http.cookiejar
 import os
 import re
 import statistics
+from dataclasses import dataclass
 import sys
 import tempfile
 import time
@@ -47,10 +49,12 @@ class Arrivals(list):
     def __init__(self) -> None:
         super().__init__()
         self.times: list[float] = []
+        self.walls: list[float] = []  # time.time() of the same moment, to compare with database times
         self.event = asyncio.Event()
 
     def append(self, item) -> None:
         self.times.append(time.perf_counter())
+        self.walls.append(time.time())
         super().append(item)
         self.event.set()
 
@@ -102,7 +106,15 @@ def prepare(database_url: str, chargers: int) -> list[str]:
     return [user.email, *identities]
 
 
-async def measure(base: str, node_url: str, email: str, identities: list[str], starts: int) -> list[float]:
+@dataclass
+class Tap:
+    total: float  # POST sent -> RemoteStartTransaction at the charger (s)
+    posted_wall: float  # time.time() when the POST was sent
+    answered: float  # POST sent -> HTTP answer (s)
+    arrived_wall: float
+
+
+async def measure(base: str, node_url: str, email: str, identities: list[str], starts: int) -> list[Tap]:
     browser = Browser(base)
     browser.get("/login")
     status = browser.post("/login", {"email": email, "password": PASSWORD, "next": ""})
@@ -114,7 +126,7 @@ async def measure(base: str, node_url: str, email: str, identities: list[str], s
         await sim.start()
         sims.append(sim)
     await asyncio.sleep(1.0)  # status notifications stored
-    samples: list[float] = []
+    samples: list[Tap] = []
     try:
         for n in range(starts):
             sim = sims[n % len(sims)]
@@ -122,21 +134,51 @@ async def measure(base: str, node_url: str, email: str, identities: list[str], s
             arrivals: Arrivals = sim.calls_received  # type: ignore[assignment]
             seen = len(arrivals)
             arrivals.event.clear()
-            t0 = time.perf_counter()
+            wall0, t0 = time.time(), time.perf_counter()
             status = await asyncio.to_thread(browser.post, f"/c/{sim.identity}/start", {"connector": "1"})
+            answered = time.perf_counter() - t0
             if status not in (303, 204):
                 raise SystemExit(f"start {n} on {sim.identity} answered HTTP {status}")
             while len(arrivals) == seen:
                 await asyncio.wait_for(arrivals.event.wait(), 30)
                 arrivals.event.clear()
-            samples.append(arrivals.times[seen] - t0)
+            samples.append(Tap(arrivals.times[seen] - t0, wall0, answered, arrivals.walls[seen]))
             await asyncio.sleep(0.05)  # let the worker record the answer before the next tap
     finally:
         await asyncio.gather(*(s.close() for s in sims), return_exceptions=True)
     return samples
 
 
+def hop_times(database_url: str, samples: list[Tap]) -> dict[str, list[float]]:
+    """Split each tap at the action row's created_at (web stored the request) and sent_at (the worker
+    took the job and claimed the row): web, queue wait, worker + node + charger. The n-th start made the
+    n-th RemoteStartTransaction row (starts are sequential)."""
+    from sqlalchemy import select
+
+    from portal.models import ActionRequest
+
+    db = Database.from_url(database_url)
+    with db.session() as s:
+        rows = s.execute(select(ActionRequest.created_at, ActionRequest.sent_at)
+                         .where(ActionRequest.action == "RemoteStartTransaction").order_by(ActionRequest.id)).all()
+    db.dispose()
+    rows = rows[-len(samples):]
+    hops: dict[str, list[float]] = {"web: POST sent -> action row stored": [], "web: POST sent -> HTTP answer": [],
+                                    "queue: row stored -> worker claimed it": [],
+                                    "worker + node + charger: claimed -> arrived": []}
+    for tap, (created, sent) in zip(samples, rows):
+        if sent is None:
+            continue
+        hops["web: POST sent -> action row stored"].append((created.timestamp() - tap.posted_wall) * 1000)
+        hops["web: POST sent -> HTTP answer"].append(tap.answered * 1000)
+        hops["queue: row stored -> worker claimed it"].append((sent.timestamp() - created.timestamp()) * 1000)
+        hops["worker + node + charger: claimed -> arrived"].append((tap.arrived_wall - sent.timestamp()) * 1000)
+    return hops
+
+
 def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
@@ -159,13 +201,17 @@ def main() -> None:
             stack.worker()
             _, base = stack.web(server=args.web)
             samples = asyncio.run(measure(base, node.url, email, identities, args.starts))
+        hops = hop_times(database_url, samples)
     finally:
         redis.stop()
-    ms = [s * 1000 for s in samples]
+    ms = [s.total * 1000 for s in samples]
     print(f"tap-to-charger latency over {len(ms)} starts ({args.chargers} chargers, web={args.web}, "
           f"database={database_url.split(':', 1)[0]}):")
     print(f"  p50 {pct(ms, 50):7.1f} ms   p95 {pct(ms, 95):7.1f} ms   p99 {pct(ms, 99):7.1f} ms   "
           f"min {min(ms):.1f}  mean {statistics.fmean(ms):.1f}  max {max(ms):.1f} ms")
+    print("  per hop (from the action row's own times; same clock, same machine):")
+    for name, values in hops.items():
+        print(f"    {name:<44} p50 {pct(values, 50):6.1f}   p95 {pct(values, 95):6.1f}   p99 {pct(values, 99):6.1f} ms")
 
 
 if __name__ == "__main__":
