@@ -15,7 +15,7 @@ Three measurements per target, printed side by side with the ratio portal / chai
 
 Self-contained: a private redis-server, a fresh SQLite database (or DATABASE_URL=... for the
 portal; the chain always uses SQLite), migrations, one OCPP node, the worker (`python -m worker
---no-cron`) and gunicorn (1 worker x 4 threads) for each target, as real processes; the chargers
+--no-cron`) and gunicorn (--web-workers, default 2, x 4 threads, as `make run`) for each target, as real processes; the chargers
 are simulator objects in this process, so arrival times are read on the same clock as the POST.
 The simulated chargers accept a start without beginning a session, so a connector can be started
 again at once. Portal taps are real logged-in POSTs (session cookie + CSRF token): each resident
@@ -162,6 +162,7 @@ async def connect_residents(target: Target, logins: list[tuple[str | None, list[
             await asyncio.to_thread(browser.get, "/login")
             status = await asyncio.to_thread(browser.post, "/login", {"email": email, "password": PASSWORD, "next": ""})
             assert status in (200, 302, 303, 204), f"log-in failed: HTTP {status}"
+            await asyncio.to_thread(browser.get, f"/c/{identities[0]}")  # the signed-in session's CSRF token
         sims = []
         for identity in identities:
             sim = SimulatedCharger(target.node_url, identity, CHARGER_SECRET, Options(no_start_after_accept=True))
@@ -311,6 +312,18 @@ async def measure(target: Target, logins, args) -> dict:
     return result
 
 
+def start_gunicorn(stack: Stack, name: str, app: str, env: dict, workers: int) -> str:
+    """gunicorn with --web-workers processes x 4 threads (`make run` starts 2 x 4), as for both targets."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(env, PORTAL_BASE_URL=base)
+    web = stack.add(start_process(name, ["-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--workers",
+                                         str(workers), "--threads", "4", "--no-control-socket"], env))
+    wait_for_port(web, "127.0.0.1", port, timeout=30)
+    time.sleep(0.5 * workers)  # every worker has loaded the app
+    return base
+
+
 def run_portal(args, redis_url: str, folder: str) -> dict:
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{folder}/portal.db"
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "RATELIMIT_ENABLED": "false",
@@ -318,7 +331,7 @@ def run_portal(args, redis_url: str, folder: str) -> dict:
     logins = prepare_portal(database_url, max(args.residents, args.scale_residents, 1))
     with Stack(env) as stack:
         node = stack.ocpp_node("bench-node")
-        _, base = stack.web(server="gunicorn")
+        base = start_gunicorn(stack, "web", "portal:create_app()", env, args.web_workers)
         workers = Workers(stack, lambda n: start_process(f"worker-{n}", ["-m", "worker", "--no-cron", "--processes", str(n)], env))
         target = Target("portal", base, node.url, True, lambda identity: f"/c/{identity}/start", workers,
                         lambda: portal_rows(database_url))
@@ -339,14 +352,10 @@ def run_chain(args, redis_url: str, folder: str) -> dict:
         port = free_port()
         node = stack.add(start_process("chain-node", ["-m", "bench.minimal_chain.node", "--port", str(port)], env))
         wait_for_port(node, "127.0.0.1", port)
-        web_port = free_port()
-        web = stack.add(start_process("chain-web", [
-            "-m", "gunicorn", "bench.minimal_chain.app:create_app()", "--bind", f"127.0.0.1:{web_port}",
-            "--workers", "1", "--threads", "4", "--no-control-socket"], env))
-        wait_for_port(web, "127.0.0.1", web_port)
+        base = start_gunicorn(stack, "chain-web", "bench.minimal_chain.app:create_app()", env, args.web_workers)
         workers = Workers(stack, lambda n: start_process(f"chain-worker-{n}", ["-m", "bench.minimal_chain.worker",
                                                                                 "--processes", str(n)], env))
-        target = Target("chain", f"http://127.0.0.1:{web_port}", f"ws://127.0.0.1:{port}/ocpp", False,
+        target = Target("chain", base, f"ws://127.0.0.1:{port}/ocpp", False,
                         lambda identity: f"/start/{identity}", workers, lambda: chain_rows(path))
         return asyncio.run(_with_threads(measure(target, logins, args)))
 
@@ -364,7 +373,7 @@ def report(args, portal: dict, chain: dict) -> None:
         ratio = a / b if b else float("nan")
         print(f"  {label:<46} {a:9.1f} {b:9.1f} {unit:<6} {ratio:5.2f}x")
 
-    print(f"\ntap to charger: portal ({portal['database']}) vs minimal chain (SQLite), gunicorn 1 x 4 threads, "
+    print(f"\ntap to charger: portal ({portal['database']}) vs minimal chain (SQLite), gunicorn {args.web_workers} x 4 threads, "
           f"{args.workers} worker process(es) unless said")
     print(f"  {'':<46} {'portal':>9} {'chain':>9} {'':<6} ratio")
     (ps, pl, phops), (cs, cl, chops) = portal["sequential"], chain["sequential"]
@@ -398,6 +407,7 @@ def main() -> None:
     p.add_argument("--residents", type=int, default=50, help="concurrent residents")
     p.add_argument("--duration", type=float, default=4.0, help="seconds of each concurrent measurement")
     p.add_argument("--workers", type=int, default=2, help="worker processes for the first two measurements")
+    p.add_argument("--web-workers", type=int, default=2, help="gunicorn processes (x 4 threads), both targets")
     p.add_argument("--scale-residents", type=int, default=20)
     p.add_argument("--scale-workers", default="1,2,4", help="worker process counts to compare")
     p.add_argument("--only", choices=("portal", "chain"), help="measure one target (debugging)")
