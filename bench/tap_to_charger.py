@@ -220,7 +220,11 @@ def hop_times(rows: list[tuple[float, float | None]], samples: list[Tap]) -> dic
     hops: dict[str, list[float]] = {"web: POST sent -> row stored": [], "web: POST sent -> HTTP answer": [],
                                     "queue: row stored -> worker took it": [],
                                     "worker + node + charger: took -> arrived": []}
-    for sample, (created, sent) in zip(samples, rows[-len(samples):] if samples else []):
+    rows = [row for row in rows if samples and row[0] >= samples[0].posted_wall]
+    if len(rows) != len(samples):  # a tap merged into a pending request: the n-th row is not the n-th tap's
+        print(f"  (per-hop split skipped: {len(rows)} rows for {len(samples)} taps)")
+        return {name: [] for name in hops}
+    for sample, (created, sent) in zip(samples, rows):
         if sent is None:
             continue
         hops["web: POST sent -> row stored"].append((created - sample.posted_wall) * 1000)
