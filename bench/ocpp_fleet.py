@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -250,7 +251,17 @@ class Figures:
     answered: float = 0
     cpu_pct: float = 0
     kib_per_conn: float = 0
+    batch: tuple[float, float] | None = None  # group commit in the window: batches/s, messages per batch
     errors: dict[str, int] = field(default_factory=dict)
+
+
+def group_commit(port: int) -> dict | None:
+    """The node's group-commit counters from its /healthz (None for the bare library)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            return json.loads(response.read()).get("group_commit")
+    except (OSError, ValueError):
+        return None
 
 
 def py_spy(pid: int, seconds: float, name: str) -> subprocess.Popen:
@@ -306,9 +317,9 @@ def run_target(target: str, args: argparse.Namespace, redis_url: str) -> Figures
         time.sleep(max(0.0, window[0] - time.time()))
         if args.profile == "steady" and target != "bare":
             spy = py_spy(proc.pid, args.duration, f"fleet-{target}")
-        cpu0 = cpu_seconds(proc.pid)
+        cpu0, gc0 = cpu_seconds(proc.pid), group_commit(port)
         time.sleep(max(0.0, window[1] - time.time()))
-        cpu1 = cpu_seconds(proc.pid)
+        cpu1, gc1 = cpu_seconds(proc.pid), group_commit(port)
         rss = rss_kib(proc.pid)
         results = [queue.get(timeout=args.duration + ramp_s + 120) for _ in gens]
         for p in gens:
@@ -334,6 +345,9 @@ def run_target(target: str, args: argparse.Namespace, redis_url: str) -> Figures
         for k, v in r.errors.items():
             fig.errors[k] = fig.errors.get(k, 0) + v
     fig.cpu_pct = (cpu1 - cpu0) / args.duration * 100
+    if gc0 and gc1 and args.processes <= 1 and gc1["batches"] > gc0["batches"]:
+        batches = gc1["batches"] - gc0["batches"]
+        fig.batch = (batches / args.duration, (gc1["items"] - gc0["items"]) / batches)
     fig.kib_per_conn = (rss - idle_rss) / max(1, fig.held)
     return fig
 
@@ -358,6 +372,7 @@ def report(figs: list[Figures], args: argparse.Namespace) -> None:
         ("reply p99 / max ms", lambda f: f"{pct(f.reply, 99):.1f} / {max(f.reply, default=float('nan')):.0f}"),
         ("server CPU % of a core", lambda f: f"{f.cpu_pct:.0f}"),
         ("RSS KiB per connection", lambda f: f"{f.kib_per_conn:.1f}"),
+        ("group commits/s, msg each", lambda f: f"{f.batch[0]:.0f}, {f.batch[1]:.1f}" if f.batch else "-"),
         ("errors", lambda f: str(sum(f.errors.values()))),
     ]
     width = 24

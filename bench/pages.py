@@ -122,7 +122,7 @@ def main() -> None:
     port = free_port()
     access_log = Path(folder) / "access.log"
     env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis.url, RATELIMIT_ENABLED="false",
-               SECRET_KEY="bench-secret", PORTAL_BASE_URL=f"http://127.0.0.1:{port}")
+               SECRET_KEY="bench-secret-not-for-production-0123456789", PORTAL_BASE_URL=f"http://127.0.0.1:{port}")
     web = subprocess.Popen([sys.executable, "-m", "gunicorn", "portal:create_app()", "--bind", f"127.0.0.1:{port}",
                             "--workers", str(args.workers), "--threads", str(args.threads),
                             "--access-logfile", str(access_log), "--access-logformat", "%(m)s %(U)s %(s)s %(D)s %(h)s",

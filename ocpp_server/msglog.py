@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections import deque
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
@@ -33,12 +34,30 @@ MESSAGE_TYPES = (2, 3, 4)  # CALL, CALLRESULT, CALLERROR
 UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, TimeoutError, ConnectionError)
 
 
-def describe(frame: str) -> tuple[int | None, str | None, str | None]:
-    """(message type, unique id, action) of a raw frame, as far as it can be read."""
-    try:
-        data = json.loads(frame)
-    except (ValueError, TypeError):
-        return None, None, None
+_UNREAD = object()  # record(): the caller has not parsed the frame
+# The head of a frame as json.dumps(separators=(",", ":")) writes it (our outgoing frames): type, id, action.
+_HEAD = re.compile(r'\[([234]),"([^"\\\x00-\x1f]{0,64})"(?:,"([A-Za-z]{1,40})")?[,\]]')
+
+
+def describe(frame: str, parsed: Any = _UNREAD) -> tuple[int | None, str | None, str | None]:
+    """(message type, unique id, action) of a raw frame, as far as it can be read. ``parsed`` is the
+    frame already decoded by the caller (the node parses each incoming frame once); without it the
+    head of a compact frame is read by a pattern and anything else is decoded here."""
+    if parsed is _UNREAD:
+        head = _HEAD.match(frame)
+        mtype = int(head.group(1)) if head is not None else None
+        if mtype in (3, 4):
+            return mtype, head.group(2), None
+        if mtype == 2 and head.group(3) is not None:
+            return mtype, head.group(2), head.group(3)
+        try:
+            parsed = json.loads(frame)
+        except (ValueError, TypeError):
+            return None, None, None
+    return describe_parsed(parsed)
+
+
+def describe_parsed(data: Any) -> tuple[int | None, str | None, str | None]:
     if not isinstance(data, list) or not data:
         return None, None, None
     mtype = data[0] if isinstance(data[0], int) and data[0] in MESSAGE_TYPES else None
@@ -104,8 +123,9 @@ class MessageLog:
         return {"buffered": len(self._pending), "buffered_bytes": self._pending_bytes,
                 "dropped": self.dropped, "quarantined": self.quarantined}
 
-    def record(self, identity: str, direction: str, frame: str, at: datetime | None = None) -> None:
-        mtype, uid, action = describe(frame)
+    def record(self, identity: str, direction: str, frame: str, at: datetime | None = None,
+               parsed: Any = _UNREAD) -> None:
+        mtype, uid, action = describe(frame, parsed)
         self._keep([{
             "identity": identity, "direction": direction, "message_type": mtype, "unique_id": uid,
             "action": action, "frame": clean(redact(frame)), "created_at": at or utcnow(),

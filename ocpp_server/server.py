@@ -85,7 +85,9 @@ async def health(node: Node, connection: ServerConnection) -> Response:
     body = json.dumps({"status": "ok" if ok else "unavailable", "node": node.node_id,
                        "connections": len(node.connections), "database": database, "redis": redis_ok,
                        "database_failing": node.database_failing, "database_errors": node.db_errors,
-                       "message_log": node.msglog.stats()})
+                       "message_log": node.msglog.stats(),
+                       "group_commit": {"batches": node.writer.batches, "items": node.writer.items,
+                                        "retried_batches": node.writer.retried_batches}})
     response = connection.respond(http.HTTPStatus.OK if ok else http.HTTPStatus.SERVICE_UNAVAILABLE, body)
     del response.headers["Content-Type"]
     response.headers["Content-Type"] = "application/json"

@@ -31,10 +31,10 @@ from ocpp.charge_point import snake_to_camel_case
 import fastjsonschema
 from ocpp.exceptions import (
     FormationViolationError, NotImplementedError as OcppNotImplemented, NotSupportedError,
-    OccurenceConstraintViolationError, OCPPError, PropertyConstraintViolationError,
+    OccurenceConstraintViolationError, OCPPError, PropertyConstraintViolationError, ProtocolError,
     TypeConstraintViolationError,
 )
-from ocpp.messages import Call, CallError, MessageType, get_validator, unpack
+from ocpp.messages import Call, CallError, CallResult, MessageType, get_validator
 from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action, AvailabilityType, DataTransferStatus, RegistrationStatus
@@ -149,6 +149,23 @@ def schema_error(action: str, payload: Any) -> OCPPError | None:
     return PropertyConstraintViolationError(details=details)
 
 
+def unpack_parsed(data: Any) -> Call | CallResult | CallError:
+    """The library's `ocpp.messages.unpack` for a frame already decoded (same errors, same classes),
+    so a frame is parsed once for the message log and the routing."""
+    if not isinstance(data, list):
+        raise ProtocolError(details={"cause": f"OCPP message hasn't the correct format. It should be a list, "
+                                              f"but got '{type(data)}' instead"})
+    for cls in (Call, CallResult, CallError):
+        try:
+            if data[0] == cls.message_type_id:
+                return cls(*data[1:])
+        except IndexError:
+            raise ProtocolError(details={"cause": "Message does not contain MessageTypeId"}) from None
+        except TypeError:
+            raise ProtocolError(details={"cause": "Message is missing elements."}) from None
+    raise PropertyConstraintViolationError(details={"cause": f"MessageTypeId '{data[0]}' isn't valid"})
+
+
 def frame_error(raw: str | bytes, exc: OCPPError) -> CallError:
     """The CALLERROR for a frame that could not be unpacked."""
     try:
@@ -197,9 +214,16 @@ class CentralChargePoint(ChargePoint):
         text = raw_msg if isinstance(raw_msg, str) else raw_msg.decode("utf-8", "replace")
         now = utcnow()
         self.node.seen.note(self.identity, now)  # last seen: written in batches (ocpp_server.seen)
-        self.node.msglog.record(self.identity, "in", text, now)
         try:
-            msg = unpack(text)
+            data = json.loads(text)
+        except ValueError:
+            self.node.msglog.record(self.identity, "in", text, now, parsed=None)
+            log.warning("%s: unreadable frame answered with CALLERROR", self.identity)
+            await self._send(frame_error(text, FormationViolationError()).to_json())
+            return
+        self.node.msglog.record(self.identity, "in", text, now, parsed=data)  # parsed once, for both
+        try:
+            msg = unpack_parsed(data)
         except OCPPError as exc:
             log.warning("%s: unreadable frame answered with CALLERROR", self.identity)
             await self._send(frame_error(text, exc).to_json())

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from portal.extensions import db_session, redis_conn
-from portal.htmx import hx_redirect, render, render_live
+from portal.htmx import hx_redirect, render, render_live, wants_fragment
 from portal.models import ChargePoint, Site
 from portal.resident.common import (
     Refused, may_print_sticker, outlet_state, reason_text, refuse_page, state_class, visible_charge_point,
@@ -92,25 +92,28 @@ def _start_form(cp: ChargePoint, mine: set[tuple[int, int]]) -> StartForm:
     return form
 
 
-def start_context(cp: ChargePoint, form: StartForm | None = None, refusal: str | None = None) -> dict:
-    """Everything the start screen shows for the current user."""
+def start_context(cp: ChargePoint, form: StartForm | None = None, refusal: str | None = None,
+                  whole_page: bool = True) -> dict:
+    """Everything the start screen shows for the current user; without ``whole_page`` only what its
+    live block shows (the fragment polled every second skips the favourite, sticker and auth forms)."""
     s = db_session()
-    mine = _mine(current_user.id)
+    active = sessions.active_sessions(s, current_user.id)
+    mine = {(tx.charge_point_id, tx.connector_id) for tx in active}
     decision = access.start_decision(s, current_user, cp, check_connector=False)
     if decision.allowed and not any(access.connector_problem(cp, c) is None for c in cp.outlets):
         first = cp.outlets[0] if cp.outlets else None
         decision = access.StartDecision(False, access.connector_problem(cp, first) or "unavailable",
                                         decision.tariff_choice)
-    running = [tx for tx in sessions.active_sessions(s, current_user.id) if tx.charge_point_id == cp.id]
+    running = [tx for tx in active if tx.charge_point_id == cp.id]
     reason = refusal or (None if decision.allowed else decision.reason)
     return dict(
         cp=cp, site=cp.site, decision=decision, price=price_view(cp, decision), form=form or _start_form(cp, mine),
         refusal=reason, refusal_text=reason_text(reason) if reason else None, running=running,
         pending=sessions.pending_start(s, current_user.id, cp.id), mine=mine,
         outlet_state=outlet_state, state_class=state_class,
-        fav=favourites.find(s, current_user, cp=cp), fav_form=FavouriteForm(),
-        is_owner=cp.cp_type == "personal" and cp.owner_id == current_user.id,
-        auth_form=_auth_form(cp), may_print=may_print_sticker(cp), status_hidden=status_hidden(cp),
+        is_owner=cp.cp_type == "personal" and cp.owner_id == current_user.id, status_hidden=status_hidden(cp),
+        **(dict(fav=favourites.find(s, current_user, cp=cp), fav_form=FavouriteForm(), auth_form=_auth_form(cp),
+                may_print=may_print_sticker(cp)) if whole_page else {}),
     )
 
 
@@ -137,7 +140,7 @@ def start_screen(identity: str):
                         if "auth.register" in current_app.view_functions else None)
         return render("resident/start_anonymous.html", cp=cp, login_url=login_url, register_url=register_url)
     cp = visible_charge_point(identity)
-    return render_live("resident/start.html", "live", **start_context(cp))
+    return render_live("resident/start.html", "live", **start_context(cp, whole_page=not wants_fragment()))
 
 
 @bp.route("/c/<identity>/start", methods=["POST"])

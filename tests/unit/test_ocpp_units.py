@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from ocpp.exceptions import ProtocolError
 
-from ocpp_server.msglog import describe, redact
+from ocpp_server.msglog import describe, describe_parsed, redact
 from ocpp_server.server import identity_from_path
 from ocpp_server.v16 import frame_error, schema_error
 from portal.services.metering import session_energy
@@ -83,3 +83,35 @@ def test_identity_from_path():
     assert identity_from_path("/ocpp/CP%201/") == "CP 1"
     assert identity_from_path("/ocpp/CP-1?x=1") == "CP-1"
     assert identity_from_path("/other/CP-1") is None and identity_from_path("/ocpp/") is None
+
+
+@pytest.mark.parametrize("frame", [
+    '[2,"u1","Heartbeat",{}]', '[3,"u1",{"currentTime":"2026-01-01T00:00:00Z"}]', '[4,"u9","GenericError","x",{}]',
+    '[2,"u\\"q","Heartbeat",{}]', '[2,"' + "x" * 80 + '","Heartbeat",{}]', '[2,"u1","Heart beat",{}]',
+    '[2,"u1"]', '[5,"u1",{}]', '{"a":1}', '[]', 'garbage', '[2,"u1","Heartbeat",{nope',
+])
+def test_describe_reads_what_json_reads(frame):
+    """The pattern for compact frames and the parsed form agree with decoding the frame (the node parses
+    each incoming frame once and passes the result to the message log)."""
+    try:
+        parsed = json.loads(frame)
+    except ValueError:
+        parsed = None
+    assert describe(frame, parsed) == describe_parsed(parsed)
+    if parsed is not None:
+        assert describe(frame) == describe_parsed(parsed)
+
+
+def test_unpack_parsed_matches_the_library():
+    from ocpp.messages import unpack
+
+    from ocpp_server.v16 import unpack_parsed
+
+    for frame in ('[2,"u1","Heartbeat",{}]', '[3,"u1",{}]', '[4,"u1","GenericError","d",{}]'):
+        assert vars(unpack_parsed(json.loads(frame))) == vars(unpack(frame))
+    for frame in ('{"a":1}', '[]', '[2,"u1"]', '[7,"u1",{}]'):
+        with pytest.raises(Exception) as ours:
+            unpack_parsed(json.loads(frame))
+        with pytest.raises(Exception) as theirs:
+            unpack(frame)
+        assert type(ours.value) is type(theirs.value)
