@@ -59,6 +59,9 @@ def say(line: str) -> None:
     emit("run_stack", line, "1")
 
 
+OCPP_WAIT_S = 20.0  # the web starts anyway after this long, so a broken OCPP node never hides the portal
+
+
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
     try:
         with socket.create_connection((host, port), timeout=timeout):
@@ -77,7 +80,9 @@ class Child:
     started_at: float = 0.0
     restarts: int = 0
     next_start: float = 0.0  # monotonic time; 0 = start as soon as allowed
-    wait_for_ocpp: bool = False
+    wait_for_ocpp: bool = False  # a simulator: starts once the OCPP port accepts, stops first
+    after_ocpp: bool = False  # starts once the OCPP port accepts (or OCPP_WAIT_S passed), so a web that
+    #                           answers /healthz means the whole stack is up
 
     def start(self) -> None:
         env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
@@ -123,7 +128,7 @@ def build_children() -> list[Child]:
         "--access-logfile", "-", "--graceful-timeout", "5", "--no-control-socket",
     ]
     children = [
-        Child("web", web_cmd),
+        Child("web", web_cmd, after_ocpp=True),
         Child("worker", [PY, "-m", "worker"]),
         Child("ocpp", [PY, "-m", "ocpp_server"],
               env={"OCPP_HOST": OCPP_HOST, "OCPP_PORT": str(OCPP_PORT)}),
@@ -163,6 +168,7 @@ def main() -> int:
     say(f"OCPP  ws://{OCPP_HOST}:{OCPP_PORT}/ocpp/<identity>   Ctrl-C stops everything")
 
     ocpp_ready = False
+    began = time.monotonic()
     while not stopping.is_set():
         now = time.monotonic()
         if not ocpp_ready and port_open(OCPP_HOST, OCPP_PORT):
@@ -184,6 +190,8 @@ def main() -> int:
             if not c.running() and now >= c.next_start:
                 if c.wait_for_ocpp and not ocpp_ready:
                     continue
+                if c.after_ocpp and not ocpp_ready and now - began < OCPP_WAIT_S:
+                    continue
                 c.next_start = 0.0
                 try:
                     c.start()
@@ -192,10 +200,12 @@ def main() -> int:
                     c.next_start = now + 5
         stopping.wait(0.3)
 
-    # Orderly stop: simulators first, then web/worker/ocpp.
+    # Orderly stop: simulators first, then web/worker/mail, then the OCPP node last (its shutdown
+    # writes "offline" and the last-seen times, which must not queue behind a busy worker's writes).
     sims = [c for c in children if c.wait_for_ocpp]
-    core = [c for c in children if not c.wait_for_ocpp]
-    for group in (sims, core):
+    nodes = [c for c in children if c.name == "ocpp"]
+    core = [c for c in children if c not in sims and c not in nodes]
+    for group in (sims, core, nodes):
         for c in group:
             c.signal(signal.SIGTERM)
         deadline = time.monotonic() + 8
