@@ -157,3 +157,19 @@ def login(db):
             s["_fresh"] = True
 
     return _login
+
+
+@pytest.fixture
+def smtp(monkeypatch, database_url, redis_url):
+    """A real SMTP server for mail jobs run in the test (like the worker, they read DATABASE_URL, REDIS_URL
+    and SMTP_URL from the environment), with an empty mail queue before and after."""
+    from tests.support.mail import SmtpCatcher, reset_mail_queue
+
+    catcher = SmtpCatcher()
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("SMTP_URL", catcher.url)
+    reset_mail_queue(redis_url)
+    yield catcher
+    reset_mail_queue(redis_url)
+    catcher.stop()

@@ -12,7 +12,7 @@ from portal.models import ChargerOrder, Lead, SupportTicket, TicketPhoto
 from portal.services.faq_seed import seed_faq
 from tests.factories import PASSWORD, make_site, resident_with_access
 from tests.support.browser import assert_no_horizontal_scroll, run_axe
-from tests.support.mail import SmtpCatcher, reset_mail_queue, run_mail_jobs, text_part
+from tests.support.mail import run_mail_jobs, text_part
 
 
 def check(page) -> None:
@@ -84,19 +84,6 @@ def test_a_cooperative_without_agreement_gives_advice_and_the_boards_way_in(page
     form = page.get_by_test_id("quote-form")
     assert form.get_by_label("Name of the organisation").input_value() == "Ærfuglen sameie"
     assert form.get_by_label("Organisation number").input_value() == "967003212"
-
-
-@pytest.fixture
-def smtp(monkeypatch, database_url, redis_url):
-    """A real SMTP server; the mail jobs (run here, like the worker) read their settings from the environment."""
-    catcher = SmtpCatcher()
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setenv("SMTP_URL", catcher.url)
-    reset_mail_queue(redis_url)
-    yield catcher
-    reset_mail_queue(redis_url)
-    catcher.stop()
 
 
 def test_a_quote_with_a_wrong_then_a_right_org_number_and_both_e_mails_arrive(page, live_server, session, smtp,

@@ -18,7 +18,7 @@ from portal.models import OrphanStop, OutboxEmail, Transaction
 from portal.security.redaction import RedactSecretPaths, redact_links
 from portal.services.retention import forget_old_id_tags
 from tests.factories import PASSWORD, make_user, resident_with_access
-from tests.support.mail import SmtpCatcher, reset_mail_queue, run_mail_jobs
+from tests.support.mail import reset_mail_queue, run_mail_jobs
 
 TOKEN = "eyJ1IjoxfQ.Zk3xYw.s3cr3t-t0ken_value"
 
@@ -90,18 +90,7 @@ def test_rate_limit_refusals_are_logged(app_config, db, redis_url, caplog):
         Redis.from_url(redis_url).delete(key)
 
 
-@pytest.fixture
-def smtp():
-    catcher = SmtpCatcher()
-    yield catcher
-    catcher.stop()
-
-
-def test_a_sent_reset_mail_keeps_no_working_link(client, session, smtp, monkeypatch, database_url, redis_url):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setenv("SMTP_URL", smtp.url)
-    reset_mail_queue(redis_url)
+def test_a_sent_reset_mail_keeps_no_working_link(client, session, smtp, redis_url):
     make_user(session, "ann@example.test")
     session.commit()
     client.post("/reset", data={"email": "ann@example.test"})

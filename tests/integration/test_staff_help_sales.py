@@ -9,21 +9,9 @@ from sqlalchemy import select
 from portal.models import AuditEntry, Lead, Site, SupportTicket
 from portal.services import leads, orders, tickets
 from tests.factories import make_user, resident_with_access
-from tests.support.mail import SmtpCatcher, reset_mail_queue, run_mail_jobs, text_part
+from tests.support.mail import run_mail_jobs, text_part
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def smtp(monkeypatch, database_url, redis_url):
-    catcher = SmtpCatcher()
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setenv("SMTP_URL", catcher.url)
-    reset_mail_queue(redis_url)
-    yield catcher
-    reset_mail_queue(redis_url)
-    catcher.stop()
 
 
 @pytest.fixture
