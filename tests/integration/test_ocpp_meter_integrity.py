@@ -184,25 +184,29 @@ def test_meter_values_sent_twice_are_stored_once(db, redis_url, setup):
         assert s.scalar(select(func.count(MeterValue.id)).where(MeterValue.transaction_id == tx_id)) == 2
 
 
-def test_malformed_transaction_data_never_rejects_the_stop(db, redis_url, setup):
-    t0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=30)
-
+def _start_then_stop(db, redis_url, setup, t0: datetime, meter_stop: int, transaction_data) -> tuple[int, list]:
+    """A session started at t0 (10,000 Wh) and stopped 30 minutes later with this transactionData."""
     async def scenario():
         async with ocpp_node(db, redis_url) as node:
             async with raw_charger(node, setup["identity"]) as raw:
                 tx_id = await start(raw, setup["tag"], 10_000, t0)
                 stop = await raw.call("StopTransaction", {
-                    "transactionId": tx_id, "meterStop": 16_000, "timestamp": iso(t0 + timedelta(minutes=30)),
-                    "transactionData": [
-                        reading(t0 + timedelta(minutes=10), sample("12000")),
-                        {"timestamp": "yesterday", "sampledValue": [sample("13000")]},
-                        {"sampledValue": "not a list"},
-                        reading(t0 + timedelta(minutes=20), sample("NaN"), {"value": 14000}, sample("14500")),
-                        42,
-                    ]})
+                    "transactionId": tx_id, "meterStop": meter_stop, "timestamp": iso(t0 + timedelta(minutes=30)),
+                    "transactionData": transaction_data})
                 return tx_id, stop
 
-    tx_id, stop = run(scenario())
+    return run(scenario())
+
+
+def test_malformed_transaction_data_never_rejects_the_stop(db, redis_url, setup):
+    t0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=30)
+    tx_id, stop = _start_then_stop(db, redis_url, setup, t0, 16_000, [
+        reading(t0 + timedelta(minutes=10), sample("12000")),
+        {"timestamp": "yesterday", "sampledValue": [sample("13000")]},
+        {"sampledValue": "not a list"},
+        reading(t0 + timedelta(minutes=20), sample("NaN"), {"value": 14000}, sample("14500")),
+        42,
+    ])
     assert stop[0] == 3, stop
     with db.session() as s:
         tx = s.get(Transaction, tx_id)
@@ -214,17 +218,7 @@ def test_malformed_transaction_data_never_rejects_the_stop(db, redis_url, setup)
 
 def test_transaction_data_that_is_not_a_list_never_rejects_the_stop(db, redis_url, setup):
     t0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=30)
-
-    async def scenario():
-        async with ocpp_node(db, redis_url) as node:
-            async with raw_charger(node, setup["identity"]) as raw:
-                tx_id = await start(raw, setup["tag"], 10_000, t0)
-                stop = await raw.call("StopTransaction", {
-                    "transactionId": tx_id, "meterStop": 11_000, "timestamp": iso(t0 + timedelta(minutes=30)),
-                    "transactionData": {"oops": True}})
-                return tx_id, stop
-
-    tx_id, stop = run(scenario())
+    tx_id, stop = _start_then_stop(db, redis_url, setup, t0, 11_000, {"oops": True})
     assert stop[0] == 3, stop
     with db.session() as s:
         assert s.get(Transaction, tx_id).energy_wh == 1_000
