@@ -21,9 +21,10 @@ import redis.asyncio as aioredis
 from sqlalchemy.exc import DBAPIError
 
 from portal.config import setting
-from portal.db import Database, utcnow
+from portal.db import ANNOUNCER_INFO, NODE_INFO, Database, utcnow
 from portal.services import ocpp_ingest
 from ocpp_server.auth import CredentialLookup, VerifiedSecrets
+from ocpp_server.cache import ChargerCache, NodeAnnouncer, listen as cache_listen
 from ocpp_server.msglog import MessageLog
 from ocpp_server.seen import LastSeen
 from ocpp_server.writer import GroupWriter
@@ -46,13 +47,13 @@ def calls_hook(name: str) -> Callable[..., Any] | None:
     return getattr(module, name, None)
 
 
-def prefetch_charge_points(session: Any, calls: list[tuple[Callable[..., Any], tuple]]) -> None:
-    """Before a group commit: load every charge point its ocpp_ingest messages name, in one go."""
-    identities = {args[0] for fn, args in calls
-                  if getattr(fn, "__module__", "").startswith(ocpp_ingest.__name__) and args
-                  and isinstance(args[0], str)}
-    identities.discard("")
-    ocpp_ingest.prefetch(session, identities)
+def named_chargers(calls: list[tuple[Callable[..., Any], tuple]]) -> list[str]:
+    """The identities a group commit's per-charger messages name (each once, in order)."""
+    seen: dict[str, None] = {}
+    for fn, args in calls:
+        if fn in ocpp_ingest.PER_CHARGER and args and isinstance(args[0], str) and args[0]:
+            seen[args[0]] = None
+    return list(seen)
 
 
 def default_node_id() -> str:
@@ -72,7 +73,11 @@ class Node:
         self.redis = aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
             redis_url, max_connections=REDIS_POOL, timeout=30))
         self.connections: dict[str, "CentralChargePoint"] = {}
-        self.writer = GroupWriter(db, prepare=prefetch_charge_points)
+        self.cache = ChargerCache()
+        self.announcer = NodeAnnouncer(self, self.cache)
+        self.writer = GroupWriter(
+            db, prepare=lambda session, calls: self.cache.open_batch(session, named_chargers(calls)),
+            finish=self.cache.close_batch, session_info={ANNOUNCER_INFO: self.announcer, NODE_INFO: node_id})
         self.msglog = MessageLog(db, run=self.run_db)
         self.seen = LastSeen(self)
         self.secrets = VerifiedSecrets()
@@ -95,6 +100,8 @@ class Node:
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self.announcer.loop = asyncio.get_running_loop()
+        self.spawn(cache_listen(self, self.cache), name="ocpp-cache-listen")
         self.msglog.start()
         self.writer.start()
         self.seen.start()
@@ -107,6 +114,7 @@ class Node:
 
     async def stop(self) -> None:
         """After the server closed its sockets: finish follow-ups, flush the log, release resources."""
+        self.announcer.loop = None  # from now on the writer publishes itself (no new tasks)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -175,6 +183,7 @@ class Node:
     async def attach(self, identity: str, make_cp: Callable[[ocpp_ingest.ConnectInfo], "CentralChargePoint"]):
         """Register a new socket for identity; an older one is replaced and closed."""
         async with self._lock(identity):
+            self.cache.forget(identity)  # a connect reads the database: another node may have held it
             info = await self.run_db(ocpp_ingest.connected, identity, self.node_id, utcnow())
             cp = make_cp(info)
             old = self.connections.get(identity)
@@ -193,10 +202,12 @@ class Node:
             if self.connections.get(cp.identity) is not cp:
                 return
             del self.connections[cp.identity]
+            self.cache.forget(cp.identity)  # whether another node took it over is read from the database
             try:
                 await self.run_db(ocpp_ingest.disconnected, cp.identity, self.node_id, utcnow(),
                                   self.seen.take(cp.identity))
             finally:
+                self.cache.forget(cp.identity)
                 await self._hook("on_charger_disconnected", cp.identity)
         log.info("%s: disconnected", cp.identity)
 

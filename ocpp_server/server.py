@@ -87,7 +87,8 @@ async def health(node: Node, connection: ServerConnection) -> Response:
                        "database_failing": node.database_failing, "database_errors": node.db_errors,
                        "message_log": node.msglog.stats(),
                        "group_commit": {"batches": node.writer.batches, "items": node.writer.items,
-                                        "retried_batches": node.writer.retried_batches}})
+                                        "retried_batches": node.writer.retried_batches},
+                       "charger_cache": node.cache.stats()})
     response = connection.respond(http.HTTPStatus.OK if ok else http.HTTPStatus.SERVICE_UNAVAILABLE, body)
     del response.headers["Content-Type"]
     response.headers["Content-Type"] = "application/json"

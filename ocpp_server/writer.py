@@ -10,6 +10,10 @@ the window costs nothing and one fsync (SQLite) or one round trip of COMMIT (Pos
 messages. A batch that fails anywhere (an exception in one fn, or the COMMIT itself) is rolled back and
 its items are retried one by one, each in its own transaction, so one bad message cannot fail its
 neighbours; each then gets its own result or exception.
+
+`prepare(session, [(fn, args), ...])` runs before a batch's functions (the node puts its cached chargers
+into the session there) and `finish(session, committed)` after its COMMIT or failure, before the session
+closes (the node keeps what the batch committed, or drops its cache). The retries one by one use neither.
 """
 from __future__ import annotations
 
@@ -47,9 +51,13 @@ class _Item:
 
 class GroupWriter:
     def __init__(self, db: Database, window_s: float = WINDOW_S, max_batch: int = MAX_BATCH,
-                 prepare: Callable[[Session, list[tuple[Callable[..., Any], tuple]]], None] | None = None) -> None:
+                 prepare: Callable[[Session, list[tuple[Callable[..., Any], tuple]]], None] | None = None,
+                 finish: Callable[[Session, bool], None] | None = None,
+                 session_info: dict | None = None) -> None:
         self.db = db
         self.prepare = prepare  # prepare(session, [(fn, args), ...]) before a batch runs (e.g. bulk lookups)
+        self.finish = finish  # finish(session, committed) after it, before its session closes
+        self.session_info = session_info  # added to every session's info (the node's announcer)
         self.window_s = window_s
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
@@ -108,11 +116,17 @@ class GroupWriter:
         self.batches += 1
         self.items += len(batch)
         try:
-            with self.db.session() as session:
-                if self.prepare is not None and len(batch) > 1:
-                    self.prepare(session, [(item.fn, item.args) for item in batch])
-                results = [item.fn(session, *item.args, **item.kwargs) for item in batch]
-                session.commit()
+            with self.db.session(self.session_info) as session:
+                committed = False
+                try:
+                    if self.prepare is not None:
+                        self.prepare(session, [(item.fn, item.args) for item in batch])
+                    results = [item.fn(session, *item.args, **item.kwargs) for item in batch]
+                    session.commit()
+                    committed = True
+                finally:
+                    if self.finish is not None:
+                        self.finish(session, committed)
             return [(True, r) for r in results]
         except Exception:
             if len(batch) == 1:
@@ -128,7 +142,7 @@ class GroupWriter:
             return False, exc
 
     def _single(self, item: _Item) -> Any:
-        with self.db.session() as session:
+        with self.db.session(self.session_info) as session:
             result = item.fn(session, *item.args, **item.kwargs)
             session.commit()
             return result

@@ -44,6 +44,7 @@ ENV_KEYS = (
     "OCPP_MAX_MESSAGES_PER_S",
     "OCPP_IDLE_TIMEOUT_S",
     "OCPP_PING_INTERVAL_S",
+    "OCPP_CACHE_MAX_AGE_S",
 )
 
 
@@ -100,6 +101,9 @@ class Config:
     OCPP_IDLE_TIMEOUT_S = "0"
     # WebSocket pings find half-open sockets: no pong within the same time closes the connection.
     OCPP_PING_INTERVAL_S = "30"
+    # A node keeps what it read about a connected charger this long at most (changes made elsewhere are
+    # announced through Redis at once; the age only bounds the cost of an announcement that was lost).
+    OCPP_CACHE_MAX_AGE_S = "60"
     BABEL_DEFAULT_LOCALE = "nb"
     BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
     LANGUAGES = ("nb", "sv", "en")

@@ -1,15 +1,31 @@
-"""Engine, session factory and declarative base. No Flask here: the worker and OCPP server use it too."""
+"""Engine, session factory and declarative base. No Flask here: the worker and OCPP server use it too.
+
+Change announcements (for the OCPP nodes' caches, ocpp_server.cache): every commit, in any process, that
+writes a charge point, a connector, a site or a transaction publishes after COMMIT, on the Redis channel
+CHANGES_CHANNEL, the ids of the charge points (and sites) it changed. ORM writes are found by a Session
+`after_flush` hook; a Core UPDATE/DELETE on one of those tables cannot be read that way, so it announces
+"everything changed" unless its caller says what it changed (`announce()` with the statement marked
+`execution_options(**ANNOUNCED)`). Publishing never fails a commit: with Redis away the message is
+logged as lost and the nodes' bounded cache age (and their clearing on resubscription) covers it.
+"""
 from __future__ import annotations
 
+import json
+import logging
+import threading
+import time
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, create_engine, event, inspect
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 from sqlalchemy.types import DateTime, TypeDecorator
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -84,19 +100,27 @@ def make_engine(url: str, statement_timeout_s: float | None = None) -> Engine:
 
 
 class Database:
-    """One engine plus its session factory."""
+    """One engine plus its session factory; its sessions announce charger changes on redis_url."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, redis_url: str | None = None) -> None:
         self.engine = engine
-        self.session_factory = sessionmaker(bind=engine, expire_on_commit=False)
+        self.announcer = ChangeAnnouncer(redis_url) if redis_url else None
+        self.session_factory = sessionmaker(bind=engine, expire_on_commit=False,
+                                            info={ANNOUNCER_INFO: self.announcer})
 
     @classmethod
-    def from_url(cls, url: str, statement_timeout_s: float | None = None) -> "Database":
-        return cls(make_engine(url, statement_timeout_s))
+    def from_url(cls, url: str, statement_timeout_s: float | None = None, redis_url: str | None = None) -> "Database":
+        """redis_url: where commits announce charger changes (default: the REDIS_URL setting)."""
+        if redis_url is None:
+            from portal.config import setting
+
+            redis_url = setting("REDIS_URL")
+        return cls(make_engine(url, statement_timeout_s), redis_url)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        session = self.session_factory()
+    def session(self, info: dict | None = None) -> Iterator[Session]:
+        """A session closed on exit (rolled back on an exception); info is added to its Session.info."""
+        session = self.session_factory(info=info) if info else self.session_factory()
         try:
             yield session
         except BaseException:
@@ -107,3 +131,159 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# --- change announcements for the OCPP nodes' caches -------------------------------------------
+
+CHANGES_CHANNEL = "portal:charger-changes"
+ANNOUNCER_INFO = "change_announcer"  # session.info: who publishes after COMMIT (None: nobody)
+CHANGES_INFO = "charger_changes"  # session.info: what the open transaction changed so far
+NODE_INFO = "ocpp_node"  # session.info: set on an OCPP node's own sessions (see BOOKKEEPING)
+ANNOUNCED = {"charger_changes_announced": True}  # execution option: this Core statement needs no fallback
+# Tables whose rows an OCPP node caches, and how a row names the charge point it belongs to.
+WATCHED = {"charge_points": "id", "connectors": "charge_point_id", "transactions": "charge_point_id"}
+# Columns only a node writes and only the node holding the charger reads: a node does not announce a
+# write that changed nothing else (last seen on every message, the running meter register of a session).
+BOOKKEEPING = {"charge_points": frozenset({"last_seen_at", "skipped_samples", "clock_corrections"}),
+               "transactions": frozenset({"meter_last_wh", "meter_last_at"})}
+
+
+@dataclass
+class Changes:
+    """What one transaction wrote, by charge point id (and site id)."""
+
+    charge_points: set[int] = field(default_factory=set)  # announced
+    sites: set[int] = field(default_factory=set)
+    everything: bool = False  # a Core statement whose rows are unknown
+    quiet: set[int] = field(default_factory=set)  # a node's bookkeeping only: not announced to other nodes
+
+    def __bool__(self) -> bool:
+        return bool(self.charge_points or self.sites or self.everything or self.quiet)
+
+    def message(self, origin: str) -> str | None:
+        if not (self.charge_points or self.sites or self.everything):
+            return None
+        return json.dumps({"origin": origin, "cp": sorted(self.charge_points), "site": sorted(self.sites),
+                           "all": self.everything}, separators=(",", ":"))
+
+
+def changes(session: Session) -> Changes:
+    found = session.info.get(CHANGES_INFO)
+    if found is None:
+        found = session.info[CHANGES_INFO] = Changes()
+    return found
+
+
+def announce(session: Session, charge_points: Any = (), sites: Any = ()) -> None:
+    """Announce after COMMIT what a Core statement changed (ORM writes are found by themselves)."""
+    found = changes(session)
+    found.charge_points.update(int(i) for i in charge_points if i is not None)
+    found.sites.update(int(i) for i in sites if i is not None)
+
+
+def _changed_keys(obj: Any) -> set[str]:
+    state = inspect(obj)
+    return {key for key in state.committed_state if state.attrs[key].history.has_changes()}
+
+
+@event.listens_for(Session, "after_flush")
+def _collect_changes(session: Session, _flush_context: Any) -> None:
+    """Note which charge points and sites this flush wrote (the lists still show the pre-flush state)."""
+    node = session.info.get(NODE_INFO)
+    found: Changes | None = None
+    for dirty, group in ((False, session.new), (True, session.dirty), (False, session.deleted)):
+        for obj in group:
+            table = getattr(obj, "__tablename__", None)
+            if table == "sites":
+                if dirty and not _changed_keys(obj):
+                    continue
+                found = found or changes(session)
+                found.sites.add(obj.id)
+                continue
+            column = WATCHED.get(table)
+            if column is None:
+                continue
+            quiet = False
+            if dirty:
+                keys = _changed_keys(obj)
+                if not keys:
+                    continue
+                quiet = bool(node) and keys <= BOOKKEEPING.get(table, frozenset())
+            found = found or changes(session)
+            cp_id = getattr(obj, column)
+            if cp_id is None:
+                found.everything = True
+            elif quiet:
+                found.quiet.add(cp_id)
+            else:
+                found.charge_points.add(cp_id)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _collect_core_changes(state: ORMExecuteState) -> None:
+    """A Core UPDATE/DELETE of a watched table: its rows are unknown here, so everything counts as changed
+    unless the caller announced what it changed (execution option ANNOUNCED)."""
+    if not (state.is_update or state.is_delete):
+        return
+    table = getattr(getattr(state.statement, "table", None), "name", None)
+    if table not in WATCHED and table != "sites":
+        return
+    if state.execution_options.get("charger_changes_announced"):
+        return
+    changes(state.session).everything = True
+
+
+@event.listens_for(Session, "after_commit")
+def _publish_changes(session: Session) -> None:
+    found = session.info.pop(CHANGES_INFO, None)
+    announcer = session.info.get(ANNOUNCER_INFO)
+    if found and announcer is not None:
+        announcer.announce(found)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_changes(session: Session, previous_transaction: Any) -> None:
+    """A rolled-back transaction changed nothing (a rolled-back SAVEPOINT keeps what its parent wrote:
+    announcing a little more than changed is harmless, less is not)."""
+    if previous_transaction.parent is None:
+        session.info.pop(CHANGES_INFO, None)
+
+
+class ChangeAnnouncer:
+    """Publishes a commit's changes on CHANGES_CHANNEL. A commit never fails for it: when Redis does not
+    answer, the message is lost (logged) and publishing pauses for PAUSE_S so pages stay fast."""
+
+    PAUSE_S = 1.0
+
+    def __init__(self, redis_url: str, origin: str = "") -> None:
+        self.redis_url = redis_url
+        self.origin = origin
+        self._client: Any = None
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+        self.published = 0
+        self.lost = 0
+
+    def _redis(self) -> Any:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    from redis import Redis
+
+                    self._client = Redis.from_url(self.redis_url, socket_connect_timeout=0.5, socket_timeout=1)
+        return self._client
+
+    def announce(self, found: Changes) -> None:
+        message = found.message(self.origin)
+        if message is None:
+            return
+        if time.monotonic() < self._paused_until:
+            self.lost += 1
+            return
+        try:
+            self._redis().publish(CHANGES_CHANNEL, message)
+            self.published += 1
+        except Exception as exc:  # Redis away: the commit stands; the nodes' cache age bounds the staleness
+            self.lost += 1
+            self._paused_until = time.monotonic() + self.PAUSE_S
+            log.warning("charger changes not announced (Redis: %s); nodes see them within their cache age", exc)

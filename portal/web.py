@@ -27,7 +27,7 @@ LANG_COOKIE = "lang"
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["portal_db"] = Database.from_url(app.config["DATABASE_URL"])
+    app.extensions["portal_db"] = Database.from_url(app.config["DATABASE_URL"], redis_url=app.config["REDIS_URL"])
     app.teardown_appcontext(close_db_session)
     csrf.init_app(app)
     htmx.init_app(app)

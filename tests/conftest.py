@@ -33,8 +33,8 @@ def database_url():
 
 
 @pytest.fixture(scope="session")
-def db(database_url) -> Database:
-    database = Database.from_url(database_url)
+def db(database_url, redis_url) -> Database:
+    database = Database.from_url(database_url, redis_url=redis_url)  # its commits announce charger changes
     yield database
     database.dispose()
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from portal.db import utcnow
+from portal.db import ANNOUNCED, utcnow
 from portal.models import OrphanStop, Transaction
 
 FORGOTTEN_TAG = ""
@@ -24,7 +24,8 @@ def forget_old_id_tags(session: Session, retention_days: int, now: datetime | No
     result = session.execute(
         update(Transaction)
         .where(Transaction.status != "active", Transaction.stopped_at < cutoff, Transaction.id_tag != FORGOTTEN_TAG)
-        .values(id_tag=FORGOTTEN_TAG))
+        .values(id_tag=FORGOTTEN_TAG)
+        .execution_options(**ANNOUNCED))  # finished sessions only: no node caches them
     count = result.rowcount or 0
     for stop in session.scalars(select(OrphanStop).where(OrphanStop.received_at < cutoff,
                                                          OrphanStop.id_tag.is_not(None))):

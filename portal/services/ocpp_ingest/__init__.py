@@ -20,10 +20,17 @@ from portal.services.ocpp_ingest.charger import (  # noqa: F401
 from portal.services.ocpp_ingest.closing import ABANDONED  # noqa: F401
 from portal.services.ocpp_ingest.common import (  # noqa: F401
     RETRY_INTERVAL_S, TAG_STATUS, BootOutcome, ChargerTime, ConnectInfo, StartOutcome, StatusOutcome,
-    UnknownChargePoint, actions_hook, charge_point, charger_time, format_time, open_transactions, parse_time,
-    prefetch,
+    UnknownChargePoint, actions_hook, charge_point, charger_time, format_time, open_transaction, open_transactions,
+    parse_time, prefetch, transaction_opened,
 )
 from portal.services.ocpp_ingest.meter_values import meter_values, write_pending  # noqa: F401
 from portal.services.ocpp_ingest.transactions import (  # noqa: F401
     authorize, start_key, start_transaction, stop_key, stop_transaction, tag_status,
 )
+
+# The functions whose first argument (after the session) is a charger's identity: a group commit loads
+# (or takes from the node's cache) those chargers before it runs them.
+PER_CHARGER = frozenset({
+    connected, disconnected, boot, heartbeat, status_notification, authorize, start_transaction,
+    stop_transaction, meter_values,
+})

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from portal.db import ANNOUNCED
 from portal.models import ChargePoint, Connector
 from portal.services.ocpp_ingest.common import (
     RETRY_INTERVAL_S, BootOutcome, ConnectInfo, StatusOutcome, actions_hook, charge_point, charger_time,
@@ -60,7 +61,8 @@ def mark_seen(session: Session, node_id: str, seen_at: dict[str, datetime]) -> i
     table = ChargePoint.__table__
     stmt = (table.update()
             .where(table.c.identity == bindparam("b_identity"), table.c.connected_node == bindparam("b_node"))
-            .values(last_seen_at=bindparam("b_at"), online=True, offline_since=None))
+            .values(last_seen_at=bindparam("b_at"), online=True, offline_since=None)
+            .execution_options(**ANNOUNCED))  # a node's bookkeeping for chargers it holds: not announced
     result = session.execute(stmt, [{"b_identity": i, "b_node": node_id, "b_at": at} for i, at in seen_at.items()])
     return result.rowcount or 0
 

@@ -96,6 +96,7 @@ def format_time(moment: datetime) -> str:
 
 PREFETCHED = "ocpp_prefetched_charge_points"
 PREFETCHED_OPEN = "ocpp_prefetched_open_transactions"
+CACHE_BATCH = "ocpp_cache_batch"  # the node's charger cache, for this batch (ocpp_server.cache.Batch)
 
 
 def charge_point(session: Session, identity: str) -> ChargePoint:
@@ -134,6 +135,25 @@ def open_transactions(session: Session, cp: ChargePoint) -> tuple[tuple[int, int
         return tuple(known)
     return tuple((c, t) for c, t in session.execute(select(Transaction.connector_id, Transaction.id).where(
         Transaction.charge_point_id == cp.id, Transaction.status == "active").order_by(Transaction.started_at)))
+
+
+def open_transaction(session: Session, charge_point_id: int, connector_id: int) -> tuple[bool, int | None]:
+    """(known, id of the connector's newest active transaction) from what this batch loaded for the
+    charger; known is False when the batch did not load the charger (then ask the database)."""
+    known = session.info.get(PREFETCHED_OPEN, {}).get(charge_point_id)
+    if known is None:
+        return False, None
+    return True, next((tx_id for connector, tx_id in reversed(known) if connector == connector_id), None)
+
+
+def transaction_opened(session: Session, tx: Transaction) -> None:
+    """A transaction this batch opened joins its charger's open transactions (and the node's cache)."""
+    batch = session.info.get(CACHE_BATCH)
+    if batch is not None and tx.charge_point_id in batch.ids:
+        batch.transactions.setdefault(tx.charge_point_id, []).append(tx)
+    known = session.info.get(PREFETCHED_OPEN, {}).get(tx.charge_point_id)
+    if known is not None:
+        known.append((tx.connector_id, tx.id))
 
 
 def seen(cp: ChargePoint, now: datetime) -> None:

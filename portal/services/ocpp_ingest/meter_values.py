@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 from portal.models import MeterValue, Transaction
 from portal.services.meter_flags import add_flag
 from portal.services.metering import ENERGY_REGISTER, to_wh
-from portal.services.ocpp_ingest.common import CLOCK_AHEAD_LIMIT, charge_point, format_time, parse_time
+from portal.services.ocpp_ingest.common import (
+    CLOCK_AHEAD_LIMIT, charge_point, format_time, open_transaction, parse_time,
+)
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +181,9 @@ def _transaction_for(session: Session, charge_point_id: int, connector_id: int, 
     if connector_id < 1:
         return None
     if known:  # the connection tracks the transactions started and stopped through it
+        loaded, open_id = open_transaction(session, charge_point_id, connector_id)
+        if loaded:  # what the batch loaded (or the node's cache held) is fresher: support may have closed it
+            open_transaction_id = open_id
         tx = session.get(Transaction, open_transaction_id) if open_transaction_id is not None else None
         return tx if tx is not None and tx.status == "active" and tx.charge_point_id == charge_point_id else None
     return session.scalar(select(Transaction).where(

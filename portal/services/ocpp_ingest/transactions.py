@@ -21,7 +21,7 @@ from portal.services import access
 from portal.services.meter_flags import add_flag
 from portal.services.ocpp_ingest.closing import ABANDONED, close, close_abandoned, orphan
 from portal.services.ocpp_ingest.common import (
-    TAG_STATUS, StartOutcome, actions_hook, charge_point, charger_time, format_time, seen,
+    TAG_STATUS, StartOutcome, actions_hook, charge_point, charger_time, format_time, seen, transaction_opened,
 )
 from portal.services.ocpp_ingest.meter_values import meter_values
 
@@ -123,6 +123,8 @@ def start_transaction(session: Session, identity: str, *, connector_id: int, id_
     except IntegrityError:  # the same start raced in through another connection
         existing = session.scalar(select(Transaction).where(Transaction.start_key == key))
         return StartOutcome(existing.id, _start_status(existing), True)
+    if tx.status == "active":
+        transaction_opened(session, tx)
     if decision.allowed:
         hook = actions_hook("on_transaction_started")
         if hook:

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from portal.db import utcnow
+from portal.db import ANNOUNCED, announce, utcnow
 from portal.models import MeterValue, Transaction, User
 from portal.services import audit
 from portal.services.meter_flags import add_flag
@@ -52,9 +52,11 @@ def close(session: Session, staff: User, tx: Transaction, *, end_reading: str, b
     # Claim the session with a conditional UPDATE: of two closes (or a close racing the charger's stop)
     # exactly one moves it out of 'active'.
     won = session.execute(update(Transaction).where(Transaction.id == tx.id, Transaction.status == "active")
-                          .values(status="completed", stop_key=f"support-{tx.id}")).rowcount
+                          .values(status="completed", stop_key=f"support-{tx.id}")
+                          .execution_options(**ANNOUNCED)).rowcount
     if not won:
         raise CloseRefused("not_active")
+    announce(session, charge_points=[tx.charge_point_id])  # the node holding the charger drops its open session
     session.refresh(tx)
     last_wh, last_at = last_reading(session, tx)
     if end_reading == "last" and last_wh is not None:
