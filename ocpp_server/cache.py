@@ -2,32 +2,35 @@
 dropped through Redis.
 
 Kept per charger (by identity): the ChargePoint row with its connectors and its site, and its open
-transactions, as the ORM objects a batch loaded. Between batches they are detached (the sessions use
-expire_on_commit=False, so they keep their loaded state); the next batch that names the charger re-attaches
-them to its own session (`session.add`, which cascades to the site and connectors), so the domain
-functions (portal.services.ocpp_ingest) find them in the identity map and run no lookup query, and the
-node's own writes go through these very objects: the unit of work writes only what changed, and the
-objects hold what was committed. Why objects and not snapshots: the handlers (and the access decisions
-they call) read and write ChargePoint, Connector, Site and Transaction objects; snapshots would need every
-one of them rewritten around explicit UPDATEs. Why not one long-lived session: its identity map would keep
-every row any handler ever touched (tags, users, tariffs) and serve them stale; here only the four kinds
-above survive a batch, and relationships other than cp.site / cp.connectors are expired before the batch's
-session closes, so a tariff, an owner or a tag is still read fresh by whoever needs it.
+transactions, as ORM objects in one long-lived session that only the node's group commit uses, batch after
+batch (expire_on_commit=False, so they keep their committed state). A batch that names a cached charger
+finds it in that session's identity map: the domain functions (portal.services.ocpp_ingest) run no lookup
+query, and the node's own writes go through these very objects (the unit of work writes only what changed,
+and the objects then hold what was committed). Why objects and not snapshots: the handlers (and the access
+decisions they call) read and write ChargePoint, Connector, Site and Transaction objects; snapshots would
+need every one of them rewritten around explicit UPDATEs. Why one session rather than re-attaching
+detached objects to a new session per batch: re-attaching (session.add and its cascades) cost as much
+CPU as the queries it saved (bench/prefetch_cost.py).
+
+The identity map is pruned after every batch, so the long-lived session never serves anything stale:
+every object the batch loaded or inserted that is not part of a kept entry (tags, users, tariffs, closed
+transactions, action requests) is expunged, and relationships other than cp.site and cp.connectors are
+expired on the kept objects; an entry dropped or aged out is expunged before the next batch loads it.
 
 Rules that keep it correct:
-- A batch that fails (its COMMIT or any message) is rolled back: the rollback expires every object it
-  had attached, so the whole cache is cleared (failures are rare; the retry one by one loads again).
-- After COMMIT an object that has an expired column (a server-side default or onupdate the database
-  computed) is not kept: it would need a query to read. The models use Python-side defaults, so this
-  does not happen today, but a new server default costs a reload, never a wrong value.
-- One Site object per site id for all cached chargers (a session can hold one object per row): a charger
-  loaded fresh gets the cached Site; a site older than the maximum age is refreshed in place.
+- A batch that fails (its COMMIT or any message) is rolled back, which expires every object in the
+  session: the whole cache is cleared and the session replaced (failures are rare; the retry one by one
+  runs in fresh sessions).
+- After COMMIT an object with a column the ORM left unloaded (a server-side default or onupdate the
+  database computed) is not kept: it would need a query to read. A row the batch inserted gets its
+  omitted columns without any default set to NULL, which is what the database stored.
+- One Site object per site for all cached chargers (the identity map's); older than the maximum age it
+  is refreshed in place.
 - Every commit anywhere that changes a charge point, its connectors, its site or its transactions
   publishes the ids after COMMIT (portal.db: ORM writes by an after_flush hook, Core statements
-  explicitly); `listen()` drops those entries. A change arriving while a batch runs is remembered so the
-  batch cannot store back what it read before. The node's own writes: through the cached objects they
-  keep the entry; through any other object (a row loaded by a query in a batch that did not attach the
-  entry) they drop it.
+  explicitly); `listen()` drops those entries. A change arriving while a batch runs is remembered, so the
+  batch cannot keep what it read before. The node's own writes: through the cached objects they keep the
+  entry; through any other object (a query in a batch that did not hold the entry) they drop it.
 - Backstops: while the node is not subscribed the cache is off (every batch loads, nothing is kept); on
   every (re)subscription it is cleared (messages may have been lost); an entry older than
   OCPP_CACHE_MAX_AGE_S (60 s) is loaded again, so a lost message costs at most that long.
@@ -100,6 +103,9 @@ class Batch:
     new_sites: dict[int, Site] = field(default_factory=dict)
     dropped: set[int] = field(default_factory=set)  # charge point ids changed elsewhere meanwhile
     dropped_sites: set[int] = field(default_factory=set)
+    loaded: set[int] = field(default_factory=set)  # charge point ids this batch loaded (misses)
+    written: set[int] = field(default_factory=set)  # charge point ids this batch wrote through held objects
+    touched: list[Any] = field(default_factory=list)  # objects that entered the session in this batch
     inserted: list[Any] = field(default_factory=list)  # rows this batch inserted (a Start, a new connector)
 
 
@@ -115,6 +121,9 @@ class ChargerCache:
         self._sites: dict[int, tuple[Site, float]] = {}
         self._generation = 0
         self._batch: Batch | None = None
+        self._session: Session | None = None  # the writer's long-lived session (see the module docstring)
+        self._session_generation = 0
+        self._evict: list[Any] = []  # objects of dropped entries, expunged before the next batch
         self.hits = self.misses = self.dropped = self.clears = 0  # statistics (/healthz, tests, benchmarks)
 
     def __len__(self) -> int:
@@ -134,7 +143,8 @@ class ChargerCache:
             self._clear_locked()
 
     def _clear_locked(self) -> None:
-        self._generation += 1
+        self._generation += 1  # the writer replaces its session before the next batch
+        self._evict = []
         self._entries.clear()
         self._identity_by_id.clear()
         self._sites.clear()
@@ -142,12 +152,9 @@ class ChargerCache:
 
     def forget(self, identity: str) -> None:
         with self._lock:
-            entry = self._entries.pop(identity, None)
+            entry = self._entries.get(identity)
             if entry is not None:
-                self._identity_by_id.pop(entry.cp.id, None)
-                self.dropped += 1
-                if self._batch is not None:
-                    self._batch.dropped.add(entry.cp.id)
+                self._drop_id_locked(entry.cp.id)
             elif self._batch is not None and identity in self._batch.cps:
                 self._batch.dropped.add(self._batch.cps[identity].id)
 
@@ -166,11 +173,16 @@ class ChargerCache:
         if self._batch is not None:
             self._batch.dropped.add(cp_id)
         identity = self._identity_by_id.pop(cp_id, None)
-        if identity is not None and self._entries.pop(identity, None) is not None:
+        entry = self._entries.pop(identity, None) if identity is not None else None
+        if entry is not None:
             self.dropped += 1
+            self._evict.append(entry.cp)
+            self._evict.extend(entry.transactions)
 
     def _drop_site_locked(self, site_id: int) -> None:
-        self._sites.pop(site_id, None)
+        site = self._sites.pop(site_id, None)
+        if site is not None:
+            self._evict.append(site[0])
         if self._batch is not None:
             self._batch.dropped_sites.add(site_id)
         for identity, entry in list(self._entries.items()):
@@ -187,16 +199,49 @@ class ChargerCache:
             batch = self._batch if self._batch is not None and self._batch.thread == threading.get_ident() else None
             held = batch.ids if batch is not None else ()
             for cp_id in found.charge_points | found.quiet:
-                if cp_id not in held:
+                if cp_id in held:
+                    batch.written.add(cp_id)
+                else:
                     self._drop_id_locked(cp_id)
             for site_id in found.sites:
                 self._drop_site_locked(site_id)
 
     # --- one batch (the writer's thread) -------------------------------------------------------------
 
-    def open_batch(self, session: Session, identities: Iterable[str]) -> None:
-        """Put the cached state of these chargers into the batch's session; load the others (three
-        queries for all of them). The domain functions find both through session.info."""
+    def begin(self, db: Any, info: dict, identities: Iterable[str]) -> Session:
+        """The writer's session for the next batch, holding the cached state of these chargers; the others
+        are loaded (three queries for all of them). The domain functions find both through session.info."""
+        with self._lock:
+            evict, self._evict = self._evict, []
+            if self._session is not None and self._session_generation != self._generation:
+                self._retire_session()
+                evict = []
+            if self._session is None:
+                self._session = db.session_factory(info=info)
+                self._session_generation = self._generation
+                event.listen(self._session, "loaded_as_persistent", _note_touched)
+                event.listen(self._session, "pending_to_persistent", _note_inserted)
+        session = self._session
+        for obj in evict:
+            _expunge(session, obj)
+        self._open(session, identities)
+        return session
+
+    def close(self) -> None:
+        """At shutdown (the writer has stopped)."""
+        with self._lock:
+            self._clear_locked()
+            if self._session is not None:
+                self._retire_session()
+
+    def _retire_session(self) -> None:
+        session, self._session = self._session, None
+        try:
+            session.close()
+        except Exception:
+            log.exception("closing the charger cache's session failed")
+
+    def _open(self, session: Session, identities: Iterable[str]) -> None:
         now = time.monotonic()
         with self._lock:
             batch = Batch(self._generation, threading.get_ident())
@@ -204,55 +249,45 @@ class ChargerCache:
             use = self.enabled
             hits: list[Entry] = []
             misses: list[str] = []
+            aged: list[Entry] = []
             for identity in identities:
                 entry = self._entries.get(identity) if use else None
                 if entry is not None and now - entry.loaded_at < self.max_age:
                     hits.append(entry)
                 else:
                     misses.append(identity)
-            sites = dict(self._sites) if use else {}
+                    if entry is not None:
+                        aged.append(entry)
+            stale_sites = [site for site, loaded_at in self._sites.values() if now - loaded_at >= self.max_age]
+        for entry in aged:  # loaded again below: the old objects must not answer the query from the identity map
+            _expunge_entry(session, entry)
         session.info[CACHE_BATCH] = batch
-        prefetched = session.info.setdefault(PREFETCHED, {})
-        open_txs = session.info.setdefault(PREFETCHED_OPEN, {})
-        stale_sites: dict[int, Site] = {}
+        prefetched = session.info[PREFETCHED] = {}
+        open_txs = session.info[PREFETCHED_OPEN] = {}
         for entry in hits:
             cp = entry.cp
-            session.add(cp)  # re-attach: cascades to its site and connectors
-            for tx in entry.transactions:
-                session.add(tx)
             prefetched[cp.identity] = cp
             batch.cps[cp.identity] = cp
             batch.ids.add(cp.id)
             batch.loaded_at[cp.identity] = entry.loaded_at
             txs = batch.transactions[cp.id] = list(entry.transactions)
             open_txs[cp.id] = [(tx.connector_id, tx.id) for tx in txs]
-            cached_site = sites.get(entry.site_id)
-            if cached_site is None or now - cached_site[1] >= self.max_age:
-                stale_sites[entry.site_id] = cp.site
         self.hits += len(hits)
-        if misses:
-            self.misses += len(misses)
-            self._load(session, batch, misses, sites, stale_sites, now)
-        for site in stale_sites.values():  # older than the maximum age: read again, in place
+        for site in stale_sites:  # older than the maximum age: read again, in place
             session.refresh(site)
             batch.new_sites[site.id] = site
+        if misses:
+            self.misses += len(misses)
+            self._load(session, batch, misses, now)
 
-    def _load(self, session: Session, batch: Batch, identities: list[str], sites: dict[int, tuple[Site, float]],
-              stale_sites: dict[int, Site], now: float) -> None:
+    def _load(self, session: Session, batch: Batch, identities: list[str], now: float) -> None:
         cps = session.scalars(select(ChargePoint).where(ChargePoint.identity.in_(identities))
                               .options(selectinload(ChargePoint.connectors))).all()
         if not cps:
             return
-        wanted: set[int] = set()
-        for cp in cps:
-            cached = sites.get(cp.site_id)
-            if cached is not None:
-                session.add(cached[0])  # the one Site object all cached chargers of this site share
-                if now - cached[1] >= self.max_age:
-                    stale_sites[cp.site_id] = cached[0]
-            else:
-                wanted.add(cp.site_id)
-        if wanted:
+        with self._lock:
+            wanted = {cp.site_id for cp in cps if cp.site_id not in self._sites}
+        if wanted:  # sites the cache holds are in the identity map already
             for site in session.scalars(select(Site).where(Site.id.in_(wanted))):
                 batch.new_sites[site.id] = site
         prefetched = session.info[PREFETCHED]
@@ -262,28 +297,39 @@ class ChargerCache:
             prefetched[cp.identity] = cp
             batch.cps[cp.identity] = cp
             batch.ids.add(cp.id)
+            batch.loaded.add(cp.id)
             batch.loaded_at[cp.identity] = now
             batch.transactions[cp.id] = []
             open_txs[cp.id] = []
-        by_id = {cp.id: cp for cp in cps}
         for tx in session.scalars(select(Transaction).where(
-                Transaction.charge_point_id.in_(list(by_id)), Transaction.status == "active")
+                Transaction.charge_point_id.in_([cp.id for cp in cps]), Transaction.status == "active")
                 .order_by(Transaction.started_at)):
             batch.transactions[tx.charge_point_id].append(tx)
             open_txs[tx.charge_point_id].append((tx.connector_id, tx.id))
 
-    def close_batch(self, session: Session, committed: bool) -> None:
-        """After the batch: keep what it committed (before its session closes), or clear everything."""
+    def end(self, session: Session, committed: bool) -> None:
+        """After the batch: keep what it committed and prune the rest, or (after a failure) roll back,
+        clear everything and replace the session."""
         batch = session.info.pop(CACHE_BATCH, None)
         try:
             if committed and batch is not None:
                 self._keep(session, batch)
-            elif batch is not None:
-                self.clear()
+            else:
+                try:
+                    session.rollback()
+                finally:
+                    with self._lock:
+                        self._clear_locked()
+                        self._retire_session()
         except Exception:
             log.exception("charger cache: keeping a batch's state failed; cleared")
-            self.clear()
+            with self._lock:
+                self._clear_locked()
+                if self._session is session:
+                    self._retire_session()
         finally:
+            session.info.pop(PREFETCHED, None)
+            session.info.pop(PREFETCHED_OPEN, None)
             with self._lock:
                 if self._batch is batch:
                     self._batch = None
@@ -292,54 +338,90 @@ class ChargerCache:
         for obj in batch.inserted:
             _loaded_nulls(obj)
         kept: list[Entry] = []
-        unkept: list[str] = []
-        trim: list[Any] = []
+        unkept: list[ChargePoint] = []
+        keep_ids: set[int] = set()
+        checked = batch.loaded | batch.written
         for site in batch.new_sites.values():
             if not _usable(site):
                 batch.dropped_sites.add(site.id)
         for identity, cp in batch.cps.items():
-            if cp.id in batch.dropped or cp.site_id in batch.dropped_sites or not _usable(cp) \
-                    or any(not _usable(c) for c in cp.connectors):
-                unkept.append(identity)
-                continue
             txs = tuple(tx for tx in batch.transactions.get(cp.id, ()) if tx.status == "active")
-            if any(not _usable(tx) for tx in txs):
-                unkept.append(identity)
+            if cp.id in batch.dropped or cp.site_id in batch.dropped_sites or (cp.id in checked and not (
+                    _usable(cp) and all(_usable(c) for c in cp.connectors) and all(_usable(tx) for tx in txs))):
+                unkept.append(cp)
                 continue
-            kept.append(Entry(cp, txs, cp.site_id, batch.loaded_at[identity]))
-            trim.append(cp)
-            trim.extend(cp.connectors)
-            trim.extend(txs)
+            entry = Entry(cp, txs, cp.site_id, batch.loaded_at[identity])
+            kept.append(entry)
+            keep_ids.add(id(cp))
+            keep_ids.update(id(c) for c in cp.connectors)
+            keep_ids.update(id(tx) for tx in txs)
+            for obj in (cp, *txs):
+                _trim(session, obj)
         for site in batch.new_sites.values():
-            trim.append(site)
-        for obj in trim:
-            loaded = [key for key in RELATIONSHIPS[type(obj)] if key in obj.__dict__]
-            if loaded:
-                session.expire(obj, loaded)
+            keep_ids.add(id(site))
+            _trim(session, site)
         now = time.monotonic()
         with self._lock:
-            for identity in unkept:  # what the cache held before this batch is outdated now
-                entry = self._entries.pop(identity, None)
-                if entry is not None:
-                    self._identity_by_id.pop(entry.cp.id, None)
-            if batch.generation != self._generation or not self.enabled:
-                return  # cleared while the batch ran
-            for site_id, site in batch.new_sites.items():
-                if site_id not in batch.dropped_sites:
-                    self._sites[site_id] = (site, now)
-            for entry in kept:
-                if entry.cp.id in batch.dropped or entry.site_id in batch.dropped_sites \
-                        or entry.site_id not in self._sites:
-                    continue
-                self._entries[entry.cp.identity] = entry
-                self._identity_by_id[entry.cp.id] = entry.cp.identity
+            current = batch.generation == self._generation and self.enabled
+            for cp in unkept:  # what the cache held before this batch is outdated now
+                if self._identity_by_id.get(cp.id) == cp.identity:
+                    del self._identity_by_id[cp.id]
+                    self._entries.pop(cp.identity, None)
+            if current:
+                for site_id, site in batch.new_sites.items():
+                    if site_id not in batch.dropped_sites:
+                        self._sites[site_id] = (site, now)
+                for entry in kept:
+                    if entry.cp.id in batch.dropped or entry.site_id in batch.dropped_sites \
+                            or entry.site_id not in self._sites:
+                        unkept.append(entry.cp)
+                        continue
+                    self._entries[entry.cp.identity] = entry
+                    self._identity_by_id[entry.cp.id] = entry.cp.identity
+        if not current:
+            return  # cleared while the batch ran: the session is replaced before the next batch
+        # prune: nothing the batch touched outlives it unless it belongs to a kept entry
+        for obj in batch.touched:
+            if id(obj) not in keep_ids:
+                _expunge(session, obj)
+        for cp in unkept:
+            if id(cp) not in keep_ids:
+                _expunge(session, cp)
+        for txs in batch.transactions.values():
+            for tx in txs:
+                if id(tx) not in keep_ids:
+                    _expunge(session, tx)
 
 
-@event.listens_for(Session, "pending_to_persistent")
+def _note_touched(session: Session, obj: Any) -> None:
+    batch = session.info.get(CACHE_BATCH)
+    if batch is not None:
+        batch.touched.append(obj)
+
+
 def _note_inserted(session: Session, obj: Any) -> None:
     batch = session.info.get(CACHE_BATCH)
     if batch is not None:
+        batch.touched.append(obj)
         batch.inserted.append(obj)
+
+
+def _expunge(session: Session, obj: Any) -> None:
+    if obj in session:
+        session.expunge(obj)
+
+
+def _expunge_entry(session: Session, entry: Entry) -> None:
+    _expunge(session, entry.cp)  # cascades to its connectors
+    for tx in entry.transactions:
+        _expunge(session, tx)
+
+
+def _trim(session: Session, obj: Any) -> None:
+    """Expire relationships a cached object does not keep (what they pointed to is expunged)."""
+    loaded = [key for key in RELATIONSHIPS[type(obj)] if key in obj.__dict__]
+    if loaded:
+        session.expire(obj, loaded)
 
 
 def _loaded_nulls(obj: Any) -> None:

@@ -56,6 +56,19 @@ def named_chargers(calls: list[tuple[Callable[..., Any], tuple]]) -> list[str]:
     return list(seen)
 
 
+class BatchSessions:
+    """The group commit's sessions: the charger cache's, holding the chargers a batch names."""
+
+    def __init__(self, cache: ChargerCache) -> None:
+        self.cache = cache
+
+    def begin(self, db: Database, info: dict, calls: list[tuple[Callable[..., Any], tuple]]) -> Any:
+        return self.cache.begin(db, info, named_chargers(calls))
+
+    def end(self, session: Any, committed: bool) -> None:
+        self.cache.end(session, committed)
+
+
 def default_node_id() -> str:
     """Unique per process, so two nodes started without OCPP_NODE_ID never share one."""
     return f"{socket.gethostname()[:30]}-{os.getpid()}-{secrets.token_hex(3)}"
@@ -75,9 +88,8 @@ class Node:
         self.connections: dict[str, "CentralChargePoint"] = {}
         self.cache = ChargerCache()
         self.announcer = NodeAnnouncer(self, self.cache)
-        self.writer = GroupWriter(
-            db, prepare=lambda session, calls: self.cache.open_batch(session, named_chargers(calls)),
-            finish=self.cache.close_batch, session_info={ANNOUNCER_INFO: self.announcer, NODE_INFO: node_id})
+        self.writer = GroupWriter(db, sessions=BatchSessions(self.cache),
+                                  session_info={ANNOUNCER_INFO: self.announcer, NODE_INFO: node_id})
         self.msglog = MessageLog(db, run=self.run_db)
         self.seen = LastSeen(self)
         self.secrets = VerifiedSecrets()
@@ -121,8 +133,10 @@ class Node:
         await self.seen.stop()
         await self.run_db(ocpp_ingest.node_stopped, self.node_id, utcnow())
         await self.writer.stop()
+        self.cache.close()
         await self.msglog.stop()
         await self.redis.aclose()
+        log.info("node %s: charger cache %s", self.node_id, self.cache.stats())
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task:
         """A background task the node keeps a reference to and cancels at shutdown."""

@@ -11,9 +11,10 @@ messages. A batch that fails anywhere (an exception in one fn, or the COMMIT its
 its items are retried one by one, each in its own transaction, so one bad message cannot fail its
 neighbours; each then gets its own result or exception.
 
-`prepare(session, [(fn, args), ...])` runs before a batch's functions (the node puts its cached chargers
-into the session there) and `finish(session, committed)` after its COMMIT or failure, before the session
-closes (the node keeps what the batch committed, or drops its cache). The retries one by one use neither.
+With `sessions` (the node's charger cache, ocpp_server.cache) a batch runs in the session
+`sessions.begin(db, session_info, [(fn, args), ...])` gives (one long-lived session holding the cached
+chargers) and `sessions.end(session, committed)` follows its COMMIT or failure (keep what was committed, or
+roll back and drop the cache). The retries one by one always use fresh sessions.
 """
 from __future__ import annotations
 
@@ -52,11 +53,10 @@ class _Item:
 class GroupWriter:
     def __init__(self, db: Database, window_s: float = WINDOW_S, max_batch: int = MAX_BATCH,
                  prepare: Callable[[Session, list[tuple[Callable[..., Any], tuple]]], None] | None = None,
-                 finish: Callable[[Session, bool], None] | None = None,
-                 session_info: dict | None = None) -> None:
+                 sessions: Any = None, session_info: dict | None = None) -> None:
         self.db = db
         self.prepare = prepare  # prepare(session, [(fn, args), ...]) before a batch runs (e.g. bulk lookups)
-        self.finish = finish  # finish(session, committed) after it, before its session closes
+        self.sessions = sessions  # begin(db, info, calls) -> session; end(session, committed)
         self.session_info = session_info  # added to every session's info (the node's announcer)
         self.window_s = window_s
         self.max_batch = max_batch
@@ -116,17 +116,14 @@ class GroupWriter:
         self.batches += 1
         self.items += len(batch)
         try:
-            with self.db.session(self.session_info) as session:
-                committed = False
-                try:
-                    if self.prepare is not None:
+            if self.sessions is not None:
+                results = self._in_kept_session(batch)
+            else:
+                with self.db.session(self.session_info) as session:
+                    if self.prepare is not None and len(batch) > 1:
                         self.prepare(session, [(item.fn, item.args) for item in batch])
                     results = [item.fn(session, *item.args, **item.kwargs) for item in batch]
                     session.commit()
-                    committed = True
-                finally:
-                    if self.finish is not None:
-                        self.finish(session, committed)
             return [(True, r) for r in results]
         except Exception:
             if len(batch) == 1:
@@ -134,6 +131,17 @@ class GroupWriter:
             self.retried_batches += 1
             log.warning("group commit of %d messages failed; retrying them one by one", len(batch), exc_info=True)
             return [self._outcome(item) for item in batch]
+
+    def _in_kept_session(self, batch: list[_Item]) -> list[Any]:
+        session = self.sessions.begin(self.db, self.session_info or {}, [(item.fn, item.args) for item in batch])
+        committed = False
+        try:
+            results = [item.fn(session, *item.args, **item.kwargs) for item in batch]
+            session.commit()
+            committed = True
+            return results
+        finally:
+            self.sessions.end(session, committed)
 
     def _outcome(self, item: _Item) -> tuple[bool, Any]:
         try:

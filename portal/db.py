@@ -92,8 +92,11 @@ def make_engine(url: str, statement_timeout_s: float | None = None) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     if statement_timeout_s:
+        # No ping before every checkout: the node checks a connection out per group commit, and the ping is a
+        # round trip each time. A connection the server dropped fails that batch instead; SQLAlchemy then
+        # invalidates the pool, and the writer's one-by-one retry runs on fresh connections.
         ms = int(statement_timeout_s * 1000)
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=statement_timeout_s,
+        return create_engine(url, pool_pre_ping=False, pool_size=5, max_overflow=10, pool_timeout=statement_timeout_s,
                              connect_args={"connect_timeout": max(int(statement_timeout_s), 1),
                                            "options": f"-c statement_timeout={ms} -c lock_timeout={ms}"})
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)

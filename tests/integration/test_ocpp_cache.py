@@ -18,7 +18,7 @@ from redis import Redis
 from sqlalchemy import event, update
 
 from ocpp_server.cache import ChargerCache
-from portal.db import ANNOUNCED, CHANGES_CHANNEL, NODE_INFO, Database, utcnow
+from portal.db import ANNOUNCED, ANNOUNCER_INFO, CHANGES_CHANNEL, NODE_INFO, Database, utcnow
 from portal.models import ChargePoint, Connector, MeterValue, Site, Transaction
 from portal.services import ocpp_ingest
 from portal.services.ocpp_ingest.common import charge_point, format_time
@@ -48,17 +48,16 @@ def statements(db: Database):
 
 def batch(db: Database, cache: ChargerCache, identities: list[str], work: Callable[[Any], Any],
           info: dict | None = None) -> Any:
-    """One group commit as the node's writer runs it: open the batch, run, commit, keep."""
-    with db.session(info) as s:
-        committed = False
-        try:
-            cache.open_batch(s, identities)
-            result = work(s)
-            s.commit()
-            committed = True
-            return result
-        finally:
-            cache.close_batch(s, committed)
+    """One group commit as the node's writer runs it: begin (the cache's session), run, commit, keep."""
+    s = cache.begin(db, info or {}, identities)
+    committed = False
+    try:
+        result = work(s)
+        s.commit()
+        committed = True
+        return result
+    finally:
+        cache.end(s, committed)
 
 
 def meter(wh: int, at=None) -> list[dict]:
@@ -76,10 +75,21 @@ def charger(session):
     return {"site": site, "cp": cp, "tx": tx, "identity": cp.identity}
 
 
+class LocalAnnouncer:
+    """What the node's announcer does for its own cache (ocpp_server.cache.NodeAnnouncer), without Redis."""
+
+    def __init__(self, cache: ChargerCache) -> None:
+        self.cache = cache
+
+    def announce(self, found) -> None:
+        self.cache.written(found)
+
+
 def warm(db: Database, charger: dict) -> ChargerCache:
     cache = ChargerCache(max_age=60)
     cache.enabled = True
-    batch(db, cache, [charger["identity"]], lambda s: charge_point(s, charger["identity"]))
+    info = {NODE_INFO: "test-node", ANNOUNCER_INFO: LocalAnnouncer(cache)}
+    batch(db, cache, [charger["identity"]], lambda s: charge_point(s, charger["identity"]), info)
     assert charger["identity"] in cache and cache.misses == 1
     return cache
 
@@ -97,7 +107,8 @@ def test_a_batch_of_cached_chargers_runs_no_lookup(db, charger):
                                         info=None, vendor_error_code=None, timestamp=now, now=now)
         ocpp_ingest.meter_values(s, identity, connector_id=1, transaction_id=None, meter_value=meter(1500, now),
                                  now=now, charge_point_id=cp_id, open_transaction_id=tx_id)
-        ocpp_ingest.meter_values(s, identity, connector_id=1, transaction_id=tx_id, meter_value=meter(1600),
+        later = meter(1600, now + timedelta(seconds=1))
+        ocpp_ingest.meter_values(s, identity, connector_id=1, transaction_id=tx_id, meter_value=later,
                                  now=utcnow(), charge_point_id=cp_id, open_transaction_id=tx_id)
 
     with statements(db) as sql:
@@ -183,13 +194,12 @@ def test_a_site_change_drops_every_charger_of_the_site_and_they_share_one_site_o
 def test_the_node_keeps_its_own_writes_and_drops_writes_through_other_objects(db, charger):
     cache = warm(db, charger)
     identity, cp_id = charger["identity"], charger["cp"].id
-    info = {NODE_INFO: "node-x", "change_announcer": type("Local", (), {"announce": staticmethod(cache.written)})()}
-    batch(db, cache, [identity], lambda s: setattr(charge_point(s, identity), "firmware_version", "2.0"), info)
+    batch(db, cache, [identity], lambda s: setattr(charge_point(s, identity), "firmware_version", "2.0"))
     assert identity in cache and cache._entries[identity].cp.firmware_version == "2.0"
 
     def behind_its_back(s):  # a batch that did not name the charger loads and changes it
         s.get(ChargePoint, cp_id).firmware_version = "3.0"
-    batch(db, cache, [], behind_its_back, info)
+    batch(db, cache, [], behind_its_back)
     assert identity not in cache
 
 
@@ -205,8 +215,11 @@ def test_an_object_with_a_column_the_database_computed_is_not_kept(db, charger):
     cache = warm(db, charger)
     identity = charger["identity"]
 
-    def server_side_value(s):
-        s.expire(charge_point(s, identity), ["heartbeat_interval"])  # what a server default leaves behind
+    def server_side_value(s):  # an UPDATE whose other column the database computes (server onupdate)
+        cp = charge_point(s, identity)
+        cp.firmware_version = "9"
+        s.flush()
+        s.expire(cp, ["heartbeat_interval"])  # what the ORM leaves behind for such a column
     batch(db, cache, [identity], server_side_value)
     assert identity not in cache
 
