@@ -281,14 +281,18 @@ class ChargerCache:
             self._load(session, batch, misses, now)
 
     def _load(self, session: Session, batch: Batch, identities: list[str], now: float) -> None:
+        # populate_existing: should any object of these rows still be in the identity map, it is overwritten
+        # with what the database holds now, never served as it was
         cps = session.scalars(select(ChargePoint).where(ChargePoint.identity.in_(identities))
-                              .options(selectinload(ChargePoint.connectors))).all()
+                              .options(selectinload(ChargePoint.connectors))
+                              .execution_options(populate_existing=True)).all()
         if not cps:
             return
         with self._lock:
             wanted = {cp.site_id for cp in cps if cp.site_id not in self._sites}
         if wanted:  # sites the cache holds are in the identity map already
-            for site in session.scalars(select(Site).where(Site.id.in_(wanted))):
+            for site in session.scalars(select(Site).where(Site.id.in_(wanted))
+                                        .execution_options(populate_existing=True)):
                 batch.new_sites[site.id] = site
         prefetched = session.info[PREFETCHED]
         open_txs = session.info[PREFETCHED_OPEN]
@@ -303,7 +307,7 @@ class ChargerCache:
             open_txs[cp.id] = []
         for tx in session.scalars(select(Transaction).where(
                 Transaction.charge_point_id.in_([cp.id for cp in cps]), Transaction.status == "active")
-                .order_by(Transaction.started_at)):
+                .order_by(Transaction.started_at).execution_options(populate_existing=True)):
             batch.transactions[tx.charge_point_id].append(tx)
             open_txs[tx.charge_point_id].append((tx.connector_id, tx.id))
 
@@ -339,8 +343,7 @@ class ChargerCache:
             _loaded_nulls(obj)
         kept: list[Entry] = []
         unkept: list[ChargePoint] = []
-        keep_ids: set[int] = set()
-        checked = batch.loaded | batch.written
+        checked = batch.loaded | batch.written  # the others are as the cache kept them: nothing to check
         for site in batch.new_sites.values():
             if not _usable(site):
                 batch.dropped_sites.add(site.id)
@@ -349,18 +352,10 @@ class ChargerCache:
             if cp.id in batch.dropped or cp.site_id in batch.dropped_sites or (cp.id in checked and not (
                     _usable(cp) and all(_usable(c) for c in cp.connectors) and all(_usable(tx) for tx in txs))):
                 unkept.append(cp)
-                continue
-            entry = Entry(cp, txs, cp.site_id, batch.loaded_at[identity])
-            kept.append(entry)
-            keep_ids.add(id(cp))
-            keep_ids.update(id(c) for c in cp.connectors)
-            keep_ids.update(id(tx) for tx in txs)
-            for obj in (cp, *txs):
-                _trim(session, obj)
-        for site in batch.new_sites.values():
-            keep_ids.add(id(site))
-            _trim(session, site)
+            else:
+                kept.append(Entry(cp, txs, cp.site_id, batch.loaded_at[identity]))
         now = time.monotonic()
+        stored: list[Entry] = []
         with self._lock:
             current = batch.generation == self._generation and self.enabled
             for cp in unkept:  # what the cache held before this batch is outdated now
@@ -378,15 +373,28 @@ class ChargerCache:
                         continue
                     self._entries[entry.cp.identity] = entry
                     self._identity_by_id[entry.cp.id] = entry.cp.identity
-        if not current:
-            return  # cleared while the batch ran: the session is replaced before the next batch
+                    stored.append(entry)
+            else:  # cleared while the batch ran, or the cache is off: keep nothing of this batch
+                unkept.extend(entry.cp for entry in kept)
+            sites = [site for site, _ in self._sites.values()]
+        keep_ids = {id(site) for site in sites}
+        for entry in stored:
+            keep_ids.add(id(entry.cp))
+            keep_ids.update(id(c) for c in entry.cp.connectors)
+            keep_ids.update(id(tx) for tx in entry.transactions)
+            _trim(session, entry.cp)
+            for tx in entry.transactions:
+                _trim(session, tx)
+        trimmed_sites = {id(site): site for site in batch.new_sites.values()}
+        trimmed_sites.update((id(entry.cp.site), entry.cp.site) for entry in stored)
+        for site in trimmed_sites.values():
+            _trim(session, site)
         # prune: nothing the batch touched outlives it unless it belongs to a kept entry
         for obj in batch.touched:
             if id(obj) not in keep_ids:
                 _expunge(session, obj)
         for cp in unkept:
-            if id(cp) not in keep_ids:
-                _expunge(session, cp)
+            _expunge(session, cp)
         for txs in batch.transactions.values():
             for tx in txs:
                 if id(tx) not in keep_ids:
