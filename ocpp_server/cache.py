@@ -358,10 +358,6 @@ class ChargerCache:
         stored: list[Entry] = []
         with self._lock:
             current = batch.generation == self._generation and self.enabled
-            for cp in unkept:  # what the cache held before this batch is outdated now
-                if self._identity_by_id.get(cp.id) == cp.identity:
-                    del self._identity_by_id[cp.id]
-                    self._entries.pop(cp.identity, None)
             if current:
                 for site_id, site in batch.new_sites.items():
                     if site_id not in batch.dropped_sites:
@@ -376,6 +372,10 @@ class ChargerCache:
                     stored.append(entry)
             else:  # cleared while the batch ran, or the cache is off: keep nothing of this batch
                 unkept.extend(entry.cp for entry in kept)
+            for cp in unkept:  # what the cache held before this batch is outdated now
+                if self._identity_by_id.get(cp.id) == cp.identity:
+                    del self._identity_by_id[cp.id]
+                    self._entries.pop(cp.identity, None)
             sites = [site for site, _ in self._sites.values()]
         keep_ids = {id(site) for site in sites}
         for entry in stored:

@@ -540,3 +540,14 @@ def test_redis_restart_turns_the_cache_off_then_clears_it(db, session):
         assert run(scenario(), timeout=60) == (3, True)
     finally:
         redis.stop()
+
+
+def test_with_the_cache_off_every_batch_reads_the_database(db, session, charger):
+    cache = warm(db, charger)
+    cache.enabled = False  # not subscribed: nothing may be served from memory
+    identity = charger["identity"]
+    assert batch(db, cache, [identity], lambda s: charge_point(s, identity).enabled) is True
+    session.get(ChargePoint, charger["cp"].id).enabled = False
+    session.commit()  # announced, but nobody is listening
+    assert batch(db, cache, [identity], lambda s: charge_point(s, identity).enabled) is False
+    assert len(cache) == 0
