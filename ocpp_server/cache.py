@@ -228,10 +228,11 @@ class ChargerCache:
         return session
 
     def close(self) -> None:
-        """At shutdown (the writer has stopped)."""
+        """At shutdown (the writer has stopped; a batch cancelled mid-commit may still finish in its thread,
+        and then keeps nothing: the clear below changes the generation)."""
         with self._lock:
             self._clear_locked()
-            if self._session is not None:
+            if self._session is not None and self._batch is None:
                 self._retire_session()
 
     def _retire_session(self) -> None:
