@@ -51,7 +51,7 @@ from redis.asyncio import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.config import setting
@@ -105,8 +105,8 @@ class Batch:
     dropped_sites: set[int] = field(default_factory=set)
     loaded: set[int] = field(default_factory=set)  # charge point ids this batch loaded (misses)
     written: set[int] = field(default_factory=set)  # charge point ids this batch wrote through held objects
-    touched: list[Any] = field(default_factory=list)  # objects that entered the session in this batch
-    inserted: list[Any] = field(default_factory=list)  # rows this batch inserted (a Start, a new connector)
+    touched: list[Any] = field(default_factory=list)  # states of objects that entered the session in this batch
+    inserted: list[Any] = field(default_factory=list)  # ... of rows this batch inserted (a Start, a new connector)
 
 
 class ChargerCache:
@@ -219,8 +219,9 @@ class ChargerCache:
             if self._session is None:
                 self._session = db.session_factory(info=info)
                 self._session_generation = self._generation
-                event.listen(self._session, "loaded_as_persistent", _note_touched)
-                event.listen(self._session, "pending_to_persistent", _note_inserted)
+                # raw: the listeners get the InstanceState (the ORM's wrapper per object cost more than the rest)
+                event.listen(self._session, "loaded_as_persistent", _note_touched, raw=True)
+                event.listen(self._session, "pending_to_persistent", _note_inserted, raw=True)
         session = self._session
         for obj in evict:
             _expunge(session, obj)
@@ -282,23 +283,18 @@ class ChargerCache:
             self._load(session, batch, misses, now)
 
     def _load(self, session: Session, batch: Batch, identities: list[str], now: float) -> None:
-        # populate_existing: should any object of these rows still be in the identity map, it is overwritten
-        # with what the database holds now, never served as it was
+        # populate_existing: should any object of these rows still be in the identity map (the site all
+        # cached chargers share, say), it is overwritten with what the database holds now, never served as it was
         cps = session.scalars(select(ChargePoint).where(ChargePoint.identity.in_(identities))
-                              .options(selectinload(ChargePoint.connectors))
-                              .execution_options(populate_existing=True)).all()
+                              .options(joinedload(ChargePoint.site), selectinload(ChargePoint.connectors))
+                              .execution_options(populate_existing=True)).unique().all()
         if not cps:
             return
-        with self._lock:
-            wanted = {cp.site_id for cp in cps if cp.site_id not in self._sites}
-        if wanted:  # sites the cache holds are in the identity map already
-            for site in session.scalars(select(Site).where(Site.id.in_(wanted))
-                                        .execution_options(populate_existing=True)):
-                batch.new_sites[site.id] = site
+        for cp in cps:
+            batch.new_sites[cp.site_id] = cp.site  # read just now: fresh
         prefetched = session.info[PREFETCHED]
         open_txs = session.info[PREFETCHED_OPEN]
         for cp in cps:
-            cp.site  # from the identity map: no query  # noqa: B018
             prefetched[cp.identity] = cp
             batch.cps[cp.identity] = cp
             batch.ids.add(cp.id)
@@ -340,8 +336,10 @@ class ChargerCache:
                     self._batch = None
 
     def _keep(self, session: Session, batch: Batch) -> None:
-        for obj in batch.inserted:
-            _loaded_nulls(obj)
+        for state in batch.inserted:
+            obj = state.obj()
+            if obj is not None:
+                _loaded_nulls(obj)
         kept: list[Entry] = []
         unkept: list[ChargePoint] = []
         checked = batch.loaded | batch.written  # the others are as the cache kept them: nothing to check
@@ -391,8 +389,9 @@ class ChargerCache:
         for site in trimmed_sites.values():
             _trim(session, site)
         # prune: nothing the batch touched outlives it unless it belongs to a kept entry
-        for obj in batch.touched:
-            if id(obj) not in keep_ids:
+        for state in batch.touched:
+            obj = state.obj()
+            if obj is not None and id(obj) not in keep_ids:
                 _expunge(session, obj)
         for cp in unkept:
             _expunge(session, cp)
@@ -402,17 +401,17 @@ class ChargerCache:
                     _expunge(session, tx)
 
 
-def _note_touched(session: Session, obj: Any) -> None:
+def _note_touched(session: Session, state: Any) -> None:
     batch = session.info.get(CACHE_BATCH)
     if batch is not None:
-        batch.touched.append(obj)
+        batch.touched.append(state)
 
 
-def _note_inserted(session: Session, obj: Any) -> None:
+def _note_inserted(session: Session, state: Any) -> None:
     batch = session.info.get(CACHE_BATCH)
     if batch is not None:
-        batch.touched.append(obj)
-        batch.inserted.append(obj)
+        batch.touched.append(state)
+        batch.inserted.append(state)
 
 
 def _expunge(session: Session, obj: Any) -> None:
