@@ -24,7 +24,8 @@ from portal.config import setting
 from portal.db import ANNOUNCER_INFO, NODE_INFO, Database, utcnow
 from portal.services import ocpp_ingest
 from ocpp_server.auth import CredentialLookup, VerifiedSecrets
-from ocpp_server.cache import ChargerCache, NodeAnnouncer, listen as cache_listen
+from ocpp_server.cache import ChargerCache
+from ocpp_server.changes import NodeAnnouncer, listen as cache_listen
 from ocpp_server.msglog import MessageLog
 from ocpp_server.seen import LastSeen
 from ocpp_server.writer import GroupWriter

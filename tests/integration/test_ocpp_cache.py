@@ -401,7 +401,7 @@ def test_a_site_whose_agreement_ended_rejects_the_next_boot(db, redis_url, sessi
 
 
 def test_staff_closing_a_stuck_session_is_seen_by_the_node_on_the_next_meter_values(db, redis_url, session):
-    site, resident, cp = resident_with_access(session)
+    _, resident, cp = resident_with_access(session)
     support = make_user(session, "support@cache.test", staff_role="support")
     tx = Transaction(charge_point_id=cp.id, connector_id=1, id_tag="VTAG", user_id=resident.id, status="active",
                      start_key="cache-stuck", meter_start_wh=1000, started_at=utcnow() - timedelta(hours=2))
