@@ -18,7 +18,8 @@ warm-up the script measures for --duration s and prints, side by side per target
 The server is pinned to --node-cpus (default: CPU 0, i.e. "one core"); the generators to the other CPUs.
 The generators build frames by hand (no schema validation on the client) to stay cheap; the server under
 test validates strictly both ways. --profile records the node with py-spy (bench/requirements.txt) into
-bench/out/ (--profile ramp: while the chargers connect). A benchmark, not a test: it asserts nothing and is never run by `make test`.
+bench/out/ (--profile ramp: while the chargers connect; BENCH_PYSPY_GIL=1 samples only the thread holding
+the GIL, which on a pinned core attributes CPU better than py-spy's default of every runnable thread). A benchmark, not a test: it asserts nothing and is never run by `make test`.
 """
 from __future__ import annotations
 
@@ -260,6 +261,8 @@ class Figures:
     offered: float = 0
     answered: float = 0
     cpu_pct: float = 0
+    ramp_cpu_ms: float = 0  # server CPU from the first connect to the window, per connection held
+    ramp_cpu_pct: float = 0
     generator_cpu_pct: float = 0  # all generator processes together, % of one core
     kib_per_conn: float = 0
     batch: tuple[float, float] | None = None  # group commit in the window: batches/s, messages per batch
@@ -281,6 +284,7 @@ def py_spy(pid: int, seconds: float, name: str) -> subprocess.Popen:
     out.mkdir(exist_ok=True)
     return subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
                              "--duration", str(max(1, int(seconds))), "--format", "speedscope", "--nonblocking",
+                             *(["--gil"] if os.environ.get("BENCH_PYSPY_GIL") == "1" else []),
                              "-o", str(out / f"{name}.speedscope.json")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -324,10 +328,12 @@ def run_target(target: str, args: argparse.Namespace, redis_url: str) -> Figures
             p.start()
         print(f"[{target}] ramp {ramp_s:.0f} s + warm-up {args.warmup:.0f} s, then measuring {args.duration:.0f} s",
               flush=True)
+        time.sleep(max(0.0, first - time.time()))
+        ramp_cpu0 = cpu_seconds(proc.pid)
         if args.profile == "ramp" and target != "bare":
-            time.sleep(max(0.0, first - time.time()))
             spy = py_spy(proc.pid, ramp_s, f"fleet-{target}-ramp")
         time.sleep(max(0.0, window[0] - time.time()))
+        ramp_cpu1 = cpu_seconds(proc.pid)
         if args.profile == "steady" and target != "bare":
             spy = py_spy(proc.pid, args.duration, f"fleet-{target}")
         cpu0, gc0 = cpu_seconds(proc.pid), group_commit(port)
@@ -360,6 +366,8 @@ def run_target(target: str, args: argparse.Namespace, redis_url: str) -> Figures
         for k, v in r.errors.items():
             fig.errors[k] = fig.errors.get(k, 0) + v
     fig.cpu_pct = (cpu1 - cpu0) / args.duration * 100
+    fig.ramp_cpu_ms = (ramp_cpu1 - ramp_cpu0) * 1000 / max(1, fig.held)
+    fig.ramp_cpu_pct = (ramp_cpu1 - ramp_cpu0) / (window[0] - first) * 100
     fig.generator_cpu_pct = (gen_cpu1 - gen_cpu0) / args.duration * 100
     if gc0 and gc1 and args.processes <= 1 and gc1["batches"] > gc0["batches"]:
         batches = gc1["batches"] - gc0["batches"]
@@ -384,6 +392,7 @@ def report(figs: list[Figures], args: argparse.Namespace) -> None:
     rows = [
         ("connections held", lambda f: f"{f.held}"),
         ("connect p50 / p99 ms", lambda f: f"{pct(f.connect, 50):.0f} / {pct(f.connect, 99):.0f}"),
+        ("ramp: server CPU %, ms/conn", lambda f: f"{f.ramp_cpu_pct:.0f}, {f.ramp_cpu_ms:.2f}"),
         ("msg/s offered / answered", lambda f: f"{f.offered:.0f} / {f.answered:.0f}"),
         ("reply p50 / p95 ms", lambda f: f"{pct(f.reply, 50):.1f} / {pct(f.reply, 95):.1f}"),
         ("reply p99 / max ms", lambda f: f"{pct(f.reply, 99):.1f} / {max(f.reply, default=float('nan')):.0f}"),

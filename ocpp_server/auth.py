@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import collections
 import functools
 import hashlib
 import hmac
@@ -127,12 +128,28 @@ async def record_failure(node: "Node", peer: str, identity: str) -> None:
         log.warning("auth failure not counted: %s", exc)
 
 
+def _verify_all(checks: list[tuple[str, str]]) -> list[bool]:
+    return [verify_secret(stored_hash, password) for stored_hash, password in checks]
+
+
 class VerifiedSecrets:
+    """Password checks for handshakes: a keyed-hash cache of verified secrets, then bounded slow checks.
+
+    Slow checks wait in one queue; at most `concurrency` worker threads run them, each taking up to
+    VERIFY_BATCH waiting checks per hop to the thread pool. On a busy core each hop costs context
+    switches and GIL hand-offs that, in a reconnect storm, added up to a good part of the event loop's
+    time; the checks themselves (scrypt/argon2) run one after another in the thread either way."""
+
+    VERIFY_BATCH = 8
+
     def __init__(self, concurrency: int = AUTH_CONCURRENCY) -> None:
         self._key = os.urandom(32)
         self._known: dict[str, bytes] = {}
-        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._waiting: collections.deque[tuple[str, str, asyncio.Future]] = collections.deque()
+        self._workers: set[asyncio.Task] = set()
         self.verifications = 0  # slow checks done (for tests and benchmarks)
+        self.most_at_once = 0  # the most worker threads verifying at the same time (for tests)
 
     def _mac(self, identity: str, stored_hash: str, password: str) -> bytes:
         message = "\x00".join((identity, stored_hash, password)).encode()
@@ -143,9 +160,13 @@ class VerifiedSecrets:
         known = self._known.get(identity)
         if known is not None and hmac.compare_digest(known, mac):
             return True
-        async with self._slots:
-            self.verifications += 1
-            valid = await asyncio.to_thread(verify_secret, stored_hash, password)
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((stored_hash, password, future))
+        if len(self._workers) < self._concurrency:
+            worker = asyncio.create_task(self._verify_waiting(), name="ocpp-verify-secrets")
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+        valid = await future
         if valid:
             if len(self._known) >= CACHE_MAX:
                 self._known.clear()
@@ -153,6 +174,22 @@ class VerifiedSecrets:
         else:
             self._known.pop(identity, None)
         return valid
+
+    async def _verify_waiting(self) -> None:
+        while self._waiting:
+            batch = [self._waiting.popleft() for _ in range(min(self.VERIFY_BATCH, len(self._waiting)))]
+            self.verifications += len(batch)
+            self.most_at_once = max(self.most_at_once, len(self._workers))
+            try:
+                results = await asyncio.to_thread(_verify_all, [(h, p) for h, p, _ in batch])
+            except BaseException as exc:
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("stopped"))
+                raise
+            for (_, _, future), valid in zip(batch, results):
+                if not future.done():
+                    future.set_result(valid)
 
 
 class BatchedLookup:

@@ -245,6 +245,7 @@ async def running(node: Node, host: str, port: int, tls: ssl.SSLContext | None =
     await node.start()
     liveness = Liveness.from_settings(node)
     liveness.start()
+    node.liveness = liveness  # type: ignore[attr-defined]  # (for tests and /healthz-style inspection)
     server = await serve(
         lambda conn: handle_connection(node, liveness, conn), host, port,
         subprotocols=[SUBPROTOCOL], process_request=lambda conn, req: check_charger(node, conn, req),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import json
 import logging
 import uuid
@@ -189,6 +190,11 @@ def route_table(cls: type) -> dict[str, dict[str, Any]]:
     table = create_route_map(cls)
     for route in table.values():
         route["_skip_schema_validation"] = True  # validated in _handle_call instead, with 1.6 error codes
+        for handler in route.values():
+            if callable(handler) and "__signature__" not in vars(handler):
+                # The library asks inspect.signature(handler) twice per message; a stored signature
+                # answers that without parsing the function again.
+                handler.__signature__ = inspect.signature(handler)
     return table
 
 
