@@ -307,7 +307,7 @@ def run_target(target: str, args: argparse.Namespace, redis_url: str) -> Figures
     log_path = Path(tempfile.gettempdir()) / f"bench-fleet-{target}.log"
     log = open(log_path, "w")
     node_root = Path(args.node_root).resolve() if args.node_root and target != "bare" else ROOT
-    proc = subprocess.Popen(cmd, cwd=node_root, env=env, stdout=log, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen(cmd, cwd=node_root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                             preexec_fn=(lambda: os.sched_setaffinity(0, node_cpus)) if node_cpus else None)
     spy = None
     try:
@@ -348,11 +348,15 @@ def run_target(target: str, args: argparse.Namespace, redis_url: str) -> Figures
     finally:
         if spy is not None:
             spy.wait(30)
-        proc.send_signal(signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGTERM)  # the server and any processes it started (--processes N)
         try:
             proc.wait(30)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever did not stop in time
+        except ProcessLookupError:
+            pass
         log.close()
         if drop is not None:
             drop()
