@@ -16,6 +16,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.headers import build_www_authenticate_basic
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from ocpp_server import auth
 from ocpp_server.node import Node
@@ -207,6 +208,8 @@ class Liveness:
                 await self._ping(w, now)
 
     async def _ping(self, w: _Watched, now: float) -> None:
+        if w.connection.state is not State.OPEN:
+            return  # closing: ping() would wait for the close to finish and hold up the sweep
         if w.connection.transport is None or w.connection.transport.get_write_buffer_size() > 0:
             return  # unsent data is waiting already: a ping would wait behind it; the idle limit applies
         try:
