@@ -16,6 +16,8 @@ import hmac
 import http
 import logging
 import signal
+import subprocess
+import sys
 from datetime import datetime, timezone
 
 from ocpp.routing import on
@@ -52,7 +54,7 @@ class BareChargePoint(ChargePoint):
         return call_result.Authorize(id_tag_info={"status": AuthorizationStatus.accepted})
 
 
-async def main(host: str, port: int, secret: str, backlog: int) -> None:
+async def main(host: str, port: int, secret: str, backlog: int, reuse_port: bool = False) -> None:
     def check(connection, request):
         identity = request.path.rstrip("/").rsplit("/", 1)[-1]
         try:
@@ -76,7 +78,8 @@ async def main(host: str, port: int, secret: str, backlog: int) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with serve(handler, host, port, subprotocols=["ocpp1.6"], process_request=check,
-                     compression=None, ping_interval=30, ping_timeout=30, backlog=backlog):
+                     compression=None, ping_interval=30, ping_timeout=30, backlog=backlog,
+                     reuse_port=reuse_port or None):
         print(f"bare central system on ws://{host}:{port}/ocpp/<identity>", flush=True)
         await stop.wait()
 
@@ -87,6 +90,16 @@ if __name__ == "__main__":
     p.add_argument("--port", type=int, default=9100)
     p.add_argument("--secret", required=True)
     p.add_argument("--backlog", type=int, default=4096)
+    p.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--processes", type=int, default=1, help="processes sharing the port (SO_REUSEPORT)")
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(main(args.host, args.port, args.secret, args.backlog))
+    if args.processes <= 1:
+        asyncio.run(main(args.host, args.port, args.secret, args.backlog, args.reuse_port))
+    else:  # like `python -m ocpp_server --processes N`: children share the port, this one waits
+        children = [subprocess.Popen([sys.executable, __file__, "--host", args.host, "--port", str(args.port),
+                                      "--secret", args.secret, "--backlog", str(args.backlog), "--reuse-port"])
+                    for _ in range(args.processes)]
+        signal.signal(signal.SIGTERM, lambda *_: [c.terminate() for c in children])
+        for child in children:
+            child.wait()

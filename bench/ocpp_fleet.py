@@ -18,7 +18,8 @@ warm-up the script measures for --duration s and prints, side by side per target
 The server is pinned to --node-cpus (default: CPU 0, i.e. "one core"); the generators to the other CPUs.
 The generators build frames by hand (no schema validation on the client) to stay cheap; the server under
 test validates strictly both ways. --profile records the node with py-spy (bench/requirements.txt) into
-bench/out/ (--profile ramp: while the chargers connect). A benchmark, not a test: it asserts nothing and is never run by `make test`.
+bench/out/ (--profile ramp: while the chargers connect; BENCH_PYSPY_GIL=1 samples only the thread holding
+the GIL, which on a pinned core attributes CPU better than py-spy's default of every runnable thread). A benchmark, not a test: it asserts nothing and is never run by `make test`.
 """
 from __future__ import annotations
 
@@ -142,10 +143,20 @@ async def _charger(url: str, identity: str, start_at: float, window: tuple[float
 
 
 def generator(url: str, identities: list[str], first_connect: float, rate: float, window: tuple[float, float],
-              end_at: float, hb: float, mv: float, cpus: set[int] | None, out: mp.Queue) -> None:
+              end_at: float, hb: float, mv: float, cpus: set[int] | None, out: mp.Queue, client: str = "lean") -> None:
     if cpus:
         os.sched_setaffinity(0, cpus)
     res = GenResult()
+    if client == "lean":
+        from bench.lean_fleet import run_fleet
+
+        hostport, _, path = url.removeprefix("ws://").partition("/")
+        host, _, port = hostport.partition(":")
+        for k, v in run_fleet(host, int(port), "/" + path, SECRET, identities, first_connect, rate, window, end_at,
+                              hb, mv).items():
+            setattr(res, k, v)
+        out.put(res)
+        return
 
     async def fleet() -> None:
         await asyncio.gather(*(
@@ -250,6 +261,9 @@ class Figures:
     offered: float = 0
     answered: float = 0
     cpu_pct: float = 0
+    ramp_cpu_ms: float = 0  # server CPU from the first connect to the window, per connection held
+    ramp_cpu_pct: float = 0
+    generator_cpu_pct: float = 0  # all generator processes together, % of one core
     kib_per_conn: float = 0
     batch: tuple[float, float] | None = None  # group commit in the window: batches/s, messages per batch
     errors: dict[str, int] = field(default_factory=dict)
@@ -270,6 +284,7 @@ def py_spy(pid: int, seconds: float, name: str) -> subprocess.Popen:
     out.mkdir(exist_ok=True)
     return subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
                              "--duration", str(max(1, int(seconds))), "--format", "speedscope", "--nonblocking",
+                             *(["--gil"] if os.environ.get("BENCH_PYSPY_GIL") == "1" else []),
                              "-o", str(out / f"{name}.speedscope.json")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -281,7 +296,8 @@ def run_target(target: str, args: argparse.Namespace, redis_url: str) -> Figures
     gen_cpus = (set(range(os.cpu_count() or 1)) - node_cpus) if node_cpus else None
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if target == "bare":
-        cmd = [sys.executable, str(ROOT / "bench" / "bare_csms.py"), "--port", str(port), "--secret", SECRET]
+        cmd = [sys.executable, str(ROOT / "bench" / "bare_csms.py"), "--port", str(port), "--secret", SECRET,
+               "--processes", str(args.processes)]
     else:
         print(f"[{target}] provisioning {args.chargers} charge points ...", flush=True)
         url, drop = provision(target, args.chargers)
@@ -290,7 +306,8 @@ def run_target(target: str, args: argparse.Namespace, redis_url: str) -> Figures
         cmd = [sys.executable, "-m", "ocpp_server", "--processes", str(args.processes)]
     log_path = Path(tempfile.gettempdir()) / f"bench-fleet-{target}.log"
     log = open(log_path, "w")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    node_root = Path(args.node_root).resolve() if args.node_root and target != "bare" else ROOT
+    proc = subprocess.Popen(cmd, cwd=node_root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                             preexec_fn=(lambda: os.sched_setaffinity(0, node_cpus)) if node_cpus else None)
     spy = None
     try:
@@ -306,20 +323,24 @@ def run_target(target: str, args: argparse.Namespace, redis_url: str) -> Figures
         queue: mp.Queue = mp.get_context("spawn").Queue()
         gens = [mp.get_context("spawn").Process(target=generator, args=(
             f"ws://127.0.0.1:{port}/ocpp", identities[k::g], first + k / args.ramp, args.ramp / g, window, end_at,
-            args.heartbeat, args.meter, gen_cpus, queue)) for k in range(g)]
+            args.heartbeat, args.meter, gen_cpus, queue, args.client)) for k in range(g)]
         for p in gens:
             p.start()
         print(f"[{target}] ramp {ramp_s:.0f} s + warm-up {args.warmup:.0f} s, then measuring {args.duration:.0f} s",
               flush=True)
+        time.sleep(max(0.0, first - time.time()))
+        ramp_cpu0 = cpu_seconds(proc.pid)
         if args.profile == "ramp" and target != "bare":
-            time.sleep(max(0.0, first - time.time()))
             spy = py_spy(proc.pid, ramp_s, f"fleet-{target}-ramp")
         time.sleep(max(0.0, window[0] - time.time()))
+        ramp_cpu1 = cpu_seconds(proc.pid)
         if args.profile == "steady" and target != "bare":
             spy = py_spy(proc.pid, args.duration, f"fleet-{target}")
         cpu0, gc0 = cpu_seconds(proc.pid), group_commit(port)
+        gen_cpu0 = sum(cpu_seconds(p.pid) for p in gens)
         time.sleep(max(0.0, window[1] - time.time()))
         cpu1, gc1 = cpu_seconds(proc.pid), group_commit(port)
+        gen_cpu1 = sum(cpu_seconds(p.pid) for p in gens)
         rss = rss_kib(proc.pid)
         results = [queue.get(timeout=args.duration + ramp_s + 120) for _ in gens]
         for p in gens:
@@ -327,11 +348,15 @@ def run_target(target: str, args: argparse.Namespace, redis_url: str) -> Figures
     finally:
         if spy is not None:
             spy.wait(30)
-        proc.send_signal(signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGTERM)  # the server and any processes it started (--processes N)
         try:
             proc.wait(30)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever did not stop in time
+        except ProcessLookupError:
+            pass
         log.close()
         if drop is not None:
             drop()
@@ -345,6 +370,9 @@ def run_target(target: str, args: argparse.Namespace, redis_url: str) -> Figures
         for k, v in r.errors.items():
             fig.errors[k] = fig.errors.get(k, 0) + v
     fig.cpu_pct = (cpu1 - cpu0) / args.duration * 100
+    fig.ramp_cpu_ms = (ramp_cpu1 - ramp_cpu0) * 1000 / max(1, fig.held)
+    fig.ramp_cpu_pct = (ramp_cpu1 - ramp_cpu0) / (window[0] - first) * 100
+    fig.generator_cpu_pct = (gen_cpu1 - gen_cpu0) / args.duration * 100
     if gc0 and gc1 and args.processes <= 1 and gc1["batches"] > gc0["batches"]:
         batches = gc1["batches"] - gc0["batches"]
         fig.batch = (batches / args.duration, (gc1["items"] - gc0["items"]) / batches)
@@ -363,22 +391,25 @@ def report(figs: list[Figures], args: argparse.Namespace) -> None:
     target_rate = args.chargers * (1 / args.heartbeat + 1 / args.meter)
     print(f"\n{args.chargers} chargers, Heartbeat every {args.heartbeat:g} s, MeterValues every {args.meter:g} s "
           f"({target_rate:.0f} msg/s wanted), ramp {args.ramp:g}/s, {args.generators} generator process(es), "
-          f"node processes {args.processes or 1}, node CPUs {args.node_cpus or 'all'}, measured {args.duration:g} s")
+          f"{args.client} client, node processes {args.processes or 1}, node CPUs {args.node_cpus or 'all'}, measured {args.duration:g} s"
+          + (f", node code from {args.node_root}" if args.node_root else ""))
     rows = [
         ("connections held", lambda f: f"{f.held}"),
         ("connect p50 / p99 ms", lambda f: f"{pct(f.connect, 50):.0f} / {pct(f.connect, 99):.0f}"),
+        ("ramp: server CPU %, ms/conn", lambda f: f"{f.ramp_cpu_pct:.0f}, {f.ramp_cpu_ms:.2f}"),
         ("msg/s offered / answered", lambda f: f"{f.offered:.0f} / {f.answered:.0f}"),
         ("reply p50 / p95 ms", lambda f: f"{pct(f.reply, 50):.1f} / {pct(f.reply, 95):.1f}"),
         ("reply p99 / max ms", lambda f: f"{pct(f.reply, 99):.1f} / {max(f.reply, default=float('nan')):.0f}"),
         ("server CPU % of a core", lambda f: f"{f.cpu_pct:.0f}"),
+        ("generators' CPU % of a core", lambda f: f"{f.generator_cpu_pct:.0f}"),
         ("RSS KiB per connection", lambda f: f"{f.kib_per_conn:.1f}"),
         ("group commits/s, msg each", lambda f: f"{f.batch[0]:.0f}, {f.batch[1]:.1f}" if f.batch else "-"),
         ("errors", lambda f: str(sum(f.errors.values()))),
     ]
     width = 24
-    print(f"{'':<26}" + "".join(f"{f.target:>{width}}" for f in figs))
+    print(f"{'':<28}" + "".join(f"{f.target:>{width}}" for f in figs))
     for label, fn in rows:
-        print(f"{label:<26}" + "".join(f"{fn(f):>{width}}" for f in figs))
+        print(f"{label:<28}" + "".join(f"{fn(f):>{width}}" for f in figs))
     for f in figs:
         if f.errors:
             print(f"  {f.target} errors: " + ", ".join(f"{k} x{v}" for k, v in sorted(f.errors.items())))
@@ -395,7 +426,13 @@ def main() -> None:
     p.add_argument("--targets", default="bare,sqlite,postgresql")
     p.add_argument("--generators", type=int, default=1)
     p.add_argument("--processes", type=int, default=1, help="node processes (python -m ocpp_server --processes)")
+    p.add_argument("--client", choices=("lean", "websockets"), default="lean",
+                   help="lean: bench/lean_fleet.py (one protocol object per charger, one timer); websockets: a "
+                        "websockets client task per charger (the earlier generator, for comparison)")
     p.add_argument("--node-cpus", default="0", help="CPUs the server is pinned to ('' = not pinned)")
+    p.add_argument("--node-root", default="",
+                   help="run the node from another checkout (e.g. a worktree of the baseline commit) with the same "
+                        "generator, for a before/after in one run")
     p.add_argument("--profile", nargs="?", const="steady", choices=("steady", "ramp"),
                    help="py-spy record the node during the measurement (or during the connection ramp)")
     args = p.parse_args()

@@ -14,8 +14,9 @@ Reconnect storms (after a node restart every charger reconnects within seconds):
   random key made at start-up, over the identity, the stored hash and the password), never in clear.
   A reconnect with the same password costs one HMAC instead of a scrypt/argon2 verification; a changed
   secret (new stored hash) or a different password misses the cache and is verified properly.
-- The stored hashes are looked up in batches (CredentialLookup): handshakes arriving within a few
-  milliseconds share one query and one worker-thread hop.
+- The stored hashes are looked up in batches (CredentialLookup), and so are the failure counters in
+  Redis (one MGET): handshakes arriving within a few milliseconds share one query and one worker-thread
+  hop, and one Redis round trip.
 - At most AUTH_CONCURRENCY verifications run at once (in worker threads), so a storm of expensive
   checks queues instead of starving the event loop and the database writer of threads.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import collections
 import functools
 import hashlib
 import hmac
@@ -93,11 +95,21 @@ def _keys(peer: str, identity: str) -> list[str]:
     return [f"{FAIL_PREFIX}ip:{peer}", f"{FAIL_PREFIX}id:{identity}"]
 
 
+def failure_counts(node: "Node") -> "BatchedLookup":
+    """The node's batched reader of failure counters (one MGET for the handshakes of a few ms)."""
+    lookup = getattr(node, "_failure_counts", None)
+    if lookup is None:
+        async def mget(keys: list[str]) -> dict[str, Any]:
+            return dict(zip(keys, await node.redis.mget(keys)))
+        lookup = node._failure_counts = BatchedLookup(mget, name="ocpp-auth-failures")  # type: ignore[attr-defined]
+    return lookup
+
+
 async def too_many_failures(node: "Node", peer: str, identity: str) -> bool:
     """Has this address or this identity failed too often lately?"""
     limit, _ = _limits()
     try:
-        counts = await node.redis.mget(_keys(peer, identity))
+        counts = await failure_counts(node).get_many(_keys(peer, identity))
     except RedisError as exc:
         log.warning("auth failure counters unavailable: %s", exc)
         return False
@@ -116,12 +128,28 @@ async def record_failure(node: "Node", peer: str, identity: str) -> None:
         log.warning("auth failure not counted: %s", exc)
 
 
+def _verify_all(checks: list[tuple[str, str]]) -> list[bool]:
+    return [verify_secret(stored_hash, password) for stored_hash, password in checks]
+
+
 class VerifiedSecrets:
+    """Password checks for handshakes: a keyed-hash cache of verified secrets, then bounded slow checks.
+
+    Slow checks wait in one queue; at most `concurrency` worker threads run them, each taking up to
+    VERIFY_BATCH waiting checks per hop to the thread pool. On a busy core each hop costs context
+    switches and GIL hand-offs that, in a reconnect storm, added up to a good part of the event loop's
+    time; the checks themselves (scrypt/argon2) run one after another in the thread either way."""
+
+    VERIFY_BATCH = 8
+
     def __init__(self, concurrency: int = AUTH_CONCURRENCY) -> None:
         self._key = os.urandom(32)
         self._known: dict[str, bytes] = {}
-        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._waiting: collections.deque[tuple[str, str, asyncio.Future]] = collections.deque()
+        self._workers: set[asyncio.Task] = set()
         self.verifications = 0  # slow checks done (for tests and benchmarks)
+        self.most_at_once = 0  # the most worker threads verifying at the same time (for tests)
 
     def _mac(self, identity: str, stored_hash: str, password: str) -> bytes:
         message = "\x00".join((identity, stored_hash, password)).encode()
@@ -132,9 +160,13 @@ class VerifiedSecrets:
         known = self._known.get(identity)
         if known is not None and hmac.compare_digest(known, mac):
             return True
-        async with self._slots:
-            self.verifications += 1
-            valid = await asyncio.to_thread(verify_secret, stored_hash, password)
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((stored_hash, password, future))
+        if len(self._workers) < self._concurrency:
+            worker = asyncio.create_task(self._verify_waiting(), name="ocpp-verify-secrets")
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+        valid = await future
         if valid:
             if len(self._known) >= CACHE_MAX:
                 self._known.clear()
@@ -143,32 +175,60 @@ class VerifiedSecrets:
             self._known.pop(identity, None)
         return valid
 
+    async def _verify_waiting(self) -> None:
+        while self._waiting:
+            batch = [self._waiting.popleft() for _ in range(min(self.VERIFY_BATCH, len(self._waiting)))]
+            self.verifications += len(batch)
+            self.most_at_once = max(self.most_at_once, len(self._workers))
+            try:
+                results = await asyncio.to_thread(_verify_all, [(h, p) for h, p, _ in batch])
+            except BaseException as exc:
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("stopped"))
+                raise
+            for (_, _, future), valid in zip(batch, results):
+                if not future.done():
+                    future.set_result(valid)
 
-class CredentialLookup:
-    """Stored secret hashes for handshakes, fetched together: one query per LOOKUP_WINDOW_S of arrivals."""
 
-    LOOKUP_WINDOW_S = 0.002
+class BatchedLookup:
+    """Values for handshakes, fetched together: one fetch(keys) -> {key: value} per WINDOW_S of arrivals.
+
+    In a reconnect storm hundreds of handshakes a second each need a value from the database or Redis;
+    one round trip (and, for the database, one worker-thread hop) for each costs more CPU than the
+    lookup itself. Missing keys give None; a failed fetch fails every waiter of that batch."""
+
+    WINDOW_S = 0.002
     MAX_BATCH = 500
 
-    def __init__(self, read: Callable[..., Awaitable[Any]]) -> None:
-        self._read = read  # node.read_db
+    def __init__(self, fetch: Callable[[list[str]], Awaitable[dict[str, Any]]], name: str = "ocpp-lookup") -> None:
+        self._fetch = fetch
+        self._name = name
         self._waiting: dict[str, list[asyncio.Future]] = {}
         self._task: asyncio.Task | None = None
 
-    async def get(self, identity: str) -> str | None:
-        future = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault(identity, []).append(future)
+    async def get(self, key: str) -> Any:
+        return (await self.get_many([key]))[0]
+
+    async def get_many(self, keys: list[str]) -> list[Any]:
+        loop = asyncio.get_running_loop()
+        futures = []
+        for key in keys:
+            future = loop.create_future()
+            self._waiting.setdefault(key, []).append(future)
+            futures.append(future)
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._drain(), name="ocpp-credentials")
-        return await future
+            self._task = asyncio.create_task(self._drain(), name=self._name)
+        return list(await asyncio.gather(*futures))
 
     async def _drain(self) -> None:
-        await asyncio.sleep(self.LOOKUP_WINDOW_S)
+        await asyncio.sleep(self.WINDOW_S)
         while self._waiting:
             names = list(self._waiting)[: self.MAX_BATCH]
             batch = {name: self._waiting.pop(name) for name in names}
             try:
-                found = await self._read(ocpp_ingest.credentials_many, names)
+                found = await self._fetch(names)
             except Exception as exc:
                 for futures in batch.values():
                     for f in futures:
@@ -179,3 +239,12 @@ class CredentialLookup:
                 for f in futures:
                     if not f.done():
                         f.set_result(found.get(name))
+
+
+class CredentialLookup(BatchedLookup):
+    """Stored secret hashes for handshakes, one query per BatchedLookup.WINDOW_S of arrivals."""
+
+    def __init__(self, read: Callable[..., Awaitable[Any]]) -> None:
+        async def fetch(names: list[str]) -> dict[str, Any]:
+            return await read(ocpp_ingest.credentials_many, names)  # read = node.read_db
+        super().__init__(fetch, name="ocpp-credentials")

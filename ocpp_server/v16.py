@@ -22,9 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import json
 import logging
+import uuid
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
+from types import MethodType
 from typing import TYPE_CHECKING, Any, Callable
 
 from ocpp.charge_point import snake_to_camel_case
@@ -35,7 +39,8 @@ from ocpp.exceptions import (
     TypeConstraintViolationError,
 )
 from ocpp.messages import Call, CallError, CallResult, MessageType, get_validator
-from ocpp.routing import after, on
+from ocpp.charge_point import LOGGER as LIBRARY_LOGGER
+from ocpp.routing import after, create_route_map, on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action, AvailabilityType, DataTransferStatus, RegistrationStatus
 
@@ -57,6 +62,8 @@ def asks_for_boot(payload: Any) -> bool:
 
 class MessageRate:
     """A token bucket per connection: beyond the rate (bursts of five seconds' worth) reading waits."""
+
+    __slots__ = ("per_second", "burst", "tokens", "updated")
 
     def __init__(self, per_second: float) -> None:
         self.per_second = per_second
@@ -177,6 +184,45 @@ def frame_error(raw: str | bytes, exc: OCPPError) -> CallError:
                      {"cause": str(exc.details.get("cause", ""))[:200]})
 
 
+@functools.cache
+def route_table(cls: type) -> dict[str, dict[str, Any]]:
+    """The class's @on/@after handlers by action, as plain functions, built once per class."""
+    table = create_route_map(cls)
+    for route in table.values():
+        route["_skip_schema_validation"] = True  # validated in _handle_call instead, with 1.6 error codes
+        for handler in route.values():
+            if callable(handler) and "__signature__" not in vars(handler):
+                # The library asks inspect.signature(handler) twice per message; a stored signature
+                # answers that without parsing the function again.
+                handler.__signature__ = inspect.signature(handler)
+    return table
+
+
+class BoundRoutes(Mapping):
+    """`route_map` of one connection: the class's route table, bound to the connection on lookup.
+
+    The library builds the map per connection (a dict of bound methods per action, about 3 KiB, and a
+    walk over every routable attribute at each handshake); this is one small object instead."""
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, owner: Any) -> None:
+        self._owner = owner
+
+    def __getitem__(self, action: str) -> dict[str, Any]:
+        route = route_table(type(self._owner))[action]
+        return {k: (MethodType(v, self._owner) if callable(v) else v) for k, v in route.items()}
+
+    def __contains__(self, action: object) -> bool:
+        return action in route_table(type(self._owner))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(route_table(type(self._owner)))
+
+    def __len__(self) -> int:
+        return len(route_table(type(self._owner)))
+
+
 class CentralChargePoint(ChargePoint):
     """One connected charger: identity, boot status, handlers; `await cp.call(payload)` from node tasks."""
 
@@ -184,7 +230,16 @@ class CentralChargePoint(ChargePoint):
 
     def __init__(self, identity: str, connection: Any, node: "Node", info: ocpp_ingest.ConnectInfo,
                  response_timeout: float = 30) -> None:
-        super().__init__(identity, connection, response_timeout=response_timeout)
+        # What the library's ChargePoint.__init__ sets, except its per-connection route map (see BoundRoutes;
+        # a unit test checks that nothing the library sets is missing here).
+        self.id = identity
+        self._response_timeout = response_timeout
+        self._connection = connection
+        self.route_map = BoundRoutes(self)
+        self._call_lock = asyncio.Lock()
+        self._response_queue: asyncio.Queue = asyncio.Queue()
+        self._unique_id_generator = uuid.uuid4
+        self.logger = LIBRARY_LOGGER
         self.identity = identity
         self.node = node
         self.boot_status: str | None = info.boot_status
@@ -200,9 +255,6 @@ class CentralChargePoint(ChargePoint):
         self.open_transactions: dict[int, int] = dict(info.open_transactions)
         self.last_message_at = asyncio.get_running_loop().time()
         self._rate = MessageRate(float(setting("OCPP_MAX_MESSAGES_PER_S")))
-        # Validation is done here (strict or relaxed), not by the library, to answer with 1.6 error codes.
-        for route in self.route_map.values():
-            route["_skip_schema_validation"] = True
         if self.relaxed_validation:
             log.warning("%s: relaxed schema validation is on for this charger", identity)
 

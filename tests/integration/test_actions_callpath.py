@@ -188,6 +188,31 @@ def test_claims_renewed_and_a_lapsed_claim_taken_back(db, redis_url, setup):
     run(scenario())
 
 
+def test_claims_are_renewed_in_slices_and_every_one_is_renewed(db, redis_url, setup, monkeypatch):
+    from ocpp_server import calls
+
+    identity, cp_id, user_id = setup
+    redis = Redis.from_url(redis_url)
+    monkeypatch.setattr(calls, "CLAIM_RENEW_SLICE", 2)
+    others = [f"CP-HELD-{i}" for i in range(3)]  # held by this node as far as the renewal is concerned
+
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            async with simulator(node, identity):
+                for other in others:
+                    node.connections[other] = node.connections[identity]
+                try:
+                    redis.delete(*(claim_key(i) for i in [identity, *others]))
+                    with pytest.raises(TimeoutError):
+                        await asyncio.wait_for(calls.refresh_claims(node), 0.3)
+                    return [redis.get(claim_key(i)) for i in [identity, *others]]
+                finally:
+                    for other in others:
+                        node.connections.pop(other, None)
+
+    assert run(scenario()) == [b"test-node"] * 4
+
+
 def test_a_charger_that_reconnected_to_another_node_loses_its_stale_socket_here(db, redis_url, setup):
     """The newer connection's node holds the claim: this node never takes it back, closes the stale
     socket it still holds, and leaves the charger's state (online on the other node) alone."""

@@ -198,3 +198,28 @@ def test_two_nodes_started_without_an_id_never_share_one(db, redis_url, monkeypa
     monkeypatch.delenv("OCPP_NODE_ID", raising=False)
     ids = {Node.from_settings(db=db, redis_url=redis_url).node_id for _ in range(2)}
     assert len(ids) == 2
+
+
+def test_a_busy_socket_is_not_pinged_and_a_silent_one_that_answers_pings_stays(db, redis_url, chargers, monkeypatch):
+    """One liveness sweep replaces a keepalive task per connection: it pings only sockets that went silent."""
+    monkeypatch.setenv("OCPP_PING_INTERVAL_S", "0.3")
+
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            async with connect(f"{node.url}/{chargers}", subprotocols=["ocpp1.6"],
+                               additional_headers=basic(chargers, CHARGER_SECRET)) as ws:
+                raw = RawCharger(ws)
+                for _ in range(15):  # a message every 0.1 s: proof of life, no ping needed
+                    assert (await raw.call("Heartbeat", {}))[0] == 3
+                    await asyncio.sleep(0.1)
+                busy_pings = node.liveness.pings
+                await asyncio.sleep(2.0)  # silent now; the client library answers the node's pings
+                silent_pings = node.liveness.pings
+                still_there = chargers in node.connections
+                assert (await raw.call("Heartbeat", {}))[0] == 3
+            return busy_pings, silent_pings, still_there
+
+    busy, silent, still_there = run(scenario())
+    assert busy == 0
+    assert silent >= 1
+    assert still_there

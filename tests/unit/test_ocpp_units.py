@@ -115,3 +115,52 @@ def test_unpack_parsed_matches_the_library():
         with pytest.raises(Exception) as theirs:
             unpack(frame)
         assert type(ours.value) is type(theirs.value)
+
+
+def test_a_central_charge_point_sets_what_the_library_constructor_sets():
+    """CentralChargePoint does not call the library's __init__ (it shares one route table instead of a
+    route map per connection); this catches a library upgrade that adds state of its own."""
+    import asyncio
+
+    from ocpp.routing import create_route_map
+    from ocpp.v16 import ChargePoint
+
+    from ocpp_server.v16 import BoundRoutes, CentralChargePoint
+    from portal.services.ocpp_ingest import ConnectInfo
+
+    async def build():
+        library = ChargePoint("CP-1", connection=None)
+        ours = CentralChargePoint("CP-1", None, node=None, info=ConnectInfo(
+            identity="CP-1", enabled=True, relaxed_validation=False, boot_status="Accepted", heartbeat_interval=60))
+        return library, ours
+
+    library, ours = asyncio.run(build())
+    assert set(vars(library)) <= set(vars(ours))
+    assert isinstance(ours.route_map, BoundRoutes)
+    assert set(ours.route_map) == set(create_route_map(ours))  # what the library would have built
+    heartbeat = ours.route_map["Heartbeat"]
+    assert heartbeat["_skip_schema_validation"] is True
+    assert heartbeat["_on_action"].__self__ is ours
+    assert "NoSuchAction" not in ours.route_map
+
+
+def test_secret_verifications_are_bounded_and_batched():
+    import asyncio
+
+    from ocpp_server.auth import VerifiedSecrets
+    from portal.services.secrets import hash_charger_secret
+
+    right = hash_charger_secret("right-secret-000000001")
+
+    async def storm():
+        secrets = VerifiedSecrets(concurrency=2)
+        results = await asyncio.gather(*(secrets.check(f"CP-{i}", right, "right-secret-000000001" if i % 3 else "wrong")
+                                         for i in range(30)))
+        again = await secrets.check("CP-1", right, "right-secret-000000001")  # remembered: no new verification
+        return results, secrets.verifications, secrets.most_at_once, again
+
+    results, verifications, most_at_once, again = asyncio.run(storm())
+    assert results == [bool(i % 3) for i in range(30)]
+    assert verifications == 30
+    assert 1 <= most_at_once <= 2
+    assert again is True
