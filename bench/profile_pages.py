@@ -61,6 +61,7 @@ def main() -> None:
     profile = None if args.no_cprofile else cProfile.Profile()
     times = []
     size = 0
+    cpu0 = time.process_time()
     for _ in range(args.requests):
         t0 = time.perf_counter()
         if profile:
@@ -70,8 +71,10 @@ def main() -> None:
             profile.disable()
         times.append(time.perf_counter() - t0)
         size = len(response.data)
+    cpu = (time.process_time() - cpu0) / args.requests
     times.sort()
-    print(f"{args.page}: {args.requests} requests, mean {sum(times) / len(times) * 1e3:.2f} ms, "
+    print(f"{args.page}: {args.requests} requests, mean {sum(times) / len(times) * 1e3:.2f} ms "
+          f"(CPU {cpu * 1e3:.2f} ms: steadier than wall time on a shared machine), "
           f"p95 {times[int(len(times) * .95)] * 1e3:.2f} ms, {size} bytes, "
           f"{sum(statements.values()) / args.requests:.1f} SQL statements per request")
     for statement, n in statements.most_common(12):

@@ -20,11 +20,13 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.db import utcnow
-from portal.models import ActionRequest, ChargePoint, Transaction, User
+from portal.models import ActionRequest, ChargePoint, IdTag, Transaction, User
 from portal.services import access
 from portal.services.onboarding import virtual_tag
 from worker import settings
@@ -87,21 +89,59 @@ def request_remote_start(session: Session, user: User, charge_point: ChargePoint
                          connector_id: int | None) -> ActionRequest:
     """Start charging for this user with their virtual id tag; raises ActionRefused(reason)."""
     cp = charge_point
-    if connector_id is None and len(cp.outlets) == 1:
-        connector_id = cp.outlets[0].connector_id
-    decision = access.start_decision(session, user, cp, connector_id, check_connector=connector_id is not None)
-    if decision.allowed and connector_id is None and not cp.online:
-        decision = access.StartDecision(False, "offline")
+    connector_id = access.default_connector(cp, connector_id)
+    decision = access.start_refusal(cp, connector_id, access.start_decision(
+        session, user, cp, connector_id, check_connector=connector_id is not None))
     if not decision.allowed:
         raise ActionRefused(decision.reason)
-    again = _pending(session, cp, START, requested_by_id=user.id, connector_id=connector_id)
-    if again is not None:  # a double tap: the same request, not a second start
-        return again
-    payload: dict[str, Any] = {"idTag": virtual_tag(session, user).tag}
+    return session.get(ActionRequest, place_remote_start(session, user, cp.id, cp.identity, connector_id))
+
+
+def place_remote_start(session: Session, user: User, cp_id: int, identity: str, connector_id: int | None) -> int:
+    """The start request for this user and outlet, once every check has passed; returns its id.
+
+    A double tap lands on the user's own pending request; a pending request of someone else makes
+    this one "occupied" (staff share it). Pending requests past their deadline are closed first. The
+    database decides between taps at the same moment (the unique partial index): the INSERT does
+    nothing on a conflict, and the loser reads the winner's row. Flushes, never commits."""
+    now = utcnow()
+    pending = session.execute(select(ActionRequest.id, ActionRequest.requested_by_id, ActionRequest.deadline_at)
+                              .where(ActionRequest.charge_point_id == cp_id, ActionRequest.connector_id == connector_id,
+                                     ActionRequest.action == START, ActionRequest.state.in_(PENDING_STATES))
+                              .order_by(ActionRequest.id.desc())).all()
+    overdue = [row.id for row in pending if row.deadline_at is not None and row.deadline_at <= now]
+    if overdue:
+        for row in session.scalars(select(ActionRequest).where(ActionRequest.id.in_(overdue))):
+            _close_stuck(row, now)
+        session.flush()
+    alive = [row for row in pending if row.id not in overdue]
+    if alive:
+        return _same_request(user, identity, connector_id, alive[0].id, alive[0].requested_by_id)
+    tag = session.scalar(select(IdTag.tag).where(IdTag.user_id == user.id, IdTag.kind == "virtual")) \
+        or virtual_tag(session, user).tag
+    payload: dict[str, Any] = {"idTag": tag}
     if connector_id is not None:
         payload["connectorId"] = connector_id
-    return _one_per_connector(session, user, cp, START, connector_id, lambda: create_action(
-        session, charge_point=cp, action=START, payload=payload, requested_by=user, connector_id=connector_id))
+    values = dict(charge_point_id=cp_id, action=START, payload=payload, state="queued", requested_by_id=user.id,
+                  connector_id=connector_id, deadline_at=now + timedelta(seconds=settings.ACTION_DEADLINE_S),
+                  created_at=now, updated_at=now)
+    insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(ActionRequest)
+    new_id = session.scalar(insert.values(**values).on_conflict_do_nothing().returning(ActionRequest.id))
+    if new_id is not None:
+        return new_id
+    winner = session.execute(select(ActionRequest.id, ActionRequest.requested_by_id).where(
+        ActionRequest.charge_point_id == cp_id, ActionRequest.connector_id == connector_id,
+        ActionRequest.action == START, ActionRequest.state.in_(PENDING_STATES))).first()
+    if winner is None:
+        raise RuntimeError(f"start for {identity} connector {connector_id} conflicted, but no pending request is left")
+    return _same_request(user, identity, connector_id, winner.id, winner.requested_by_id)
+
+
+def _same_request(user: User, identity: str, connector_id: int | None, action_id: int, requested_by_id: int | None) -> int:
+    if requested_by_id != user.id and not user.is_staff:
+        raise ActionRefused("occupied")
+    log.info("%s connector %s: start tapped again, same request %s", identity, connector_id, action_id)
+    return action_id
 
 
 def _one_per_connector(session: Session, user: User, cp: ChargePoint, action: str, connector_id: int | None,

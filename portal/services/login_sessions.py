@@ -59,18 +59,26 @@ def expired(row: LoginSession, limits: SessionLimits, now: datetime) -> bool:
 
 def find(session: Session, user_id: int, token: str, limits: SessionLimits) -> LoginSession | None:
     """The live session this token names for this user; an expired one is deleted on the way (not flushed)."""
+    return find_with_user(session, user_id, token, limits)[0]
+
+
+def find_with_user(session: Session, user_id: int, token: str,
+                   limits: SessionLimits) -> tuple[LoginSession | None, User | None]:
+    """`find`, and the session's user read in the same query (every request of a logged-in user asks)."""
     if not token:
-        return None
-    row = session.scalar(select(LoginSession).where(LoginSession.token_hash == _hash(token)))
-    if row is None or row.user_id != user_id:
-        return None
+        return None, None
+    found = session.execute(select(LoginSession, User).join(User, User.id == LoginSession.user_id)
+                            .where(LoginSession.token_hash == _hash(token))).first()
+    if found is None or found[0].user_id != user_id:
+        return None, None
+    row, user = found
     now = utcnow()
     if expired(row, limits, now):
         session.delete(row)
-        return None
+        return None, None
     if now - _aware(row.last_seen_at) > TOUCH_EVERY:
         row.last_seen_at = now
-    return row
+    return row, user
 
 
 def by_token(session: Session, token: str) -> LoginSession | None:

@@ -169,12 +169,15 @@ def may_send_stop(stop: ActionRequest | None, stuck_after: timedelta = timedelta
     return stop.state == "queued" and _aware(stop.created_at) < datetime.now(timezone.utc) - stuck_after
 
 
-def pending_start(session: Session, user_id: int, cp_id: int) -> ActionRequest | None:
-    """This user's newest remote start at this charge point that has not led to a session yet."""
-    action = session.scalar(
-        select(ActionRequest).where(ActionRequest.requested_by_id == user_id, ActionRequest.charge_point_id == cp_id,
-                                    ActionRequest.action == START_ACTION)
-        .order_by(ActionRequest.id.desc()).limit(1))
+def pending_start(session: Session, user_id: int, cp_id: int):
+    """This user's newest remote start at this charge point that has not led to a session yet: a row
+    with its id and state (the start screen polls this every second, so no ORM object), or None."""
+    action = session.execute(
+        select(ActionRequest.id, ActionRequest.state, ActionRequest.transaction_id, ActionRequest.no_start_flag,
+               ActionRequest.created_at)
+        .where(ActionRequest.requested_by_id == user_id, ActionRequest.charge_point_id == cp_id,
+               ActionRequest.action == START_ACTION)
+        .order_by(ActionRequest.id.desc()).limit(1)).first()
     if action is None or action.transaction_id is not None or action.no_start_flag:
         return None
     if action.state in ("queued", "sent"):
@@ -183,9 +186,10 @@ def pending_start(session: Session, user_id: int, cp_id: int) -> ActionRequest |
     return action if action.state == "accepted" and recent else None
 
 
-def active_sessions(session: Session, user_id: int) -> list[Transaction]:
-    return list(session.scalars(
-        select(Transaction).options(joinedload(Transaction.charge_point))
+def active_sessions(session: Session, user_id: int) -> list:
+    """The user's running sessions, newest first: rows of (id, charge_point_id, connector_id)."""
+    return list(session.execute(
+        select(Transaction.id, Transaction.charge_point_id, Transaction.connector_id)
         .where(Transaction.user_id == user_id, Transaction.status == "active")
         .order_by(Transaction.started_at.desc())))
 
