@@ -19,7 +19,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -97,18 +97,33 @@ def request_remote_start(session: Session, user: User, charge_point: ChargePoint
     return session.get(ActionRequest, place_remote_start(session, user, cp.id, cp.identity, connector_id))
 
 
+_ar, _tag = ActionRequest.__table__.c, IdTag.__table__.c
+# Built once, for the start POST: Core over the tables with bound parameters (a start for the whole
+# charger has no connector, and "connector_id IS NULL" cannot be a parameter, hence two of each).
+_PENDING_STARTS = {
+    with_connector: select(_ar.id, _ar.requested_by_id, _ar.deadline_at).where(
+        _ar.charge_point_id == bindparam("cp_id"),
+        _ar.connector_id == bindparam("connector_id") if with_connector else _ar.connector_id.is_(None),
+        _ar.action == START, _ar.state.in_(PENDING_STATES)).order_by(_ar.id.desc())
+    for with_connector in (True, False)}
+_VIRTUAL_TAG = select(_tag.tag).where(_tag.user_id == bindparam("user_id"), _tag.kind == "virtual")
+# The unique partial index (uq_action_requests_one_pending) decides between taps at the same moment:
+# the loser's INSERT does nothing (no savepoint, no exception) and returns no id.
+_INSERT_START = {dialect: insert(ActionRequest.__table__).on_conflict_do_nothing().returning(_ar.id)
+                 for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+
+
 def place_remote_start(session: Session, user: User, cp_id: int, identity: str, connector_id: int | None) -> int:
     """The start request for this user and outlet, once every check has passed; returns its id.
 
     A double tap lands on the user's own pending request; a pending request of someone else makes
-    this one "occupied" (staff share it). Pending requests past their deadline are closed first. The
-    database decides between taps at the same moment (the unique partial index): the INSERT does
-    nothing on a conflict, and the loser reads the winner's row. Flushes, never commits."""
+    this one "occupied" (staff share it). Pending requests past their deadline are closed first.
+    Taps at the same moment: the database keeps one (see _INSERT_START) and the loser reads the
+    winner's row. Flushes, never commits."""
     now = utcnow()
-    pending = session.execute(select(ActionRequest.id, ActionRequest.requested_by_id, ActionRequest.deadline_at)
-                              .where(ActionRequest.charge_point_id == cp_id, ActionRequest.connector_id == connector_id,
-                                     ActionRequest.action == START, ActionRequest.state.in_(PENDING_STATES))
-                              .order_by(ActionRequest.id.desc())).all()
+    conn = session.connection()
+    params = {"cp_id": cp_id, "connector_id": connector_id}
+    pending = conn.execute(_PENDING_STARTS[connector_id is not None], params).all()
     overdue = [row.id for row in pending if row.deadline_at is not None and row.deadline_at <= now]
     if overdue:
         for row in session.scalars(select(ActionRequest).where(ActionRequest.id.in_(overdue))):
@@ -117,21 +132,17 @@ def place_remote_start(session: Session, user: User, cp_id: int, identity: str, 
     alive = [row for row in pending if row.id not in overdue]
     if alive:
         return _same_request(user, identity, connector_id, alive[0].id, alive[0].requested_by_id)
-    tag = session.scalar(select(IdTag.tag).where(IdTag.user_id == user.id, IdTag.kind == "virtual")) \
-        or virtual_tag(session, user).tag
+    tag = conn.execute(_VIRTUAL_TAG, {"user_id": user.id}).scalar() or virtual_tag(session, user).tag
     payload: dict[str, Any] = {"idTag": tag}
     if connector_id is not None:
         payload["connectorId"] = connector_id
-    values = dict(charge_point_id=cp_id, action=START, payload=payload, state="queued", requested_by_id=user.id,
-                  connector_id=connector_id, deadline_at=now + timedelta(seconds=settings.ACTION_DEADLINE_S),
-                  created_at=now, updated_at=now)
-    insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(ActionRequest)
-    new_id = session.scalar(insert.values(**values).on_conflict_do_nothing().returning(ActionRequest.id))
+    new_id = conn.execute(_INSERT_START[session.get_bind().dialect.name], dict(
+        charge_point_id=cp_id, action=START, payload=payload, state="queued", requested_by_id=user.id,
+        connector_id=connector_id, transaction_id=None, deadline_at=now + timedelta(seconds=settings.ACTION_DEADLINE_S),
+        created_at=now, updated_at=now)).scalar()
     if new_id is not None:
         return new_id
-    winner = session.execute(select(ActionRequest.id, ActionRequest.requested_by_id).where(
-        ActionRequest.charge_point_id == cp_id, ActionRequest.connector_id == connector_id,
-        ActionRequest.action == START, ActionRequest.state.in_(PENDING_STATES))).first()
+    winner = conn.execute(_PENDING_STARTS[connector_id is not None], params).first()
     if winner is None:
         raise RuntimeError(f"start for {identity} connector {connector_id} conflicted, but no pending request is left")
     return _same_request(user, identity, connector_id, winner.id, winner.requested_by_id)
