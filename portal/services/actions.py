@@ -301,14 +301,26 @@ def enqueue_after_commit(redis_url: str, value: Iterable[int] | int | None) -> l
 
 def claim_for_sending(session: Session, action_id: int, now: datetime | None = None) -> bool:
     """queued -> sent, only if still queued and before the deadline; commits. True when this caller won."""
-    now = now or utcnow()
-    won = session.execute(
-        update(ActionRequest)
-        .where(ActionRequest.id == action_id, ActionRequest.state == "queued", ActionRequest.deadline_at > now)
-        .values(state="sent", sent_at=now, updated_at=now)
-    ).rowcount
+    return claim_and_read(session, action_id, now) is not None
+
+
+_cp = ChargePoint.__table__.c
+_when = bindparam("now", type_=ActionRequest.__table__.c.sent_at.type)
+# Built once: the claim and everything the call needs in one statement (UPDATE ... RETURNING, the
+# charger's identity by a subquery), instead of a SELECT of the row, the UPDATE and a SELECT of the charger.
+_CLAIM = (update(ActionRequest.__table__)
+          .where(_ar.id == bindparam("action_id"), _ar.state == "queued", _ar.deadline_at > _when)
+          .values(state="sent", sent_at=_when, updated_at=_when)
+          .returning(_ar.action, _ar.payload, _ar.deadline_at, _ar.pending_secret_hash,
+                     select(_cp.identity).where(_cp.id == _ar.charge_point_id).scalar_subquery().label("identity")))
+
+
+def claim_and_read(session: Session, action_id: int, now: datetime | None = None):
+    """claim_for_sending, returning what the call needs (action, payload, deadline_at, pending_secret_hash,
+    identity) when this caller won, else None; commits."""
+    claimed = session.connection().execute(_CLAIM, {"action_id": action_id, "now": now or utcnow()}).first()
     session.commit()
-    return bool(won)
+    return claimed
 
 
 def finish(session: Session, action_id: int, state: str, *, from_states: tuple[str, ...] = ("sent",),
