@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/pages.py [--users 50] [--duration 20] [--workers 2] [--threads 4] [--clients 2]
 
-Self-contained: a private redis-server, a fresh database (SQLite, or DATABASE_URL=postgresql://...),
+Self-contained: a private redis-server, a fresh database (SQLite, or --database postgresql, or DATABASE_URL=...),
 N residents with access to a site with chargers, and gunicorn as `make run` starts it. Each simulated user
 logs in for real, then requests one page after another (keep-alive, no think time) for --duration s;
 users are threads spread over --clients processes. Prints per page: requests/s, p50/p95/p99 as the
@@ -112,12 +112,24 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=4)
     p.add_argument("--clients", type=int, default=2)
     p.add_argument("--pages", default=",".join(PAGES))
+    p.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
+                   help="postgresql: a fresh database on TEST_POSTGRES_URL's server (default postgres@127.0.0.1:5432), "
+                        "dropped afterwards; DATABASE_URL overrides")
     args = p.parse_args()
     from tests.support.services import RedisServer, free_port
 
     redis = RedisServer()
     folder = tempfile.mkdtemp(prefix="bench-pages-")
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{folder}/portal.db"
+    drop = None
+    if os.environ.get("DATABASE_URL"):
+        database_url = os.environ["DATABASE_URL"]
+    elif args.database == "postgresql":
+        os.environ["TEST_DATABASE"] = "postgresql"
+        from tests.support.services import create_test_database
+
+        database_url, drop = create_test_database()
+    else:
+        database_url = f"sqlite:///{folder}/portal.db"
     emails, identity = prepare(database_url, args.users)
     port = free_port()
     access_log = Path(folder) / "access.log"
@@ -166,6 +178,8 @@ def main() -> None:
         web.terminate()
         web.wait(10)
         redis.stop()
+        if drop:
+            drop()
     print(f"{'page':<12}{'req/s':>8}{'client p50/p95/p99 ms':>26}{'server p50/p95/p99 ms':>26}{'bytes':>8}")
     for page, rps, c50, c95, c99, s50, s95, s99, size in rows:
         print(f"{page:<12}{rps:>8.0f}{f'{c50:.1f} / {c95:.1f} / {c99:.1f}':>26}{f'{s50:.1f} / {s95:.1f} / {s99:.1f}':>26}"

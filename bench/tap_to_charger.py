@@ -13,8 +13,8 @@ Three measurements per target, printed side by side with the ratio portal / chai
      for --duration s: taps/s and p50/p95/p99;
   3. --scale-residents concurrent residents for --duration s with 1, 2, 4... worker processes: taps/s.
 
-Self-contained: a private redis-server, a fresh SQLite database (or DATABASE_URL=... for the
-portal; the chain always uses SQLite), migrations, one OCPP node, the worker (`python -m worker
+Self-contained: a private redis-server, a fresh SQLite database (or --database postgresql, or
+DATABASE_URL=... for the portal; the chain always uses SQLite), migrations, one OCPP node, the worker (`python -m worker
 --no-cron`) and gunicorn (--web-workers, default 2, x 4 threads, as `make run`) for each target, as real processes; the chargers
 are simulator objects in this process, so arrival times are read on the same clock as the POST.
 The simulated chargers accept a start without beginning a session, so a connector can be started
@@ -329,7 +329,24 @@ def start_gunicorn(stack: Stack, name: str, app: str, env: dict, workers: int) -
 
 
 def run_portal(args, redis_url: str, folder: str) -> dict:
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{folder}/portal.db"
+    drop = None
+    if os.environ.get("DATABASE_URL"):
+        database_url = os.environ["DATABASE_URL"]
+    elif args.database == "postgresql":  # a fresh database on the local server, dropped afterwards
+        os.environ["TEST_DATABASE"] = "postgresql"
+        from tests.support.services import create_test_database
+
+        database_url, drop = create_test_database()
+    else:
+        database_url = f"sqlite:///{folder}/portal.db"
+    try:
+        return _run_portal(args, redis_url, database_url)
+    finally:
+        if drop:
+            drop()
+
+
+def _run_portal(args, redis_url: str, database_url: str) -> dict:
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "RATELIMIT_ENABLED": "false",
            "SECRET_KEY": "bench-secret-not-for-production"}
     logins = prepare_portal(database_url, max(args.residents, args.scale_residents, 1))
@@ -415,6 +432,9 @@ def main() -> None:
     p.add_argument("--scale-residents", type=int, default=20)
     p.add_argument("--scale-workers", default="1,2,4", help="worker process counts to compare")
     p.add_argument("--only", choices=("portal", "chain"), help="measure one target (debugging)")
+    p.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
+                   help="the portal's database (postgresql: a fresh one on TEST_POSTGRES_URL's server, default "
+                        "postgres@127.0.0.1:5432); the chain always uses SQLite. DATABASE_URL overrides both")
     args = p.parse_args()
     args.scale_workers = [int(n) for n in args.scale_workers.split(",") if n]
     redis = RedisServer()

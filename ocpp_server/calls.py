@@ -60,12 +60,31 @@ def claim_key(identity: str) -> str:
     return CLAIM_PREFIX + identity
 
 
+CALLS_PREFIX = "ocpp:calls:"
+
+
 def calls_key(node_id: str) -> str:
-    return f"ocpp:calls:{node_id}"
+    return CALLS_PREFIX + node_id
 
 
 def reply_key(call_id: str) -> str:
     return f"ocpp:reply:{call_id}"
+
+
+# The worker's side of a call in one round trip: the node holding the charger (nil: none), and the
+# call appended to that node's list (which expires if no node reads it).
+_HAND_OVER = """local node = redis.call('get', KEYS[1])
+if not node then return false end
+local queue = ARGV[1] .. node
+redis.call('rpush', queue, ARGV[2])
+redis.call('expire', queue, ARGV[3])
+return node"""
+
+
+def hand_over(redis: Any, identity: str, call_json: str) -> str | None:
+    """Queue a JSON call for the node that holds `identity` (a sync Redis client); its node id, or None."""
+    node = redis.eval(_HAND_OVER, 1, claim_key(identity), CALLS_PREFIX, call_json, QUEUE_TTL_S)
+    return node.decode() if isinstance(node, bytes) else node
 
 
 # --- claims ----------------------------------------------------------------------------------------

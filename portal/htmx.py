@@ -7,6 +7,7 @@ import re
 from flask import Response, make_response, render_template, request, url_for
 from flask_wtf.csrf import generate_csrf
 from jinja2_fragments.flask import render_block
+from markupsafe import Markup
 
 
 def wants_fragment() -> bool:
@@ -56,15 +57,18 @@ def render_live(template: str, block: str, **context) -> Response:
     ETag of its content, or an empty 304 when the poll's If-None-Match shows nothing changed.
 
     The block renders with `live_etag` (its own tag, for the first poll). The CSRF token in the
-    block's forms differs on every render, so it is left out of the tag."""
+    block's forms differs on every render, so it is left out of the tag. A template's live block starts
+    with `{% if rendered_live %}{{ rendered_live }}{% else %}`, so the whole page reuses the one rendering."""
     html = _compact(render_block(template, block, live_etag="", **context))
     tag = hashlib.sha256(html.replace(generate_csrf(), "").encode()).hexdigest()[:20]
+    tagged = html.replace('data-etag=""', f'data-etag="{tag}"', 1)
     if not wants_fragment():
-        response = make_response(render_template(template, live_etag=tag, **context))
+        # the whole page places the block rendered above (`rendered_live`) instead of rendering it again
+        response = make_response(render_template(template, live_etag=tag, rendered_live=Markup(tagged), **context))
     elif tag in request.if_none_match:
         response = make_response("", 304)
     else:
-        response = make_response(html.replace('data-etag=""', f'data-etag="{tag}"', 1))
+        response = make_response(tagged)
     if wants_fragment():
         # static/js/live.js keeps the tag and sends If-None-Match itself, so no cache is needed:
         # what a signed-in resident sees is never stored (the security headers' no-store applies).

@@ -11,11 +11,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import bindparam, exists, select
 from werkzeug.exceptions import HTTPException
 
 from portal.db import Database
 from portal.extensions import babel, close_db_session, csrf, htmx, login_manager
 from portal.htmx import render
+from portal.models import Membership
 from portal.security.headers import init_headers
 from portal.security.sessions import init_sessions, load_user
 from portal.security.transport import init_transport
@@ -37,6 +39,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.user_loader(load_user)
     init_sessions(app)
+    app.before_request(_share_wtforms_catalogue)
     login_manager.unauthorized_handler(_unauthorized)
     app.context_processor(_template_context)
     app.jinja_env.filters["money"] = _money
@@ -118,8 +121,50 @@ def _menu_allows(endpoint: str) -> bool:
     if endpoint.startswith("staff."):
         return current_user.is_staff
     if endpoint.startswith("site."):
-        return current_user.is_admin or any(m.role == "board" for m in current_user.memberships)
+        return current_user.is_admin or _on_a_board()
     return True
+
+
+def _on_a_board() -> bool:
+    """Whether the user sits on any site's board: one indexed EXISTS per page (memoised for the request),
+    not the ORM load of all their memberships."""
+    if "on_a_board" not in g:
+        from portal.extensions import db_session
+
+        g.on_a_board = bool(db_session().connection().execute(_ON_A_BOARD, {"user_id": current_user.id}).scalar())
+    return g.on_a_board
+
+
+_member = Membership.__table__.c
+_ON_A_BOARD = select(exists().where(_member.user_id == bindparam("user_id"), _member.role == "board"))
+
+
+class _WTFormsCatalogue:
+    """WTForms' own messages ("This field is required.") in the current locale. flask_wtf parses the
+    catalogue file again on every request that shows a form (5 % of a start screen); the files do not
+    change while the process runs, so each locale is parsed once. The locale is read at each call, so
+    force_locale still applies."""
+
+    def ugettext(self, string: str) -> str:
+        return _wtforms_catalogue(str(get_locale())).ugettext(string)
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        return _wtforms_catalogue(str(get_locale())).ungettext(singular, plural, n)
+
+
+@functools.cache
+def _wtforms_catalogue(locale: str):
+    from babel import support
+    from wtforms.i18n import messages_path
+
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+def _share_wtforms_catalogue() -> None:
+    request.wtforms_translations = _WTFORMS_CATALOGUE  # where flask_wtf.i18n looks first
+
+
+_WTFORMS_CATALOGUE = _WTFormsCatalogue()
 
 
 def _money(minor: int | None, currency: str = "NOK") -> str:

@@ -19,12 +19,14 @@ from portal.htmx import hx_redirect, render, render_live, wants_fragment
 from portal.models import ChargePoint, Site
 from portal.resident.common import (
     Refused, may_print_sticker, outlet_state, reason_text, refuse_page, state_class, visible_charge_point,
+    visible_start_facts,
 )
 from portal.resident.forms import AuthSettingForm, EmptyForm, FavouriteForm, StartForm
 from portal.resident.routes import bp
 from portal.security.redirects import safe_next
 from portal.services import access, favourites, sessions, spot
 from portal.services.pricing import comparison_price
+from portal.services.start_facts import ChargePointFacts, StartFacts
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,7 @@ class PriceView:
     preauth_minor: int = 0
 
 
-def price_view(cp: ChargePoint, decision: access.StartDecision) -> PriceView:
+def price_view(cp: ChargePointFacts, decision: access.StartDecision) -> PriceView:
     """The one price that applies to this user here (the tariff the start will be billed by)."""
     choice = decision.tariff_choice
     if choice is None or not choice.allowed:
@@ -81,31 +83,40 @@ def price_view(cp: ChargePoint, decision: access.StartDecision) -> PriceView:
                      tariff.pricing_type == "spot", tariff.min_price_minor, tariff.preauth_minor)
 
 
-def _start_form(cp: ChargePoint, mine: set[tuple[int, int]]) -> StartForm:
+def _start_form(cp: ChargePointFacts, mine: set[tuple[int, int]] | None) -> StartForm:
+    """The outlet choice; without `mine` (the start POST, which only validates) the labels say no state."""
     form = StartForm()
-    form.connector.choices = [
-        SelectChoice(c.connector_id, f"{_('Outlet %(n)s', n=c.connector_id)}: {outlet_state(cp, c, mine).label}")
-        for c in cp.outlets]
+    _label_outlets(form, cp, mine)
     if request.method == "GET" or form.connector.data is None:
         free = [c.connector_id for c in cp.outlets if access.connector_problem(cp, c) is None]
         form.connector.data = (free or [c.connector_id for c in cp.outlets] or [None])[0]
     return form
 
 
-def start_context(cp: ChargePoint, form: StartForm | None = None, refusal: str | None = None,
+def _label_outlets(form: StartForm, cp: ChargePointFacts, mine: set[tuple[int, int]] | None) -> None:
+    form.connector.choices = [
+        SelectChoice(c.connector_id, f"{_('Outlet %(n)s', n=c.connector_id)}: {outlet_state(cp, c, mine).label}"
+                     if mine is not None else _("Outlet %(n)s", n=c.connector_id))
+        for c in cp.outlets]
+
+
+def start_context(facts: StartFacts, form: StartForm | None = None, refusal: str | None = None,
                   whole_page: bool = True) -> dict:
     """Everything the start screen shows for the current user; without ``whole_page`` only what its
     live block shows (the fragment polled every second skips the favourite, sticker and auth forms)."""
     s = db_session()
+    cp = facts.cp
     active = sessions.active_sessions(s, current_user.id)
     mine = {(tx.charge_point_id, tx.connector_id) for tx in active}
-    decision = access.start_decision(s, current_user, cp, check_connector=False)
+    decision = facts.decision(current_user.id, check_connector=False)
     if decision.allowed and not any(access.connector_problem(cp, c) is None for c in cp.outlets):
         first = cp.outlets[0] if cp.outlets else None
         decision = access.StartDecision(False, access.connector_problem(cp, first) or "unavailable",
                                         decision.tariff_choice)
     running = [tx for tx in active if tx.charge_point_id == cp.id]
     reason = refusal or (None if decision.allowed else decision.reason)
+    if form is not None:
+        _label_outlets(form, cp, mine)
     return dict(
         cp=cp, site=cp.site, decision=decision, price=price_view(cp, decision), form=form or _start_form(cp, mine),
         refusal=reason, refusal_text=reason_text(reason) if reason else None, running=running,
@@ -113,16 +124,16 @@ def start_context(cp: ChargePoint, form: StartForm | None = None, refusal: str |
         outlet_state=outlet_state, state_class=state_class,
         is_owner=cp.cp_type == "personal" and cp.owner_id == current_user.id, status_hidden=status_hidden(cp),
         **(dict(fav=favourites.find(s, current_user, cp=cp), fav_form=FavouriteForm(), auth_form=_auth_form(cp),
-                may_print=may_print_sticker(cp)) if whole_page else {}),
+                may_print=facts.may_print_sticker(current_user)) if whole_page else {}),
     )
 
 
-def status_hidden(cp: ChargePoint) -> bool:
+def status_hidden(cp: ChargePointFacts) -> bool:
     """A personal charger's live status tells whether its owner is at home: only the owner (and staff) see it."""
     return cp.cp_type == "personal" and cp.owner_id != current_user.id and not current_user.is_staff
 
 
-def _auth_form(cp: ChargePoint) -> AuthSettingForm:
+def _auth_form(cp: ChargePointFacts) -> AuthSettingForm:
     form = AuthSettingForm(formdata=None)
     form.auth.data = "required" if cp.auth_required else "not_required"
     return form
@@ -139,34 +150,44 @@ def start_screen(identity: str):
         register_url = (url_for("auth.register", next=url_for("resident.start_screen", identity=identity))
                         if "auth.register" in current_app.view_functions else None)
         return render("resident/start_anonymous.html", cp=cp, login_url=login_url, register_url=register_url)
-    cp = visible_charge_point(identity)
-    return render_live("resident/start.html", "live", **start_context(cp, whole_page=not wants_fragment()))
+    facts = visible_start_facts(identity)
+    return render_live("resident/start.html", "live", **start_context(facts, whole_page=not wants_fragment()))
 
 
 @bp.route("/c/<identity>/start", methods=["POST"])
 @login_required
 def start(identity: str):
-    """Ask the charger to start; the live page follows the request."""
-    cp = visible_charge_point(identity)
-    form = _start_form(cp, _mine(current_user.id))
+    """Ask the charger to start; the live page follows the request.
+
+    Every check runs here, on facts read in three queries (access.decide_start, the same rule as the
+    OCPP node's): site access or ownership, the charger enabled, the user's tariff, the outlet's state;
+    CSRF by the form; one pending start per outlet by the database (actions.place_remote_start)."""
+    facts = visible_start_facts(identity)
+    cp = facts.cp
+    form = _start_form(cp, None)
     if not form.validate_on_submit():
-        return render("resident/start.html", block="start_panel", status=422, **start_context(cp, form))
+        return render("resident/start.html", block="start_panel", status=422, **start_context(facts, form))
     try:
         from portal.services import actions
     except ImportError:
         log.error("portal.services.actions is missing: cannot start %s", cp.identity)
         return render("resident/start.html", block="start_panel", status=503,
-                      **start_context(cp, form, refusal="service_missing"))
+                      **start_context(facts, form, refusal="service_missing"))
     s = db_session()
+    connector_id = access.default_connector(cp, form.connector.data)
+    decision = access.start_refusal(cp, connector_id, facts.decision(
+        current_user.id, connector_id, check_connector=connector_id is not None))
     try:
-        action = actions.request_remote_start(s, current_user, cp, form.connector.data)
+        if not decision.allowed:
+            raise actions.ActionRefused(decision.reason)
+        action_id = actions.place_remote_start(s, current_user, cp.id, cp.identity, connector_id)
     except actions.ActionRefused as exc:
         s.rollback()
         return render("resident/start.html", block="start_panel", status=409,
-                      **start_context(cp, form, refusal=exc.reason))
+                      **start_context(facts, form, refusal=exc.reason))
     s.commit()
-    busy = not _enqueue(actions, action.id)
-    return hx_redirect("resident.live", action_id=action.id, **({"busy": 1} if busy else {}))
+    busy = not _enqueue(actions, action_id)
+    return hx_redirect("resident.live", action_id=action_id, **({"busy": 1} if busy else {}))
 
 
 def _enqueue(actions, action_id: int) -> bool:
@@ -234,7 +255,7 @@ def authentication(identity: str):
     form = AuthSettingForm()
     if not form.validate_on_submit():
         return render("resident/start.html", block="auth_setting", status=422,
-                      **dict(start_context(cp), auth_form=form))
+                      **dict(start_context(visible_start_facts(identity)), auth_form=form))
     cp.auth_required = form.auth.data == "required"
     db_session().commit()
     flash(_("Authentication is now required.") if cp.auth_required

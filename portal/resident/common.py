@@ -12,7 +12,9 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal.extensions import db_session
 from portal.htmx import render
 from portal.models import ChargePoint, Connector, Tariff, TariffGroup
+from portal.services import start_facts
 from portal.services.access import OCCUPIED_STATUSES, can_see_charge_point, membership
+from portal.services.start_facts import StartFacts
 
 # Every refusal reason of portal.services.access.REASONS (and the actions service) in plain words,
 # with what the resident can do about it.
@@ -126,6 +128,17 @@ def visible_charge_point(identity: str) -> ChargePoint:
     if not can_see_charge_point(db_session(), current_user, cp):
         raise Refused(identity)
     return cp
+
+
+def visible_start_facts(identity: str) -> StartFacts:
+    """The start screen's facts (portal.services.start_facts) if the current user may see the charger;
+    404 when unknown, Refused when not theirs. One membership read decides both access and the sticker."""
+    facts = start_facts.load(db_session(), identity, current_user.id)
+    if facts is None:
+        abort(404)
+    if not facts.visible_to(current_user):
+        raise Refused(identity)
+    return facts
 
 
 def may_print_sticker(cp: ChargePoint) -> bool:

@@ -48,7 +48,7 @@ def log_out() -> None:
     session.clear()
 
 
-def current_login_session() -> LoginSession | None:
+def current_login_session() -> login_sessions.LiveSession | LoginSession | None:
     return g.get("login_session")
 
 
@@ -58,12 +58,11 @@ def load_user(session_id: str) -> User | None:
     if not user_id.isdigit() or not token:
         return None
     db = db_session()
-    row = login_sessions.find(db, int(user_id), token, limits())
-    if db.dirty or db.deleted:
+    row, user, wrote = login_sessions.find_with_user(db, int(user_id), token, limits())
+    if wrote:
         db.commit()  # last_seen_at moved on, or an expired session was ended
     if row is None:
         return None
-    user = db.get(User, row.user_id)
     if user is None or not user.active:
         return None
     user.login_token = token

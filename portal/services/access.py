@@ -66,9 +66,12 @@ def visible_sites(session: Session, user: User) -> list[Site]:
 
 def can_see_charge_point(session: Session, user: User, cp: ChargePoint) -> bool:
     """Staff see all; public chargers are open to every account; otherwise site access (or ownership)."""
-    if user.is_staff or cp.cp_type == "public" or cp.owner_id == user.id:
-        return True
-    return membership(session, user.id, cp.site_id) is not None
+    return sees_charge_point(user, cp, False) or membership(session, user.id, cp.site_id) is not None
+
+
+def sees_charge_point(user: User, cp: ChargePoint, has_site_access: bool) -> bool:
+    """can_see_charge_point with the user's site access already known (one membership read per request)."""
+    return user.is_staff or cp.cp_type == "public" or cp.owner_id == user.id or has_site_access
 
 
 def active_plan_ids(session: Session, user_id: int, as_of: datetime | None = None) -> set[int]:
@@ -142,6 +145,20 @@ def connector_problem(cp: ChargePoint, connector: Connector | None) -> str | Non
     if connector.status not in STARTABLE_STATUSES:
         return "unavailable"
     return None
+
+
+def default_connector(cp: ChargePoint, connector_id: int | None) -> int | None:
+    """The outlet a start without a choice goes to: the only one, when there is one."""
+    if connector_id is None and len(cp.outlets) == 1:
+        return cp.outlets[0].connector_id
+    return connector_id
+
+
+def start_refusal(cp: ChargePoint, connector_id: int | None, decision: StartDecision) -> StartDecision:
+    """A start for the whole charger (no outlet) also needs the charger online."""
+    if decision.allowed and connector_id is None and not cp.online:
+        return StartDecision(False, "offline")
+    return decision
 
 
 def start_decision(

@@ -19,12 +19,14 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.db import utcnow
-from portal.models import ActionRequest, ChargePoint, Transaction, User
+from portal.models import ActionRequest, ChargePoint, IdTag, Transaction, User
 from portal.services import access
 from portal.services.onboarding import virtual_tag
 from worker import settings
@@ -87,21 +89,70 @@ def request_remote_start(session: Session, user: User, charge_point: ChargePoint
                          connector_id: int | None) -> ActionRequest:
     """Start charging for this user with their virtual id tag; raises ActionRefused(reason)."""
     cp = charge_point
-    if connector_id is None and len(cp.outlets) == 1:
-        connector_id = cp.outlets[0].connector_id
-    decision = access.start_decision(session, user, cp, connector_id, check_connector=connector_id is not None)
-    if decision.allowed and connector_id is None and not cp.online:
-        decision = access.StartDecision(False, "offline")
+    connector_id = access.default_connector(cp, connector_id)
+    decision = access.start_refusal(cp, connector_id, access.start_decision(
+        session, user, cp, connector_id, check_connector=connector_id is not None))
     if not decision.allowed:
         raise ActionRefused(decision.reason)
-    again = _pending(session, cp, START, requested_by_id=user.id, connector_id=connector_id)
-    if again is not None:  # a double tap: the same request, not a second start
-        return again
-    payload: dict[str, Any] = {"idTag": virtual_tag(session, user).tag}
+    return session.get(ActionRequest, place_remote_start(session, user, cp.id, cp.identity, connector_id))
+
+
+_ar, _tag = ActionRequest.__table__.c, IdTag.__table__.c
+# Built once, for the start POST: Core over the tables with bound parameters (a start for the whole
+# charger has no connector, and "connector_id IS NULL" cannot be a parameter, hence two of each).
+_PENDING_STARTS = {
+    with_connector: select(_ar.id, _ar.requested_by_id, _ar.deadline_at).where(
+        _ar.charge_point_id == bindparam("cp_id"),
+        _ar.connector_id == bindparam("connector_id") if with_connector else _ar.connector_id.is_(None),
+        _ar.action == START, _ar.state.in_(PENDING_STATES)).order_by(_ar.id.desc())
+    for with_connector in (True, False)}
+_VIRTUAL_TAG = select(_tag.tag).where(_tag.user_id == bindparam("user_id"), _tag.kind == "virtual")
+# The unique partial index (uq_action_requests_one_pending) decides between taps at the same moment:
+# the loser's INSERT does nothing (no savepoint, no exception) and returns no id.
+_INSERT_START = {dialect: insert(ActionRequest.__table__).on_conflict_do_nothing().returning(_ar.id)
+                 for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+
+
+def place_remote_start(session: Session, user: User, cp_id: int, identity: str, connector_id: int | None) -> int:
+    """The start request for this user and outlet, once every check has passed; returns its id.
+
+    A double tap lands on the user's own pending request; a pending request of someone else makes
+    this one "occupied" (staff share it). Pending requests past their deadline are closed first.
+    Taps at the same moment: the database keeps one (see _INSERT_START) and the loser reads the
+    winner's row. Flushes, never commits."""
+    now = utcnow()
+    conn = session.connection()
+    params = {"cp_id": cp_id, "connector_id": connector_id}
+    pending = conn.execute(_PENDING_STARTS[connector_id is not None], params).all()
+    overdue = [row.id for row in pending if row.deadline_at is not None and row.deadline_at <= now]
+    if overdue:
+        for row in session.scalars(select(ActionRequest).where(ActionRequest.id.in_(overdue))):
+            _close_stuck(row, now)
+        session.flush()
+    alive = [row for row in pending if row.id not in overdue]
+    if alive:
+        return _same_request(user, identity, connector_id, alive[0].id, alive[0].requested_by_id)
+    tag = conn.execute(_VIRTUAL_TAG, {"user_id": user.id}).scalar() or virtual_tag(session, user).tag
+    payload: dict[str, Any] = {"idTag": tag}
     if connector_id is not None:
         payload["connectorId"] = connector_id
-    return _one_per_connector(session, user, cp, START, connector_id, lambda: create_action(
-        session, charge_point=cp, action=START, payload=payload, requested_by=user, connector_id=connector_id))
+    new_id = conn.execute(_INSERT_START[session.get_bind().dialect.name], dict(
+        charge_point_id=cp_id, action=START, payload=payload, state="queued", requested_by_id=user.id,
+        connector_id=connector_id, transaction_id=None, deadline_at=now + timedelta(seconds=settings.ACTION_DEADLINE_S),
+        created_at=now, updated_at=now)).scalar()
+    if new_id is not None:
+        return new_id
+    winner = conn.execute(_PENDING_STARTS[connector_id is not None], params).first()
+    if winner is None:
+        raise RuntimeError(f"start for {identity} connector {connector_id} conflicted, but no pending request is left")
+    return _same_request(user, identity, connector_id, winner.id, winner.requested_by_id)
+
+
+def _same_request(user: User, identity: str, connector_id: int | None, action_id: int, requested_by_id: int | None) -> int:
+    if requested_by_id != user.id and not user.is_staff:
+        raise ActionRefused("occupied")
+    log.info("%s connector %s: start tapped again, same request %s", identity, connector_id, action_id)
+    return action_id
 
 
 def _one_per_connector(session: Session, user: User, cp: ChargePoint, action: str, connector_id: int | None,
@@ -250,14 +301,26 @@ def enqueue_after_commit(redis_url: str, value: Iterable[int] | int | None) -> l
 
 def claim_for_sending(session: Session, action_id: int, now: datetime | None = None) -> bool:
     """queued -> sent, only if still queued and before the deadline; commits. True when this caller won."""
-    now = now or utcnow()
-    won = session.execute(
-        update(ActionRequest)
-        .where(ActionRequest.id == action_id, ActionRequest.state == "queued", ActionRequest.deadline_at > now)
-        .values(state="sent", sent_at=now, updated_at=now)
-    ).rowcount
+    return claim_and_read(session, action_id, now) is not None
+
+
+_cp = ChargePoint.__table__.c
+_when = bindparam("now", type_=ActionRequest.__table__.c.sent_at.type)
+# Built once: the claim and everything the call needs in one statement (UPDATE ... RETURNING, the
+# charger's identity by a subquery), instead of a SELECT of the row, the UPDATE and a SELECT of the charger.
+_CLAIM = (update(ActionRequest.__table__)
+          .where(_ar.id == bindparam("action_id"), _ar.state == "queued", _ar.deadline_at > _when)
+          .values(state="sent", sent_at=_when, updated_at=_when)
+          .returning(_ar.action, _ar.payload, _ar.deadline_at, _ar.pending_secret_hash,
+                     select(_cp.identity).where(_cp.id == _ar.charge_point_id).scalar_subquery().label("identity")))
+
+
+def claim_and_read(session: Session, action_id: int, now: datetime | None = None):
+    """claim_for_sending, returning what the call needs (action, payload, deadline_at, pending_secret_hash,
+    identity) when this caller won, else None; commits."""
+    claimed = session.connection().execute(_CLAIM, {"action_id": action_id, "now": now or utcnow()}).first()
     session.commit()
-    return bool(won)
+    return claimed
 
 
 def finish(session: Session, action_id: int, state: str, *, from_states: tuple[str, ...] = ("sent",),

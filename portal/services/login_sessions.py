@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from portal.db import utcnow
@@ -57,20 +57,49 @@ def expired(row: LoginSession, limits: SessionLimits, now: datetime) -> bool:
     return now - _aware(row.last_seen_at) > idle or now - _aware(row.created_at) > absolute
 
 
-def find(session: Session, user_id: int, token: str, limits: SessionLimits) -> LoginSession | None:
-    """The live session this token names for this user; an expired one is deleted on the way (not flushed)."""
+_ls = LoginSession.__table__.c
+# Built once: every request of a logged-in user runs it. The user is an ORM object (it is current_user,
+# which pages read and change); the session is a plain row of the columns the limits need.
+_SESSION_AND_USER = (select(User, _ls.id, _ls.user_id, _ls.remember, _ls.created_at, _ls.last_seen_at)
+                     .join_from(User, LoginSession.__table__, _ls.user_id == User.id)
+                     .where(_ls.token_hash == bindparam("token_hash")))
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """A live log-in session as a request sees it (id and user; the times the limits were checked on)."""
+
+    id: int
+    user_id: int
+    remember: bool
+    created_at: datetime
+    last_seen_at: datetime
+
+
+def find(session: Session, user_id: int, token: str, limits: SessionLimits) -> LiveSession | None:
+    """The live session this token names for this user; an expired one is deleted on the way (not committed)."""
+    return find_with_user(session, user_id, token, limits)[0]
+
+
+def find_with_user(session: Session, user_id: int, token: str,
+                   limits: SessionLimits) -> tuple[LiveSession | None, User | None, bool]:
+    """`find`, and the session's user, in one query; the third value says whether it wrote (not
+    committed): only when the session expired (deleted) or its last_seen_at is older than TOUCH_EVERY
+    (moved on), so not once per request."""
     if not token:
-        return None
-    row = session.scalar(select(LoginSession).where(LoginSession.token_hash == _hash(token)))
-    if row is None or row.user_id != user_id:
-        return None
+        return None, None, False
+    found = session.execute(_SESSION_AND_USER, {"token_hash": _hash(token)}).first()
+    if found is None or found.user_id != user_id:
+        return None, None, False
+    user, row = found[0], LiveSession(*found[1:])
     now = utcnow()
     if expired(row, limits, now):
-        session.delete(row)
-        return None
+        session.execute(delete(LoginSession).where(LoginSession.id == row.id))
+        return None, None, True
     if now - _aware(row.last_seen_at) > TOUCH_EVERY:
-        row.last_seen_at = now
-    return row
+        session.execute(update(LoginSession).where(LoginSession.id == row.id).values(last_seen_at=now))
+        return row, user, True
+    return row, user, False
 
 
 def by_token(session: Session, token: str) -> LoginSession | None:

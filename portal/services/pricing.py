@@ -115,7 +115,12 @@ def choose_tariff(
     group_ids: frozenset[int] | set[int] = frozenset(),
 ) -> TariffChoice:
     """Restricted beats unrestricted, then the cheapest wins; a not-allowed winner blocks charging."""
-    candidates = [t for t in tariffs if qualifies(t, active_plan_ids, group_ids)]
+    return choose_qualified([t for t in tariffs if qualifies(t, active_plan_ids, group_ids)], spot_now, vat_rate_bp)
+
+
+def choose_qualified(candidates: Sequence, spot_now: Decimal | None = None, vat_rate_bp: int = 2500) -> TariffChoice:
+    """The winner among the tariffs the user qualifies for (each with `restricted`, `id` and its prices):
+    choose_tariff's rule once qualification is known (portal.services.start_facts asks the database)."""
     if not candidates:
         return TariffChoice(None, "no_tariff")
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from portal.models import ActionRequest, ChargePoint, MeterValue, Site, Transaction
@@ -169,12 +169,21 @@ def may_send_stop(stop: ActionRequest | None, stuck_after: timedelta = timedelta
     return stop.state == "queued" and _aware(stop.created_at) < datetime.now(timezone.utc) - stuck_after
 
 
-def pending_start(session: Session, user_id: int, cp_id: int) -> ActionRequest | None:
-    """This user's newest remote start at this charge point that has not led to a session yet."""
-    action = session.scalar(
-        select(ActionRequest).where(ActionRequest.requested_by_id == user_id, ActionRequest.charge_point_id == cp_id,
-                                    ActionRequest.action == START_ACTION)
-        .order_by(ActionRequest.id.desc()).limit(1))
+_action, _tx = ActionRequest.__table__.c, Transaction.__table__.c
+# Built once (the start screen's live fragment runs both every second per open screen): Core over
+# the tables with bound parameters, executed on the session's connection.
+_NEWEST_START = (select(_action.id, _action.state, _action.transaction_id, _action.no_start_flag, _action.created_at)
+                 .where(_action.requested_by_id == bindparam("user_id"), _action.charge_point_id == bindparam("cp_id"),
+                        _action.action == START_ACTION)
+                 .order_by(_action.id.desc()).limit(1))
+_ACTIVE = (select(_tx.id, _tx.charge_point_id, _tx.connector_id)
+           .where(_tx.user_id == bindparam("user_id"), _tx.status == "active").order_by(_tx.started_at.desc()))
+
+
+def pending_start(session: Session, user_id: int, cp_id: int):
+    """This user's newest remote start at this charge point that has not led to a session yet: a row
+    with its id and state (no ORM object), or None."""
+    action = session.connection().execute(_NEWEST_START, {"user_id": user_id, "cp_id": cp_id}).first()
     if action is None or action.transaction_id is not None or action.no_start_flag:
         return None
     if action.state in ("queued", "sent"):
@@ -183,11 +192,9 @@ def pending_start(session: Session, user_id: int, cp_id: int) -> ActionRequest |
     return action if action.state == "accepted" and recent else None
 
 
-def active_sessions(session: Session, user_id: int) -> list[Transaction]:
-    return list(session.scalars(
-        select(Transaction).options(joinedload(Transaction.charge_point))
-        .where(Transaction.user_id == user_id, Transaction.status == "active")
-        .order_by(Transaction.started_at.desc())))
+def active_sessions(session: Session, user_id: int) -> list:
+    """The user's running sessions, newest first: rows of (id, charge_point_id, connector_id)."""
+    return list(session.connection().execute(_ACTIVE, {"user_id": user_id}))
 
 
 # --- history, monthly totals, CSV --------------------------------------------------------------

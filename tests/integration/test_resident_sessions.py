@@ -191,6 +191,18 @@ class FakeActions(types.ModuleType):
         session.flush()
         return a
 
+    def place_remote_start(self, session, user, cp_id, identity, connector_id):
+        """The start route's call, once its own checks passed: returns the request's id."""
+        if self.refuse:
+            raise self.ActionRefused(self.refuse)
+        if (a := self._pending(session, cp_id, connector_id, "RemoteStartTransaction")) is not None:
+            return a.id
+        a = ActionRequest(charge_point_id=cp_id, connector_id=connector_id, action="RemoteStartTransaction",
+                          payload={"connectorId": connector_id}, requested_by_id=user.id)
+        session.add(a)
+        session.flush()
+        return a.id
+
     def request_remote_stop(self, session, user, tx):
         if (a := self._pending(session, tx.charge_point_id, tx.connector_id, "RemoteStopTransaction")) is not None:
             return a

@@ -173,3 +173,21 @@ def test_a_deactivated_account_is_logged_out_at_once(client, session):
     user.active = False
     session.commit()
     assert not _logged_in(client)
+
+
+def test_use_moves_the_idle_limit_on_without_a_write_per_request(client, session):
+    """last_seen_at is written at most once a minute (TOUCH_EVERY): a session in use does not go idle."""
+    user = make_user(session)
+    session.commit()
+    _log_in(client, user)
+    _age(session, idle=timedelta(hours=1, minutes=59))
+    assert _logged_in(client)  # used just before the idle limit: moved on
+    session.expire_all()
+    touched = session.scalar(select(LoginSession.last_seen_at))
+    assert utcnow() - touched < timedelta(minutes=1)
+    for row in session.scalars(select(LoginSession)):
+        row.last_seen_at = touched - timedelta(seconds=30)  # used half a minute ago
+    session.commit()
+    assert _logged_in(client) and _logged_in(client)
+    session.expire_all()
+    assert session.scalar(select(LoginSession.last_seen_at)) == touched - timedelta(seconds=30)  # not written

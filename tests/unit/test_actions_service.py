@@ -168,3 +168,41 @@ def test_queue_unavailable_keeps_the_row(session):
     session.expire_all()
     assert session.get(ActionRequest, row.id).state == "queued"
     assert actions.retry_action(session, row).state == "queued"
+
+
+@pytest.mark.parametrize("winner_is", ["neighbour", "same resident"])
+def test_a_start_that_loses_the_race_for_the_outlet_lands_on_the_winning_request(db, session, winner_is):
+    """Two taps between the pending check and the INSERT: the database keeps one request (the unique
+    partial index); the loser's INSERT does nothing and it reads the winner's row."""
+    from sqlalchemy import event
+
+    site, user, cp = resident_with_access(session)
+    neighbour = make_user(session, site=site)
+    virtual_tag(session, user)
+    session.commit()
+    tapper_id = neighbour.id if winner_is == "neighbour" else user.id
+    engine = session.get_bind()
+    won = []
+
+    def competing_tap(conn, cursor, statement, *rest) -> None:
+        if statement.startswith("INSERT INTO action_requests") and not won:
+            won.append(None)  # once: the competing tap's own INSERT passes by here too
+            with db.session() as other:  # another web process wins the outlet just before us
+                row = actions.create_action(other, charge_point=other.get(type(cp), cp.id), action=actions.START,
+                                            payload={"connectorId": 1}, requested_by=other.get(type(user), tapper_id),
+                                            connector_id=1)
+                other.commit()
+                won[0] = row.id
+
+    event.listen(engine, "before_cursor_execute", competing_tap)
+    try:
+        if winner_is == "neighbour":
+            with pytest.raises(actions.ActionRefused) as exc:
+                actions.place_remote_start(session, user, cp.id, cp.identity, 1)
+            assert exc.value.reason == "occupied"
+        else:
+            assert actions.place_remote_start(session, user, cp.id, cp.identity, 1) == won[0]
+    finally:
+        event.remove(engine, "before_cursor_execute", competing_tap)
+    session.rollback()
+    assert session.scalars(select(ActionRequest.id)).all() == won

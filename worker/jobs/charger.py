@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from redis import Redis
 from redis.exceptions import RedisError
 
-from ocpp_server.calls import QUEUE_TTL_S, calls_key, claim_key, reply_key
+from ocpp_server.calls import hand_over, reply_key
 from portal.config import setting
 from portal.db import Database, utcnow
-from portal.models import ActionRequest, ChargePoint
+from portal.models import ActionRequest
 from portal.services import actions
 from portal.services.staff import secret_rotation
 
@@ -64,21 +64,16 @@ class CallSpec:
 
 def call_charger(redis: Redis, spec: CallSpec) -> dict:
     """Hand the call to the node holding the charger and wait for its reply (see ocpp_server.calls)."""
-    node_id = redis.get(claim_key(spec.identity))
-    if node_id is None:
-        return {"status": "not_connected", "detail": "no OCPP node holds the charger"}
     call_id = uuid.uuid4().hex
     request = {"id": call_id, "identity": spec.identity, "action": spec.action, "payload": spec.payload,
                "deadline": spec.deadline}
-    queue = calls_key(node_id.decode())
-    with redis.pipeline(transaction=True) as pipe:
-        pipe.rpush(queue, json.dumps(request))
-        pipe.expire(queue, QUEUE_TTL_S)
-        pipe.execute()
+    node_id = hand_over(redis, spec.identity, json.dumps(request))  # one round trip: claim lookup + RPUSH
+    if node_id is None:
+        return {"status": "not_connected", "detail": "no OCPP node holds the charger"}
     wait = max(spec.deadline - time.time(), 0) + REPLY_MARGIN_S
     item = redis.blpop([reply_key(call_id)], timeout=wait)
     if item is None:
-        return {"status": "timeout", "detail": f"no answer from OCPP node {node_id.decode()}"}
+        return {"status": "timeout", "detail": f"no answer from OCPP node {node_id}"}
     return json.loads(item[1])
 
 
@@ -87,20 +82,21 @@ def run_action(action_id: int, database_url: str | None = None, redis_url: str |
     db = _database(database_url or setting("DATABASE_URL"))
     redis = _redis(redis_url or setting("REDIS_URL"))
     with db.session() as session:
-        row = session.get(ActionRequest, action_id)
-        if row is None:
-            log.warning("action %s does not exist", action_id)
-            return "missing"
-        if row.state != "queued":
-            return f"already {row.state}"
-        if not actions.claim_for_sending(session, action_id):
+        claimed = actions.claim_and_read(session, action_id)  # the claim and the call's facts, one statement
+        if claimed is None:
+            row = session.get(ActionRequest, action_id)
+            if row is None:
+                log.warning("action %s does not exist", action_id)
+                return "missing"
+            if row.state != "queued":
+                return f"already {row.state}"
             actions.finish(session, action_id, "timed_out", from_states=("queued",),
                            error="not sent: its deadline passed while it waited in the queue")
             session.expire_all()
             return session.get(ActionRequest, action_id).state
-        identity = session.get(ChargePoint, row.charge_point_id).identity
-        payload = dict(row.payload or {})
-        if row.pending_secret_hash is not None:  # a key rotation: the clear secret waits in Redis
+        payload = dict(claimed.payload or {})
+        rotation = claimed.pending_secret_hash is not None
+        if rotation:  # a key rotation: the clear secret waits in Redis
             secret = secret_rotation.take_secret(redis, action_id)
             if secret is None:
                 actions.finish(session, action_id, "failed", error="the new secret was no longer available; "
@@ -109,12 +105,13 @@ def run_action(action_id: int, database_url: str | None = None, redis_url: str |
                 session.commit()
                 return "failed"
             payload["value"] = secret
-        spec = CallSpec(identity, row.action, payload, row.deadline_at.timestamp())
-    return _deliver(db, redis, action_id, spec)
+        spec = CallSpec(claimed.identity, claimed.action, payload, claimed.deadline_at.timestamp())
+    return _deliver(db, redis, action_id, spec, rotation)
 
 
-def _deliver(db: Database, redis: Redis, action_id: int, spec: CallSpec) -> str:
-    """Call the charger and record the outcome; every failure after the claim ends in a final state."""
+def _deliver(db: Database, redis: Redis, action_id: int, spec: CallSpec, rotation: bool = True) -> str:
+    """Call the charger and record the outcome; every failure after the claim ends in a final state.
+    Only a key rotation (its row has a pending secret hash from the start) has more to record."""
     try:
         reply = call_charger(redis, spec)
     except RedisError as exc:
@@ -127,7 +124,7 @@ def _deliver(db: Database, redis: Redis, action_id: int, spec: CallSpec) -> str:
         error = reply.get("detail") or reply.get("status")
     with db.session() as session:
         actions.finish(session, action_id, state, response=response, error=error)
-        if secret_rotation.apply_outcome(session, action_id):
+        if rotation and secret_rotation.apply_outcome(session, action_id):
             log.info("action %s: %s accepted the new secret; its record now holds the new hash", action_id,
                      spec.identity)
         session.commit()
