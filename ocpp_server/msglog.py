@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from portal.config import setting
 from portal.db import Database, utcnow
 from portal.models import OcppMessage
+from ocpp_server.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -211,12 +212,7 @@ class MessageLog:
         return []
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
         try:
             await self.flush()
         except UNAVAILABLE:

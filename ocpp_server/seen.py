@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from portal.services import ocpp_ingest
+from ocpp_server.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from ocpp_server.node import Node
@@ -61,11 +62,6 @@ class LastSeen:
             raise
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self.flush()

@@ -22,6 +22,7 @@ from ocpp_server import auth
 from ocpp_server.node import Node
 from ocpp_server.v16 import CentralChargePoint
 from portal.config import setting
+from ocpp_server.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 SUBPROTOCOL = "ocpp1.6"
@@ -168,13 +169,8 @@ class Liveness:
         self._task = asyncio.create_task(self._run(), name="ocpp-liveness")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -27,6 +27,7 @@ from typing import Any, Callable
 from sqlalchemy.orm import Session
 
 from portal.db import Database
+from ocpp_server.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +77,7 @@ class GroupWriter:
             return
         while not self._queue.empty() and not self._task.done():
             await asyncio.sleep(0.01)
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
+        await cancel_and_wait(self._task)
         self._task = None
 
     async def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
