@@ -489,35 +489,11 @@ def test_a_failed_group_commit_keeps_nothing_of_it(db, redis_url, session):
         assert s.get(ChargePoint, cp.id).vendor == "W"
 
 
-class RestartableRedis(RedisServer):
-    def kill(self) -> None:
-        self.proc.kill()
-        self.proc.wait(5)
-
-    def restart(self) -> None:
-        import shutil
-        import subprocess
-        import time
-
-        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if Redis.from_url(self.url, socket_timeout=0.5).ping():
-                    return
-            except Exception:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not restart")
-
-
 def test_redis_restart_turns_the_cache_off_then_clears_it(db, session):
     site = make_site(session, "restart")
     cp = make_charge_point(session, site, "CP-RESTART")
     session.commit()
-    redis = RestartableRedis()
+    redis = RedisServer()
 
     async def scenario():
         async with ocpp_node(db, redis.url) as node:

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import subprocess
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -206,26 +203,6 @@ def test_database_unavailable_while_sessions_run_loses_nothing_acknowledged(db, 
     assert_ledger(db, chargers)
 
 
-class RestartableRedis(RedisServer):
-    def kill(self) -> None:
-        self.proc.kill()
-        self.proc.wait(5)
-
-    def restart(self) -> None:
-        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if Redis.from_url(self.url, socket_timeout=0.5).ping():
-                    return
-            except Exception:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not come back")
-
-
 def test_redis_restarted_during_remote_starts(app_config, db, database_url, session, login, monkeypatch):
     from portal import create_app
 
@@ -236,7 +213,7 @@ def test_redis_restarted_during_remote_starts(app_config, db, database_url, sess
     subscribe(session, user, plan)
     cp = make_charge_point(session, site, "CP-REDIS", connectors=2, group=group, online=False)
     session.commit()
-    redis = RestartableRedis()
+    redis = RedisServer()
     app = create_app({**app_config, "REDIS_URL": redis.url})
     client = browser_like_client(app)
     login(client, user)

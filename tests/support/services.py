@@ -43,6 +43,28 @@ class RedisServer:
                 time.sleep(0.05)
         raise RuntimeError("redis-server did not start")
 
+    def kill(self) -> None:
+        """Die at once, as a crashed Redis does (fault tests)."""
+        self.proc.kill()
+        self.proc.wait(5)
+
+    def restart(self) -> None:
+        """Start again on the same port, empty; returns once it answers PING."""
+        from redis import Redis
+
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if Redis.from_url(self.url, socket_timeout=0.5).ping():
+                    return
+            except Exception:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not come back")
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
