@@ -26,6 +26,7 @@ from portal.services.onboarding import virtual_tag
 from portal.services.staff import stuck
 from tests.factories import make_charge_point, make_site, make_user, resident_with_access
 from tests.integration.ocpp_helpers import ocpp_node, query, raw_charger, run
+from tests.integration.test_site_chargers import board  # noqa: F401,F811  (a pytest fixture: the board member of site eik, logged in)
 from tests.support.services import RedisServer
 
 
@@ -329,16 +330,6 @@ def status(raw, connector: int = 1, state: str = "Available") -> Any:
 
 
 @pytest.fixture
-def board(session, client, login):
-    site = make_site(session, "eik")
-    user = make_user(session, "board@eik.test", site=site, role="board")
-    cp = make_charge_point(session, site, "CP-EIK-1", connectors=2)
-    session.commit()
-    login(client, user)
-    return site, user, cp
-
-
-@pytest.fixture
 def no_queued_jobs(redis_url):
     from rq import Queue
 
@@ -351,7 +342,7 @@ def no_queued_jobs(redis_url):
 
 
 def test_a_charger_disabled_on_the_board_is_seen_by_the_node_on_its_next_message(
-        db, redis_url, client, board, no_queued_jobs):
+        db, redis_url, client, board, no_queued_jobs):  # noqa: F811
     _, _, cp = board
     form = {"name": "Garage 1", "status": "disabled", "cp_type": "private", "tariff_group_id": "0", "owner_email": ""}
 
