@@ -33,6 +33,7 @@ if have python3 && [ ! -x "$VENV/bin/python" ]; then
 fi
 have redis-server || missing+=(redis-server)
 have node || missing+=(nodejs)
+have openssl || missing+=(openssl)   # the TLS (security profile 2) tests make a certificate with it
 have npm || missing+=(npm)
 if [ -z "${CHROMIUM_PATH:-}" ] && ! have chromium; then
     missing+=(chromium fonts-liberation)
