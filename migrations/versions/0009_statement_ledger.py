@@ -57,7 +57,7 @@ def upgrade() -> None:
         batch_op.create_foreign_key(batch_op.f("fk_statements_user_id_users"), "users", ["user_id"], ["id"],
                                     ondelete="SET NULL")
         batch_op.create_foreign_key(batch_op.f("fk_statements_corrects_id_statements"), "statements",
-                                    ["corrects_id"], ["id"], ondelete="RESTRICT")
+                                    ["corrects_id"], ["id"])
         batch_op.create_index(batch_op.f("ix_statements_corrects_id"), ["corrects_id"], unique=False)
         batch_op.create_unique_constraint("uq_statements_operator_sequence", ["operator_org_number", "sequence_no"])
         batch_op.create_check_constraint(op.f("ck_statements_kind"), "kind IN ('statement','supplementary','credit_note')")
@@ -75,9 +75,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("credits_line_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("rebills_line_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f("fk_statement_lines_credits_line_id_statement_lines"),
-                                    "statement_lines", ["credits_line_id"], ["id"], ondelete="RESTRICT")
+                                    "statement_lines", ["credits_line_id"], ["id"])
         batch_op.create_foreign_key(batch_op.f("fk_statement_lines_rebills_line_id_statement_lines"),
-                                    "statement_lines", ["rebills_line_id"], ["id"], ondelete="RESTRICT")
+                                    "statement_lines", ["rebills_line_id"], ["id"])
         batch_op.create_unique_constraint(batch_op.f("uq_statement_lines_credits_line_id"), ["credits_line_id"])
         batch_op.create_unique_constraint(batch_op.f("uq_statement_lines_rebills_line_id"), ["rebills_line_id"])
     op.create_index("uq_statement_lines_billed_once", "statement_lines", ["transaction_id"], unique=True,

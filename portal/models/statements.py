@@ -65,7 +65,7 @@ class Statement(Base):
     # Position in the operator's running sequence; None for statements numbered before it (YYYY-MM-SITE-USER).
     sequence_no: Mapped[int | None] = mapped_column(BigInteger, default=None)
     corrects_id: Mapped[int | None] = mapped_column(
-        ForeignKey("statements.id", ondelete="RESTRICT"), default=None, index=True)
+        ForeignKey("statements.id"), default=None, index=True)
     reason: Mapped[str | None] = mapped_column(Text, default=None)  # a credit note's reason
     # Kept when the site or the user is removed; the snapshot below says who and where was billed.
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"), index=True)
@@ -129,9 +129,9 @@ class StatementLine(Base):
     vat_minor: Mapped[int] = mapped_column(BigInteger, default=0)
 
     credits_line_id: Mapped[int | None] = mapped_column(
-        ForeignKey("statement_lines.id", ondelete="RESTRICT"), default=None, unique=True)
+        ForeignKey("statement_lines.id"), default=None, unique=True)
     rebills_line_id: Mapped[int | None] = mapped_column(
-        ForeignKey("statement_lines.id", ondelete="RESTRICT"), default=None, unique=True)
+        ForeignKey("statement_lines.id"), default=None, unique=True)
 
     statement: Mapped[Statement] = relationship(back_populates="lines")
 

@@ -221,8 +221,8 @@ def months_due(session: Session, site: Site, today: date) -> list[tuple[int, int
     """The months over by `today` that still have something to bill: the previous month and any month
     since the site's first run that never ran, and every such month with a finished session on no document."""
     last = previous_month(today)
-    runs = set(session.execute(select(StatementRun.year, StatementRun.month)
-                               .where(StatementRun.site_id == site.id)).tuples())
+    runs = {(y, m) for y, m in session.execute(select(StatementRun.year, StatementRun.month)
+                                               .where(StatementRun.site_id == site.id))}
     first = min(runs | {last})
     months, cursor = set(), first
     while cursor <= last:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 from redis import Redis
+from sqlalchemy.exc import DBAPIError
 
 from portal.config import setting
 from portal.services import notify, statements
@@ -44,6 +45,16 @@ def _months(session, site, year: int | None, month: int | None, now: datetime) -
     return statements.months_due(session, site, now.astimezone(ZoneInfo(site.timezone)).date())
 
 
+def _bill_site(session, site, year: int | None, month: int | None, now: datetime,
+               operator: statements.Operator) -> tuple[list, list[int]]:
+    """Issue and queue the e-mails of one site's due documents, committed together (numbers included)."""
+    new = [st for y, m in _months(session, site, year, month, now)
+           for st in statements.issue(session, site, y, m, operator)]
+    ids = [row.id for row in (notify.statement_email(session, st) for st in new) if row is not None]
+    session.commit()  # one site at a time: a failure later spoils nothing already issued
+    return new, ids
+
+
 def issue_monthly_statements(database_url: str | None = None, redis_url: str | None = None,
                              year: int | None = None, month: int | None = None,
                              now: datetime | None = None) -> dict[str, int]:
@@ -57,10 +68,12 @@ def issue_monthly_statements(database_url: str | None = None, redis_url: str | N
         operator = statements.Operator(app.config["OPERATOR_NAME"], app.config["OPERATOR_ORG_NUMBER"])
         with app.extensions["portal_db"].session() as session:
             for site in statements.sites_to_bill(session):
-                new = [st for y, m in _months(session, site, year, month, now)
-                       for st in statements.issue(session, site, y, m, operator)]
-                ids = [row.id for row in (notify.statement_email(session, st) for st in new) if row is not None]
-                session.commit()  # one site at a time: a failure later spoils nothing already issued
+                try:
+                    new, ids = _bill_site(session, site, year, month, now, operator)
+                except DBAPIError:  # another run billed the site at the same time: look again after its commit
+                    session.rollback()
+                    log.warning("statements for %s collided with another run; retrying once", site.slug)
+                    new, ids = _bill_site(session, site, year, month, now, operator)
                 outbox += ids
                 result[site.slug] = len(new)
         enqueue_outbox(Redis.from_url(redis_url or setting("REDIS_URL")), outbox)
