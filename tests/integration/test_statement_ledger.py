@@ -230,3 +230,70 @@ def test_a_failed_run_leaves_no_gap(session, eik):
     session.rollback()  # the run failed after numbering
     assert [d.number for d in statements.issue(session, site, 2026, 11, OPERATOR)] == ["F-00000001"]
     session.commit()
+
+
+def test_the_credit_command_is_for_operator_admins(app, session, eik):
+    site, ada, bo, cp = eik
+    _tx(session, cp, ada, datetime(2026, 11, 10, 18, tzinfo=UTC), datetime(2026, 11, 10, 20, tzinfo=UTC))
+    make_user(session, "admin@op.test", staff_role="admin")
+    make_user(session, "support@op.test", staff_role="support")
+    session.commit()
+    st = statements.issue(session, site, 2026, 11, OPERATOR)[0]
+    session.commit()
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["statements", "credit", st.number, "--reason", "x", "--by", "support@op.test"])
+    assert refused.exit_code != 0 and "operator admin" in refused.output
+    listed = runner.invoke(args=["statements", "show", st.number])
+    line = next(ln for ln in st.lines if ln.kind == "session")
+    assert f"line {line.id}: session" in listed.output
+    done = runner.invoke(args=["statements", "credit", st.number, "--reason", "Double start", "--by", "admin@op.test",
+                               "--line", str(line.id)])
+    assert done.exit_code == 0, done.output
+    session.expire_all()
+    note = session.scalar(select(Statement).where(Statement.kind == "credit_note"))
+    assert note.corrects_id == st.id and note.total_minor == -line.amount_minor and note.reason == "Double start"
+
+
+def _insert(conn, table: str, **values) -> int:
+    """A row in the old schema: the given values, a plain value for every other required column."""
+    from datetime import date
+
+    from sqlalchemy import MetaData, Table, types
+
+    tab = Table(table, MetaData(), autoload_with=conn)
+    plain = {types.Integer: 0, types.String: "x", types.Boolean: False, types.DateTime: datetime(2026, 10, 1),
+             types.Date: date(2026, 10, 1), types.Numeric: 0, types.JSON: {}}
+    for col in tab.columns:
+        if col.name in values or col.nullable or col.primary_key or col.server_default is not None:
+            continue
+        values[col.name] = next(v for t, v in plain.items() if isinstance(col.type, t))
+    return conn.execute(tab.insert().values(**values)).inserted_primary_key[0]
+
+
+def test_the_migration_keeps_existing_statements(tmp_path):
+    """0009 on a database with statements: kind 'statement', old numbers, snapshots, the month counted as run."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import create_engine, text
+
+    from portal.config import PROJECT_ROOT
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    cfg = AlembicConfig(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.attributes["database_url"], cfg.attributes["configure_logging"] = url, False
+    command.upgrade(cfg, "0009")
+    command.downgrade(cfg, "-1")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        site_id = _insert(conn, "sites", slug="eik", name="Eik", timezone="Europe/Oslo", currency="NOK",
+                          agreement_status="active")
+        user_id = _insert(conn, "users", email="ada@eik.test", name="Ada", language="nb")
+        _insert(conn, "statements", number="2026-10-0001-000001", site_id=site_id, user_id=user_id, year=2026,
+                month=10, total_minor=100, vat_minor=20, currency="NOK")
+    command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT kind, number, sequence_no, billed_name, billed_email, site_name "
+                                "FROM statements")).one()
+        assert tuple(row) == ("statement", "2026-10-0001-000001", None, "Ada", "ada@eik.test", "Eik")
+        assert conn.execute(text("SELECT year, month FROM statement_runs")).one() == (2026, 10)
+    engine.dispose()
