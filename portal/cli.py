@@ -132,6 +132,9 @@ def register_cli(app: Flask) -> None:
         if errors or more_errors:
             sys.exit(1)
 
+    from portal.cli_statements import statements_group
+
     app.cli.add_command(db_group)
+    app.cli.add_command(statements_group)
     app.cli.add_command(users)
     app.cli.add_command(chargers)

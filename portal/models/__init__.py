@@ -16,7 +16,9 @@ from portal.models.support import SupportTicket, TicketMessage, TicketPhoto
 from portal.models.sales import ChargerOrder, Lead
 from portal.models.faq import FaqArticle, FaqTranslation, FaqVote
 from portal.models.login_sessions import LoginSession
-from portal.models.statements import Notification, Statement, StatementLine
+from portal.models.statements import (
+    DocumentSequence, Notification, Statement, StatementLine, StatementRun,
+)
 
 __all__ = [
     "Base", "User", "Membership", "Site", "ChargePoint", "Connector", "Tariff", "TariffGroup",
@@ -24,5 +26,5 @@ __all__ = [
     "Favourite", "ActionRequest", "OcppMessage", "SpotPrice", "Invite", "UserGroup",
     "UserGroupMember", "AuditEntry", "OutboxEmail", "SupportTicket", "TicketMessage", "TicketPhoto",
     "ChargerOrder", "Lead", "FaqArticle", "FaqTranslation", "FaqVote", "LoginSession",
-    "Statement", "StatementLine", "Notification",
+    "Statement", "StatementLine", "StatementRun", "DocumentSequence", "Notification",
 ]

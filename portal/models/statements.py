@@ -1,32 +1,78 @@
-"""Monthly statements: what a resident owes a site's operator for one month, line by line."""
+"""The billing ledger: statements, supplementary statements and credit notes, line by line.
+
+A document is never edited once issued: a correction is a credit note (negative lines, each naming
+the line it credits) and, when wanted, a new statement. Documents outlive the user and the site they
+were issued to (SET NULL, with a snapshot of who and where was billed). Numbers come from one running
+sequence per operator (``DocumentSequence``), allocated inside the issuing transaction."""
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    BigInteger, CheckConstraint, ForeignKey, Integer, Numeric, String, UniqueConstraint,
+    BigInteger, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, utcnow
 
 LINE_KINDS = ("session", "subscription")
+# statement: the month's regular statement (with the subscription fees), at most one per site, user and
+# month; supplementary: sessions of that month that ended (or reached us) after it; credit_note: corrects one.
+DOCUMENT_KINDS = ("statement", "supplementary", "credit_note")
+REGULAR = "kind = 'statement'"
+BILLED_ONCE = "transaction_id IS NOT NULL AND credits_line_id IS NULL AND rebills_line_id IS NULL"
+
+
+class DocumentSequence(Base):
+    """The last number given to a statement or credit note of one operator (by org. number): no gaps."""
+
+    __tablename__ = "document_sequences"
+
+    operator: Mapped[str] = mapped_column(String(20), primary_key=True)
+    last_number: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StatementRun(Base):
+    """A month whose regular statements were issued at a site: later, its late sessions go on supplements."""
+
+    __tablename__ = "statement_runs"
+    __table_args__ = (CheckConstraint("month BETWEEN 1 AND 12", name="month"),)
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ran_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Statement(Base):
-    """One resident's statement for one site and month; totals are the sum of its lines."""
+    """One document (statement, supplementary statement or credit note) for one resident, site and month;
+    totals are the sum of its lines."""
 
     __tablename__ = "statements"
     __table_args__ = (
-        UniqueConstraint("site_id", "user_id", "year", "month", name="uq_statements_site_user_month"),
+        Index("uq_statements_regular", "site_id", "user_id", "year", "month", unique=True,
+              sqlite_where=text(REGULAR), postgresql_where=text(REGULAR)),
+        UniqueConstraint("operator_org_number", "sequence_no", name="uq_statements_operator_sequence"),
         CheckConstraint("month BETWEEN 1 AND 12", name="month"),
+        CheckConstraint("kind IN ('statement','supplementary','credit_note')", name="kind"),
+        CheckConstraint("(kind = 'credit_note') = (corrects_id IS NOT NULL)", name="credit_note_corrects"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
-    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="statement")
+    # Position in the operator's running sequence; None for statements numbered before it (YYYY-MM-SITE-USER).
+    sequence_no: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    corrects_id: Mapped[int | None] = mapped_column(
+        ForeignKey("statements.id"), default=None, index=True)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)  # a credit note's reason
+    # Kept when the site or the user is removed; the snapshot below says who and where was billed.
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    site_name: Mapped[str] = mapped_column(String(160), default="")
+    billed_name: Mapped[str] = mapped_column(String(160), default="")  # a pseudonym once the account is deleted
+    billed_email: Mapped[str] = mapped_column(String(254), default="")
     year: Mapped[int] = mapped_column(Integer)
     month: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3), default="NOK")
@@ -38,17 +84,30 @@ class Statement(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
-    site: Mapped["Site"] = relationship()  # noqa: F821
-    user: Mapped["User"] = relationship()  # noqa: F821
+    site: Mapped["Site | None"] = relationship()  # noqa: F821
+    user: Mapped["User | None"] = relationship()  # noqa: F821
+    corrects: Mapped["Statement | None"] = relationship(remote_side=[id])
     lines: Mapped[list["StatementLine"]] = relationship(
         back_populates="statement", cascade="all, delete-orphan", order_by="StatementLine.position")
 
+    @property
+    def is_credit_note(self) -> bool:
+        return self.kind == "credit_note"
+
 
 class StatementLine(Base):
-    """A charging session or a (pro rata) subscription fee on a statement, VAT per line."""
+    """A charging session or a (pro rata) subscription fee on a document, VAT per line.
+
+    A session is billed once: one line without credits/rebills per transaction (a partial unique index);
+    a credit note's line names the line it credits (each at most once), and a re-billed line names the
+    credited line it replaces (each at most once)."""
 
     __tablename__ = "statement_lines"
-    __table_args__ = (CheckConstraint("kind IN ('session','subscription')", name="kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('session','subscription')", name="kind"),
+        Index("uq_statement_lines_billed_once", "transaction_id", unique=True,
+              sqlite_where=text(BILLED_ONCE), postgresql_where=text(BILLED_ONCE)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id", ondelete="CASCADE"), index=True)
@@ -68,6 +127,11 @@ class StatementLine(Base):
     days_in_month: Mapped[int] = mapped_column(Integer, default=0)
     amount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     vat_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    credits_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("statement_lines.id"), default=None, unique=True)
+    rebills_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("statement_lines.id"), default=None, unique=True)
 
     statement: Mapped[Statement] = relationship(back_populates="lines")
 

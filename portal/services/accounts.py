@@ -106,3 +106,13 @@ def _token_user(session: Session, serializer: URLSafeTimedSerializer, token: str
     if user is None or not user.active or data.get("p") != _fingerprint(user):
         return None
     return user, data
+
+
+def delete_account(session: Session, user: User) -> None:
+    """Delete the account. Its statements and credit notes stay (bookkeeping rules): the reference to the
+    account is cleared by the database (SET NULL) and the person on them becomes a pseudonym. Flushes."""
+    from portal.services.retention import pseudonymise_documents
+
+    pseudonymise_documents(session, user.id)
+    session.delete(user)
+    session.flush()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy.orm import Session
 
-from portal.models import Transaction
-from portal.services import metering, spot
+from portal.models import Statement, Transaction
+from portal.services import metering, spot, statements
 
 
 def receipt_number(tx: Transaction) -> str:
@@ -29,6 +29,8 @@ class Receipt:
     number: str
     effective_price: Decimal | None
     intervals: list[IntervalLine]
+    billing_month: date | None = None  # the month whose statement bills it: the month it started (site time)
+    billed_on: Statement | None = None  # the document that bills it, once issued
 
 
 def _average(parts: list[spot.BilledPart]) -> Decimal | None:
@@ -39,10 +41,15 @@ def _average(parts: list[spot.BilledPart]) -> Decimal | None:
     return (weighted / energy).quantize(Decimal("0.0001"), ROUND_HALF_UP)
 
 
+def _billing(session: Session, tx: Transaction) -> dict:
+    year, month = statements.billing_month(tx)
+    return {"billing_month": date(year, month, 1), "billed_on": statements.document_of_session(session, tx.id)}
+
+
 def receipt(session: Session, tx: Transaction) -> Receipt:
     """The receipt of a finished session."""
     if tx.pricing_type != "spot":
-        return Receipt(receipt_number(tx), Decimal(tx.energy_fee), [])
+        return Receipt(receipt_number(tx), Decimal(tx.energy_fee), [], **_billing(session, tx))
     parts = spot.spot_parts(session, tx, metering.register_readings(session, tx))
     merged: dict[datetime | None, list[spot.BilledPart]] = {}
     for part in parts:
@@ -51,4 +58,4 @@ def receipt(session: Session, tx: Transaction) -> Receipt:
                           _average(group) or group[0].unit_price)
              for start, group in merged.items()]
     lines.sort(key=lambda ln: (ln.starts_at is None, ln.starts_at or datetime.min))
-    return Receipt(receipt_number(tx), _average(parts), [ln for ln in lines if ln.energy_wh > 0])
+    return Receipt(receipt_number(tx), _average(parts), [ln for ln in lines if ln.energy_wh > 0], **_billing(session, tx))

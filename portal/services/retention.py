@@ -4,6 +4,9 @@ RFID card ids: a session keeps the id of the card that started it for RFID_RETEN
 (long enough to settle a disputed statement), then only the account it was billed to remains. A stop for
 an unknown transaction (kept for support) loses its card id after the same time. The OCPP message log,
 which holds every frame with its idTag, is deleted after OCPP_LOG_RETENTION_DAYS (ocpp_server.msglog).
+
+Statements and credit notes are bookkeeping records and are kept when an account is deleted; the name
+and e-mail they were issued to are replaced by a pseudonym ("Deleted user #N").
 """
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from portal.db import ANNOUNCED, utcnow
-from portal.models import OrphanStop, Transaction
+from portal.models import OrphanStop, Statement, Transaction
+from portal.services.ledger import pseudonym
 
 FORGOTTEN_TAG = ""
 
@@ -34,3 +38,11 @@ def forget_old_id_tags(session: Session, retention_days: int, now: datetime | No
         count += 1
     session.flush()
     return count
+
+
+def pseudonymise_documents(session: Session, user_id: int) -> int:
+    """Replace the person on the user's statements and credit notes by a pseudonym; flush only."""
+    result = session.execute(update(Statement).where(Statement.user_id == user_id)
+                             .values(billed_name=pseudonym(user_id), billed_email="")
+                             .execution_options(**ANNOUNCED, synchronize_session="fetch"))
+    return result.rowcount or 0

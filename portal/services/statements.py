@@ -1,17 +1,20 @@
-"""Monthly statements per resident and site, and the board's monthly report built from the same figures.
+"""Monthly statements per resident and site, and the board's monthly report built from the same documents.
 
-Until a payment provider is integrated residents are invoiced: on the 1st the worker job
-``worker.jobs.statements.issue_monthly_statements`` issues, for the month before, one statement
-per resident and site with
+Until a payment provider is integrated residents are invoiced. A session belongs to the month it started
+in (the site's time zone), wherever it is shown: receipt, statement, report. The worker job
+``worker.jobs.statements.issue_monthly_statements`` runs daily; for every month that is over it issues
 
-- every completed session started in the month (site time zone) at the site's chargers, at the
-  cost and VAT stored on the session (sessions refused at start are never billed);
-- every subscription to one of the site's plans held during the month, charged pro rata for the
-  days held: fee x days held / days in the month, rounded half up to the øre.
+- the month's regular statement per resident and site (once): every completed session of the month
+  that is on no document yet, at the cost and VAT stored on the session (sessions refused at start are
+  never billed), and every subscription to one of the site's plans held during the month, pro rata for
+  the days held (fee x days held / days in the month, rounded half up to the øre);
+- afterwards, a supplementary statement for the same month with the sessions that ended (or whose
+  StopTransaction reached us) after the regular one was issued.
 
-VAT is stated per line and the statement's totals are the sums of its lines, so the board's
-report (``monthly_report``, computed by the same ``drafts`` function) equals the sum of the
-statements to the øre. Functions flush, never commit; issuing is idempotent per (site, user, month).
+Every session is on exactly one document (a partial unique index on the lines); corrections are credit
+notes (portal/services/credit_notes.py). VAT is stated per line and a document's totals are the sums of
+its lines. The board's report (``monthly_report``) adds the month's documents and what is still to be
+billed, so what it calls invoiced equals the sum of the documents to the øre. Functions flush, never commit.
 """
 from __future__ import annotations
 
@@ -20,13 +23,17 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from portal.models import (
-    ChargePoint, Membership, Site, Statement, StatementLine, SubscriptionPlan, Transaction, User, UserSubscription,
+    ChargePoint, Membership, Site, Statement, StatementLine, StatementRun, SubscriptionPlan, Transaction, User,
+    UserSubscription,
 )
+from portal.services.ledger import Operator, new_document
 from portal.services.pricing import vat_part
+
+__all__ = ["Operator"]
 
 
 def month_bounds(year: int, month: int, tz: str) -> tuple[datetime, datetime]:
@@ -42,9 +49,14 @@ def previous_month(today: date) -> tuple[int, int]:
     return first.year, first.month
 
 
-def statement_number(site_id: int, user_id: int, year: int, month: int) -> str:
-    """Stable and unique per site, resident and month: 2026-11-0003-000042."""
-    return f"{year:04d}-{month:02d}-{site_id:04d}-{user_id:06d}"
+def next_month(year: int, month: int) -> tuple[int, int]:
+    return year + month // 12, month % 12 + 1
+
+
+def billing_month(tx: Transaction) -> tuple[int, int]:
+    """The month whose statement bills the session: the one it started in, in the site's time zone."""
+    started = tx.started_at.astimezone(ZoneInfo(tx.charge_point.site.timezone))
+    return started.year, started.month
 
 
 def effective_price(tx: Transaction) -> Decimal | None:
@@ -94,12 +106,16 @@ class StatementDraft:
         return sum(ln.vat_minor for ln in self.lines)
 
 
+ON_A_DOCUMENT = exists().where(StatementLine.transaction_id == Transaction.id)
+
+
 def billable_sessions(session: Session, site: Site, start: datetime, end: datetime) -> list[Transaction]:
-    """Completed sessions started in [start, end) at the site; those refused at start are never billed."""
+    """Completed sessions started in [start, end) at the site and on no document yet; those refused at
+    start are never billed."""
     txs = session.scalars(
         select(Transaction).join(ChargePoint, ChargePoint.id == Transaction.charge_point_id)
         .where(ChargePoint.site_id == site.id, Transaction.status == "completed",
-               Transaction.started_at >= start, Transaction.started_at < end)
+               Transaction.started_at >= start, Transaction.started_at < end, ~ON_A_DOCUMENT)
         .order_by(Transaction.started_at, Transaction.id))
     return [tx for tx in txs if not tx.refused_at_start]
 
@@ -156,41 +172,67 @@ def subscription_lines(session: Session, site: Site, year: int, month: int) -> l
     return out
 
 
+def regular_statement_users(session: Session, site: Site, year: int, month: int) -> set[int]:
+    """Who already has the month's regular statement (with the subscription fees) at the site."""
+    return set(session.scalars(select(Statement.user_id).where(
+        Statement.site_id == site.id, Statement.year == year, Statement.month == month,
+        Statement.kind == "statement", Statement.user_id.is_not(None))))
+
+
 def drafts(session: Session, site: Site, year: int, month: int) -> dict[int | None, StatementDraft]:
-    """What every resident owes for the month (key None: sessions by cards without an account)."""
+    """What is still to be billed for the month (key None: sessions by cards without an account): the
+    sessions on no document, and the fees of residents without the month's regular statement."""
     start, end = month_bounds(year, month, site.timezone)
     result: dict[int | None, StatementDraft] = {}
     for tx in billable_sessions(session, site, start, end):
         result.setdefault(tx.user_id, StatementDraft(tx.user_id)).lines.append(session_line(tx))
+    regular = regular_statement_users(session, site, year, month)
     for user_id, line in subscription_lines(session, site, year, month):
-        result.setdefault(user_id, StatementDraft(user_id)).lines.append(line)
+        if user_id not in regular:
+            result.setdefault(user_id, StatementDraft(user_id)).lines.append(line)
     return result
 
 
-@dataclass(frozen=True)
-class Operator:
-    name: str
-    org_number: str
+def _line_order(line: LineDraft) -> tuple:
+    return line.kind != "subscription", line.starts_at or datetime.min
 
 
 def issue(session: Session, site: Site, year: int, month: int, operator: Operator) -> list[Statement]:
-    """Issue the month's statements for the site (only those not issued yet); returns the new ones."""
-    existing = set(session.scalars(select(Statement.user_id).where(
-        Statement.site_id == site.id, Statement.year == year, Statement.month == month)))
+    """Bill the month at the site: the regular statement of every resident who has none yet, and a
+    supplementary statement for sessions that ended since; returns the new documents. Marks the month run."""
+    regular = regular_statement_users(session, site, year, month)
     new = []
     for user_id, draft in sorted(drafts(session, site, year, month).items(), key=lambda kv: kv[0] or 0):
-        if user_id is None or user_id in existing or not draft.lines:
-            continue
-        st = Statement(number=statement_number(site.id, user_id, year, month), site_id=site.id, user_id=user_id,
-                       year=year, month=month, currency=site.currency, operator_name=operator.name,
-                       operator_org_number=operator.org_number, total_minor=draft.total_minor,
-                       vat_minor=draft.vat_minor)
-        st.lines = [StatementLine(position=i, **vars(line)) for i, line in enumerate(
-            sorted(draft.lines, key=lambda ln: (ln.kind != "subscription", ln.starts_at or datetime.min)))]
-        session.add(st)
-        new.append(st)
+        user = session.get(User, user_id) if user_id is not None else None
+        if user is None or not draft.lines:
+            continue  # cards without an account are not invoiced
+        lines = [StatementLine(**vars(line)) for line in sorted(draft.lines, key=_line_order)]
+        new.append(new_document(
+            session, operator, lines, kind="supplementary" if user_id in regular else "statement",
+            site_id=site.id, site_name=site.name, user_id=user.id, billed_name=user.display_name,
+            billed_email=user.email, year=year, month=month, currency=site.currency))
+    if session.get(StatementRun, (site.id, year, month)) is None:
+        session.add(StatementRun(site_id=site.id, year=year, month=month))
     session.flush()
     return new
+
+
+def months_due(session: Session, site: Site, today: date) -> list[tuple[int, int]]:
+    """The months over by `today` that still have something to bill: the previous month and any month
+    since the site's first run that never ran, and every such month with a finished session on no document."""
+    last = previous_month(today)
+    runs = {(y, m) for y, m in session.execute(select(StatementRun.year, StatementRun.month)
+                                               .where(StatementRun.site_id == site.id))}
+    first = min(runs | {last})
+    months, cursor = set(), first
+    while cursor <= last:
+        if cursor not in runs:
+            months.add(cursor)
+        cursor = next_month(*cursor)
+    start, _ = month_bounds(*first, site.timezone)
+    _, end = month_bounds(*last, site.timezone)
+    months |= {billing_month(tx) for tx in billable_sessions(session, site, start, end) if tx.user_id is not None}
+    return sorted(months)
 
 
 def sites_to_bill(session: Session) -> list[Site]:
@@ -198,8 +240,17 @@ def sites_to_bill(session: Session) -> list[Site]:
 
 
 def user_statements(session: Session, user_id: int) -> list[Statement]:
+    """The resident's documents, newest month first; a month's credit notes next to what they correct."""
     return list(session.scalars(select(Statement).where(Statement.user_id == user_id)
-                                .order_by(Statement.year.desc(), Statement.month.desc(), Statement.site_id)))
+                                .order_by(Statement.year.desc(), Statement.month.desc(), Statement.site_id,
+                                          Statement.id)))
+
+
+def document_of_session(session: Session, tx_id: int) -> Statement | None:
+    """The document that bills the session (its original line, not a credit or a re-bill), if any."""
+    return session.scalar(select(Statement).join(StatementLine, StatementLine.statement_id == Statement.id)
+                          .where(StatementLine.transaction_id == tx_id, StatementLine.credits_line_id.is_(None),
+                                 StatementLine.rebills_line_id.is_(None)))
 
 
 def own_statement(session: Session, user: User, statement_id: int) -> Statement | None:
@@ -207,9 +258,16 @@ def own_statement(session: Session, user: User, statement_id: int) -> Statement 
     return st if st is not None and st.user_id == user.id else None
 
 
+def credit_notes_of(session: Session, statement_id: int) -> list[Statement]:
+    return list(session.scalars(select(Statement).where(Statement.corrects_id == statement_id)
+                                .order_by(Statement.sequence_no)))
+
+
 def site_statements(session: Session, site_id: int, year: int, month: int) -> list[Statement]:
+    """Every document of the site's month: statements, supplements and credit notes, in number order."""
     return list(session.scalars(select(Statement).where(
-        Statement.site_id == site_id, Statement.year == year, Statement.month == month).order_by(Statement.number)))
+        Statement.site_id == site_id, Statement.year == year, Statement.month == month)
+        .order_by(Statement.sequence_no.is_(None), Statement.sequence_no, Statement.number)))
 
 
 # --- the board's monthly report ---------------------------------------------------------------
@@ -234,30 +292,47 @@ class ReportRow:
         return self.cost_minor + self.fees_minor
 
 
+def _add(row: ReportRow, lines: list, closed: set[int]) -> None:
+    """Add document lines or drafts to a report row; a credited session counts minus one."""
+    for ln in lines:
+        if ln.kind == "session":
+            credit = getattr(ln, "credits_line_id", None) is not None
+            row.sessions += -1 if credit else 1
+            row.energy_wh += ln.energy_wh
+            row.cost_minor += ln.amount_minor
+            row.closed_by_support += (-1 if credit else 1) if ln.transaction_id in closed else 0
+        else:
+            row.fees_minor += ln.amount_minor
+        row.vat_minor += ln.vat_minor
+
+
 def monthly_report(session: Session, site: Site, year: int, month: int) -> list[ReportRow]:
-    """Per resident: sessions, energy, charging cost, subscription fees and total, as the statements bill them.
-    The board sees its own members by name; everyone else (guests, cards without an account) is one row
-    of totals, last, so the report still adds up to the statements without naming strangers."""
+    """Per resident: sessions, energy, charging cost, subscription fees and total for the month: its
+    documents (statements, supplements, credit notes) plus what is still to be billed.
+    The board sees its own members by name; everyone else (guests, cards without an account, deleted
+    accounts) is one row of totals, last, so the report still adds up to the documents without naming strangers."""
     members = set(session.scalars(select(Membership.user_id).where(Membership.site_id == site.id)))
-    all_drafts = drafts(session, site, year, month)
-    tx_ids = [ln.transaction_id for d in all_drafts.values() for ln in d.sessions]
+    documents = site_statements(session, site.id, year, month)
+    pending = drafts(session, site, year, month)
+    tx_ids = ([ln.transaction_id for d in documents for ln in d.lines if ln.transaction_id]
+              + [ln.transaction_id for d in pending.values() for ln in d.sessions])
     closed = set(session.scalars(select(Transaction.id).where(
         Transaction.id.in_(tx_ids), Transaction.close_note.is_not(None)))) if tx_ids else set()
     rows: dict[int | None, ReportRow] = {}
-    for user_id, draft in all_drafts.items():
+
+    def row_for(user_id: int | None) -> ReportRow:
         key = user_id if user_id in members else None
-        row = rows.get(key)
-        if row is None:
+        if key not in rows:
             user = session.get(User, key) if key is not None else None
-            row = rows[key] = (ReportRow(key, user.email, user.name) if user is not None
-                               else ReportRow(None, "", "", guest=True))
-        row.sessions += len(draft.sessions)
-        row.energy_wh += sum(ln.energy_wh for ln in draft.sessions)
-        row.cost_minor += sum(ln.amount_minor for ln in draft.sessions)
-        row.fees_minor += sum(ln.amount_minor for ln in draft.fees)
-        row.vat_minor += draft.vat_minor
-        row.closed_by_support += sum(1 for ln in draft.sessions if ln.transaction_id in closed)
-        if user_id is not None:
-            row.invoiced_minor += draft.total_minor
-            row.invoiced_vat_minor += draft.vat_minor
+            rows[key] = (ReportRow(key, user.email, user.name) if user is not None
+                         else ReportRow(None, "", "", guest=True))
+        return rows[key]
+
+    for doc in documents:
+        row = row_for(doc.user_id)
+        _add(row, doc.lines, closed)
+        row.invoiced_minor += doc.total_minor
+        row.invoiced_vat_minor += doc.vat_minor
+    for user_id, draft in pending.items():
+        _add(row_for(user_id), draft.lines, closed)
     return sorted(rows.values(), key=lambda r: (r.guest, r.email))

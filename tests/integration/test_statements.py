@@ -69,7 +69,9 @@ def test_statement_lines_pro_rata_fees_and_vat(session, month):
     assert (fee.days, fee.days_in_month) == (10, 30)
     assert fee.amount_minor == 9967  # 299,00 x 10/30 = 99,666... -> 99,67
     assert b.total_minor == 9967 + 640 and b.vat_minor == fee.vat_minor + 128
-    assert a.number == f"2026-11-{site.id:04d}-{ada.id:06d}" and a.operator_org_number == "923 609 016"
+    # One running sequence for every document of the operator, in issuing order (Ada before Bo).
+    assert (a.number, b.number) == ("F-00000001", "F-00000002") and a.operator_org_number == "923 609 016"
+    assert (a.kind, a.billed_name, a.billed_email, a.site_name) == ("statement", "Ada", "ada@eik.test", "Eik borettslag")
     # Issuing again adds nothing.
     assert statements.issue(session, site, 2026, 11, OPERATOR) == []
 

@@ -1,7 +1,9 @@
-"""Monthly statements (on the 1st, for the month before) and notification e-mails (every minute).
+"""Statements (daily at 02:15: the month before, and late sessions of earlier months) and notification
+e-mails (every minute).
 
-Both are periodic jobs in worker/settings.py and safe to run twice: a statement exists once per
-site, resident and month, and a notification once per thing (portal/services/notify.py). E-mails
+Both are periodic jobs in worker/settings.py and safe to run twice: a regular statement exists once per
+site, resident and month, a session is on one document (portal/services/statements.py), and a
+notification is sent once per thing (portal/services/notify.py). E-mails
 are rendered with the portal's templates in each recipient's language, so the jobs run inside an
 app context; the outbox ids go to the mail queue only after the commit.
 """
@@ -15,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 from redis import Redis
+from sqlalchemy.exc import DBAPIError
 
 from portal.config import setting
 from portal.services import notify, statements
@@ -36,24 +39,45 @@ def _app(database_url: str | None, redis_url: str | None) -> Iterator[Flask]:
         app.extensions["portal_db"].dispose()
 
 
+def _months(session, site, year: int | None, month: int | None, now: datetime) -> list[tuple[int, int]]:
+    if year is not None and month is not None:
+        return [(year, month)]
+    return statements.months_due(session, site, now.astimezone(ZoneInfo(site.timezone)).date())
+
+
+def _bill_site(session, site, year: int | None, month: int | None, now: datetime,
+               operator: statements.Operator) -> tuple[list, list[int]]:
+    """Issue and queue the e-mails of one site's due documents, committed together (numbers included)."""
+    new = [st for y, m in _months(session, site, year, month, now)
+           for st in statements.issue(session, site, y, m, operator)]
+    ids = [row.id for row in (notify.statement_email(session, st) for st in new) if row is not None]
+    session.commit()  # one site at a time: a failure later spoils nothing already issued
+    return new, ids
+
+
 def issue_monthly_statements(database_url: str | None = None, redis_url: str | None = None,
-                             year: int | None = None, month: int | None = None) -> dict[str, int]:
-    """Issue last month's statements (or the given month's) for every site and e-mail them."""
-    if year is None or month is None:
-        year, month = statements.previous_month(datetime.now(timezone.utc).astimezone(ZoneInfo("Europe/Oslo")).date())
+                             year: int | None = None, month: int | None = None,
+                             now: datetime | None = None) -> dict[str, int]:
+    """Issue, for every site, what is due (or only the given month): last month's statements, and
+    supplementary statements for sessions of earlier months that ended since; e-mail them all.
+    Returns the number of new documents per site."""
+    now = now or datetime.now(timezone.utc)
     result: dict[str, int] = {}
     outbox: list[int] = []
     with _app(database_url, redis_url) as app:
         operator = statements.Operator(app.config["OPERATOR_NAME"], app.config["OPERATOR_ORG_NUMBER"])
         with app.extensions["portal_db"].session() as session:
             for site in statements.sites_to_bill(session):
-                new = statements.issue(session, site, year, month, operator)
-                ids = [row.id for row in (notify.statement_email(session, st) for st in new) if row is not None]
-                session.commit()  # one site at a time: a failure later spoils nothing already issued
+                try:
+                    new, ids = _bill_site(session, site, year, month, now, operator)
+                except DBAPIError:  # another run billed the site at the same time: look again after its commit
+                    session.rollback()
+                    log.warning("statements for %s collided with another run; retrying once", site.slug)
+                    new, ids = _bill_site(session, site, year, month, now, operator)
                 outbox += ids
                 result[site.slug] = len(new)
         enqueue_outbox(Redis.from_url(redis_url or setting("REDIS_URL")), outbox)
-    log.info("statements for %04d-%02d: %s", year, month, result)
+    log.info("statements issued: %s", result)
     return result
 
 
