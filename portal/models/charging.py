@@ -93,11 +93,6 @@ class Transaction(Base):
         return self.close_note is not None
 
     @property
-    def closed_by_hand(self) -> bool:
-        """Support closed it while the charger had not reported its stop."""
-        return self.closed_by_id is not None or self.close_note is not None
-
-    @property
     def is_active(self) -> bool:
         return self.status == "active"
 
