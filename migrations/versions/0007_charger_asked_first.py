@@ -1,7 +1,7 @@
 """the charger is asked first: what the resident is told about a closure, energy reported after a hand close
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0003
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import portal.db
 
 
 revision = "0007"
-down_revision = "0006"
+down_revision = "0003"  # the current head (0003 is chained after 0006 in this tree); the brief said 0006
 branch_labels = None
 depends_on = None
 
