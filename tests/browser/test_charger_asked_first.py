@@ -33,7 +33,7 @@ def garage(session):
     make_user(session, "siri@support.test", staff_role="support")
     from portal.services.onboarding import add_charge_point
 
-    cp = add_charge_point(session, IDENTITY, site, CHARGER_SECRET, 1, name="Garage B, space 4")
+    cp = add_charge_point(session, IDENTITY, site, CHARGER_SECRET, 2, name="Garage B, spaces 4 and 5")
     cp.tariff_group_id = group.id
     session.commit()
     return {"resident_id": resident.id, "cp_id": cp.id}
@@ -66,7 +66,7 @@ def test_the_charger_is_asked_first_and_charging_after_a_hand_close_is_stopped(
     with Stack(env) as stack:
         node = stack.ocpp_node("asked-node")
         stack.worker()
-        stack.simulator(node.url, IDENTITY, CHARGER_SECRET, connectors=1,
+        stack.simulator(node.url, IDENTITY, CHARGER_SECRET, connectors=2,
                         extra_args=["--meter-interval", "1", "--power", "22"])
         wait_for_db(db, lambda s: s.get(ChargePoint, garage["cp_id"]).online and all(
             c.status == "Available" for c in s.get(ChargePoint, garage["cp_id"]).outlets))
@@ -96,7 +96,8 @@ def test_the_charger_is_asked_first_and_charging_after_a_hand_close_is_stopped(
             assert tx.energy_wh > 0 and tx.cost_minor == expected.total_minor
             assert s.scalar(select(OrphanStop.id)) is None
 
-        # 2. a new session; the charger goes offline (its node stops) while still charging
+        # 2. a new session on the other outlet (the first says Finishing); the charger goes offline (its node
+        # stops) while still charging
         page.goto(f"{live_server}/c/{IDENTITY}")
         page.get_by_test_id("start-button").click()
         page.wait_for_url("**/charging/*")
