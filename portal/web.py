@@ -21,7 +21,7 @@ from portal.models import Membership
 from portal.security.headers import init_headers
 from portal.security.sessions import init_sessions, load_user
 from portal.security.transport import init_transport
-from portal.services import meter_flags
+from portal.services import after_close, meter_flags
 from portal.services import pricing
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = _localtime
     # a session's meter notes in the reader's language, for staff
     app.jinja_env.filters["meter_notes"] = lambda tx: [_(text) for text in meter_flags.describe(tx)]
+    # what a resident is told about a staff decision on their session (never the staff member's own words)
+    app.jinja_env.filters["resident_reason"] = lambda tx: _(after_close.resident_text(tx))
     _register_errors(app)
     init_transport(app)
     init_headers(app)

@@ -13,7 +13,7 @@ import portal.db
 
 
 revision = "0009"
-down_revision = "0003"  # the head of main (0003 follows 0006); the integrator re-chains after 0007/0008
+down_revision = "0007"  # after the charger-asked-first columns
 branch_labels = None
 depends_on = None
 

@@ -69,6 +69,17 @@ class Transaction(Base):
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     close_note: Mapped[str | None] = mapped_column(Text, default=None)
     close_billed: Mapped[bool | None] = mapped_column(default=None)
+    # What the resident is told about that closure: a code of portal.services.after_close.RESIDENT_REASONS,
+    # shown translated. close_note is the internal reason and never reaches a resident's page.
+    resident_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    # The charger went on reporting a session support closed by hand (portal.services.after_close): the
+    # energy it reported beyond the closure (Wh, never billed), when it first and last did so (our clock),
+    # when its own StopTransaction finally came, and when support looked at that energy.
+    after_close_wh: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    after_close_first_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    after_close_last_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    after_close_stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    after_close_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     # Support has looked at the meter flag (it stays on the record; the overview stops listing it).
     flag_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

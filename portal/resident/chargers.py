@@ -24,7 +24,7 @@ from portal.resident.common import (
 from portal.resident.forms import AuthSettingForm, EmptyForm, FavouriteForm, StartForm
 from portal.resident.routes import bp
 from portal.security.redirects import safe_next
-from portal.services import access, favourites, sessions, spot
+from portal.services import after_close, access, favourites, sessions, spot
 from portal.services.pricing import comparison_price
 from portal.services.start_facts import ChargePointFacts, StartFacts
 
@@ -114,6 +114,7 @@ def start_context(facts: StartFacts, form: StartForm | None = None, refusal: str
         decision = access.StartDecision(False, access.connector_problem(cp, first) or "unavailable",
                                         decision.tariff_choice)
     running = [tx for tx in active if tx.charge_point_id == cp.id]
+    still_charging = after_close.still_reported(s, charge_point_id=cp.id, user_id=current_user.id, limit=5)
     reason = refusal or (None if decision.allowed else decision.reason)
     if form is not None:
         _label_outlets(form, cp, mine)
@@ -121,6 +122,7 @@ def start_context(facts: StartFacts, form: StartForm | None = None, refusal: str
         cp=cp, site=cp.site, decision=decision, price=price_view(cp, decision), form=form or _start_form(cp, mine),
         refusal=reason, refusal_text=reason_text(reason) if reason else None, running=running,
         pending=sessions.pending_start(s, current_user.id, cp.id), mine=mine,
+        still_charging=still_charging, stops_after_close={tx.id: sessions.pending_stop(s, tx) for tx in still_charging},
         outlet_state=outlet_state, state_class=state_class,
         is_owner=cp.cp_type == "personal" and cp.owner_id == current_user.id, status_hidden=status_hidden(cp),
         **(dict(fav=favourites.find(s, current_user, cp=cp), fav_form=FavouriteForm(), auth_form=_auth_form(cp),

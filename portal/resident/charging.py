@@ -121,6 +121,30 @@ def stop(tx_id: int):
     return _after_post(tx)
 
 
+@bp.route("/sessions/<int:tx_id>/stop-charger", methods=["POST"])
+@login_required
+def stop_after_close(tx_id: int):
+    """Stop charging that goes on after support ended the session: a RemoteStopTransaction, never billed."""
+    tx = _own_transaction(tx_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    from portal.services import actions, after_close
+
+    s = db_session()
+    try:
+        action = after_close.request_stop(s, current_user, tx)
+    except actions.ActionRefused as exc:
+        s.rollback()
+        log.info("stop after close of %s refused: %s", tx.id, exc.reason)
+    else:
+        s.commit()
+        try:
+            actions.enqueue_action(redis_conn(), action.id)
+        except actions.QueueUnavailable:
+            log.warning("stop after close of %s kept queued: the queue is unavailable", tx.id)
+    return hx_redirect("resident.start_screen", identity=tx.charge_point.identity)
+
+
 def _stop_problem(tx: Transaction, message: str):
     context = _live_context(None, tx)
     context["problem"] = message

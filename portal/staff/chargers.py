@@ -8,6 +8,7 @@ from flask import request
 
 from portal.extensions import db_session
 from portal.htmx import render, wants_fragment
+from portal.services import after_close
 from portal.services.staff import diagnostics
 from portal.services.staff.diagnostics import LogFilter
 from portal.staff.common import all_sites, bp, charger_or_404, site_by_slug, staff_area
@@ -50,8 +51,10 @@ def charger(identity: str):
     cp = charger_or_404(identity)
     session = db_session()
     part = request.args.get("part") if wants_fragment() else None
+    alerts = dict(still_charging=after_close.still_reported(session, charge_point_id=cp.id),
+                  after_close_energy=after_close.energy_to_review(session, charge_point_id=cp.id))
     if wants_fragment() and part != "log":
-        return render("staff/charger.html", block="live", cp=cp)  # the poll: live state only
+        return render("staff/charger.html", block="live", cp=cp, **alerts)  # the poll: live state only
     form = LogFilterForm(request.args)
     form.action.choices = [("", "–")] + [(a, a) for a in diagnostics.logged_actions(session, cp.identity)]
     messages = diagnostics.message_log(session, cp.identity, log_filter(form))
@@ -60,5 +63,5 @@ def charger(identity: str):
                    explain=lambda m: explanations(diagnostics.explain(m, call_actions)))
     if part == "log":
         return render("staff/charger.html", block="log", **context)
-    return render("staff/charger.html", **context, transactions=diagnostics.recent_transactions(session, cp),
+    return render("staff/charger.html", **context, **alerts, transactions=diagnostics.recent_transactions(session, cp),
                   history=diagnostics.action_history(session, cp), section="chargers")

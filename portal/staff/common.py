@@ -30,6 +30,14 @@ REFUSALS = {
     "secret_retry": _l("A new secret is never sent twice: change the AuthorizationKey again with a new secret."),
     "invalid_payload": _l("The charger would not understand that request."),
     "staff_only": _l("Only support staff may do that."),
+    "resident_reason_required": _l("Choose what the resident is told."),
+    "ask_charger_first": _l("Ask the charger to stop the session first. Closing by hand is for a charger that "
+                            "is offline or did not stop the session when asked."),
+    "override_required": _l("The charger reported this session a few minutes ago and may still be charging. "
+                            "Tick the box and write why you close it by hand anyway."),
+    "not_reported": _l("The charger no longer reports that session."),
+    "offline": _l("The charger is offline: it cannot be asked now."),
+    "not_owner": _l("That is not your session."),
 }
 
 

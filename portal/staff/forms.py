@@ -10,6 +10,8 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from portal.services.after_close import RESIDENT_REASONS
+
 REASON = dict(validators=[InputRequired(message=_l("Write why you do this: it goes in the audit log.")),
                           Length(max=500)])
 
@@ -41,8 +43,19 @@ class CloseSessionForm(FlaskForm):
     billing = RadioField(_l("Billing"), default="not_billed", validators=[InputRequired()], choices=[
         SelectChoice("billed", _l("Billed at the metered energy")),
         SelectChoice("not_billed", _l("Not billed (nothing to pay, no minimum price)"))])
-    reason = TextAreaField(_l("Reason"), **REASON)
+    reason = TextAreaField(_l("Internal reason (staff only, never shown to the resident)"), **REASON)
+    resident_reason = RadioField(
+        _l("What the resident is told"),
+        validators=[InputRequired(message=_l("Choose what the resident is told."))],
+        choices=[SelectChoice(code, _l(text)) for code, text in RESIDENT_REASONS.items()])
+    override = BooleanField(_l("The charger reported this session a few minutes ago: close it by hand anyway"))
+    override_reason = TextAreaField(_l("Why close it although the charger may still be charging"),
+                                    validators=[Optional(), Length(max=500)])
     confirmed = HiddenField(default="")
+
+
+class EmptyForm(FlaskForm):
+    """A button-only post (CSRF only)."""
 
 
 class ReasonForm(FlaskForm):

@@ -48,7 +48,7 @@ def support_desk(session):
     session.add(stuck)
     session.flush()
     session.add(MeterValue(charge_point_id=cp.id, connector_id=1, transaction_id=stuck.id, value=Decimal(9000),
-                           timestamp=started + timedelta(hours=2)))
+                           timestamp=started + timedelta(hours=2), received_at=started + timedelta(hours=2)))
     session.commit()
     return {"cp_id": cp.id, "ticket_id": ticket.id, "tx_id": stuck.id}
 
@@ -128,12 +128,18 @@ def test_support_works_a_ticket_a_charger_and_a_stuck_session(page, live_server,
         assert table.locator('tr[data-key="MeterValueSampleInterval"] [data-testid="config-value"]').inner_text() == "5"
         assert_no_horizontal_scroll(page)
 
-        # close the stuck session, not billed
+        # the stuck session: the charger is online, so it is asked to stop first; it does not know the session
+        # (Rejected), and only then may it be closed by hand, not billed
         page.get_by_role("link", name=IDENTITY).click()
         page.get_by_test_id(f"close-{support_desk['tx_id']}").click()
         panel = page.get_by_test_id("close-panel")
+        panel.get_by_label("Reason").fill("Resident says charging never stopped")
+        panel.get_by_test_id("ask-stop-button").click()
+        page.locator('[data-testid="close-panel"][data-why="stop_unanswered"]').wait_for(timeout=30_000)
         panel.get_by_label("Not billed (nothing to pay, no minimum price)").check()
-        panel.get_by_label("Reason").fill("Charger lost the stop after a power cut")
+        panel.get_by_label("Internal reason (staff only, never shown to the resident)").fill(
+            "Charger lost the stop after a power cut")
+        panel.get_by_label("The charger did not report the end of the session.").check()
         panel.get_by_role("button", name="Next").click()
         page.get_by_test_id("confirm-button").click()
         page.get_by_test_id("charger-live").wait_for()
@@ -147,7 +153,9 @@ def test_support_works_a_ticket_a_charger_and_a_stuck_session(page, live_server,
     page.get_by_text("We closed the session for you.").wait_for()
     page.goto(f"{live_server}/sessions/{support_desk['tx_id']}")
     assert page.get_by_test_id("receipt-total").get_attribute("data-minor") == "0"
-    assert "Charger lost the stop after a power cut" in page.get_by_test_id("closed-by-support").inner_text()
+    told = page.get_by_test_id("closed-by-support").inner_text()
+    assert "The charger did not report the end of the session." in told
+    assert "Charger lost the stop after a power cut" not in page.content()  # the internal reason stays internal
     with db.session() as s:
         assert s.get(SupportTicket, support_desk["ticket_id"]).status == "waiting_for_customer"
 

@@ -42,6 +42,7 @@ EXPECTED_AREA = {
     "staff.chargers": "support", "staff.charger": "support", "staff.action": "support",
     "staff.action_request": "support", "staff.action_retry": "support", "staff.close_session": "support",
     "staff.orphan_reviewed": "support", "staff.flag_reviewed": "support",
+    "staff.close_session_ask": "support", "staff.after_close_stop": "support", "staff.after_close_reviewed": "support",
     "staff.tickets_queue": "support", "staff.ticket": "support", "staff.ticket_reply": "support",
     "staff.ticket_note": "support", "staff.ticket_status": "support", "staff.ticket_assign": "support",
     "staff.leads": "sales", "staff.lead": "sales", "staff.lead_site": "sales", "staff.orders": "sales",

@@ -19,7 +19,7 @@ from sqlalchemy import event, update
 
 from ocpp_server.cache import ChargerCache
 from portal.db import ANNOUNCED, ANNOUNCER_INFO, CHANGES_CHANNEL, NODE_INFO, Database, utcnow
-from portal.models import ChargePoint, Connector, MeterValue, Site, Transaction
+from portal.models import ActionRequest, ChargePoint, Connector, MeterValue, Site, Transaction
 from portal.services import ocpp_ingest
 from portal.services.ocpp_ingest.common import charge_point, format_time
 from portal.services.onboarding import virtual_tag
@@ -400,8 +400,14 @@ def test_staff_closing_a_stuck_session_is_seen_by_the_node_on_the_next_meter_val
     session.commit()
 
     def close(s):
+        # the charger refused the stop (issue 18: it is asked first), so support closes by hand, with the
+        # override, since it reported the session a moment ago
+        s.add(ActionRequest(charge_point_id=cp.id, connector_id=1, action="RemoteStopTransaction", state="rejected",
+                            payload={"transactionId": tx.id}, transaction_id=tx.id, answered_at=utcnow()))
+        s.flush()
         stuck.close(s, s.get(type(support), support.id), s.get(Transaction, tx.id), end_reading="last",
-                    billed=False, reason="charger froze")
+                    billed=False, reason="charger froze", resident_reason="charger_no_stop", override=True,
+                    override_reason="the charger refused the stop")
         s.commit()
 
     def readings(s):
@@ -426,6 +432,8 @@ def test_staff_closing_a_stuck_session_is_seen_by_the_node_on_the_next_meter_val
         closed = s.get(Transaction, tx.id)
         assert (closed.status, closed.meter_last_wh) == ("completed", 2000)
         assert readings(s) == [(2000, tx.id), (3000, None)]
+        # the charger went on with the session it still counts as open: recorded for review, not billed
+        assert (closed.after_close_wh, closed.cost_minor) == (1000, 0) and closed.after_close_last_at is not None
 
 
 def test_another_nodes_commit_drops_this_nodes_entry(db, redis_url, session):

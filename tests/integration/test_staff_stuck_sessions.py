@@ -21,22 +21,25 @@ HX = {"HX-Request": "true"}
 @pytest.fixture
 def stuck_session(session):
     site, resident, cp = resident_with_access(session, fee="2.00")
+    cp.online = False  # a stuck session: the charger cannot be asked to stop it (see test_charger_asked_first)
     board = make_user(session, "board@stuck.test", site=site, role="board")
     support = make_user(session, "support@stuck.test", staff_role="support")
     started = utcnow() - timedelta(hours=30)
     tx = Transaction(charge_point_id=cp.id, connector_id=1, id_tag="VTAG", user_id=resident.id, status="active",
                      start_key="stuck-1", meter_start_wh=10_000, started_at=started, tariff_name="Residents",
-                     energy_fee=Decimal("2.00"), min_price_minor=5000, currency="NOK", vat_rate_bp=2500)
+                     energy_fee=Decimal("2.00"), min_price_minor=5000, currency="NOK", vat_rate_bp=2500,
+                     created_at=started)
     session.add(tx)
     session.flush()
     session.add(MeterValue(charge_point_id=cp.id, connector_id=1, transaction_id=tx.id, value=Decimal(22_000),
-                           timestamp=started + timedelta(hours=3)))
+                           timestamp=started + timedelta(hours=3), received_at=started + timedelta(hours=3)))
     tx.meter_last_wh = 22_000
     session.commit()
     return {"tx": tx, "cp": cp, "site": site, "resident": resident, "support": support, "board": board}
 
 
 def _close(client, tx_id, **data):
+    data.setdefault("resident_reason", "charger_no_stop")
     return client.post(f"/staff/sessions/{tx_id}/close", data=data, headers=HX)
 
 
@@ -65,7 +68,9 @@ def test_not_billed_closure_costs_nothing_and_shows_on_receipt_and_report(client
     login(client, s["resident"])
     receipt = client.get(f"/sessions/{tx.id}").get_data(as_text=True)
     assert 'data-testid="receipt-total" data-minor="0"' in receipt
-    assert "Closed by support" in receipt and "not billed" in receipt and "charger froze" in receipt
+    assert "Ended by our support team" in receipt and "not billed" in receipt
+    assert "The charger did not report the end of the session." in receipt
+    assert "charger froze" not in receipt  # the internal reason stays internal
 
     login(client, s["board"])
     month = closed.started_at.astimezone(ZoneInfo(s["site"].timezone)).strftime("%Y-%m")
@@ -85,7 +90,8 @@ def test_billed_closure_uses_the_metered_energy_and_the_session_price(client, lo
 
 def test_no_end_reading_means_no_energy(session, stuck_session):
     s = stuck_session
-    tx = stuck.close(session, s["support"], s["tx"], end_reading="none", billed=True, reason="no data")
+    tx = stuck.close(session, s["support"], s["tx"], end_reading="none", billed=True, reason="no data",
+                     resident_reason="charger_no_stop")
     assert (tx.meter_stop_wh, tx.energy_wh) == (10_000, 0)
 
 
@@ -121,7 +127,8 @@ def test_a_session_the_charger_stopped_first_cannot_be_closed(session, stuck_ses
     session.commit()
     billed = s["tx"].cost_minor
     with pytest.raises(stuck.CloseRefused) as refused:
-        stuck.close(session, s["support"], s["tx"], end_reading="last", billed=False, reason="late")
+        stuck.close(session, s["support"], s["tx"], end_reading="last", billed=False, reason="late",
+                    resident_reason="charger_no_stop")
     assert refused.value.code == "not_active"
     session.rollback()
     assert session.get(Transaction, s["tx"].id).cost_minor == billed

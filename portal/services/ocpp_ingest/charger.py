@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from portal.db import ANNOUNCED
 from portal.models import ChargePoint, Connector
+from portal.services import after_close
 from portal.services.ocpp_ingest.common import (
     RETRY_INTERVAL_S, BootOutcome, ConnectInfo, StatusOutcome, actions_hook, charge_point, charger_time,
     open_transactions, seen,
@@ -148,5 +149,8 @@ def status_notification(session: Session, identity: str, *, connector_id: int, s
         # e.g. Preparing again after a reboot may still autostart
         return StatusOutcome(cp.enabled, hook(session, cp, connector_id, status) if hook else None, at)
     conn.status, conn.error_code, conn.status_at = status, error_code, at
+    if status in after_close.CHARGING_STATUSES and connector_id >= 1 and not any(
+            c == connector_id for c, _tx in open_transactions(session, cp)):
+        after_close.charging_status(session, cp, connector_id, now)  # a session closed by hand goes on
     conn.info, conn.vendor_error_code = (info or "")[:50], (vendor_error_code or "")[:50]
     return StatusOutcome(cp.enabled, hook(session, cp, connector_id, status) if hook else None, at)

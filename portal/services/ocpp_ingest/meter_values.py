@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from portal.models import MeterValue, Transaction
+from portal.services import after_close
 from portal.services.meter_flags import add_flag
 from portal.services.metering import ENERGY_REGISTER, to_wh
 from portal.services.ocpp_ingest.common import (
@@ -124,7 +125,31 @@ def meter_values(session: Session, identity: str, *, connector_id: int, transact
             cp.skipped_samples = (cp.skipped_samples or 0) + skipped
             log.warning("%s: %d unreadable meter value(s) skipped", identity, skipped)
     tx = _transaction_for(session, charge_point_id, connector_id, transaction_id, open_transaction_id, known)
+    closed = tx if tx is not None and after_close.is_hand_closed(tx) else (
+        _closed_by_hand(session, charge_point_id, connector_id, open_transaction_id)
+        if tx is None and transaction_id is None else None)
+    if closed is not None:  # support closed it by hand, the charger goes on: recorded for review, never billed
+        after_close.record_report(closed, _register_wh(samples), now)
+        return store_samples(session, charge_point_id, connector_id, None, samples, context)
     return store_samples(session, charge_point_id, connector_id, tx, samples, context)
+
+
+def _closed_by_hand(session: Session, charge_point_id: int, connector_id: int,
+                    open_transaction_id: int | None) -> Transaction | None:
+    """The session this connection still counts as open on the outlet, when support has closed it by hand
+    (a charger sending MeterValues without a transactionId goes on with it)."""
+    if open_transaction_id is None:
+        return None
+    tx = session.get(Transaction, open_transaction_id)
+    if tx is None or tx.charge_point_id != charge_point_id or tx.connector_id != connector_id:
+        return None
+    return tx if after_close.is_hand_closed(tx) else None
+
+
+def _register_wh(samples: list[Sample]) -> int | None:
+    """The highest whole-charger energy register reading among the samples (Wh)."""
+    readings = [int(to_wh(s.value, s.unit)) for s in samples if s.measurand == ENERGY_REGISTER and not s.phase]
+    return max(readings, default=None)
 
 
 PENDING_METER_ROWS = "ocpp_pending_meter_rows"

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.models import ChargePoint, IdTag, Transaction
-from portal.services import access
+from portal.services import access, after_close
 from portal.services.meter_flags import add_flag
 from portal.services.ocpp_ingest.closing import ABANDONED, close, close_abandoned, orphan
 from portal.services.ocpp_ingest.common import (
@@ -170,6 +170,8 @@ def stop_transaction(session: Session, identity: str, *, transaction_id: int, me
     elif not _is_open(tx):
         note = ("late StopTransaction after support closed the session" if tx.closed_by_support
                 else "second, different stop for a finished transaction")
+        if tx.closed_by_support:
+            after_close.record_late_stop(tx, meter_stop, now)
         orphan(session, cp, transaction_id, meter_stop, timestamp or now, reason, id_tag, key, payload, note)
     else:
         _stop(session, cp, tx, meter_stop, timestamp, reason, transaction_data, key, now)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from portal.db import utcnow
 from portal.models import ActionRequest, ChargePoint, Connector, OrphanStop, Transaction
+from portal.services import after_close
 
 LONG_SESSION = timedelta(hours=14)
 QUIET_SESSION = timedelta(minutes=30)
@@ -23,11 +24,14 @@ class Overview:
     failed_actions: list[ActionRequest] = field(default_factory=list)
     orphan_stops: list[OrphanStop] = field(default_factory=list)
     meter_flags: list[Transaction] = field(default_factory=list)
+    still_charging: list[Transaction] = field(default_factory=list)  # closed by hand, the charger goes on
+    after_close_energy: list[Transaction] = field(default_factory=list)  # reported after a hand close, to review
 
     @property
     def count(self) -> int:
         return sum(len(x) for x in (self.troubled, self.long_sessions, self.failed_actions,
-                                    self.orphan_stops, self.meter_flags))
+                                    self.orphan_stops, self.meter_flags, self.still_charging,
+                                    self.after_close_energy))
 
 
 def _site_filter(query, site_id: int | None, column=ChargePoint.site_id):
@@ -110,4 +114,6 @@ def overview(session: Session, site_id: int | None = None, now: datetime | None 
         failed_actions=failed_actions(session, site_id, now),
         orphan_stops=open_orphan_stops(session, site_id),
         meter_flags=open_meter_flags(session, site_id),
+        still_charging=after_close.still_reported(session, now, site_id=site_id, limit=LIMIT),
+        after_close_energy=after_close.energy_to_review(session, site_id, limit=LIMIT),
     )
