@@ -40,8 +40,7 @@ def tap(db, setup, who: str = "user_id", refusal: str | None = None) -> int:
     """One start tap through the service the start POST uses, in its own committed transaction."""
     with db.session() as s:
         user = s.get(User, setup[who])
-        extra = {"refusal": refusal} if refusal else {}
-        action_id = actions.place_remote_start(s, user, setup["cp_id"], setup["identity"], 1, **extra)
+        action_id = actions.place_remote_start(s, user, setup["cp_id"], setup["identity"], 1, refusal=refusal)
         s.commit()
         return action_id
 
