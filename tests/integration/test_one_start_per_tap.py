@@ -150,6 +150,18 @@ def test_after_the_bounded_time_an_accepted_start_without_a_session_lets_go(db, 
         assert s.get(ActionRequest, first).no_start_flag
 
 
+def test_the_sweep_lets_go_of_an_accepted_start_that_never_began(db, setup):
+    first = tap(db, setup)
+    answer(db, first, ago=settings.NO_START_AFTER_S + 1)
+    age(db, first, settings.NO_START_AFTER_S + 2)
+    with db.session() as s:
+        assert actions.sweep(s)["no_start"] == 1
+        s.commit()
+        row = s.get(ActionRequest, first)
+        assert row.no_start_flag and not row.holds_connector
+    assert tap(db, setup, "neighbour_id") != first  # nobody is told "occupied" by it any more
+
+
 def test_before_the_bounded_time_it_still_holds(db, setup):
     first = tap(db, setup)
     answer(db, first, ago=settings.NO_START_AFTER_S - 5)
