@@ -178,6 +178,13 @@ def test_after_the_session_ended_a_new_start_is_a_new_request(db, setup):
     assert tap(db, setup) != first and count(db) == 2
 
 
+def test_a_start_right_after_a_short_session_ended_is_a_new_request(db, setup):
+    first = tap(db, setup)
+    answer(db, first)
+    charger_stops(db, charger_starts(db, setup))
+    assert tap(db, setup) != first  # within the tap window, but that session is over
+
+
 def test_within_the_tap_window_even_a_refused_start_is_the_same_request(db, setup):
     first = tap(db, setup)
     answer(db, first, "rejected")
