@@ -140,12 +140,13 @@ _HOLDER = {
         _ar.charge_point_id == bindparam("cp_id"), _outlet(with_connector), _ar.action == bindparam("what"),
         _ar.holds_connector.is_(True))
     for with_connector in (True, False)}
-# The person's own start of the last few seconds (whatever became of it), or the one whose session runs.
+# The person's own start of the last few seconds (whatever became of it, unless its session is over: a
+# start after a stop is a new one), or the one whose session runs.
 _OWN_START = {
     with_connector: select(_ar.id).where(
         _ar.charge_point_id == bindparam("cp_id"), _outlet(with_connector), _ar.action == START,
         _ar.requested_by_id == bindparam("user_id"),
-        or_(_ar.created_at >= bindparam("since", type_=_ar.created_at.type), _SESSION_RUNS))
+        or_(and_(_ar.created_at >= bindparam("since", type_=_ar.created_at.type), ~_SESSION_OVER), _SESSION_RUNS))
     .order_by(_ar.id.desc()).limit(1)
     for with_connector in (True, False)}
 _VIRTUAL_TAG = select(_tag.tag).where(_tag.user_id == bindparam("user_id"), _tag.kind == "virtual")
