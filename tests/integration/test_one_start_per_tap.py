@@ -329,3 +329,19 @@ def test_many_stop_taps_at_once_on_an_accepted_stop_land_on_it(db, setup, runnin
     age(db, first, 60)
     assert set(at_once(lambda i: stop_tap(db, running, setup["user_id"]))) == {first}
     assert count(db, STOP) == 1
+
+
+# --- the stop button, through the web ------------------------------------------------------------
+
+def test_stop_button_on_an_accepted_stop_sends_nothing_until_the_bounded_time(app, login, db, setup, running):
+    client = browser_like_client(app)
+    login(client, type("U", (), {"id": setup["user_id"]}))
+    assert client.post(f"/sessions/{running}/stop").status_code < 400
+    first = stop_tap(db, running, setup["user_id"])  # the same stop the button made
+    answer(db, first)
+    age(db, first, 60)
+    assert client.post(f"/sessions/{running}/stop").status_code < 400
+    assert count(db, STOP) == 1
+    answer(db, first, ago=settings.NO_START_AFTER_S + 1)  # the charger never sent its StopTransaction
+    assert client.post(f"/sessions/{running}/stop").status_code < 400
+    assert count(db, STOP) == 2
