@@ -184,7 +184,7 @@ def place_remote_start(session: Session, user: User, cp_id: int, identity: str, 
     now = utcnow()
     _let_go_stale(session, cp_id, connector_id, START, now)
     holder = _holder(session, cp_id, connector_id, START)
-    if holder is not None and _shares(user, holder.requested_by_id):
+    if holder is not None and _shares(user, holder):
         return _landed(identity, connector_id, holder.id)
     conn = session.connection()
     own = conn.execute(_OWN_START[connector_id is not None], {
@@ -208,14 +208,15 @@ def place_remote_start(session: Session, user: User, cp_id: int, identity: str, 
     winner = _holder(session, cp_id, connector_id, START)
     if winner is None:
         raise RuntimeError(f"start for {identity} connector {connector_id} conflicted, but no holding request is left")
-    if not _shares(user, winner.requested_by_id):
+    if not _shares(user, winner):
         raise ActionRefused("occupied")
     return _landed(identity, connector_id, winner.id)
 
 
-def _shares(user: User, requested_by_id: int | None) -> bool:
-    """A tap may land on this request: it is the user's own, or the user is staff."""
-    return requested_by_id == user.id or user.is_staff
+def _shares(user: User, holder: Any) -> bool:
+    """A tap may land on this holding request: the user's own, or a pending one when the user is staff
+    (as before holds outlived 'accepted': past that, staff are told what the connector says)."""
+    return holder.requested_by_id == user.id or (user.is_staff and holder.state in PENDING_STATES)
 
 
 def _landed(identity: str, connector_id: int | None, action_id: int) -> int:
@@ -278,7 +279,7 @@ def _one_per_connector(session: Session, user: User, cp: ChargePoint, action: st
         holder = _holder(session, cp.id, connector_id, action)
         if holder is None:
             raise
-        if not _shares(user, holder.requested_by_id):
+        if not _shares(user, holder):
             raise ActionRefused("occupied") from None
         log.info("%s connector %s: %s tapped again, same request %s", cp.identity, connector_id, action, holder.id)
         return session.get(ActionRequest, holder.id)

@@ -345,3 +345,14 @@ def test_stop_button_on_an_accepted_stop_sends_nothing_until_the_bounded_time(ap
     answer(db, first, ago=settings.NO_START_AFTER_S + 1)  # the charger never sent its StopTransaction
     assert client.post(f"/sessions/{running}/stop").status_code < 400
     assert count(db, STOP) == 2
+
+
+def test_staff_tapping_start_on_a_residents_running_session_is_told_occupied_as_before(db, setup, running):
+    with pytest.raises(actions.ActionRefused) as refused:
+        tap(db, setup, "staff_id", refusal="occupied")
+    assert refused.value.reason == "occupied" and count(db) == 1
+
+
+def test_staff_tapping_start_while_a_residents_start_is_pending_shares_it_as_before(db, setup):
+    first = tap(db, setup)
+    assert tap(db, setup, "staff_id") == first
