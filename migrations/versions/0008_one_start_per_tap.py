@@ -34,8 +34,25 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_action_requests_one_holding", table_name="action_requests")
+    _close_duplicate_pending()
     op.create_index("uq_action_requests_one_pending", "action_requests",
                     ["charge_point_id", "connector_id", "action"], unique=True,
                     sqlite_where=sa.text(ONE_PENDING), postgresql_where=sa.text(ONE_PENDING))
     with op.batch_alter_table("action_requests") as batch:
         batch.drop_column("holds_connector")
+
+
+def _close_duplicate_pending() -> None:
+    """A staff start/stop sent without holding (another request held the connector) may be pending beside
+    one that holds: before the old index, of several pending per connector keep the newest."""
+    conn = op.get_bind()
+    rows = conn.execute(sa.text(
+        f"SELECT id, charge_point_id, connector_id, action FROM action_requests WHERE {ONE_PENDING} "
+        "ORDER BY id DESC")).all()
+    seen = set()
+    for row_id, cp_id, connector_id, action in rows:
+        if (cp_id, connector_id, action) in seen:
+            conn.execute(sa.text("UPDATE action_requests SET state = 'timed_out', "
+                                 "error = 'closed by downgrading migration 0008: a newer request for this connector' "
+                                 "WHERE id = :id"), {"id": row_id})
+        seen.add((cp_id, connector_id, action))
