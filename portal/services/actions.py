@@ -79,7 +79,8 @@ def create_action(session: Session, *, charge_point: ChargePoint, action: str, p
     row = ActionRequest(
         charge_point_id=charge_point.id, action=action, payload=dict(payload), state="queued",
         requested_by_id=requested_by.id if requested_by else None, connector_id=connector_id,
-        transaction_id=transaction_id, holds_connector=holds and action in HOLDING_ACTIONS, deadline_at=now + timedelta(seconds=settings.ACTION_DEADLINE_S), created_at=now, updated_at=now,
+        transaction_id=transaction_id, holds_connector=holds and action in HOLDING_ACTIONS,
+        deadline_at=now + timedelta(seconds=settings.ACTION_DEADLINE_S), created_at=now, updated_at=now,
     )
     session.add(row)
     session.flush()
