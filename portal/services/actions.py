@@ -7,16 +7,12 @@ States (portal.models.actions): queued -> sent -> accepted | rejected | failed |
 charger_offline. `queued -> sent` is a conditional UPDATE committed before the call is handed
 to an OCPP node, so a start or stop is sent at most once, whatever RQ does with the job.
 
-Holding a connector (double taps, issue 18): a remote start or stop is inserted with
-`holds_connector` set, and a unique partial index (uq_action_requests_one_holding) lets one start
-and one stop per connector hold at a time, so taps at the same moment cannot both insert. The flag
-outlives 'accepted': a start holds while the charger's StartTransaction is awaited, across the moment
-it is linked (the link only sets transaction_id), and while its session runs; a stop holds until its
-StopTransaction. It is let go when the request fails (finish, _close_stuck), when its session ends
-(on_transaction_stopped), or when an accepted request was not followed in time (NO_START_AFTER_S):
-by the next tap on that connector (_let_go_stale) or the sweep, whichever comes first. Every tap of
-the same person lands on the holding request, or on their own request of the last few seconds
-(START_TAP_WINDOW_S) whatever became of it; anyone else's tap is "occupied"; staff share.
+Holding a connector (double taps, issue 18; the rule in portal.services.connector_holds): a remote
+start or stop is inserted holding its connector, and a unique partial index lets one start and one
+stop hold each connector, so taps at the same moment cannot both insert. The hold outlives
+'accepted' (until the session ends, or NO_START_AFTER_S without the charger's StartTransaction /
+StopTransaction). Every tap of the same person lands on the holding request, or on their own request
+of the last few seconds (START_TAP_WINDOW_S) whatever became of it; anyone else's tap is "occupied".
 """
 from __future__ import annotations
 
@@ -25,7 +21,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import and_, bindparam, case, exists, or_, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +30,7 @@ from sqlalchemy.orm import Session
 from portal.db import utcnow
 from portal.models import ActionRequest, ChargePoint, IdTag, Transaction, User
 from portal.services import access
+from portal.services import connector_holds as holds
 from portal.services.onboarding import virtual_tag
 from worker import settings
 
@@ -46,9 +43,7 @@ STAFF_ACTIONS = ("Reset", "UnlockConnector", "TriggerMessage", "GetConfiguration
                  "ClearCache", AVAILABILITY, START, STOP)
 ACTIONS = frozenset(STAFF_ACTIONS)
 PENDING_STATES = ("queued", "sent")
-UNSUCCESSFUL_STATES = ("rejected", "failed", "timed_out", "charger_offline")
 HOLDING_ACTIONS = (START, STOP)
-NO_START_TEXT = "the charger accepted the start, but no charging session began"
 # Charger answers that mean "done as asked", per action (anything else is a refusal).
 ACCEPTING_STATUSES = {"Accepted", "Scheduled", "RebootRequired", "Unlocked"}
 RUN_JOB = "worker.jobs.charger.run_action"
@@ -98,58 +93,7 @@ def request_remote_start(session: Session, user: User, charge_point: ChargePoint
     return session.get(ActionRequest, place_remote_start(session, user, cp.id, cp.identity, connector_id, refusal))
 
 
-_ar, _tag, _tx = ActionRequest.__table__.c, IdTag.__table__.c, Transaction.__table__.c
-
-
-def _accepted_hold() -> timedelta:
-    """How long an accepted start (stop) holds its connector without the charger's StartTransaction
-    (StopTransaction): settings.NO_START_AFTER_S, the moment the page says "charging never began"."""
-    return timedelta(seconds=settings.NO_START_AFTER_S)
-
-
-def _tap_window() -> timedelta:
-    return timedelta(seconds=settings.START_TAP_WINDOW_S)
-
-
-def _outlet(with_connector: bool):
-    return _ar.connector_id == bindparam("outlet") if with_connector else _ar.connector_id.is_(None)
-
-
-_SESSION_OVER = exists().where(_tx.id == _ar.transaction_id, _tx.status != "active")
-_SESSION_RUNS = exists().where(_tx.id == _ar.transaction_id, _tx.status == "active")
-_LATE = bindparam("late", type_=_ar.answered_at.type)
-_NOW = bindparam("now", type_=_ar.updated_at.type)
-# A hold with nothing left to wait for: the request failed, its session is over, or it was accepted and
-# the charger's StartTransaction (StopTransaction) did not follow within _accepted_hold().
-_NEVER_BEGAN = and_(_ar.action == START, _ar.state == "accepted", _ar.transaction_id.is_(None),
-                    _ar.answered_at < _LATE)
-_STALE_HOLD = and_(_ar.holds_connector.is_(True), or_(
-    _ar.state.in_(UNSUCCESSFUL_STATES), _SESSION_OVER, _NEVER_BEGAN,
-    and_(_ar.action == STOP, _ar.state == "accepted", _ar.answered_at < _LATE)))
-_LET_GO = {
-    with_connector: (
-        update(ActionRequest.__table__).where(_STALE_HOLD, _ar.charge_point_id == bindparam("cp_id"),
-                                              _outlet(with_connector), _ar.action == bindparam("what"))
-        .values(holds_connector=False, updated_at=_NOW,
-                no_start_flag=case((_NEVER_BEGAN, True), else_=_ar.no_start_flag),
-                error=case((_NEVER_BEGAN, NO_START_TEXT), else_=_ar.error)))
-    for with_connector in (True, False)}
-# Built once, for the start POST: Core over the tables with bound parameters (a start for the whole
-# charger has no connector, and "connector_id IS NULL" cannot be a parameter, hence two of each).
-_HOLDER = {
-    with_connector: select(_ar.id, _ar.requested_by_id, _ar.state, _ar.deadline_at, _ar.transaction_id).where(
-        _ar.charge_point_id == bindparam("cp_id"), _outlet(with_connector), _ar.action == bindparam("what"),
-        _ar.holds_connector.is_(True))
-    for with_connector in (True, False)}
-# The person's own start of the last few seconds (whatever became of it, unless its session is over: a
-# start after a stop is a new one), or the one whose session runs.
-_OWN_START = {
-    with_connector: select(_ar.id).where(
-        _ar.charge_point_id == bindparam("cp_id"), _outlet(with_connector), _ar.action == START,
-        _ar.requested_by_id == bindparam("user_id"),
-        or_(and_(_ar.created_at >= bindparam("since", type_=_ar.created_at.type), ~_SESSION_OVER), _SESSION_RUNS))
-    .order_by(_ar.id.desc()).limit(1)
-    for with_connector in (True, False)}
+_ar, _tag = ActionRequest.__table__.c, IdTag.__table__.c
 _VIRTUAL_TAG = select(_tag.tag).where(_tag.user_id == bindparam("user_id"), _tag.kind == "virtual")
 # The unique partial index (uq_action_requests_one_holding) decides between taps at the same moment:
 # the loser's INSERT does nothing (no savepoint, no exception) and returns no id.
@@ -158,18 +102,10 @@ _INSERT_START = {dialect: insert(ActionRequest.__table__).on_conflict_do_nothing
 
 
 def _let_go_stale(session: Session, cp_id: int, connector_id: int | None, action: str, now: datetime) -> None:
-    """Free the connector of a hold with nothing left to wait for, and close a pending request past its
-    deadline. The UPDATE comes first: on SQLite it takes the write lock, so the reads after it are current."""
-    session.connection().execute(_LET_GO[connector_id is not None], {
-        "cp_id": cp_id, "outlet": connector_id, "what": action, "now": now,
-        "late": now - _accepted_hold()})
+    """Free the connector of a stale hold (first: the write lock on SQLite), and close a pending request
+    past its deadline."""
+    holds.let_go(session, cp_id, connector_id, action, now)
     _close_overdue(session, cp_id, action, connector_id, now)
-
-
-def _holder(session: Session, cp_id: int, connector_id: int | None, action: str):
-    """The request holding this connector for `action` (id, requested_by_id, state, ...), or None."""
-    return session.connection().execute(_HOLDER[connector_id is not None], {
-        "cp_id": cp_id, "outlet": connector_id, "what": action}).first()
 
 
 def place_remote_start(session: Session, user: User, cp_id: int, identity: str, connector_id: int | None,
@@ -184,18 +120,17 @@ def place_remote_start(session: Session, user: User, cp_id: int, identity: str, 
     Flushes, never commits."""
     now = utcnow()
     _let_go_stale(session, cp_id, connector_id, START, now)
-    holder = _holder(session, cp_id, connector_id, START)
-    if holder is not None and _shares(user, holder):
+    holder = holds.holder(session, cp_id, connector_id, START)
+    if holder is not None and holds.shares(user, holder):
         return _landed(identity, connector_id, holder.id)
-    conn = session.connection()
-    own = conn.execute(_OWN_START[connector_id is not None], {
-        "cp_id": cp_id, "outlet": connector_id, "user_id": user.id, "since": now - _tap_window()}).scalar()
+    own = holds.own_start(session, user.id, cp_id, connector_id, now)
     if own is not None:
         return _landed(identity, connector_id, own)
     if refusal is not None:
         raise ActionRefused(refusal)
     if holder is not None:
         raise ActionRefused("occupied")
+    conn = session.connection()
     tag = conn.execute(_VIRTUAL_TAG, {"user_id": user.id}).scalar() or virtual_tag(session, user).tag
     payload: dict[str, Any] = {"idTag": tag}
     if connector_id is not None:
@@ -206,18 +141,12 @@ def place_remote_start(session: Session, user: User, cp_id: int, identity: str, 
         deadline_at=now + timedelta(seconds=settings.ACTION_DEADLINE_S), created_at=now, updated_at=now)).scalar()
     if new_id is not None:
         return new_id
-    winner = _holder(session, cp_id, connector_id, START)
+    winner = holds.holder(session, cp_id, connector_id, START)
     if winner is None:
         raise RuntimeError(f"start for {identity} connector {connector_id} conflicted, but no holding request is left")
-    if not _shares(user, winner):
+    if not holds.shares(user, winner):
         raise ActionRefused("occupied")
     return _landed(identity, connector_id, winner.id)
-
-
-def _shares(user: User, holder: Any) -> bool:
-    """A tap may land on this holding request: the user's own, or a pending one when the user is staff
-    (as before holds outlived 'accepted': past that, staff are told what the connector says)."""
-    return holder.requested_by_id == user.id or (user.is_staff and holder.state in PENDING_STATES)
 
 
 def _landed(identity: str, connector_id: int | None, action_id: int) -> int:
@@ -251,12 +180,12 @@ def request_remote_stop(session: Session, user: User, transaction: Transaction) 
         raise ActionRefused("offline")
     now = utcnow()
     _let_go_stale(session, cp.id, tx.connector_id, STOP, now)
-    holder = _holder(session, cp.id, tx.connector_id, STOP)
+    holder = holds.holder(session, cp.id, tx.connector_id, STOP)
     if holder is not None and holder.transaction_id == tx.id:
         return session.get(ActionRequest, holder.id)
     again = session.scalar(select(ActionRequest).where(
         ActionRequest.charge_point_id == cp.id, ActionRequest.action == STOP, ActionRequest.transaction_id == tx.id,
-        ActionRequest.created_at >= now - _tap_window()).order_by(ActionRequest.id.desc()).limit(1))
+        ActionRequest.created_at >= now - holds.tap_window()).order_by(ActionRequest.id.desc()).limit(1))
     if again is not None:
         return again
 
@@ -277,10 +206,10 @@ def _one_per_connector(session: Session, user: User, cp: ChargePoint, action: st
         with session.begin_nested():
             return create()
     except IntegrityError:
-        holder = _holder(session, cp.id, connector_id, action)
+        holder = holds.holder(session, cp.id, connector_id, action)
         if holder is None:
             raise
-        if not _shares(user, holder):
+        if not holds.shares(user, holder):
             raise ActionRefused("occupied") from None
         log.info("%s connector %s: %s tapped again, same request %s", cp.identity, connector_id, action, holder.id)
         return session.get(ActionRequest, holder.id)
@@ -331,7 +260,7 @@ def _staff_start_or_stop(session: Session, user: User, cp: ChargePoint, action: 
             return create_action(session, charge_point=cp, action=action, payload=payload,
                                  requested_by=user, connector_id=connector_id)
     except IntegrityError:
-        holder = _holder(session, cp.id, connector_id, action)
+        holder = holds.holder(session, cp.id, connector_id, action)
         if holder is None or holder.state in PENDING_STATES:
             raise
     return create_action(session, charge_point=cp, action=action, payload=payload, requested_by=user,
@@ -451,18 +380,16 @@ def sweep(session: Session, now: datetime | None = None) -> dict[str, int]:
             ActionRequest.state.in_(PENDING_STATES), ActionRequest.deadline_at < cutoff)):
         counts[row.state] += 1
         _close_stuck(row, now)
-    late = now - _accepted_hold()
+    late = now - holds.accepted_hold()
     for row in session.scalars(select(ActionRequest).where(
             ActionRequest.action == START, ActionRequest.state == "accepted",
             ActionRequest.transaction_id.is_(None), ActionRequest.no_start_flag.is_(False),
             ActionRequest.answered_at < late, ActionRequest.answered_at > late - LINK_WINDOW)):
-        row.no_start_flag, row.updated_at, row.error = True, now, NO_START_TEXT
+        row.no_start_flag, row.updated_at, row.error = True, now, holds.NO_START_TEXT
         row.holds_connector = False
         counts["no_start"] += 1
     session.flush()
-    counts["let_go"] = session.connection().execute(
-        update(ActionRequest.__table__).where(_STALE_HOLD).values(holds_connector=False, updated_at=_NOW),
-        {"now": now, "late": late}).rowcount
+    counts["let_go"] = holds.let_go_everywhere(session, now)
     return counts
 
 
@@ -509,9 +436,7 @@ def on_transaction_started(session: Session, transaction: Transaction) -> Action
 
 def on_transaction_stopped(session: Session, transaction: Transaction) -> ActionRequest | None:
     """The session's start and stop let go of the connector; a stop whose answer was lost is shown as done."""
-    session.execute(update(ActionRequest).where(
-        ActionRequest.transaction_id == transaction.id, ActionRequest.holds_connector.is_(True))
-        .values(holds_connector=False, updated_at=utcnow()).execution_options(synchronize_session=False))
+    holds.let_go_session(session, transaction.id, utcnow())
     row = session.scalar(select(ActionRequest).where(
         ActionRequest.action == STOP, ActionRequest.transaction_id == transaction.id,
         ActionRequest.state == "timed_out").order_by(ActionRequest.id.desc()).limit(1))

@@ -356,3 +356,13 @@ def test_staff_tapping_start_on_a_residents_running_session_is_told_occupied_as_
 def test_staff_tapping_start_while_a_residents_start_is_pending_shares_it_as_before(db, setup):
     first = tap(db, setup)
     assert tap(db, setup, "staff_id") == first
+
+
+def test_a_session_closed_without_the_hook_lets_go_at_the_next_tap_or_sweep(db, setup, running):
+    with db.session() as s:  # e.g. support closed a stuck session: no StopTransaction, no hook
+        s.execute(update(Transaction).where(Transaction.id == running).values(status="completed"))
+        s.commit()
+        assert actions.sweep(s)["let_go"] == 1
+        s.commit()
+    assert isinstance(tap(db, setup, "neighbour_id"), int)  # not "occupied" by the finished session
+    assert count(db) == 2
