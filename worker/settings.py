@@ -36,8 +36,14 @@ ACTION_RETRY_INTERVALS_S = (1, 3)
 # A request left 'sent' (worker gone) or 'queued' (job lost) this long past its deadline is closed.
 SWEEP_GRACE_S = _seconds("ACTION_SWEEP_GRACE_S", 10)
 SWEEP_INTERVAL_S = int(_seconds("ACTION_SWEEP_INTERVAL_S", 15))
-# An accepted remote start without a StartTransaction after this long gets no_start_flag.
+# An accepted remote start without a StartTransaction after this long gets no_start_flag, and stops
+# holding its connector (the person may start again); an accepted stop without a StopTransaction too.
+# Longer than the usual ConnectionTimeOut of chargers (30-60 s, the time they wait for the car after
+# accepting): by then the charger has given up its own wait, so a new start is not refused for it.
 NO_START_AFTER_S = _seconds("ACTION_NO_START_AFTER_S", 90)
+# A start or stop tapped again this soon after the same person's last one lands on that one, whatever
+# became of it (a shaky finger's six taps make one request even when the charger refuses at once).
+START_TAP_WINDOW_S = _seconds("ACTION_TAP_WINDOW_S", 5)
 
 # --- worker process ------------------------------------------------------------------------------
 # See worker/__main__.py for the measurement behind the choice of SimpleWorker.

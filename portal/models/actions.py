@@ -3,16 +3,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, utcnow
 
 ACTION_STATES = ("queued", "sent", "accepted", "rejected", "failed", "timed_out", "charger_offline")
 FINAL_STATES = ("accepted", "rejected", "failed", "timed_out", "charger_offline")
-# At most one start or stop in flight per connector, guaranteed by the database (double taps).
-ONE_PENDING_WHERE = text(
-    "state IN ('queued','sent') AND action IN ('RemoteStartTransaction','RemoteStopTransaction')"
+# At most one start and one stop holding each connector, guaranteed by the database (double taps). A start
+# holds from its INSERT until it fails, or its session ends, or it was accepted but no session followed in
+# time; a stop until it fails, or its StopTransaction arrives, or it was accepted but none followed in time
+# (portal.services.connector_holds). A flag, not the state: the hold outlives 'accepted'.
+HOLDING_ACTIONS = ("RemoteStartTransaction", "RemoteStopTransaction")
+ONE_HOLDING_WHERE = text(
+    "holds_connector AND action IN ('RemoteStartTransaction','RemoteStopTransaction')"
 )
 
 
@@ -23,8 +27,8 @@ class ActionRequest(Base):
             "state IN ('queued','sent','accepted','rejected','failed','timed_out','charger_offline')",
             name="state",
         ),
-        Index("uq_action_requests_one_pending", "charge_point_id", "connector_id", "action", unique=True,
-              sqlite_where=ONE_PENDING_WHERE, postgresql_where=ONE_PENDING_WHERE),
+        Index("uq_action_requests_one_holding", "charge_point_id", "connector_id", "action", unique=True,
+              sqlite_where=ONE_HOLDING_WHERE, postgresql_where=ONE_HOLDING_WHERE),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,6 +47,8 @@ class ActionRequest(Base):
     )
     # Set when an accepted remote start was never followed by a StartTransaction in time.
     no_start_flag: Mapped[bool] = mapped_column(default=False)
+    # A remote start or stop that keeps the connector to itself (see ONE_HOLDING_WHERE).
+    holds_connector: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Staff requests: why (shown in the history and the audit log).
     reason: Mapped[str | None] = mapped_column(Text, default=None)
     # AuthorizationKey rotation: the new secret's hash, moved to the charger once it accepts.

@@ -163,7 +163,8 @@ def start(identity: str):
 
     Every check runs here, on facts read in three queries (access.decide_start, the same rule as the
     OCPP node's): site access or ownership, the charger enabled, the user's tariff, the outlet's state;
-    CSRF by the form; one pending start per outlet by the database (actions.place_remote_start)."""
+    CSRF by the form; one start per outlet and tap by the database (actions.place_remote_start), so a
+    tap of the same person lands on their request while it is pending, accepted or charging."""
     facts = visible_start_facts(identity)
     cp = facts.cp
     form = _start_form(cp, None)
@@ -179,10 +180,9 @@ def start(identity: str):
     connector_id = access.default_connector(cp, form.connector.data)
     decision = access.start_refusal(cp, connector_id, facts.decision(
         current_user.id, connector_id, check_connector=connector_id is not None))
-    try:
-        if not decision.allowed:
-            raise actions.ActionRefused(decision.reason)
-        action_id = actions.place_remote_start(s, current_user, cp.id, cp.identity, connector_id)
+    try:  # a refusal still lands on the user's own request (e.g. "occupied" by their fresh session)
+        action_id = actions.place_remote_start(s, current_user, cp.id, cp.identity, connector_id,
+                                               None if decision.allowed else decision.reason)
     except actions.ActionRefused as exc:
         s.rollback()
         return render("resident/start.html", block="start_panel", status=409,

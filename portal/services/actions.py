@@ -7,10 +7,12 @@ States (portal.models.actions): queued -> sent -> accepted | rejected | failed |
 charger_offline. `queued -> sent` is a conditional UPDATE committed before the call is handed
 to an OCPP node, so a start or stop is sent at most once, whatever RQ does with the job.
 
-Double taps: at most one start and one stop per connector is queued or sent at a time, which
-the database guarantees (a unique partial index, uq_action_requests_one_pending); every tap of
-the same person lands on that one request. A pending request past its deadline is closed before
-a new one takes its place.
+Holding a connector (double taps, issue 18; the rule in portal.services.connector_holds): a remote
+start or stop is inserted holding its connector, and a unique partial index lets one start and one
+stop hold each connector, so taps at the same moment cannot both insert. The hold outlives
+'accepted' (until the session ends, or NO_START_AFTER_S without the charger's StartTransaction /
+StopTransaction). Every tap of the same person lands on the holding request, or on their own request
+of the last few seconds (START_TAP_WINDOW_S) whatever became of it; anyone else's tap is "occupied".
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from sqlalchemy.orm import Session
 from portal.db import utcnow
 from portal.models import ActionRequest, ChargePoint, IdTag, Transaction, User
 from portal.services import access
+from portal.services import connector_holds as holds
 from portal.services.onboarding import virtual_tag
 from worker import settings
 
@@ -40,6 +43,7 @@ STAFF_ACTIONS = ("Reset", "UnlockConnector", "TriggerMessage", "GetConfiguration
                  "ClearCache", AVAILABILITY, START, STOP)
 ACTIONS = frozenset(STAFF_ACTIONS)
 PENDING_STATES = ("queued", "sent")
+HOLDING_ACTIONS = (START, STOP)
 # Charger answers that mean "done as asked", per action (anything else is a refusal).
 ACCEPTING_STATUSES = {"Accepted", "Scheduled", "RebootRequired", "Unlocked"}
 RUN_JOB = "worker.jobs.charger.run_action"
@@ -62,27 +66,20 @@ class QueueUnavailable(RuntimeError):
 
 def create_action(session: Session, *, charge_point: ChargePoint, action: str, payload: dict,
                   requested_by: User | None = None, connector_id: int | None = None,
-                  transaction_id: int | None = None) -> ActionRequest:
-    """A new 'queued' request with its deadline (flushed, not committed)."""
+                  transaction_id: int | None = None, holds: bool = True) -> ActionRequest:
+    """A new 'queued' request with its deadline (flushed, not committed); a start or stop holds its connector."""
     if action not in ACTIONS:
         raise ValueError(f"unknown charger action {action!r}")
     now = utcnow()
     row = ActionRequest(
         charge_point_id=charge_point.id, action=action, payload=dict(payload), state="queued",
         requested_by_id=requested_by.id if requested_by else None, connector_id=connector_id,
-        transaction_id=transaction_id, deadline_at=now + timedelta(seconds=settings.ACTION_DEADLINE_S), created_at=now, updated_at=now,
+        transaction_id=transaction_id, holds_connector=holds and action in HOLDING_ACTIONS,
+        deadline_at=now + timedelta(seconds=settings.ACTION_DEADLINE_S), created_at=now, updated_at=now,
     )
     session.add(row)
     session.flush()
     return row
-
-
-def _pending(session: Session, cp: ChargePoint, action: str, **match: Any) -> ActionRequest | None:
-    rows = session.scalars(select(ActionRequest).where(
-        ActionRequest.charge_point_id == cp.id, ActionRequest.action == action,
-        ActionRequest.state.in_(PENDING_STATES), ActionRequest.deadline_at > utcnow(),
-    ).order_by(ActionRequest.id.desc()))
-    return next((r for r in rows if all(getattr(r, k) == v for k, v in match.items())), None)
 
 
 def request_remote_start(session: Session, user: User, charge_point: ChargePoint,
@@ -92,96 +89,76 @@ def request_remote_start(session: Session, user: User, charge_point: ChargePoint
     connector_id = access.default_connector(cp, connector_id)
     decision = access.start_refusal(cp, connector_id, access.start_decision(
         session, user, cp, connector_id, check_connector=connector_id is not None))
-    if not decision.allowed:
-        raise ActionRefused(decision.reason)
-    return session.get(ActionRequest, place_remote_start(session, user, cp.id, cp.identity, connector_id))
+    refusal = None if decision.allowed else decision.reason
+    return session.get(ActionRequest, place_remote_start(session, user, cp.id, cp.identity, connector_id, refusal))
 
 
 _ar, _tag = ActionRequest.__table__.c, IdTag.__table__.c
-# Built once, for the start POST: Core over the tables with bound parameters (a start for the whole
-# charger has no connector, and "connector_id IS NULL" cannot be a parameter, hence two of each).
-_PENDING_STARTS = {
-    with_connector: select(_ar.id, _ar.requested_by_id, _ar.deadline_at).where(
-        _ar.charge_point_id == bindparam("cp_id"),
-        _ar.connector_id == bindparam("connector_id") if with_connector else _ar.connector_id.is_(None),
-        _ar.action == START, _ar.state.in_(PENDING_STATES)).order_by(_ar.id.desc())
-    for with_connector in (True, False)}
 _VIRTUAL_TAG = select(_tag.tag).where(_tag.user_id == bindparam("user_id"), _tag.kind == "virtual")
-# The unique partial index (uq_action_requests_one_pending) decides between taps at the same moment:
+# The unique partial index (uq_action_requests_one_holding) decides between taps at the same moment:
 # the loser's INSERT does nothing (no savepoint, no exception) and returns no id.
 _INSERT_START = {dialect: insert(ActionRequest.__table__).on_conflict_do_nothing().returning(_ar.id)
                  for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
 
 
-def place_remote_start(session: Session, user: User, cp_id: int, identity: str, connector_id: int | None) -> int:
-    """The start request for this user and outlet, once every check has passed; returns its id.
+def _let_go_stale(session: Session, cp_id: int, connector_id: int | None, action: str, now: datetime) -> None:
+    """Free the connector of a stale hold (first: the write lock on SQLite), and close a pending request
+    past its deadline."""
+    holds.let_go(session, cp_id, connector_id, action, now)
+    _close_overdue(session, cp_id, action, connector_id, now)
 
-    A double tap lands on the user's own pending request; a pending request of someone else makes
-    this one "occupied" (staff share it). Pending requests past their deadline are closed first.
-    Taps at the same moment: the database keeps one (see _INSERT_START) and the loser reads the
-    winner's row. Flushes, never commits."""
+
+def place_remote_start(session: Session, user: User, cp_id: int, identity: str, connector_id: int | None,
+                       refusal: str | None = None) -> int:
+    """The start request for this user and outlet; returns its id, or raises ActionRefused.
+
+    `refusal` is the start decision's reason when it says no (access.decide_start), or None. A tap of
+    the same person lands on the request holding the outlet, or on their own of the last few seconds or
+    whose session runs, whatever the decision says ("occupied" by their own fresh session is theirs);
+    otherwise the refusal stands, and a hold of someone else is "occupied" (staff share it). Taps at the
+    same moment: the database keeps one (see _INSERT_START) and the loser reads the winner's row.
+    Flushes, never commits."""
     now = utcnow()
+    _let_go_stale(session, cp_id, connector_id, START, now)
+    holder = holds.holder(session, cp_id, connector_id, START)
+    if holder is not None and holds.shares(user, holder):
+        return _landed(identity, connector_id, holder.id)
+    own = holds.own_start(session, user.id, cp_id, connector_id, now)
+    if own is not None:
+        return _landed(identity, connector_id, own)
+    if refusal is not None:
+        raise ActionRefused(refusal)
+    if holder is not None:
+        raise ActionRefused("occupied")
     conn = session.connection()
-    params = {"cp_id": cp_id, "connector_id": connector_id}
-    pending = conn.execute(_PENDING_STARTS[connector_id is not None], params).all()
-    overdue = [row.id for row in pending if row.deadline_at is not None and row.deadline_at <= now]
-    if overdue:
-        for row in session.scalars(select(ActionRequest).where(ActionRequest.id.in_(overdue))):
-            _close_stuck(row, now)
-        session.flush()
-    alive = [row for row in pending if row.id not in overdue]
-    if alive:
-        return _same_request(user, identity, connector_id, alive[0].id, alive[0].requested_by_id)
     tag = conn.execute(_VIRTUAL_TAG, {"user_id": user.id}).scalar() or virtual_tag(session, user).tag
     payload: dict[str, Any] = {"idTag": tag}
     if connector_id is not None:
         payload["connectorId"] = connector_id
     new_id = conn.execute(_INSERT_START[session.get_bind().dialect.name], dict(
         charge_point_id=cp_id, action=START, payload=payload, state="queued", requested_by_id=user.id,
-        connector_id=connector_id, transaction_id=None, deadline_at=now + timedelta(seconds=settings.ACTION_DEADLINE_S),
-        created_at=now, updated_at=now)).scalar()
+        connector_id=connector_id, transaction_id=None, holds_connector=True, no_start_flag=False,
+        deadline_at=now + timedelta(seconds=settings.ACTION_DEADLINE_S), created_at=now, updated_at=now)).scalar()
     if new_id is not None:
         return new_id
-    winner = conn.execute(_PENDING_STARTS[connector_id is not None], params).first()
+    winner = holds.holder(session, cp_id, connector_id, START)
     if winner is None:
-        raise RuntimeError(f"start for {identity} connector {connector_id} conflicted, but no pending request is left")
-    return _same_request(user, identity, connector_id, winner.id, winner.requested_by_id)
-
-
-def _same_request(user: User, identity: str, connector_id: int | None, action_id: int, requested_by_id: int | None) -> int:
-    if requested_by_id != user.id and not user.is_staff:
+        raise RuntimeError(f"start for {identity} connector {connector_id} conflicted, but no holding request is left")
+    if not holds.shares(user, winner):
         raise ActionRefused("occupied")
+    return _landed(identity, connector_id, winner.id)
+
+
+def _landed(identity: str, connector_id: int | None, action_id: int) -> int:
     log.info("%s connector %s: start tapped again, same request %s", identity, connector_id, action_id)
     return action_id
 
 
-def _one_per_connector(session: Session, user: User, cp: ChargePoint, action: str, connector_id: int | None,
-                       create: Any) -> ActionRequest:
-    """Create the request unless one is already pending for the connector (taps at the same moment).
-
-    The unique partial index decides between concurrent taps: the losers find the winner's row.
-    A tap on someone else's pending request is refused as occupied."""
-    _close_overdue(session, cp, action, connector_id)
-    try:
-        with session.begin_nested():
-            return create()
-    except IntegrityError:
-        row = session.scalar(select(ActionRequest).where(
-            ActionRequest.charge_point_id == cp.id, ActionRequest.connector_id == connector_id,
-            ActionRequest.action == action, ActionRequest.state.in_(PENDING_STATES)))
-        if row is None:
-            raise
-        if row.requested_by_id != user.id and not user.is_staff:
-            raise ActionRefused("occupied") from None
-        log.info("%s connector %s: %s tapped again, same request %s", cp.identity, connector_id, action, row.id)
-        return row
-
-
-def _close_overdue(session: Session, cp: ChargePoint, action: str, connector_id: int | None) -> None:
+def _close_overdue(session: Session, cp_id: int, action: str, connector_id: int | None, now: datetime) -> None:
     """Pending requests for this connector past their deadline are closed now, not at the next sweep."""
-    now = utcnow()
     for row in session.scalars(select(ActionRequest).where(
-            ActionRequest.charge_point_id == cp.id, ActionRequest.connector_id == connector_id,
+            ActionRequest.charge_point_id == cp_id, ActionRequest.connector_id.is_(None) if connector_id is None
+            else ActionRequest.connector_id == connector_id,
             ActionRequest.action == action, ActionRequest.state.in_(PENDING_STATES),
             ActionRequest.deadline_at <= now)):
         _close_stuck(row, now)
@@ -189,7 +166,10 @@ def _close_overdue(session: Session, cp: ChargePoint, action: str, connector_id:
 
 
 def request_remote_stop(session: Session, user: User, transaction: Transaction) -> ActionRequest:
-    """Stop a running session: its owner or staff; raises ActionRefused(reason)."""
+    """Stop a running session: its owner or staff; raises ActionRefused(reason).
+
+    A tap lands on the stop holding the connector for this session (pending, or accepted while its
+    StopTransaction is awaited), or on a stop of this session from the last few seconds."""
     tx = transaction
     if tx.user_id != user.id and not user.is_staff:
         raise ActionRefused("not_owner")
@@ -198,16 +178,41 @@ def request_remote_stop(session: Session, user: User, transaction: Transaction) 
     cp = tx.charge_point
     if not cp.online:
         raise ActionRefused("offline")
-    again = _pending(session, cp, STOP, transaction_id=tx.id)
+    now = utcnow()
+    _let_go_stale(session, cp.id, tx.connector_id, STOP, now)
+    holder = holds.holder(session, cp.id, tx.connector_id, STOP)
+    if holder is not None and holder.transaction_id == tx.id:
+        return session.get(ActionRequest, holder.id)
+    again = session.scalar(select(ActionRequest).where(
+        ActionRequest.charge_point_id == cp.id, ActionRequest.action == STOP, ActionRequest.transaction_id == tx.id,
+        ActionRequest.created_at >= now - holds.tap_window()).order_by(ActionRequest.id.desc()).limit(1))
     if again is not None:
         return again
 
     def create() -> ActionRequest:
-        row = create_action(session, charge_point=cp, action=STOP, payload={"transactionId": tx.id},
-                            requested_by=user, connector_id=tx.connector_id, transaction_id=tx.id)
-        return row
+        return create_action(session, charge_point=cp, action=STOP, payload={"transactionId": tx.id},
+                             requested_by=user, connector_id=tx.connector_id, transaction_id=tx.id)
 
     return _one_per_connector(session, user, cp, STOP, tx.connector_id, create)
+
+
+def _one_per_connector(session: Session, user: User, cp: ChargePoint, action: str, connector_id: int | None,
+                       create: Any) -> ActionRequest:
+    """Create the request unless one already holds the connector (taps at the same moment).
+
+    The unique partial index decides between concurrent taps: the losers find the winner's row.
+    A tap on someone else's request is refused as occupied."""
+    try:
+        with session.begin_nested():
+            return create()
+    except IntegrityError:
+        holder = holds.holder(session, cp.id, connector_id, action)
+        if holder is None:
+            raise
+        if not holds.shares(user, holder):
+            raise ActionRefused("occupied") from None
+        log.info("%s connector %s: %s tapped again, same request %s", cp.identity, connector_id, action, holder.id)
+        return session.get(ActionRequest, holder.id)
 
 
 def request_availability(session: Session, user: User, charge_point: ChargePoint, operative: bool) -> ActionRequest:
@@ -239,8 +244,27 @@ def request_action(session: Session, user: User, charge_point: ChargePoint, acti
         raise ActionRefused("invalid_payload")
     if connector_id is None and isinstance(payload.get("connectorId"), int):
         connector_id = payload["connectorId"]
-    return create_action(session, charge_point=charge_point, action=action, payload=payload,
-                         requested_by=user, connector_id=connector_id)
+    if action not in HOLDING_ACTIONS:
+        return create_action(session, charge_point=charge_point, action=action, payload=payload,
+                             requested_by=user, connector_id=connector_id)
+    return _staff_start_or_stop(session, user, charge_point, action, payload, connector_id)
+
+
+def _staff_start_or_stop(session: Session, user: User, cp: ChargePoint, action: str, payload: dict,
+                         connector_id: int | None) -> ActionRequest:
+    """As before holds outlived 'accepted': a staff start or stop is refused by the database only while
+    another is pending (queued/sent); past that it is sent without holding the connector."""
+    _let_go_stale(session, cp.id, connector_id, action, utcnow())
+    try:
+        with session.begin_nested():
+            return create_action(session, charge_point=cp, action=action, payload=payload,
+                                 requested_by=user, connector_id=connector_id)
+    except IntegrityError:
+        holder = holds.holder(session, cp.id, connector_id, action)
+        if holder is None or holder.state in PENDING_STATES:
+            raise
+    return create_action(session, charge_point=cp, action=action, payload=payload, requested_by=user,
+                         connector_id=connector_id, holds=False)
 
 
 def retry_action(session: Session, action_request: ActionRequest) -> ActionRequest:
@@ -327,10 +351,13 @@ def finish(session: Session, action_id: int, state: str, *, from_states: tuple[s
            response: dict | None = None, error: str | None = None) -> bool:
     """Move a request to a final state if it is still in one of `from_states`; commits."""
     now = utcnow()
+    values: dict[str, Any] = dict(state=state, response=response, error=error, answered_at=now, updated_at=now)
+    if state != "accepted":  # a refused or failed start/stop no longer holds its connector
+        values["holds_connector"] = False
     changed = session.execute(
         update(ActionRequest)
         .where(ActionRequest.id == action_id, ActionRequest.state.in_(from_states))
-        .values(state=state, response=response, error=error, answered_at=now, updated_at=now)
+        .values(**values)
     ).rowcount
     session.commit()
     if changed:
@@ -348,20 +375,21 @@ def sweep(session: Session, now: datetime | None = None) -> dict[str, int]:
     """Close what nobody will close: requests stuck past their deadline, and flag starts that never began."""
     now = now or utcnow()
     cutoff = now - timedelta(seconds=settings.SWEEP_GRACE_S)
-    counts = {"sent": 0, "queued": 0, "no_start": 0}
+    counts = {"sent": 0, "queued": 0, "no_start": 0, "let_go": 0}
     for row in session.scalars(select(ActionRequest).where(
             ActionRequest.state.in_(PENDING_STATES), ActionRequest.deadline_at < cutoff)):
         counts[row.state] += 1
         _close_stuck(row, now)
-    late = now - timedelta(seconds=settings.NO_START_AFTER_S)
+    late = now - holds.accepted_hold()
     for row in session.scalars(select(ActionRequest).where(
             ActionRequest.action == START, ActionRequest.state == "accepted",
             ActionRequest.transaction_id.is_(None), ActionRequest.no_start_flag.is_(False),
             ActionRequest.answered_at < late, ActionRequest.answered_at > late - LINK_WINDOW)):
-        row.no_start_flag, row.updated_at = True, now
-        row.error = "the charger accepted the start, but no charging session began"
+        row.no_start_flag, row.updated_at, row.error = True, now, holds.NO_START_TEXT
+        row.holds_connector = False
         counts["no_start"] += 1
     session.flush()
+    counts["let_go"] = holds.let_go_everywhere(session, now)
     return counts
 
 
@@ -369,7 +397,10 @@ def _close_stuck(row: ActionRequest, now: datetime) -> None:
     """A pending request past its deadline: nothing will answer it any more."""
     if row.state == "sent" and row.transaction_id is not None and row.action == START:
         row.state, row.error = "accepted", "no answer recorded, but the charger started the session"
-    elif row.state == "sent":
+        row.answered_at, row.updated_at = now, now
+        return
+    row.holds_connector = False
+    if row.state == "sent":
         row.state = "timed_out"
         row.error = "no answer recorded before the deadline (worker or OCPP node stopped); " \
                     "it was sent at most once"
@@ -404,7 +435,8 @@ def on_transaction_started(session: Session, transaction: Transaction) -> Action
 
 
 def on_transaction_stopped(session: Session, transaction: Transaction) -> ActionRequest | None:
-    """A stop whose answer was lost is shown as done once the charger reports the session stopped."""
+    """The session's start and stop let go of the connector; a stop whose answer was lost is shown as done."""
+    holds.let_go_session(session, transaction.id, utcnow())
     row = session.scalar(select(ActionRequest).where(
         ActionRequest.action == STOP, ActionRequest.transaction_id == transaction.id,
         ActionRequest.state == "timed_out").order_by(ActionRequest.id.desc()).limit(1))

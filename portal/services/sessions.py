@@ -163,10 +163,17 @@ def pending_stop(session: Session, tx: Transaction) -> ActionRequest | None:
 
 
 def may_send_stop(stop: ActionRequest | None, stuck_after: timedelta = timedelta(seconds=10)) -> bool:
-    """A stop may be (re)sent: none yet, one the charger did not confirm, or one stuck in the queue."""
+    """A stop may be (re)sent: none yet, one the charger did not confirm, one stuck in the queue, or one
+    accepted whose StopTransaction never came (after the time actions holds it, NO_START_AFTER_S)."""
     if stop is None or (stop.is_final and stop.state != "accepted"):
         return True
-    return stop.state == "queued" and _aware(stop.created_at) < datetime.now(timezone.utc) - stuck_after
+    now = datetime.now(timezone.utc)
+    if stop.state == "accepted":
+        from worker import settings
+
+        return stop.answered_at is not None and _aware(stop.answered_at) < now - timedelta(
+            seconds=settings.NO_START_AFTER_S)
+    return stop.state == "queued" and _aware(stop.created_at) < now - stuck_after
 
 
 _action, _tx = ActionRequest.__table__.c, Transaction.__table__.c

@@ -191,10 +191,10 @@ class FakeActions(types.ModuleType):
         session.flush()
         return a
 
-    def place_remote_start(self, session, user, cp_id, identity, connector_id):
-        """The start route's call, once its own checks passed: returns the request's id."""
-        if self.refuse:
-            raise self.ActionRefused(self.refuse)
+    def place_remote_start(self, session, user, cp_id, identity, connector_id, refusal=None):
+        """The start route's call with its own checks' refusal (None when they passed): returns the request's id."""
+        if self.refuse or refusal:
+            raise self.ActionRefused(self.refuse or refusal)
         if (a := self._pending(session, cp_id, connector_id, "RemoteStartTransaction")) is not None:
             return a.id
         a = ActionRequest(charge_point_id=cp_id, connector_id=connector_id, action="RemoteStartTransaction",
