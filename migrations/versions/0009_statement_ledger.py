@@ -13,7 +13,7 @@ import portal.db
 
 
 revision = "0009"
-down_revision = "0007"  # after the charger-asked-first columns
+down_revision = "0008"  # after the one-start-per-tap hold
 branch_labels = None
 depends_on = None
 

@@ -101,7 +101,7 @@ _INSERT_START = {dialect: insert(ActionRequest.__table__).on_conflict_do_nothing
                  for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
 
 
-def _let_go_stale(session: Session, cp_id: int, connector_id: int | None, action: str, now: datetime) -> None:
+def let_go_stale(session: Session, cp_id: int, connector_id: int | None, action: str, now: datetime) -> None:
     """Free the connector of a stale hold (first: the write lock on SQLite), and close a pending request
     past its deadline."""
     holds.let_go(session, cp_id, connector_id, action, now)
@@ -119,7 +119,7 @@ def place_remote_start(session: Session, user: User, cp_id: int, identity: str, 
     same moment: the database keeps one (see _INSERT_START) and the loser reads the winner's row.
     Flushes, never commits."""
     now = utcnow()
-    _let_go_stale(session, cp_id, connector_id, START, now)
+    let_go_stale(session, cp_id, connector_id, START, now)
     holder = holds.holder(session, cp_id, connector_id, START)
     if holder is not None and holds.shares(user, holder):
         return _landed(identity, connector_id, holder.id)
@@ -179,7 +179,7 @@ def request_remote_stop(session: Session, user: User, transaction: Transaction) 
     if not cp.online:
         raise ActionRefused("offline")
     now = utcnow()
-    _let_go_stale(session, cp.id, tx.connector_id, STOP, now)
+    let_go_stale(session, cp.id, tx.connector_id, STOP, now)
     holder = holds.holder(session, cp.id, tx.connector_id, STOP)
     if holder is not None and holder.transaction_id == tx.id:
         return session.get(ActionRequest, holder.id)
@@ -254,7 +254,7 @@ def _staff_start_or_stop(session: Session, user: User, cp: ChargePoint, action: 
                          connector_id: int | None) -> ActionRequest:
     """As before holds outlived 'accepted': a staff start or stop is refused by the database only while
     another is pending (queued/sent); past that it is sent without holding the connector."""
-    _let_go_stale(session, cp.id, connector_id, action, utcnow())
+    let_go_stale(session, cp.id, connector_id, action, utcnow())
     try:
         with session.begin_nested():
             return create_action(session, charge_point=cp, action=action, payload=payload,

@@ -169,7 +169,7 @@ def request_stop(session: Session, user: User, tx: Transaction, now: datetime | 
     cp = tx.charge_point
     if not cp.online:
         raise actions.ActionRefused("offline")
-    actions._close_overdue(session, cp, actions.STOP, tx.connector_id)  # a stop past its deadline gives way
+    actions.let_go_stale(session, cp.id, tx.connector_id, actions.STOP, now or utcnow())  # a stale or overdue stop gives way
     pending = _pending_stop(session, cp, tx.connector_id)
     if pending is not None:
         return pending
