@@ -53,13 +53,15 @@ async def check_charger(node: Node, connection: ServerConnection, request: Reque
     if identity is None:
         log.info("refused %s from %s: not an OCPP path", path[:80], peer)
         return _refuse(connection, http.HTTPStatus.NOT_FOUND, "Not found")
-    if await auth.too_many_failures(node, peer, identity):
-        log.warning("refused %r from %s: too many failed log-ins", identity, peer)
-        response = _refuse(connection, http.HTTPStatus.TOO_MANY_REQUESTS, "Too many failed attempts")
-        response.headers["Retry-After"] = setting("OCPP_AUTH_WINDOW_S")
-        return response
-    if not await auth.authenticate(node, identity, request.headers):
+    suspect = await auth.too_many_failures(node, peer, identity)
+    if not await auth.authenticate(node, identity, request.headers, suspect=suspect):
         await auth.record_failure(node, peer, identity)
+        if suspect:  # slow the failures down; the right secret above was never refused for them
+            await asyncio.sleep(float(setting("OCPP_AUTH_PENALTY_S")))
+            log.warning("refused %r from %s: too many failed log-ins", identity, peer)
+            response = _refuse(connection, http.HTTPStatus.TOO_MANY_REQUESTS, "Too many failed attempts")
+            response.headers["Retry-After"] = setting("OCPP_AUTH_WINDOW_S")
+            return response
         log.warning("refused %r from %s: unknown identity or wrong credentials", identity, peer)
         return _refuse(connection, http.HTTPStatus.UNAUTHORIZED, "Invalid credentials")
     connection.ocpp_identity = identity  # type: ignore[attr-defined]
