@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 from portal.config import setting
 from portal.db import Database, utcnow
 from portal.models import OcppMessage
+from portal.services.secrets import redact_frame
 from ocpp_server.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
-SECRET_KEYS = ("AuthorizationKey",)  # never stored in clear, whichever way the frame went
 FLUSH_INTERVAL_S = 0.2
 MAX_BATCH = 500
 MESSAGE_TYPES = (2, 3, 4)  # CALL, CALLRESULT, CALLERROR
@@ -67,35 +67,14 @@ def describe_parsed(data: Any) -> tuple[int | None, str | None, str | None]:
     return mtype, uid, action
 
 
-def _hide_secrets(node: object) -> object:
-    """Walk a decoded frame and blank every secret value: a configuration entry {"key": "AuthorizationKey",
-    "value": ...} (ChangeConfiguration to the charger, GetConfiguration answers from it) or a field so named."""
-    if isinstance(node, list):
-        return [_hide_secrets(item) for item in node]
-    if isinstance(node, dict):
-        if node.get("key") in SECRET_KEYS:  # a configuration entry: its name stays, its value goes
-            return {k: ("***" if k == "value" else v) for k, v in node.items()}
-        return {k: ("***" if k in SECRET_KEYS else _hide_secrets(v)) for k, v in node.items()}
-    if isinstance(node, str) and any(key in node for key in SECRET_KEYS):
-        return "***"  # e.g. a DataTransfer whose data is JSON text carrying the key
-    return node
-
-
 def clean(text: str) -> str:
     """Text every database stores: PostgreSQL refuses NUL characters."""
     return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 def redact(frame: str) -> str:
-    """The frame as it may be stored: secrets hidden in both directions. A frame that names a secret but
-    cannot be read is not stored at all, only a note that it was dropped."""
-    if not any(key in frame for key in SECRET_KEYS):
-        return frame
-    try:
-        data = json.loads(frame)
-    except (ValueError, TypeError):
-        return '"[unreadable frame naming a secret: not stored]"'
-    return json.dumps(_hide_secrets(data), separators=(",", ":"), ensure_ascii=False)
+    """The frame as it may be stored: the AuthorizationKey hidden in both directions, in any case."""
+    return redact_frame(frame)
 
 
 def insert_rows(session: Session, rows: list[dict]) -> None:
