@@ -6,8 +6,15 @@
 - Exactly one Authorization header; two are refused.
 - An unknown identity and a wrong password get the same 401 after the same hashing work, so
   nobody can probe which identities exist.
-- Repeated failures from one address or for one identity answer 429 for a while (counted in
-  Redis, so every node sees them; if Redis is away the check is skipped, never blocking chargers).
+- Repeated failures from one address or for one identity make the node suspicious of them for a while
+  (counted in Redis, so every node sees them; if Redis is away the check is skipped): their checks wait
+  behind every other handshake's and a further failure is answered 429 after a pause. The secret is
+  still checked, so a charger presenting the right one connects however often others failed with its
+  identity or from its address (a stranger must not take a garage offline); brute force is hopeless
+  against machine-generated secrets of 20+ random bytes anyway (SECURITY.md).
+- A failed check costs the same whether the identity exists or not: the stored hash (or a dummy of the
+  same kind), then the hashes of rotations whose answer was lost (or the dummy again), all read by the
+  same batched query, so the time to the 401 does not tell which identities exist.
 
 Reconnect storms (after a node restart every charger reconnects within seconds):
 - A verified secret is remembered for the life of the process, as a keyed hash (HMAC-SHA256 under a
@@ -32,7 +39,7 @@ import hmac
 import logging
 import os
 import secrets as _secrets
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple
 
 from redis.exceptions import RedisError
 from websockets.datastructures import Headers
@@ -77,14 +84,33 @@ def _dummy_charger_hash() -> str:
     return hash_charger_secret(_secrets.token_urlsafe(24))
 
 
-async def authenticate(node: "Node", identity: str, headers: Headers) -> bool:
-    """True when the identity exists and the password matches; the same work either way."""
-    stored = await node.credentials.get(identity)
+class Credentials(NamedTuple):
+    secret_hash: str
+    pending: tuple[str, ...]  # hashes of key rotations whose answer was lost (see secret_rotation)
+
+
+def credentials_many(session: Any, identities: list[str]) -> dict[str, Credentials]:
+    """Stored and pending secret hashes of several chargers, read in one session (unknown ones left out)."""
+    pending = secret_rotation.pending_hashes_many(session, identities)
+    return {identity: Credentials(secret_hash, tuple(pending.get(identity, ())))
+            for identity, secret_hash in ocpp_ingest.credentials_many(session, identities).items()}
+
+
+async def authenticate(node: "Node", identity: str, headers: Headers, suspect: bool = False) -> bool:
+    """True when the identity exists and the password matches; the same work either way.
+
+    suspect: this address or identity failed often lately; its slow checks wait behind everyone else's."""
+    found: Credentials | None = await node.credentials.get(identity)
     password = basic_password(headers, identity)
-    ok = await node.secrets.check(identity, stored or _dummy_charger_hash(), password or "")
-    if not ok and stored is not None and password:  # a key rotation whose answer was lost (see secret_rotation)
-        ok = await node.run_db(secret_rotation.promote_unconfirmed, identity, password)
-    return ok and stored is not None and password is not None
+    dummy = _dummy_charger_hash()
+    if await node.secrets.check(identity, found.secret_hash if found else dummy, password or "", suspect):
+        return found is not None and password is not None
+    # A key rotation whose answer was lost; one more check against a dummy when none waits (timing).
+    pending = found.pending if found and found.pending else (dummy,)
+    matches = [await node.secrets.verify(h, password or "", suspect) for h in pending]
+    if found is None or not found.pending or not password or not any(matches):
+        return False
+    return await node.run_db(secret_rotation.promote_unconfirmed, identity, password)
 
 
 def _limits() -> tuple[int, int]:
@@ -135,7 +161,7 @@ def _verify_all(checks: list[tuple[str, str]]) -> list[bool]:
 class VerifiedSecrets:
     """Password checks for handshakes: a keyed-hash cache of verified secrets, then bounded slow checks.
 
-    Slow checks wait in one queue; at most `concurrency` worker threads run them, each taking up to
+    Slow checks wait in two queues (suspects only when no ordinary check waits); at most `concurrency` worker threads run them, each taking up to
     VERIFY_BATCH waiting checks per hop to the thread pool. On a busy core each hop costs context
     switches and GIL hand-offs that, in a reconnect storm, added up to a good part of the event loop's
     time; the checks themselves (scrypt/argon2) run one after another in the thread either way."""
@@ -147,6 +173,7 @@ class VerifiedSecrets:
         self._known: dict[str, bytes] = {}
         self._concurrency = concurrency
         self._waiting: collections.deque[tuple[str, str, asyncio.Future]] = collections.deque()
+        self._suspect: collections.deque[tuple[str, str, asyncio.Future]] = collections.deque()
         self._workers: set[asyncio.Task] = set()
         self.verifications = 0  # slow checks done (for tests and benchmarks)
         self.most_at_once = 0  # the most worker threads verifying at the same time (for tests)
@@ -155,29 +182,37 @@ class VerifiedSecrets:
         message = "\x00".join((identity, stored_hash, password)).encode()
         return hmac.new(self._key, message, hashlib.sha256).digest()
 
-    async def check(self, identity: str, stored_hash: str, password: str) -> bool:
+    async def check(self, identity: str, stored_hash: str, password: str, suspect: bool = False) -> bool:
+        """The remembered keyed hash, else a slow check (remembered when right). A wrong password never
+        evicts the remembered one: failures sent by others must not make the real charger's check slow."""
         mac = self._mac(identity, stored_hash, password)
         known = self._known.get(identity)
         if known is not None and hmac.compare_digest(known, mac):
             return True
-        future = asyncio.get_running_loop().create_future()
-        self._waiting.append((stored_hash, password, future))
-        if len(self._workers) < self._concurrency:
-            worker = asyncio.create_task(self._verify_waiting(), name="ocpp-verify-secrets")
-            self._workers.add(worker)
-            worker.add_done_callback(self._workers.discard)
-        valid = await future
+        valid = await self.verify(stored_hash, password, suspect)
         if valid:
             if len(self._known) >= CACHE_MAX:
                 self._known.clear()
             self._known[identity] = mac
-        else:
-            self._known.pop(identity, None)
         return valid
 
+    async def verify(self, stored_hash: str, password: str, suspect: bool = False) -> bool:
+        """One slow check in a worker thread; suspects wait until no ordinary check does."""
+        future = asyncio.get_running_loop().create_future()
+        (self._suspect if suspect else self._waiting).append((stored_hash, password, future))
+        if len(self._workers) < self._concurrency:
+            worker = asyncio.create_task(self._verify_waiting(), name="ocpp-verify-secrets")
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+        return await future
+
+    def _next_batch(self) -> list[tuple[str, str, asyncio.Future]]:
+        queue = self._waiting or self._suspect
+        return [queue.popleft() for _ in range(min(self.VERIFY_BATCH, len(queue)))]
+
     async def _verify_waiting(self) -> None:
-        while self._waiting:
-            batch = [self._waiting.popleft() for _ in range(min(self.VERIFY_BATCH, len(self._waiting)))]
+        while self._waiting or self._suspect:
+            batch = self._next_batch()
             self.verifications += len(batch)
             self.most_at_once = max(self.most_at_once, len(self._workers))
             try:
@@ -242,9 +277,9 @@ class BatchedLookup:
 
 
 class CredentialLookup(BatchedLookup):
-    """Stored secret hashes for handshakes, one query per BatchedLookup.WINDOW_S of arrivals."""
+    """Stored and pending secret hashes for handshakes, one read per BatchedLookup.WINDOW_S of arrivals."""
 
     def __init__(self, read: Callable[..., Awaitable[Any]]) -> None:
         async def fetch(names: list[str]) -> dict[str, Any]:
-            return await read(ocpp_ingest.credentials_many, names)  # read = node.read_db
+            return await read(credentials_many, names)  # read = node.read_db
         super().__init__(fetch, name="ocpp-credentials")

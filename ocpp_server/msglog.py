@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections import deque
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
@@ -23,11 +24,11 @@ from sqlalchemy.orm import Session
 from portal.config import setting
 from portal.db import Database, utcnow
 from portal.models import OcppMessage
+from portal.services.secrets import redact_frame
 from ocpp_server.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
-SECRET_KEYS = ("AuthorizationKey",)  # never stored in clear, whichever way the frame went
 FLUSH_INTERVAL_S = 0.2
 MAX_BATCH = 500
 MESSAGE_TYPES = (2, 3, 4)  # CALL, CALLRESULT, CALLERROR
@@ -67,35 +68,51 @@ def describe_parsed(data: Any) -> tuple[int | None, str | None, str | None]:
     return mtype, uid, action
 
 
-def _hide_secrets(node: object) -> object:
-    """Walk a decoded frame and blank every secret value: a configuration entry {"key": "AuthorizationKey",
-    "value": ...} (ChangeConfiguration to the charger, GetConfiguration answers from it) or a field so named."""
-    if isinstance(node, list):
-        return [_hide_secrets(item) for item in node]
-    if isinstance(node, dict):
-        if node.get("key") in SECRET_KEYS:  # a configuration entry: its name stays, its value goes
-            return {k: ("***" if k == "value" else v) for k, v in node.items()}
-        return {k: ("***" if k in SECRET_KEYS else _hide_secrets(v)) for k, v in node.items()}
-    if isinstance(node, str) and any(key in node for key in SECRET_KEYS):
-        return "***"  # e.g. a DataTransfer whose data is JSON text carrying the key
-    return node
-
-
 def clean(text: str) -> str:
     """Text every database stores: PostgreSQL refuses NUL characters."""
     return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 def redact(frame: str) -> str:
-    """The frame as it may be stored: secrets hidden in both directions. A frame that names a secret but
-    cannot be read is not stored at all, only a note that it was dropped."""
-    if not any(key in frame for key in SECRET_KEYS):
+    """The frame as it may be stored: the AuthorizationKey hidden in both directions, in any case."""
+    return redact_frame(frame)
+
+
+def cut(frame: str, limit: int) -> str:
+    """A frame longer than limit characters is kept cut, with its original size noted."""
+    if len(frame) <= limit:
         return frame
-    try:
-        data = json.loads(frame)
-    except (ValueError, TypeError):
-        return '"[unreadable frame naming a secret: not stored]"'
-    return json.dumps(_hide_secrets(data), separators=(",", ":"), ensure_ascii=False)
+    return f"{frame[:limit]} …[cut: the frame had {len(frame)} characters]"
+
+
+class LogBudget:
+    """Bytes of message log a charger may fill: at most `capacity` within a rolling `window_s` (a bucket
+    refilled continuously), so a charger sending large frames fast cannot fill the database or the
+    staff page. Frames over the budget are counted, and noted in one row once the budget allows."""
+
+    def __init__(self, capacity: int, window_s: float) -> None:
+        self.capacity, self.rate = capacity, capacity / max(window_s, 1e-3)
+        self._state: dict[str, list[float]] = {}  # identity -> [allowance, at, frames skipped, bytes skipped]
+        self.skipped = 0
+
+    def spend(self, identity: str, size: int, now: float | None = None) -> tuple[bool, str | None]:
+        """(store this frame?, a note about frames skipped before it, to store first)."""
+        now = time.monotonic() if now is None else now
+        state = self._state.setdefault(identity, [float(self.capacity), now, 0, 0])
+        state[0] = min(float(self.capacity), state[0] + (now - state[1]) * self.rate)
+        state[1] = now
+        note = (f'"[message log budget of this charger spent: {int(state[2])} frame(s), '
+                f'{int(state[3])} characters not stored]"') if state[2] else None
+        if size + len(note or "") > state[0]:
+            state[2] += 1
+            state[3] += size
+            self.skipped += 1
+            return False, None
+        state[0] -= size + len(note or "")
+        state[2] = state[3] = 0
+        if len(self._state) > 100_000:  # idle chargers' full buckets need not be remembered
+            self._state = {k: v for k, v in self._state.items() if v[0] < self.capacity}
+        return True, note
 
 
 def insert_rows(session: Session, rows: list[dict]) -> None:
@@ -114,6 +131,8 @@ class MessageLog:
         self.max_buffer_bytes = max_buffer_bytes or int(setting("OCPP_MSGLOG_BUFFER_BYTES"))
         self._pending: deque[dict] = deque()
         self._pending_bytes = 0
+        self.budget = LogBudget(int(setting("OCPP_MSGLOG_BUDGET_BYTES")), float(setting("OCPP_MSGLOG_BUDGET_WINDOW_S")))
+        self.frame_max = int(setting("OCPP_MSGLOG_FRAME_MAX_BYTES"))
         self.dropped = 0  # frames dropped because the buffer was full (database away)
         self.quarantined = 0  # frames the database refused to store, dropped one by one
         self._wake = asyncio.Event()
@@ -122,15 +141,21 @@ class MessageLog:
 
     def stats(self) -> dict:
         return {"buffered": len(self._pending), "buffered_bytes": self._pending_bytes,
+                "over_budget": self.budget.skipped,
                 "dropped": self.dropped, "quarantined": self.quarantined}
 
     def record(self, identity: str, direction: str, frame: str, at: datetime | None = None,
                parsed: Any = _UNREAD) -> None:
         mtype, uid, action = describe(frame, parsed)
-        self._keep([{
-            "identity": identity, "direction": direction, "message_type": mtype, "unique_id": uid,
-            "action": action, "frame": clean(redact(frame)), "created_at": at or utcnow(),
-        }], front=False)
+        stored = cut(clean(redact(frame)), self.frame_max)
+        allowed, note = self.budget.spend(identity, len(stored))
+        rows = [{"identity": identity, "direction": direction, "message_type": None, "unique_id": None,
+                 "action": None, "frame": note, "created_at": at or utcnow()}] if note else []
+        if allowed:
+            rows.append({"identity": identity, "direction": direction, "message_type": mtype, "unique_id": uid,
+                         "action": action, "frame": stored, "created_at": at or utcnow()})
+        if rows:
+            self._keep(rows, front=False)
         if len(self._pending) >= MAX_BATCH:
             self._wake.set()
 

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import http
+import ipaddress
 import json
 import logging
 import re
@@ -15,6 +17,7 @@ from sqlalchemy import text
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.headers import build_www_authenticate_basic
+from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
@@ -47,19 +50,21 @@ async def check_charger(node: Node, connection: ServerConnection, request: Reque
     """Authenticate before the WebSocket opens: one 401 for unknown identities and wrong passwords."""
     path = urlsplit(request.path).path
     if path in HEALTH_PATHS:
-        return await health(node, connection)
+        return await health(node, connection, request.headers)
     identity = identity_from_path(request.path)
     peer = connection.remote_address[0] if connection.remote_address else "?"
     if identity is None:
         log.info("refused %s from %s: not an OCPP path", path[:80], peer)
         return _refuse(connection, http.HTTPStatus.NOT_FOUND, "Not found")
-    if await auth.too_many_failures(node, peer, identity):
-        log.warning("refused %r from %s: too many failed log-ins", identity, peer)
-        response = _refuse(connection, http.HTTPStatus.TOO_MANY_REQUESTS, "Too many failed attempts")
-        response.headers["Retry-After"] = setting("OCPP_AUTH_WINDOW_S")
-        return response
-    if not await auth.authenticate(node, identity, request.headers):
+    suspect = await auth.too_many_failures(node, peer, identity)
+    if not await auth.authenticate(node, identity, request.headers, suspect=suspect):
         await auth.record_failure(node, peer, identity)
+        if suspect:  # slow the failures down; the right secret above was never refused for them
+            await asyncio.sleep(float(setting("OCPP_AUTH_PENALTY_S")))
+            log.warning("refused %r from %s: too many failed log-ins", identity, peer)
+            response = _refuse(connection, http.HTTPStatus.TOO_MANY_REQUESTS, "Too many failed attempts")
+            response.headers["Retry-After"] = setting("OCPP_AUTH_WINDOW_S")
+            return response
         log.warning("refused %r from %s: unknown identity or wrong credentials", identity, peer)
         return _refuse(connection, http.HTTPStatus.UNAUTHORIZED, "Invalid credentials")
     connection.ocpp_identity = identity  # type: ignore[attr-defined]
@@ -71,7 +76,7 @@ def _select_one(node: Node) -> None:
         s.execute(text("SELECT 1"))
 
 
-async def health(node: Node, connection: ServerConnection) -> Response:
+async def health(node: Node, connection: ServerConnection, request_headers: Headers) -> Response:
     """200 with JSON when the database and Redis answer and the node's own last database call worked."""
     database = redis_ok = False
     try:
@@ -84,14 +89,37 @@ async def health(node: Node, connection: ServerConnection) -> Response:
     except Exception:
         log.warning("health: Redis does not answer")
     ok = database and redis_ok and not node.database_failing
-    body = json.dumps({"status": "ok" if ok else "unavailable", "node": node.node_id,
+    status = http.HTTPStatus.OK if ok else http.HTTPStatus.SERVICE_UNAVAILABLE
+    if not may_see_health_details(connection, request_headers):
+        return _json(connection, status, {"status": "ok" if ok else "unavailable"})
+    return _json(connection, status, {"status": "ok" if ok else "unavailable", "node": node.node_id,
                        "connections": len(node.connections), "database": database, "redis": redis_ok,
                        "database_failing": node.database_failing, "database_errors": node.db_errors,
                        "message_log": node.msglog.stats(),
                        "group_commit": {"batches": node.writer.batches, "items": node.writer.items,
                                         "retried_batches": node.writer.retried_batches},
                        "charger_cache": node.cache.stats()})
-    response = connection.respond(http.HTTPStatus.OK if ok else http.HTTPStatus.SERVICE_UNAVAILABLE, body)
+
+
+def may_see_health_details(connection: ServerConnection, headers: Headers) -> bool:
+    """Details (host, process, counters) only with the configured token, or from a private address when
+    OCPP_HEALTH_DETAILS_PRIVATE is on; anyone else learns only ok/unavailable."""
+    token = setting("OCPP_HEALTH_TOKEN")
+    sent = headers.get_all("Authorization")[0] if len(headers.get_all("Authorization")) == 1 else ""
+    if token and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        return True
+    if setting("OCPP_HEALTH_DETAILS_PRIVATE") not in ("1", "true", "yes"):
+        return False
+    try:
+        address = ipaddress.ip_address((connection.remote_address or ("",))[0])
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private
+
+
+def _json(connection: ServerConnection, status: http.HTTPStatus, data: dict) -> Response:
+    response = connection.respond(status, json.dumps(data))
+    response.headers["Cache-Control"] = "no-store"
     del response.headers["Content-Type"]
     response.headers["Content-Type"] = "application/json"
     return response

@@ -1,7 +1,7 @@
 """A simulated OCPP 1.6J charge point, runnable and importable.
 
     python -m ocpp_server.simulator --url ws://127.0.0.1:9000/ocpp --id CP-DEMO-1 \
-        --password demo-charger-secret [--connectors 2] [--heartbeat S] [--auto-plug] [--meter-interval 5]
+        --password Solbakken-Demo-Lader-2025 [--connectors 2] [--heartbeat S] [--auto-plug] [--meter-interval 5]
 
 It boots, sends heartbeats at the interval the server gives, reports every connector, answers
 remote start/stop, availability, reset, unlock, trigger and configuration calls, and meters

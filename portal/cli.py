@@ -90,14 +90,25 @@ def register_cli(app: Flask) -> None:
     @chargers.command("add")
     @click.argument("identity")
     @click.option("--site", "site_slug", required=True)
-    @click.option("--password", required=True, help="The charger's secret, 16-40 bytes.")
+    @click.option("--password", default=None,
+                  help="The charger's secret (16-40 bytes, varied). Without it a random one is made and "
+                       "printed once.")
     @click.option("--connectors", default=1, type=int, show_default=True)
     @click.option("--name", default="")
     @click.option("--type", "cp_type", type=click.Choice(["public", "private", "personal"]), default="private")
     def chargers_add(identity, site_slug, password, connectors, name, cp_type) -> None:
-        """Register a charge point so it can connect with its password."""
+        """Register a charge point so it can connect with its password (made here unless --password)."""
         from portal.services.onboarding import OnboardingError, add_charge_point, site_by_slug
+        from portal.services.secrets import charger_secret_problem, new_charger_secret
 
+        generated = password is None
+        if generated:
+            password = new_charger_secret()
+        elif charger_secret_problem(password) == "weak":
+            raise click.ClickException(
+                "the charger password is too easy to guess: use at least 10 different characters from three "
+                "of lower case, upper case, digits and other characters, no common pattern; or leave out "
+                "--password and a random one is made")
         with _db().session() as session:
             site = site_by_slug(session, site_slug)
             if site is None:
@@ -108,6 +119,8 @@ def register_cli(app: Flask) -> None:
                 raise click.ClickException(str(exc)) from exc
             session.commit()
             click.echo(f"added {cp.identity} at {site.slug} with {connectors} connector(s)")
+        if generated:  # shown this once: only its hash is stored
+            click.echo(f"charger secret (shown only now; set it on the charger as its password): {password}")
 
     @chargers.command("import")
     @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))

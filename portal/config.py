@@ -41,6 +41,12 @@ ENV_KEYS = (
     "OCPP_DB_STATEMENT_TIMEOUT_S",
     "OCPP_AUTH_MAX_FAILURES",
     "OCPP_AUTH_WINDOW_S",
+    "OCPP_AUTH_PENALTY_S",
+    "OCPP_MSGLOG_BUDGET_BYTES",
+    "OCPP_MSGLOG_BUDGET_WINDOW_S",
+    "OCPP_MSGLOG_FRAME_MAX_BYTES",
+    "OCPP_HEALTH_TOKEN",
+    "OCPP_HEALTH_DETAILS_PRIVATE",
     "OCPP_MAX_MESSAGES_PER_S",
     "OCPP_IDLE_TIMEOUT_S",
     "OCPP_PING_INTERVAL_S",
@@ -89,10 +95,21 @@ class Config:
     OCPP_MSGLOG_BUFFER_BYTES = str(8 * 1024 * 1024)
     # A node's database statements and connects give up after this long (a hung database fails fast).
     OCPP_DB_STATEMENT_TIMEOUT_S = "10"
-    # Wrong passwords from one address or for one identity: after this many within the window,
-    # the node answers 429 until the window ends.
+    # Wrong passwords from one address or for one identity: after this many within the window, further
+    # failures are answered 429 after a pause of OCPP_AUTH_PENALTY_S, and their checks wait behind every
+    # other handshake's. A charger presenting the right secret is never refused by this (SECURITY.md).
     OCPP_AUTH_MAX_FAILURES = "10"
     OCPP_AUTH_WINDOW_S = "300"
+    OCPP_AUTH_PENALTY_S = "1"
+    # The message log keeps at most this many bytes per charger within the rolling window (refilled
+    # continuously); a stored frame is cut at OCPP_MSGLOG_FRAME_MAX_BYTES with its original size noted.
+    OCPP_MSGLOG_BUDGET_BYTES = str(1024 * 1024)
+    OCPP_MSGLOG_BUDGET_WINDOW_S = "3600"
+    OCPP_MSGLOG_FRAME_MAX_BYTES = str(16 * 1024)
+    # /healthz on the charger port answers only ok/unhealthy, unless the caller sends this token
+    # (Authorization: Bearer ...) or, with OCPP_HEALTH_DETAILS_PRIVATE=1, calls from a private address.
+    OCPP_HEALTH_TOKEN = ""
+    OCPP_HEALTH_DETAILS_PRIVATE = "1"
     # Messages per second a charger may send (a burst of five seconds' worth); beyond it the node
     # reads its socket more slowly (nothing is refused, so a charger emptying its queue loses nothing).
     OCPP_MAX_MESSAGES_PER_S = "20"

@@ -23,6 +23,7 @@ from portal.security.sessions import init_sessions, load_user
 from portal.security.transport import init_transport
 from portal.services import after_close, meter_flags
 from portal.services import pricing
+from portal.services.secrets import hide_secret_values, redact_frame
 
 log = logging.getLogger(__name__)
 LANG_COOKIE = "lang"
@@ -50,6 +51,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["meter_notes"] = lambda tx: [_(text) for text in meter_flags.describe(tx)]
     # what a resident is told about a staff decision on their session (never the staff member's own words)
     app.jinja_env.filters["resident_reason"] = lambda tx: _(after_close.resident_text(tx))
+    # a charger's secret is never shown, even from rows written before it was blanked on the way in
+    app.jinja_env.filters["hide_secrets"] = hide_secret_values
+    app.jinja_env.filters["log_frame"] = _log_frame
     _register_errors(app)
     init_transport(app)
     init_headers(app)
@@ -177,6 +181,18 @@ def _money(minor: int | None, currency: str = "NOK") -> str:
 
 def _per_kwh(price, currency: str = "NOK") -> str:
     return pricing.format_per_kwh(price, currency, current_language())
+
+
+LOG_FRAME_SHOWN = 2000  # characters of one logged OCPP frame on the staff page
+
+
+def _log_frame(frame: str) -> str:
+    """A logged frame as the staff page shows it: secrets blanked, at most LOG_FRAME_SHOWN characters."""
+    frame = redact_frame(frame or "")
+    if len(frame) <= LOG_FRAME_SHOWN:
+        return frame
+    return frame[:LOG_FRAME_SHOWN] + " … " + _("(%(count)s more characters not shown)",
+                                               count=len(frame) - LOG_FRAME_SHOWN)
 
 
 def _kwh(wh: int | None) -> str:

@@ -38,7 +38,7 @@ WEB_PORT = int(os.environ.get("WEB_PORT", "5000"))
 os.environ.setdefault("PORTAL_BASE_URL", f"http://{WEB_HOST}:{WEB_PORT}")
 OCPP_HOST = os.environ.setdefault("OCPP_HOST", "127.0.0.1")
 OCPP_PORT = int(os.environ.setdefault("OCPP_PORT", "9000"))
-CHARGER_PASSWORD = os.environ.get("DEMO_CHARGER_PASSWORD", "demo-charger-secret")
+CHARGER_PASSWORD = os.environ.get("DEMO_CHARGER_PASSWORD", "Solbakken-Demo-Lader-2025")
 DEMO_CHARGERS = [("CP-DEMO-1", 2), ("CP-DEMO-2", 1), ("CP-NORDLYS-1", 1), ("CP-DEMO-HOME", 1)]
 
 _print_lock = threading.Lock()

@@ -32,6 +32,7 @@ from portal.models import ActionRequest, ChargePoint, IdTag, Transaction, User
 from portal.services import access
 from portal.services import connector_holds as holds
 from portal.services.onboarding import virtual_tag
+from portal.services.secrets import REDACTED, hide_secret_values, is_secret_key
 from worker import settings
 
 log = logging.getLogger(__name__)
@@ -242,6 +243,8 @@ def request_action(session: Session, user: User, charge_point: ChargePoint, acti
         raise ActionRefused("unknown_action")
     if payload_problem(action, payload):
         raise ActionRefused("invalid_payload")
+    if action == "ChangeConfiguration" and is_secret_key(payload.get("key")) and payload.get("value") != REDACTED:
+        raise ActionRefused("secret_rotation_only")  # the clear secret never reaches a row: see secret_rotation
     if connector_id is None and isinstance(payload.get("connectorId"), int):
         connector_id = payload["connectorId"]
     if action not in HOLDING_ACTIONS:
@@ -349,11 +352,13 @@ def claim_and_read(session: Session, action_id: int, now: datetime | None = None
 
 def finish(session: Session, action_id: int, state: str, *, from_states: tuple[str, ...] = ("sent",),
            response: dict | None = None, error: str | None = None) -> bool:
-    """Move a request to a final state if it is still in one of `from_states`; commits."""
+    """Move a request to a final state if it is still in one of `from_states`; commits. An AuthorizationKey
+    in the answer (a GetConfiguration that shows it) is stored blanked."""
     now = utcnow()
     values: dict[str, Any] = dict(state=state, response=response, error=error, answered_at=now, updated_at=now)
     if state != "accepted":  # a refused or failed start/stop no longer holds its connector
         values["holds_connector"] = False
+    response = hide_secret_values(response) if response is not None else None
     changed = session.execute(
         update(ActionRequest)
         .where(ActionRequest.id == action_id, ActionRequest.state.in_(from_states))

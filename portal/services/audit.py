@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEntry, User
+from portal.services.secrets import hide_secret_values
 
 
 def _plain(value: Any) -> Any:
@@ -34,7 +35,9 @@ def changed(before: dict | None, after: dict | None) -> bool:
 def record(session: Session, actor: User | None, site_id: int | None, entity: str, entity_id: int | None,
            action: str, before: dict | None = None, after: dict | None = None, *, area: str = "site",
            reason: str | None = None) -> AuditEntry:
-    """Write one audit entry (flushes, never commits). Staff console entries use area="staff" and a reason."""
+    """Write one audit entry (flushes, never commits). Staff console entries use area="staff" and a reason.
+    An AuthorizationKey value in before/after is blanked."""
+    before, after = hide_secret_values(before), hide_secret_values(after)
     entry = AuditEntry(
         actor_id=actor.id if actor is not None else None, site_id=site_id, entity=entity,
         entity_id=entity_id, action=action, area=area, reason=reason,

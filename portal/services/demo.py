@@ -8,12 +8,13 @@ from sqlalchemy.orm import Session
 
 from portal.db import utcnow
 from portal.models import ChargePoint, IdTag, Site, SubscriptionPlan, Tariff, TariffGroup, User, UserSubscription
+from portal.services.secrets import hash_charger_secret, verify_secret
 from portal.services.onboarding import add_charge_point, add_member, create_user, find_user, site_by_slug
 from portal.services.secrets import hash_secret
 
 DEMO_PASSWORD = "demo-password"
 DEMO_DOMAIN = "@demo.test"
-DEMO_CHARGER_SECRET = "demo-charger-secret"
+DEMO_CHARGER_SECRET = "Solbakken-Demo-Lader-2025"
 # Demo names are written in each site's own language, as a real board would name them.
 NORWEGIAN = {"residents": "beboere", "guests": "gjester", "base": "grunntariff (ingen lading)", "group": "standard"}
 SWEDISH = {"residents": "boende", "guests": "gäster", "base": "grundtaxa (ingen laddning)", "group": "standard"}
@@ -110,6 +111,8 @@ def seed_demo(session: Session) -> None:
         cp = next((c for c in site.charge_points if c.identity == identity), None)
         if cp is None:
             cp = add_charge_point(session, identity, site, DEMO_CHARGER_SECRET, connectors, name=name)
+        elif not verify_secret(cp.secret_hash, DEMO_CHARGER_SECRET):  # seeded before the demo secret changed
+            cp.secret_hash = hash_charger_secret(DEMO_CHARGER_SECRET)
         cp.tariff_group_id = group.id
     session.flush()
     _lived_in(session, solbakken, nordlys, sol_group, resident, board)

@@ -5,7 +5,9 @@ import base64
 import functools
 import hashlib
 import hmac
+import json
 import os
+import re
 import secrets as _secrets
 
 from argon2 import PasswordHasher
@@ -19,10 +21,67 @@ def hash_secret(plain: str) -> str:
     return _hasher.hash(plain)
 
 
-# Charger secrets are 16-40 random bytes (OCPP security profile 1/2), so a light scrypt is enough and
-# keeps bulk onboarding of thousands of chargers fast; people's passwords get full argon2id.
+# Charger secrets are made by the portal (24 random bytes) or typed strong ones of 16-40 characters (OCPP
+# security profile 1/2), so a light scrypt is enough and keeps reconnect storms and bulk onboarding of
+# thousands of chargers fast; people's passwords get full argon2id (SECURITY.md says why).
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**10, 8, 1
 CHARGER_SECRET_MIN, CHARGER_SECRET_MAX = 16, 40
+SECRET_CONFIG_KEY = "AuthorizationKey"  # the OCPP 1.6 configuration key holding the charger's secret
+REDACTED = "***"
+
+
+def is_secret_key(name: object) -> bool:
+    """Is this configuration key name the AuthorizationKey? OCPP 1.6 key names are case-insensitive."""
+    return isinstance(name, str) and name.strip().casefold() == SECRET_CONFIG_KEY.casefold()
+
+
+def hide_secret_values(node: object, texts: bool = False) -> object:
+    """A copy of decoded JSON with every AuthorizationKey value blanked: a configuration entry
+    {"key": "authorizationkey ", "value": ...} keeps its name and loses its value; a field so named too.
+    texts: a text naming the key is blanked whole (e.g. a DataTransfer whose data is JSON text)."""
+    if texts and isinstance(node, str) and _NAMES_SECRET.search(node) and not is_secret_key(node):
+        return REDACTED
+    if isinstance(node, list):
+        return [hide_secret_values(item, texts) for item in node]
+    if isinstance(node, dict):
+        if is_secret_key(node.get("key")):
+            return {k: (REDACTED if k == "value" else v) for k, v in node.items()}
+        return {k: (REDACTED if is_secret_key(k) else hide_secret_values(v, texts)) for k, v in node.items()}
+    return node
+
+
+# In a raw OCPP frame: the key's name in any case; a frame with a JSON escape (\u...) is decoded to be sure.
+_NAMES_SECRET = re.compile(r"authorizationkey", re.IGNORECASE)
+_MAY_NAME_SECRET = re.compile(r"authorizationkey|\\u", re.IGNORECASE)
+
+
+def redact_frame(frame: str) -> str:
+    """An OCPP frame as it may be stored or shown: AuthorizationKey values blanked, whichever way it went.
+    A frame that may name the key but cannot be read (or was cut) is replaced by a note."""
+    if not _MAY_NAME_SECRET.search(frame):
+        return frame
+    try:
+        data = json.loads(frame)
+    except (ValueError, TypeError):
+        if not _NAMES_SECRET.search(frame):
+            return frame
+        return '"[unreadable frame naming a secret: not stored]"'
+    return json.dumps(hide_secret_values(data, texts=True), separators=(",", ":"), ensure_ascii=False)
+
+
+def charger_secret_problem(secret: str) -> str | None:
+    """None when a typed charger secret may be used, else "length" (16-40 bytes) or "weak": it needs at
+    least 10 different characters from three of lower case, upper case, digits and other characters, and
+    no common pattern. Secrets the portal makes (new_charger_secret) are never checked this way."""
+    if not CHARGER_SECRET_MIN <= len(secret.encode()) <= CHARGER_SECRET_MAX:
+        return "length"
+    from portal.security.passwords import is_weak
+
+    kinds = (str.islower, str.isupper, str.isdigit, lambda c: not c.isalnum())
+    variety = sum(any(kind(c) for c in secret) for kind in kinds)
+    if len(set(secret)) < 10 or variety < 3 or is_weak(secret):
+        return "weak"
+    return None
 
 
 def hash_charger_secret(plain: str) -> str:
@@ -75,7 +134,8 @@ def needs_rehash(stored_hash: str) -> bool:
 
 
 def new_charger_secret() -> str:
-    """A fresh charger secret: 24 random bytes, URL-safe (32 characters)."""
+    """A fresh charger secret: 24 random bytes (at least the 20 the OCPP 1.6 security whitepaper asks
+    for), URL-safe (32 characters)."""
     return _secrets.token_urlsafe(24)
 
 

@@ -25,7 +25,9 @@ REFUSALS = {
     "not_active": _l("That session is no longer running."),
     "bad_choice": _l("Choose one of the options."),
     "bad_config": _l("Enter a configuration key (at most 50 characters) and a value (at most 500)."),
-    "bad_secret": _l("The new secret must be 16 to 40 characters long."),
+    "bad_secret": _l("The new secret must be 16 to 40 characters long, with at least 10 different characters "
+                     "from three of: lower case, upper case, digits, other characters, and no common pattern. "
+                     "Or let the portal make one."),
     "still_pending": _l("The request is still under way; wait for its answer first."),
     "secret_retry": _l("A new secret is never sent twice: change the AuthorizationKey again with a new secret."),
     "invalid_payload": _l("The charger would not understand that request."),

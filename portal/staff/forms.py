@@ -28,6 +28,9 @@ class ActionForm(FlaskForm):
     keys = StringField(_l("Keys (empty for all; separate with commas)"), validators=[Optional(), Length(max=500)])
     key = StringField(_l("Configuration key"), validators=[Optional(), Length(max=50)])
     value = StringField(_l("New value"), validators=[Optional(), Length(max=500)])
+    secret_choice = RadioField(_l("New secret"), default="generate", choices=[
+        SelectChoice("generate", _l("Let the portal make one (recommended; nobody ever sees it)")),
+        SelectChoice("type", _l("Type one (16–40 characters, twice)"))])
     secret = PasswordField(_l("New charger secret (16–40 characters)"), validators=[Optional(), Length(max=40)])
     operative = RadioField(_l("Status"), default="enabled", choices=[
         SelectChoice("enabled", _l("Enabled")), SelectChoice("disabled", _l("Disabled"))])

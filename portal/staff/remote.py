@@ -17,6 +17,7 @@ from portal.htmx import hx_redirect, render
 from portal.models import ActionRequest, Transaction
 from portal.services import actions
 from portal.services.staff import remote, secret_rotation
+from portal.services.secrets import hide_secret_values, is_secret_key
 from portal.services.staff.remote import RemoteRefused
 from portal.staff.common import bp, charger_or_404, refusal, staff_area
 from portal.staff.forms import ActionForm, ReasonForm
@@ -40,9 +41,21 @@ def _missing(kind: str, form: ActionForm) -> bool:
     return missing
 
 
+def _is_rotation(kind: str, form: ActionForm) -> bool:
+    return kind == "change_config" and is_secret_key(form.key.data)
+
+
+def _normalise_secret_key(kind: str, form: ActionForm) -> None:
+    """The AuthorizationKey in any case or spacing is the rotation: its canonical name, and no value
+    field (a secret typed there would be echoed on the confirmation page)."""
+    if _is_rotation(kind, form):
+        form.key.data = remote.SECRET_KEY_NAME
+        form.value.data = ""
+
+
 def _secret_typed_twice(kind: str, form: ActionForm) -> bool:
-    """A new AuthorizationKey is typed on the confirmation step, twice, and never echoed back."""
-    if kind != "change_config" or form.key.data != remote.SECRET_KEY_NAME:
+    """A new AuthorizationKey is made by the portal, or typed on the confirmation step twice; never echoed."""
+    if not _is_rotation(kind, form) or form.secret_choice.data != "type":
         return True
     if not form.secret.data:
         form.secret.errors = [_("Enter the new secret.")]
@@ -70,7 +83,10 @@ def _perform(kind: str, cp, form: ActionForm) -> remote.Requested:
         keys = [k.strip() for k in (form.keys.data or "").split(",") if k.strip()]
         return remote.Requested(remote.get_configuration(session, user, cp, keys, reason))
     if kind == "change_config":
-        value = form.secret.data if form.key.data == remote.SECRET_KEY_NAME else form.value.data
+        if _is_rotation(kind, form):
+            value = form.secret.data if form.secret_choice.data == "type" else None  # None: a new one is made
+        else:
+            value = form.value.data
         return remote.change_configuration(session, user, cp, form.key.data, value, reason)
     return remote.Requested(remote.availability(session, user, cp, form.operative.data == "enabled", reason))
 
@@ -96,7 +112,9 @@ def action(identity: str, kind: str):
         form.connector.data = request.args.get("connector", type=int)
         form.transaction.data = request.args.get("transaction", type=int)
         form.key.data = request.args.get("key", "")
+        _normalise_secret_key(kind, form)
         return render("staff/action.html", block="panel", cp=cp, kind=kind, form=form, step="form")
+    _normalise_secret_key(kind, form)
     if not form.validate_on_submit() or _missing(kind, form):
         return render("staff/action.html", block="panel", cp=cp, kind=kind, form=form, step="form", status=422)
     if form.confirmed.data != "yes":
@@ -127,9 +145,10 @@ def _staff_request(action_id: int) -> ActionRequest:
 def action_request(action_id: int):
     """One request's state; polls while it is pending. GetConfiguration answers are shown as a table."""
     row = _staff_request(action_id)
+    response = hide_secret_values(row.response or {})  # (answers stored before they were blanked on arrival)
     return render("staff/action_request.html", block="request", row=row, cp=row.charge_point,
-                  form=ReasonForm(), config=(row.response or {}).get("configurationKey") or [],
-                  unknown_keys=(row.response or {}).get("unknownKey") or [])
+                  form=ReasonForm(), config=response.get("configurationKey") or [],
+                  unknown_keys=response.get("unknownKey") or [])
 
 
 @bp.route("/actions/<int:action_id>/retry", methods=["POST"])

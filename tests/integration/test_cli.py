@@ -82,8 +82,29 @@ def test_chargers_add_with_a_bad_password_length_says_why(runner, session, passw
     assert _count(session, ChargePoint) == 0
 
 
+def test_chargers_add_without_a_password_makes_one_and_shows_it_once(runner, session):
+    """Issue 23: secrets made by the portal by default (20+ random bytes), printed once, stored as a hash."""
+    session.add(Site(slug="solbakken", name="Solbakken borettslag"))
+    session.commit()
+    result = runner.invoke(args=["chargers", "add", "CP-GEN-1", "--site", "solbakken"])
+    assert result.exit_code == 0, result.output
+    secret = result.output.strip().rsplit(" ", 1)[1]
+    assert len(secret) >= 27 and result.output.count(secret) == 1  # 24 random bytes, URL-safe
+    cp = session.scalar(select(ChargePoint).where(ChargePoint.identity == "CP-GEN-1"))
+    assert verify_secret(cp.secret_hash, secret) and secret not in cp.secret_hash
+
+
+@pytest.mark.parametrize("password", ["demo-charger-secret", "aaaaaaaaaaaaaaaaaaaa", "Password1234567890"])
+def test_chargers_add_refuses_a_typed_password_that_is_easy_to_guess(runner, session, password):
+    session.add(Site(slug="solbakken", name="Solbakken borettslag"))
+    session.commit()
+    result = runner.invoke(args=["chargers", "add", "CP-WEAK", "--site", "solbakken", "--password", password])
+    assert result.exit_code != 0 and "too easy to guess" in result.output
+    assert _count(session, ChargePoint) == 0
+
+
 def test_chargers_add_to_an_unknown_site(runner):
-    result = runner.invoke(args=["chargers", "add", "CP-X", "--site", "nowhere", "--password", "s" * 20])
+    result = runner.invoke(args=["chargers", "add", "CP-X", "--site", "nowhere", "--password", "a-secret-of-24-characters"])
     assert result.exit_code != 0 and "no site with slug 'nowhere'" in result.output
 
 

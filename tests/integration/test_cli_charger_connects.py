@@ -9,7 +9,7 @@ from portal.models import ChargePoint
 from tests.factories import make_site
 from tests.integration.ocpp_helpers import basic, eventually, ocpp_node, run
 
-SECRET = "0123456789abcdef0123"
+SECRET = "Acme-0042-fjord-7xQ9"
 
 
 def test_cli_registered_charger_boots_with_its_password(app, session, db, redis_url):

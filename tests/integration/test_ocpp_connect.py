@@ -152,6 +152,36 @@ def test_health_endpoint(db, redis_url):
     assert run(scenario())["status"] == "ok"
 
 
+def test_health_details_only_for_private_addresses_or_with_the_token(db, redis_url, monkeypatch):
+    """Issue 23: host, process id and database error counters were shown to anyone who could reach the port."""
+    from types import SimpleNamespace
+
+    from websockets.datastructures import Headers
+
+    from ocpp_server.server import may_see_health_details
+
+    monkeypatch.setenv("OCPP_HEALTH_TOKEN", "health-token-for-tests")
+
+    def reader(headers):
+        async def scenario():
+            async with ocpp_node(db, redis_url) as node:
+                url = node.url.replace("ws://", "http://").replace("/ocpp", "/healthz")
+                request = urllib.request.Request(url, headers=headers)
+                return json.loads(await asyncio.to_thread(lambda: urllib.request.urlopen(request, timeout=5).read()))
+        return run(scenario())
+
+    assert "node" in reader({})  # from 127.0.0.1, a private address: the details
+    monkeypatch.setenv("OCPP_HEALTH_DETAILS_PRIVATE", "0")  # e.g. behind a load balancer
+    assert reader({}) == {"status": "ok"}
+    assert reader({"Authorization": "Bearer wrong"}) == {"status": "ok"}
+    assert "database_errors" in reader({"Authorization": "Bearer health-token-for-tests"})
+    monkeypatch.setenv("OCPP_HEALTH_DETAILS_PRIVATE", "1")
+    public, private = (SimpleNamespace(remote_address=(a, 40000)) for a in ("193.90.1.7", "10.1.2.3"))
+    assert not may_see_health_details(public, Headers())
+    assert may_see_health_details(private, Headers())
+    assert may_see_health_details(public, Headers({"Authorization": "Bearer health-token-for-tests"}))
+
+
 def test_tls_security_profile_2(db, redis_url, charger, tmp_path):
     import shutil
     import ssl

@@ -80,19 +80,25 @@ def test_unknown_identity_wrong_password_and_two_authorization_headers_all_get_t
 
 def test_repeated_wrong_passwords_are_slowed_down_for_the_address_and_the_identity(db, redis_url, chargers,
                                                                                   monkeypatch):
+    """Failures beyond the limit answer 429 after a pause; the right secret still connects (issue 23)."""
     monkeypatch.setenv("OCPP_AUTH_MAX_FAILURES", "3")
+    monkeypatch.setenv("OCPP_AUTH_PENALTY_S", "0.3")
 
     async def scenario():
         async with ocpp_node(db, redis_url) as node:
             wrong = [await _open(node, chargers, _auth(chargers, f"wrong-{i}")) for i in range(3)]
+            started = asyncio.get_running_loop().time()
+            wrong_after = await _open(node, chargers, _auth(chargers, "wrong-again"))
+            paused = asyncio.get_running_loop().time() - started
             right_after = await _open(node, chargers, _auth(chargers, CHARGER_SECRET))
             await node.redis.delete("ocpp:authfail:ip:127.0.0.1")  # only the identity's count is left
-            still_for_identity = await _open(node, chargers, _auth(chargers, CHARGER_SECRET))
+            still_for_identity = await _open(node, chargers, _auth(chargers, "wrong-once-more"))
             other = await _open(node, "CP-ODD-PASSWORD", _auth("CP-ODD-PASSWORD", ODD_PASSWORD))
-            return wrong, right_after, still_for_identity, other
+            return wrong, wrong_after, paused, right_after, still_for_identity, other
 
-    wrong, right_after, still_for_identity, other = run(scenario())
-    assert wrong == [401, 401, 401] and right_after == 429 and still_for_identity == 429 and other == 101
+    wrong, wrong_after, paused, right_after, still_for_identity, other = run(scenario())
+    assert wrong == [401, 401, 401] and wrong_after == 429 and paused >= 0.3
+    assert right_after == 101 and still_for_identity == 429 and other == 101
 
 
 def test_a_frame_over_the_size_limit_closes_the_socket_and_others_carry_on(db, redis_url, chargers):

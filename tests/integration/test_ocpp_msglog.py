@@ -50,7 +50,7 @@ def test_a_batch_with_a_frame_the_database_refuses_is_written_without_it(db):
     asyncio.run(log.flush())  # nothing left to replay
     with db.session() as s:
         assert sorted(s.scalars(select(OcppMessage.unique_id))) == ["one", "two"]
-    assert log.stats() == {"buffered": 0, "buffered_bytes": 0, "dropped": 0, "quarantined": 1}
+    assert log.stats() == {"buffered": 0, "buffered_bytes": 0, "dropped": 0, "quarantined": 1, "over_budget": 0}
 
 
 def test_the_buffer_is_capped_in_bytes_while_the_database_is_away():

@@ -109,6 +109,11 @@ def test_a_sent_reset_mail_keeps_no_working_link(client, session, smtp, redis_ur
     [2, "1", "ChangeConfiguration", {"key": "AuthorizationKey", "value": "0123456789abcdef"}],
     [3, "2", {"configurationKey": [{"key": "AuthorizationKey", "readonly": False, "value": "0123456789abcdef"}]}],
     [2, "3", "DataTransfer", {"vendorId": "x", "data": json.dumps({"AuthorizationKey": "0123456789abcdef"})}],
+    # OCPP key names are case-insensitive: any spelling is the same secret (issue 23)
+    [2, "4", "ChangeConfiguration", {"key": "authorizationkey", "value": "0123456789abcdef"}],
+    [2, "5", "ChangeConfiguration", {"key": " AUTHORIZATIONKEY ", "value": "0123456789abcdef"}],
+    [3, "6", {"configurationKey": [{"key": "AuthorizationKEY", "readonly": True, "value": "0123456789abcdef"}]}],
+    [2, "7", "DataTransfer", {"vendorId": "x", "data": json.dumps({"authorizationKey": "0123456789abcdef"})}],
 ])
 def test_the_ocpp_log_never_keeps_an_authorization_key(frame):
     stored = redact(json.dumps(frame))

@@ -226,13 +226,13 @@ def test_rotating_the_charger_secret_keeps_it_out_of_tables_and_pages(client, lo
     url = f"/staff/chargers/{cp.identity}/actions/change_config"
     step = client.post(url, data={"key": "AuthorizationKey", "reason": "yearly rotation"}, headers=HX)
     assert 'data-step="confirm"' in step.get_data(as_text=True)
-    differ = client.post(url, data={"key": "AuthorizationKey", "reason": "yearly rotation", "confirmed": "yes",
+    differ = client.post(url, data={"key": "AuthorizationKey", "reason": "yearly rotation", "confirmed": "yes", "secret_choice": "type",
                                     "secret": NEW_SECRET, "secret_again": NEW_SECRET + "x"}, headers=HX)
     assert differ.status_code == 422 and NEW_SECRET not in differ.get_data(as_text=True)
-    short = client.post(url, data={"key": "AuthorizationKey", "reason": "yearly rotation", "confirmed": "yes",
+    short = client.post(url, data={"key": "AuthorizationKey", "reason": "yearly rotation", "confirmed": "yes", "secret_choice": "type",
                                    "secret": "short", "secret_again": "short"}, headers=HX)
     assert short.status_code == 422 and "16 to 40" in short.get_data(as_text=True)
-    client.post(url, data={"key": "AuthorizationKey", "reason": "yearly rotation", "confirmed": "yes",
+    client.post(url, data={"key": "AuthorizationKey", "reason": "yearly rotation", "confirmed": "yes", "secret_choice": "type",
                            "secret": NEW_SECRET, "secret_again": NEW_SECRET}, headers=HX)
     row = session.scalar(select(ActionRequest))
     assert row.payload == {"key": "AuthorizationKey", "value": "***"}

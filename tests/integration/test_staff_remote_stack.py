@@ -78,7 +78,7 @@ def test_unlock_configuration_and_secret_rotation(client, db, env, console):
         assert 'data-key="AuthorizationKey"' not in table  # write-only on the charger
 
         rotation = ask(client, identity, "change_config", key="AuthorizationKey", reason="yearly rotation",
-                       secret=NEW_SECRET, secret_again=NEW_SECRET)
+                       secret_choice="type", secret=NEW_SECRET, secret_again=NEW_SECRET)
         assert final(db, rotation).state == "accepted"
         wait_for_db(db, lambda s: s.scalar(select(OcppMessage.id).where(
             OcppMessage.identity == identity, OcppMessage.action == "ChangeConfiguration")))

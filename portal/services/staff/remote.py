@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 from portal.models import ActionRequest, ChargePoint, IdTag, Transaction, User
 from portal.services import actions, audit
 from portal.services.onboarding import virtual_tag
-from portal.services.secrets import CHARGER_SECRET_MAX, CHARGER_SECRET_MIN, hash_charger_secret
+from portal.services.secrets import (
+    REDACTED, SECRET_CONFIG_KEY, charger_secret_problem, hash_charger_secret, is_secret_key, new_charger_secret,
+)
 from portal.services.staff.roles import require
 
-SECRET_KEY_NAME = "AuthorizationKey"
-REDACTED = "***"
+SECRET_KEY_NAME = SECRET_CONFIG_KEY
 TRIGGER_MESSAGES = ("StatusNotification", "MeterValues", "BootNotification", "Heartbeat")
 RESET_TYPES = ("Soft", "Hard")
 
@@ -132,17 +133,25 @@ def get_configuration(session: Session, staff: User, cp: ChargePoint, keys: list
     return _create(session, staff, cp, "GetConfiguration", payload, reason)
 
 
-def change_configuration(session: Session, staff: User, cp: ChargePoint, key: str, value: str,
+def change_configuration(session: Session, staff: User, cp: ChargePoint, key: str, value: str | None,
                          reason: str) -> Requested:
-    """ChangeConfiguration; the AuthorizationKey is a secret rotation (see the module docstring)."""
-    key, value = (key or "").strip(), value or ""
+    """ChangeConfiguration; the AuthorizationKey (in any case or spacing) is a secret rotation (see the
+    module docstring): value None makes a new secret, a typed one must be strong (charger_secret_problem)."""
+    key = (key or "").strip()
+    if is_secret_key(key):
+        return _rotate(session, staff, cp, value, reason)
+    value = value or ""
     if not key or len(key) > 50 or len(value) > 500:
         raise RemoteRefused("bad_config")
-    if key != SECRET_KEY_NAME:
-        return Requested(_create(session, staff, cp, "ChangeConfiguration", {"key": key, "value": value}, reason))
-    if not CHARGER_SECRET_MIN <= len(value.encode()) <= CHARGER_SECRET_MAX:
+    return Requested(_create(session, staff, cp, "ChangeConfiguration", {"key": key, "value": value}, reason))
+
+
+def _rotate(session: Session, staff: User, cp: ChargePoint, value: str | None, reason: str) -> Requested:
+    if value is None:
+        value = new_charger_secret()
+    elif charger_secret_problem(value) is not None:
         raise RemoteRefused("bad_secret")
-    row = _create(session, staff, cp, "ChangeConfiguration", {"key": key, "value": REDACTED}, reason)
+    row = _create(session, staff, cp, "ChangeConfiguration", {"key": SECRET_KEY_NAME, "value": REDACTED}, reason)
     row.pending_secret_hash = hash_charger_secret(value)
     session.flush()
     return Requested(row, secret=value)
@@ -165,7 +174,8 @@ def retry(session: Session, staff: User, old: ActionRequest, reason: str | None 
     require(staff, "support")
     if not old.is_final:
         raise RemoteRefused("still_pending")
-    if old.pending_secret_hash is not None or (old.payload or {}).get("value") == REDACTED:
+    payload = old.payload or {}
+    if old.pending_secret_hash is not None or payload.get("value") == REDACTED or is_secret_key(payload.get("key")):
         raise RemoteRefused("secret_retry")
     cp = old.charge_point
     row = _create(session, staff, cp, old.action, dict(old.payload or {}), reason or old.reason or "retry",

@@ -56,6 +56,21 @@ def apply_outcome(session: Session, action_id: int, *, maybe_delivered: bool = T
     return False
 
 
+def pending_hashes_many(session: Session, identities: list[str]) -> dict[str, list[str]]:
+    """The hashes of rotations whose answer was lost, per identity (one query for a batch of handshakes)."""
+    rows = session.execute(
+        select(ChargePoint.identity, ActionRequest.pending_secret_hash)
+        .join(ActionRequest, ActionRequest.charge_point_id == ChargePoint.id)
+        .where(ChargePoint.identity.in_(identities), ActionRequest.pending_secret_hash.is_not(None),
+               ActionRequest.state.in_(UNKNOWN_OUTCOME),
+               ActionRequest.created_at > utcnow() - timedelta(days=UNCONFIRMED_DAYS))
+        .order_by(ActionRequest.id.desc()))
+    found: dict[str, list[str]] = {}
+    for identity, pending in rows:
+        found.setdefault(identity, []).append(pending)
+    return found
+
+
 def promote_unconfirmed(session: Session, identity: str, password: str) -> bool:
     """A charger presents the secret of a rotation whose answer was lost: make it the charger's secret."""
     cp = session.scalar(select(ChargePoint).where(ChargePoint.identity == identity))
