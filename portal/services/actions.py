@@ -355,10 +355,10 @@ def finish(session: Session, action_id: int, state: str, *, from_states: tuple[s
     """Move a request to a final state if it is still in one of `from_states`; commits. An AuthorizationKey
     in the answer (a GetConfiguration that shows it) is stored blanked."""
     now = utcnow()
+    response = hide_secret_values(response) if response is not None else None
     values: dict[str, Any] = dict(state=state, response=response, error=error, answered_at=now, updated_at=now)
     if state != "accepted":  # a refused or failed start/stop no longer holds its connector
         values["holds_connector"] = False
-    response = hide_secret_values(response) if response is not None else None
     changed = session.execute(
         update(ActionRequest)
         .where(ActionRequest.id == action_id, ActionRequest.state.in_(from_states))
