@@ -17,6 +17,8 @@ from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
 
 log = logging.getLogger("portal.auth")  # refusals are security events, next to log-ins and resets
 
@@ -35,6 +37,8 @@ RESET_LIMIT = "5 per minute; 30 per hour"
 RESET_PER_ADDRESS_LIMIT = "3 per hour"  # no mail-bombing one address through the reset form
 
 
+FALLBACK = "portal_limits_in_process"  # app.extensions key of the in-process counters for `hit`
+
 INVITES_PER_SITE = "300 per hour"  # addresses invited per site: a whole cooperative at once, not a spam run
 INVITE_RESENDS_PER_SITE = "30 per hour"
 
@@ -51,17 +55,19 @@ def email_and_address() -> str:
 
 
 def hit(limit: str, *key: str, cost: int = 1) -> bool:
-    """Count `cost` against `limit` for `key`; False once it is used up. For checks inside a view."""
+    """Count `cost` against `limit` for `key`; False once it is used up. For checks inside a view.
+    Counted in Redis; when Redis does not answer, in this process (never let through uncounted)."""
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return True
+    item = parse(limit)
     try:
-        allowed = limiter.limiter.hit(parse(limit), "portal-rl", *key, cost=cost)
-        if not allowed:
-            log.warning("rate limit %s hit for %s from %s", limit, "/".join(key), request.remote_addr)
-        return allowed
-    except Exception:  # noqa: BLE001 - the storage is away: the limit is not worth a 500
-        log.warning("rate limit %s for %s could not be counted", limit, key)
-        return True
+        allowed = limiter.limiter.hit(item, "portal-rl", *key, cost=cost)
+    except Exception:  # noqa: BLE001 - the storage is away: count here instead of a 500 or no limit
+        log.warning("rate limit %s for %s counted in process: storage unavailable", limit, "/".join(key))
+        allowed = current_app.extensions[FALLBACK].hit(item, "portal-rl", *key, cost=cost)
+    if not allowed:
+        log.warning("rate limit %s hit for %s from %s", limit, "/".join(key), request.remote_addr)
+    return allowed
 
 
 def init_limiter(app: Flask) -> None:
@@ -74,4 +80,5 @@ def init_limiter(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_INVITES", INVITES_PER_SITE)
     app.config.setdefault("RATELIMIT_INVITE_RESENDS", INVITE_RESENDS_PER_SITE)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.extensions[FALLBACK] = FixedWindowRateLimiter(MemoryStorage())  # `hit` without Redis, per process
     limiter.init_app(app)
