@@ -10,6 +10,7 @@ once access has been checked (so nobody can spend another site's budget).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 
@@ -34,7 +35,14 @@ LOGIN_LIMIT = "30 per minute; 300 per hour"  # per address: a building's residen
 LOGIN_PER_ACCOUNT_LIMIT = "10 per minute; 60 per hour"  # guessing one account's password from one address
 REGISTER_LIMIT = "5 per minute; 30 per hour"
 RESET_LIMIT = "5 per minute; 30 per hour"
-RESET_PER_ADDRESS_LIMIT = "3 per hour"  # no mail-bombing one address through the reset form
+RESET_PER_ADDRESS_LIMIT = "3 per hour"  # no mail-bombing one address through the register/reset forms
+# Reset e-mails to one account from all clients together. Past it the page answers the same and no
+# further link is sent; the owner's inbox already holds the links sent this hour, each one working,
+# so a stranger spending this budget never locks the owner out (nor does the visible 429, which
+# counts per address AND client: RESET_PER_ADDRESS_LIMIT keyed by `email_and_address`).
+RESET_MAILS_PER_ACCOUNT = "5 per hour"
+VERIFY_LIMIT = "10 per minute; 60 per hour"  # password tries on confirmation links, per client address
+VERIFY_PER_LINK_LIMIT = "5 per 15 minutes; 20 per day"  # ... and per link, from any number of addresses
 
 
 FALLBACK = "portal_limits_in_process"  # app.extensions key of the in-process counters for `hit`
@@ -52,6 +60,12 @@ def email_and_address() -> str:
     """Rate-limit key for password guessing: the account AND the client's address. Someone failing from
     one address never blocks the owner logging in from another (no lock-out by strangers)."""
     return f"{submitted_email()}|{get_remote_address()}"
+
+
+def link_key() -> str:
+    """Rate-limit key: the hash of the link token in the URL (the token itself is not kept anywhere)."""
+    token = str((request.view_args or {}).get("token", ""))
+    return "link:" + hashlib.sha256(token.encode()).hexdigest()[:32]
 
 
 def hit(limit: str, *key: str, cost: int = 1) -> bool:
