@@ -22,6 +22,7 @@ from portal.sales.forms import ORDER_STATUS_LABELS, OrderForm
 from portal.services import orders
 from portal.services.mail import enqueue_outbox, portal_url
 from portal.services.site_search import search_sites
+from portal.services.tokens import private_link_used
 from portal.web import current_language
 
 ORDER_LIMIT = "10 per hour; 30 per day"  # per address
@@ -114,4 +115,5 @@ def order_by_token(token: str):
     o = orders.order_by_token(db_session(), token)
     if o is None:
         abort(404)
+    private_link_used(o)
     return _order_page(o)
