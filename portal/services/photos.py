@@ -21,9 +21,10 @@ from portal.models import SupportTicket, TicketPhoto, User
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 MAX_SIDE_PX = 2000  # a phone photo of a display stays readable; the stored file stays small
 # Pixel limits, read from the file's header before anything is decoded (decompression bombs).
-# A JPEG is decoded at 1/2, 1/4 or 1/8 scale (Pillow's draft mode), so even a 100 MP camera costs
-# a few megabytes; other formats (PNG) must be decoded whole, so they get a much lower limit
-# (12 MP, a large phone screenshot or a 4000x3000 picture; about 48 MB at four bytes a pixel).
+# A baseline JPEG (what cameras write) is decoded at 1/2, 1/4 or 1/8 scale (Pillow's draft mode), so
+# even a 100 MP camera costs a few tens of megabytes at most; other formats (PNG), and progressive
+# JPEGs (libjpeg keeps every coefficient of the whole picture), cost memory for every pixel, so they get
+# a much lower limit (12 MP, a large phone screenshot or a 4000x3000 picture; about 48 MB).
 MAX_JPEG_PIXELS = 120_000_000
 MAX_FULL_DECODE_PIXELS = 12_000_000
 FORMATS = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png")}
@@ -81,7 +82,8 @@ def _check_header(raw: bytes) -> str:
     try:
         with Image.open(io.BytesIO(raw)) as probe:
             kind, (width, height) = probe.format, probe.size
-            limit = MAX_JPEG_PIXELS if kind == "JPEG" else MAX_FULL_DECODE_PIXELS
+            scalable = kind == "JPEG" and not probe.info.get("progressive")
+            limit = MAX_JPEG_PIXELS if scalable else MAX_FULL_DECODE_PIXELS
             if kind not in FORMATS:
                 raise PhotoError("not_image")
             if width * height > limit:

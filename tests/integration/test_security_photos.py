@@ -22,8 +22,6 @@ from portal.models import SupportTicket, TicketPhoto
 from portal.services.photos import MAX_SIDE_PX, PhotoError, reencode
 from tests.integration.test_support_tickets import VISITOR, errors
 
-MB = 1024 * 1024
-
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
@@ -39,9 +37,9 @@ def png_of_zeros(width: int, height: int, *, rows: int | None = None) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", body) + _chunk(b"IEND", b"")
 
 
-def jpeg_of(width: int, height: int, mode: str = "L") -> bytes:
+def jpeg_of(width: int, height: int, mode: str = "L", progressive: bool = False) -> bytes:
     out = io.BytesIO()
-    Image.new(mode, (width, height), 128).save(out, "JPEG", quality=80)
+    Image.new(mode, (width, height), 128).save(out, "JPEG", quality=80, progressive=progressive)
     return out.getvalue()
 
 
@@ -106,6 +104,14 @@ def test_a_large_phone_jpeg_still_works_decoded_at_reduced_scale(tmp_path, norma
     assert cost["outcome"][0] == "ok" and max(cost["outcome"][1:]) == MAX_SIDE_PX
     # a full decode takes 48 MB for either (grey: 1 byte a pixel, colour: 4); at reduced scale a few MB
     assert cost["peak_kb"] <= normal_photo_cost + 16 * 1024, cost
+
+
+def test_a_large_progressive_jpeg_is_refused_like_a_png(tmp_path, normal_photo_cost):
+    """libjpeg cannot decode a progressive JPEG at reduced scale without holding all its coefficients."""
+    cost = decode_cost(jpeg_of(5000, 3000, progressive=True), tmp_path)
+    assert cost["outcome"] == ["refused", "too_many_pixels"]
+    assert cost["peak_kb"] <= normal_photo_cost + 16 * 1024, cost
+    assert reencode(io.BytesIO(jpeg_of(1600, 1200, progressive=True))).width == 1600
 
 
 def test_a_png_screenshot_still_works():
