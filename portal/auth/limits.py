@@ -62,6 +62,11 @@ def email_and_address() -> str:
     return f"{submitted_email()}|{get_remote_address()}"
 
 
+def address_key(email: str) -> str:
+    """Key for `hit` counting e-mails to one address: a hash, so no address reaches a log line or Redis."""
+    return "addr:" + hashlib.sha256((email or "").strip().lower().encode()).hexdigest()[:32]
+
+
 def link_key() -> str:
     """Rate-limit key: the hash of the link token in the URL (the token itself is not kept anywhere)."""
     token = str((request.view_args or {}).get("token", ""))

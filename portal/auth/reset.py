@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from portal.auth.forms import ResetPasswordForm, ResetRequestForm
 from portal.auth.helpers import redirect_after_form
 from portal.auth.limits import (
-    RESET_LIMIT, RESET_MAILS_PER_ACCOUNT, RESET_PER_ADDRESS_LIMIT, email_and_address, hit, limiter,
+    RESET_LIMIT, RESET_MAILS_PER_ACCOUNT, RESET_PER_ADDRESS_LIMIT, address_key, email_and_address, hit, limiter,
 )
 from portal.auth.routes import bp
 from portal.extensions import db_session, redis_conn
@@ -35,7 +35,7 @@ def reset_request():
         return render("auth/reset_request.html", block="form", status=status, form=form, sent=False)
     session = db_session()
     user = find_user(session, form.email.data)
-    if not hit(RESET_MAILS_PER_ACCOUNT, "reset-mails", form.email.data.strip().lower()[:254]):
+    if not hit(RESET_MAILS_PER_ACCOUNT, "reset-mails", address_key(form.email.data)):
         # enough links went to this inbox this hour; they all still work. The page says the same.
         return render("auth/reset_request.html", block="form", form=form, sent=True,
                       minutes=RESET_MAX_AGE_S // 60)

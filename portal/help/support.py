@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from portal.auth.helpers import redirect_after_form
-from portal.auth.limits import hit, limiter
+from portal.auth.limits import address_key, hit, limiter
 from portal.extensions import db_session, redis_conn
 from portal.help import bp
 from portal.help.forms import CATEGORY_LABELS, OTHER_CHARGER, ROUTE_LABELS, TicketForm
@@ -128,7 +128,7 @@ def _open(form: TicketForm, charge_point: ChargePoint | None, typed: str, photo)
     thread = (portal_url("help.ticket", ticket_id=ticket.id) if user
               else portal_url("help.token_thread", token=opened.token))
     mail = None
-    if user or hit(VISITOR_MAILS_PER_ADDRESS, "ticket-mails", ticket.requester_email.lower()):
+    if user or hit(VISITOR_MAILS_PER_ADDRESS, "ticket-mails", address_key(ticket.requester_email)):
         mail = tickets.queue_confirmation_email(session, ticket, thread)
     session.commit()
     if mail is not None:

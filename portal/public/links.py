@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField
 from wtforms.validators import InputRequired, Length
 
-from portal.auth.limits import hit, limiter
+from portal.auth.limits import address_key, hit, limiter
 from portal.extensions import db_session, redis_conn
 from portal.forms_common import EmailAddress, Honeypot
 from portal.htmx import render
@@ -41,7 +41,7 @@ def new_links():
     email = form.email.data.strip()
     session = db_session()
     mail = None
-    if hit(LINK_MAILS_PER_ADDRESS, "link-mails", email.lower()[:254]):
+    if hit(LINK_MAILS_PER_ADDRESS, "link-mails", address_key(email)):
         found = reissue_links(session, email)
         if found:
             mail = queue_links_email(session, email, current_language(), found)

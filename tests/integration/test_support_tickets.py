@@ -282,13 +282,16 @@ def test_a_signed_in_residents_confirmation_still_quotes_the_request(client, ses
     assert "It will not start." in mail.body_text
 
 
-def test_confirmations_to_one_address_are_capped(app_config, db, redis_url, session):
+def test_confirmations_to_one_address_are_capped(app_config, db, redis_url, session, caplog):
+    import logging
+
     from redis import Redis
 
     from portal import create_app
     from tests.conftest import browser_like_client
 
     app = create_app({**app_config, "RATELIMIT_ENABLED": True})
+    caplog.set_level(logging.INFO, logger="portal.auth")
     try:
         for i in range(5):  # from five addresses, each under the form's own limit
             client = browser_like_client(app)
@@ -302,4 +305,6 @@ def test_confirmations_to_one_address_are_capped(app_config, db, redis_url, sess
     mails = session.scalar(select(func.count()).select_from(OutboxEmail).where(
         OutboxEmail.to_address == "victim@example.test"))
     assert mails == 3  # VISITOR_MAILS_PER_ADDRESS; the tickets themselves still reach support
+    refusals = [r.getMessage() for r in caplog.records if "rate limit" in r.getMessage()]
+    assert refusals and not any("victim@" in line for line in refusals)  # logged, without the address
     assert _count(session, SupportTicket) == 5
