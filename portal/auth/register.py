@@ -15,7 +15,9 @@ from flask_login import current_user
 
 from portal.auth.forms import RegisterForm, VerifyForm
 from portal.auth.helpers import queue_verify_email, redirect_after_form, remember_language
-from portal.auth.limits import REGISTER_LIMIT, RESET_PER_ADDRESS_LIMIT, limiter, submitted_email
+from portal.auth.limits import (
+    REGISTER_LIMIT, RESET_PER_ADDRESS_LIMIT, VERIFY_LIMIT, VERIFY_PER_LINK_LIMIT, limiter, link_key, submitted_email,
+)
 from portal.auth.routes import bp
 from portal.extensions import db_session, redis_conn
 from portal.htmx import render
@@ -72,6 +74,8 @@ def register():
 
 
 @bp.route("/verify/<token>", methods=["GET", "POST"])
+@limiter.limit(VERIFY_LIMIT, methods=["POST"])
+@limiter.limit(VERIFY_PER_LINK_LIMIT, methods=["POST"], key_func=link_key)
 def verify_email(token: str):
     """The confirmation link. GET shows the form (mail scanners open links); POST with the password chosen
     at registration confirms and logs in, so a link to an account someone else registered is no use."""

@@ -6,7 +6,9 @@ from flask_babel import gettext as _
 
 from portal.auth.forms import ResetPasswordForm, ResetRequestForm
 from portal.auth.helpers import redirect_after_form
-from portal.auth.limits import RESET_LIMIT, RESET_PER_ADDRESS_LIMIT, limiter, submitted_email
+from portal.auth.limits import (
+    RESET_LIMIT, RESET_MAILS_PER_ACCOUNT, RESET_PER_ADDRESS_LIMIT, address_key, email_and_address, hit, limiter,
+)
 from portal.auth.routes import bp
 from portal.extensions import db_session, redis_conn
 from portal.htmx import render
@@ -25,7 +27,7 @@ TOKEN_MAX_LENGTH = 400
 
 @bp.route("/reset", methods=["GET", "POST"])
 @limiter.limit(RESET_LIMIT, methods=["POST"])
-@limiter.limit(RESET_PER_ADDRESS_LIMIT, methods=["POST"], key_func=submitted_email)
+@limiter.limit(RESET_PER_ADDRESS_LIMIT, methods=["POST"], key_func=email_and_address)
 def reset_request():
     form = ResetRequestForm()
     if not form.validate_on_submit():
@@ -33,6 +35,10 @@ def reset_request():
         return render("auth/reset_request.html", block="form", status=status, form=form, sent=False)
     session = db_session()
     user = find_user(session, form.email.data)
+    if not hit(RESET_MAILS_PER_ACCOUNT, "reset-mails", address_key(form.email.data)):
+        # enough links went to this inbox this hour; they all still work. The page says the same.
+        return render("auth/reset_request.html", block="form", form=form, sent=True,
+                      minutes=RESET_MAX_AGE_S // 60)
     if user is not None and user.active:
         token, expires_at = make_reset_token(user, current_app.secret_key)
         mail = queue_templated_email(

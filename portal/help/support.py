@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from portal.auth.helpers import redirect_after_form
-from portal.auth.limits import limiter
+from portal.auth.limits import address_key, hit, limiter
 from portal.extensions import db_session, redis_conn
 from portal.help import bp
 from portal.help.forms import CATEGORY_LABELS, OTHER_CHARGER, ROUTE_LABELS, TicketForm
@@ -23,7 +23,10 @@ from portal.services.mail import enqueue_outbox, portal_url
 from portal.services.photos import store_photo
 from portal.web import current_language
 
-TICKET_LIMIT = "10 per hour; 30 per day"  # per address: enough for a building sharing one, not for a flood
+TICKET_LIMIT = "5 per hour; 20 per day"  # per client address: enough for a building sharing one, not a flood
+# Confirmations to one typed-in e-mail address (visitors): the form must not mail-bomb a stranger. Past
+# it the ticket still reaches support and the visitor still lands on its private page.
+VISITOR_MAILS_PER_ADDRESS = "3 per hour; 10 per day"
 # Refusal reasons of the start screen (portal.resident.common) -> the ticket category they belong to.
 REASON_CATEGORY = {"offline": "charger_fault", "faulted": "charger_fault", "unavailable": "charger_fault",
                    "blocked_tag": "account", "unknown_tag": "account", "failed": "start_stop",
@@ -124,9 +127,12 @@ def _open(form: TicketForm, charge_point: ChargePoint | None, typed: str, photo)
         store_photo(session, ticket, photo, current_app.config["UPLOAD_DIR"], user, ticket.messages[0].id)
     thread = (portal_url("help.ticket", ticket_id=ticket.id) if user
               else portal_url("help.token_thread", token=opened.token))
-    mail = tickets.queue_confirmation_email(session, ticket, thread)
+    mail = None
+    if user or hit(VISITOR_MAILS_PER_ADDRESS, "ticket-mails", address_key(ticket.requester_email)):
+        mail = tickets.queue_confirmation_email(session, ticket, thread)
     session.commit()
-    enqueue_outbox(redis_conn(), [mail.id])  # Redis down: the row stays queued and is sent later
+    if mail is not None:
+        enqueue_outbox(redis_conn(), [mail.id])  # Redis down: the row stays queued and is sent later
     flash(_("Thank you. We have your request as number %(ref)s and will answer as soon as we can.",
             ref=ticket.reference), "success")
     if user:

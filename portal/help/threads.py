@@ -20,6 +20,7 @@ from portal.htmx import render
 from portal.models import SupportTicket, TicketPhoto
 from portal.services import tickets
 from portal.services.photos import store_photo
+from portal.services.tokens import private_link_used
 
 REPLY_LIMIT = "30 per hour"  # per address: a conversation, not a flood
 
@@ -45,9 +46,11 @@ def _own_ticket(ticket_id: int) -> SupportTicket:
 
 
 def _token_ticket(token: str) -> SupportTicket:
+    """The ticket of a live private link (404 for no such link; LinkExpired, a 410 page, when unused too long)."""
     ticket = tickets.ticket_by_token(db_session(), token)
     if ticket is None:
         abort(404)
+    private_link_used(ticket)
     return ticket
 
 

@@ -56,3 +56,6 @@ def set_language():
             current_user.language = lang
             db_session().commit()
     return response
+
+
+from portal.public import links  # noqa: E402,F401  (registers its views on bp)

@@ -10,6 +10,7 @@ from flask import abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms.validators import InputRequired
 
 from portal.auth.helpers import redirect_after_form
 from portal.auth.limits import limiter
@@ -21,6 +22,7 @@ from portal.sales.forms import ORDER_STATUS_LABELS, OrderForm
 from portal.services import orders
 from portal.services.mail import enqueue_outbox, portal_url
 from portal.services.site_search import search_sites
+from portal.services.tokens import private_link_used
 from portal.web import current_language
 
 ORDER_LIMIT = "10 per hour; 30 per day"  # per address
@@ -47,6 +49,8 @@ def _form(site: Site) -> OrderForm:
     form = OrderForm()
     models = orders.offered_models(site)
     form.charger_model.choices = [(m, m) for m in models] or [("", _("The model offered here"))]
+    if models:  # a site that offers models needs one of them; empty is not "any"
+        form.charger_model.validators = [InputRequired(message=_("Choose one of the chargers offered here."))]
     if request.method == "GET" and current_user.is_authenticated:
         form.name.data, form.email.data = current_user.name, current_user.email
         form.phone.data = current_user.phone
@@ -75,10 +79,14 @@ def order_site(slug: str):
     if not form.validate_on_submit():
         return _site_page(site, form, 422)
     session = db_session()
-    placed = orders.place_order(
-        session, site, name=form.name.data, email=form.email.data, phone=form.phone.data,
-        parking_space=form.parking_space.data, charger_model=form.charger_model.data or "",
-        language=current_language(), user=current_user if current_user.is_authenticated else None)
+    try:
+        placed = orders.place_order(
+            session, site, name=form.name.data, email=form.email.data, phone=form.phone.data,
+            parking_space=form.parking_space.data, charger_model=form.charger_model.data or "",
+            language=current_language(), user=current_user if current_user.is_authenticated else None)
+    except orders.OrderError:  # the offer changed between page and post: say so on the form
+        form.charger_model.errors = [_("Choose one of the chargers offered here.")]
+        return _site_page(site, form, 422)
     link = portal_url("sales.order_by_token", token=placed.token)
     mails = orders.queue_order_emails(session, placed.order, link, current_app.config["SALES_EMAIL"],
                                       current_app.config["SALES_LANGUAGE"])
@@ -107,4 +115,5 @@ def order_by_token(token: str):
     o = orders.order_by_token(db_session(), token)
     if o is None:
         abort(404)
+    private_link_used(o)
     return _order_page(o)

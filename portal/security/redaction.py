@@ -1,7 +1,8 @@
 """Secrets that must not outlive their use: link tokens in log lines and in sent e-mails.
 
-Reset, invite and confirmation links carry a bearer token in the path (/reset/<token>, /invite/<token>,
-/verify/<token>; also URL-encoded inside a `next=`). `RedactSecretPaths` is a logging filter that
+Reset, invite and confirmation links and the private links of visitors' tickets and orders carry a
+bearer token in the path (/reset/<token>, /invite/<token>, /verify/<token>, /support/t/<token>,
+/order/o/<token>; also URL-encoded inside a `next=`). `RedactSecretPaths` is a logging filter that
 replaces the token with "[redacted]" in every record it sees (access logs of gunicorn and Werkzeug,
 and our own logs); `redact_links` does the same to a text, e.g. an e-mail body once it has been sent.
 """
@@ -11,7 +12,10 @@ import logging
 import re
 from collections.abc import MutableMapping
 
-SECRET_PATH = re.compile(r"((?:/|%2F)(?:reset|invite|verify)(?:/|%2F))([^\s/?#&%\"'<>\\]+)", re.IGNORECASE)
+_SLASH = r"(?:/|%2F)"
+# /reset/, /invite/, /verify/ and the private links /support/t/ and /order/o/, then the token.
+SECRET_PATH = re.compile(rf"({_SLASH}(?:reset|invite|verify|support{_SLASH}t|order{_SLASH}o){_SLASH})"
+                         r"([^\s/?#&%\"'<>\\]+)", re.IGNORECASE)
 REDACTED = "[redacted]"
 ACCESS_LOGGERS = ("gunicorn.access", "gunicorn.error", "werkzeug")
 

@@ -20,7 +20,7 @@ from portal.services.secrets import hash_secret
 
 RESET_MAX_AGE_S = 3600
 RESET_SALT = "portal.password-reset"
-VERIFY_MAX_AGE_S = 3 * 24 * 3600
+VERIFY_MAX_AGE_S = 24 * 3600  # a password form for whoever holds the link: one day, then register again
 VERIFY_SALT = "portal.verify-email"
 
 

@@ -59,7 +59,7 @@ def place_order(session: Session, site: Site, *, name: str, email: str, phone: s
         status="received", site_id=site.id, user_id=user.id if user else None, name=name.strip()[:120],
         email=email.strip()[:254], phone=phone.strip()[:32], parking_space=parking_space.strip()[:40],
         charger_model=charger_model[:120], language=language if language in ("nb", "sv", "en") else "nb",
-        access_token_hash=token_hash, consent_at=utcnow(),
+        access_token_hash=token_hash, access_token_used_at=utcnow(), consent_at=utcnow(),
     )
     session.add(order)
     session.flush()

@@ -6,7 +6,9 @@ upload folder (config UPLOAD_DIR); pages serve it only through an access-checked
 from __future__ import annotations
 
 import io
+import math
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -18,12 +20,22 @@ from portal.models import SupportTicket, TicketPhoto, User
 
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 MAX_SIDE_PX = 2000  # a phone photo of a display stays readable; the stored file stays small
-MAX_PIXELS = 60_000_000  # refuse decompression bombs before decoding
+# Pixel limits, read from the file's header before anything is decoded (decompression bombs).
+# A baseline JPEG (what cameras write) is decoded at 1/2, 1/4 or 1/8 scale (Pillow's draft mode), so
+# even a 100 MP camera costs a few tens of megabytes at most; other formats (PNG), and progressive
+# JPEGs (libjpeg keeps every coefficient of the whole picture), cost memory for every pixel, so they get
+# a much lower limit (12 MP, a large phone screenshot or a 4000x3000 picture; about 48 MB).
+MAX_JPEG_PIXELS = 120_000_000
+MAX_FULL_DECODE_PIXELS = 12_000_000
 FORMATS = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png")}
+# Decodes at once per process; more wait up to DECODE_WAIT_S, then the upload is refused as busy.
+MAX_CONCURRENT_DECODES = 2
+DECODE_WAIT_S = 20.0
+_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_DECODES)  # per process by design: it bounds this RAM
 
 
 class PhotoError(ValueError):
-    """Why a photo was refused: ``too_large`` or ``not_image``."""
+    """Why a photo was refused: ``too_large``, ``not_image``, ``too_many_pixels`` or ``busy``."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -39,25 +51,58 @@ class Encoded:
     height: int
 
 
+def decode_slots() -> threading.BoundedSemaphore:
+    """The per-process bound on photos being decoded at once."""
+    return _SLOTS
+
+
 def reencode(stream: BinaryIO, max_bytes: int = MAX_UPLOAD_BYTES) -> Encoded:
-    """Read at most ``max_bytes``, accept only JPEG or PNG, and write a fresh file without metadata."""
+    """Read at most ``max_bytes``, accept only JPEG or PNG of a sane size, write a fresh file without metadata."""
     raw = stream.read(max_bytes + 1)
     if len(raw) > max_bytes:
         raise PhotoError("too_large")
+    kind = _check_header(raw)
+    if not _SLOTS.acquire(timeout=DECODE_WAIT_S):
+        raise PhotoError("busy")
     try:
-        with Image.open(io.BytesIO(raw)) as probe:
-            kind = probe.format
-            if kind not in FORMATS or probe.width * probe.height > MAX_PIXELS:
-                raise PhotoError("not_image")
-            probe.verify()
         with Image.open(io.BytesIO(raw)) as image:
+            if kind == "JPEG":
+                image.draft("RGB", _target_size(image.size))  # decode at 1/2, 1/4 or 1/8 scale when it can
             image = ImageOps.exif_transpose(image)
             image.thumbnail((MAX_SIDE_PX, MAX_SIDE_PX))
             return _save(image, kind)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise PhotoError("not_image") from exc
+    finally:
+        _SLOTS.release()
+
+
+def _check_header(raw: bytes) -> str:
+    """The format, after checking it and the pixel count from the header alone (nothing decoded yet)."""
+    try:
+        with Image.open(io.BytesIO(raw)) as probe:
+            kind, (width, height) = probe.format, probe.size
+            scalable = kind == "JPEG" and not probe.info.get("progressive")
+            limit = MAX_JPEG_PIXELS if scalable else MAX_FULL_DECODE_PIXELS
+            if kind not in FORMATS:
+                raise PhotoError("not_image")
+            if width * height > limit:
+                raise PhotoError("too_many_pixels")
+            probe.verify()
+    except Image.DecompressionBombError as exc:  # Pillow's own ceiling, far above ours
+        raise PhotoError("too_many_pixels") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, PhotoError):
             raise
         raise PhotoError("not_image") from exc
+    return kind
+
+
+def _target_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The size the picture is shrunk to (aspect kept); draft mode decodes to no less than this."""
+    width, height = size
+    scale = min(1.0, MAX_SIDE_PX / max(width, height, 1))
+    return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
 
 
 def _save(image: Image.Image, kind: str) -> Encoded:

@@ -67,7 +67,7 @@ def open_ticket(
         charge_point_id=charge_point.id if charge_point else None,
         site_id=charge_point.site_id if charge_point else None,
         charger_identity=(charge_point.identity if charge_point else charger_identity).strip()[:64],
-        access_token_hash=token_hash,
+        access_token_hash=token_hash, access_token_used_at=utcnow() if token_hash else None,
     )
     session.add(ticket)
     session.flush()

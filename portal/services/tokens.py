@@ -1,8 +1,29 @@
-"""Private-link tokens: the visitor gets the token, the database keeps only its SHA-256."""
+"""Private-link tokens: the visitor gets the token, the database keeps only its SHA-256.
+
+A private link (a visitor's ticket, an order) works while it is used: it expires ``LINK_IDLE_DAYS``
+after its last use, and every use renews it. An expired link answers 410 with the way to a new one
+(``/links``: type the e-mail address, the links are sent there again).
+"""
 from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+from portal.db import utcnow
+
+LINK_IDLE_DAYS = 90
+RENEW_AFTER = timedelta(hours=1)  # a page view renews the link at most once an hour (one write, not one each)
+
+
+class LinkExpired(Exception):
+    """The private link is right but unused for too long: ask for a new one."""
+
+
+class HasPrivateLink(Protocol):
+    access_token_hash: str | None
+    access_token_used_at: datetime | None
 
 
 def new_token() -> tuple[str, str]:
@@ -13,3 +34,34 @@ def new_token() -> tuple[str, str]:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256((token or "").encode()).hexdigest()
+
+
+def issue(holder: HasPrivateLink) -> str:
+    """Give `holder` a new private link (the old one stops working); returns the token to send."""
+    token, holder.access_token_hash = new_token()
+    holder.access_token_used_at = utcnow()
+    return token
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def use(holder: HasPrivateLink, now: datetime | None = None) -> None:
+    """Check the link has been used within LINK_IDLE_DAYS (else LinkExpired) and renew it."""
+    now = now or utcnow()
+    last = _aware(holder.access_token_used_at) if holder.access_token_used_at else None
+    if last is None or now - last > timedelta(days=LINK_IDLE_DAYS):
+        raise LinkExpired()
+    if now - last > RENEW_AFTER:
+        holder.access_token_used_at = now
+
+
+def private_link_used(holder: HasPrivateLink) -> None:
+    """`use` inside a request: a renewal is committed at once (a page view makes no other change)."""
+    from portal.extensions import db_session
+
+    use(holder)
+    session = db_session()
+    if session.dirty:
+        session.commit()

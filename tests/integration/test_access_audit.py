@@ -56,6 +56,7 @@ PUBLIC_ENDPOINTS = {
     "sales.order": "the ordering portal's cooperative search (names and addresses are public)",
     "sales.order_site": "a cooperative's ordering page and order form, for visitors too",
     "sales.order_by_token": "an order through the private link in its confirmation e-mail",
+    "public.new_links": "\"send me a new link\" for expired private links (same answer for any address)",
     "sales.contact": "the quote request form",
     "sales.contact_sent": "thank-you page after a quote request",
     "faq.index": "questions and answers, with search",

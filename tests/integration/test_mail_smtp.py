@@ -164,3 +164,16 @@ def test_enqueue_with_redis_down_keeps_the_row_queued(session, caplog):
                                        [outbox_id]) == []
     assert _row(session, outbox_id).status == "queued"
     assert "re-queued later" in caplog.text
+
+
+def test_a_mail_given_up_keeps_no_working_link_either(session, smtp, worker_env):
+    """Issue 23: a failed e-mail is never sent again by itself, so its stored copy loses the link too."""
+    row = mail_service.queue_email(session, to="bounce@example.test", subject="Your order",
+                                   text="Follow it: http://portal.test/order/o/AbCdEfGhIjKlMnOpQrStUvWx1234\n",
+                                   html='<a href="http://portal.test/support/t/AbCdEfGhIjKlMnOpQrStUvWx1234">x</a>',
+                                   kind="order_confirmation")
+    session.commit()
+    assert send_outbox_email(row.id).startswith("failed: SMTPRecipientsRefused")
+    row = _row(session, row.id)
+    assert "AbCdEfGh" not in row.body_text and "AbCdEfGh" not in row.body_html
+    assert "/order/o/[redacted]" in row.body_text

@@ -104,6 +104,19 @@ def test_a_bad_order_is_refused_with_what_was_typed_kept(client, session, coops,
     assert session.scalar(select(ChargerOrder)) is None
 
 
+@pytest.mark.parametrize("model", ["", None])
+def test_an_order_without_a_charger_model_is_a_form_error_not_a_500(client, session, coops, model):
+    """Issue 23: an empty (or missing) charger model answered 500 at a site that offers models."""
+    data = {k: v for k, v in ORDER.items() if k != "charger_model"}
+    if model is not None:
+        data["charger_model"] = model
+    response = client.post("/order/bjorkasen", data=data)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Choose one of the chargers offered here." in body
+    assert 'value="+47 900 00 001"' in body and 'value="P-7"' in body
+    assert session.scalar(select(ChargerOrder)) is None
+
+
 def test_unknown_cooperative_is_404(client):
     assert client.get("/order/no-such-coop").status_code == 404
 

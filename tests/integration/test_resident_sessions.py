@@ -1,4 +1,6 @@
 """Live session fragment, start/stop through the actions service, receipts, history, monthly totals, CSV."""
+import csv
+import io
 import sys
 import types
 from datetime import datetime, timedelta, timezone
@@ -116,7 +118,7 @@ def test_other_users_sessions_and_requests_are_404(client, login, session):
     assert client.get(f"/sessions/{tx.id}").status_code == 404
     assert client.get(f"/charging/{a.id}").status_code == 404
     assert client.post(f"/sessions/{tx.id}/stop").status_code == 404
-    assert str(tx.id) not in client.get("/history.csv").get_data(as_text=True).splitlines()[-1].split(";")[0]
+    assert str(tx.id) not in client.get("/history.csv").get_data(as_text=True).splitlines()[-1].split(";")[0].strip('"')
 
 
 def test_history_monthly_totals_and_csv(client, login, session):
@@ -136,11 +138,11 @@ def test_history_monthly_totals_and_csv(client, login, session):
     assert text.count('data-testid="session-row"') == 4
     csv_response = client.get("/history.csv")
     assert csv_response.headers["Content-Type"].startswith("text/csv")
-    lines = csv_response.get_data(as_text=True).lstrip("\ufeff").strip().splitlines()
-    assert lines[0].split(";")[:3] == ["session", "site", "charger"]
+    lines = list(csv.reader(io.StringIO(csv_response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
+    assert lines[0][:3] == ["session", "site", "charger"]
     assert len(lines) == 5  # header + own four sessions, never the neighbour's
     assert all("99.000" not in line for line in lines)
-    row = next(line.split(";") for line in lines[1:] if line.split(";")[6] == "10.000")
+    row = next(line for line in lines[1:] if line[6] == "10.000")
     assert row[8:12] == ["2.00", "20.00", "4.00", "NOK"]
 
 
@@ -152,7 +154,7 @@ def test_csv_in_norwegian_uses_decimal_comma_and_neutralises_formulas(client, lo
     login(client, user)
     client.set_cookie("lang", "nb")
     body = client.get("/history.csv").get_data(as_text=True)
-    assert ";1,500;" in body and "'=HYPERLINK" in body and ';=HYPERLINK' not in body
+    assert ';"1,500";' in body and "'=HYPERLINK" in body and '"=HYPERLINK' not in body
 
 
 # --- start and stop through the actions service (a stand-in until the real one is used) ---------

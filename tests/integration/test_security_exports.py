@@ -79,3 +79,50 @@ def test_board_report_csv(client, login, session):
     assert "'=cmd|' /C calc'!A0" in cells
     _assert_no_formula(cells)
     assert "no-store" in response.headers["Cache-Control"]
+
+
+# --- issue 23: a spreadsheet that splits on commas must not find a formula either -----------------
+
+COMMA_ATTACK = "Ola,=2+5,-3+3,@SUM(1)"
+FORMULA_CHARS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_number(cell: str) -> bool:
+    return cell.lstrip("-").replace(",", "").replace(".", "").isdigit()
+
+
+def _naive_cells(body: str) -> list[str]:
+    """How a spreadsheet that ignores quotes sees the file: split lines on commas (and semicolons)."""
+    cells = []
+    for line in body.splitlines():
+        for part in line.replace(";", ",").split(","):
+            cells.append(part.strip('"'))
+    return cells
+
+
+def _assert_no_formula_anywhere(body: str) -> None:
+    parsed = [cell for row in csv.reader(io.StringIO(body), delimiter=";") for cell in row]
+    parsed += [cell for row in csv.reader(io.StringIO(body), delimiter=",") for cell in row]
+    for cell in parsed + _naive_cells(body):
+        if cell and not _is_number(cell):
+            assert not cell.startswith(FORMULA_CHARS), (cell, body)
+
+
+def test_csv_text_quotes_text_and_neutralises_after_every_comma():
+    body = csv_text(["name", "n"], [[COMMA_ATTACK, -3], ["a;\t=b", 2.5]])
+    _assert_no_formula_anywhere(body)
+    rows = list(csv.reader(io.StringIO(body), delimiter=";"))
+    assert rows[1][0].startswith("Ola,") and rows[1][1] == "-3"
+    assert body.splitlines()[1].startswith('"Ola,')  # a text cell is always quoted
+
+
+def test_board_report_csv_with_commas_in_a_name(client, login, session):
+    site = make_site(session, "ask")
+    board = make_user(session, "board@ask.test", site=site, role="board")
+    resident = make_user(session, "ola@ask.test", site=site, name=COMMA_ATTACK)
+    _tx(session, make_charge_point(session, site, "CP-ASK-1"), resident, 3)
+    session.commit()
+    login(client, board)
+    body = client.get("/manage/ask/reports.csv?month=2024-05").get_data(as_text=True).lstrip("\ufeff")
+    assert "Ola" in body
+    _assert_no_formula_anywhere(body)

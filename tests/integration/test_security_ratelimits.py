@@ -98,3 +98,29 @@ def test_log_in_stays_limited_in_process_when_redis_is_away(redis_away_app, sess
     codes = [client.post("/login", data={"email": "ann@example.test", "password": "wrong"}).status_code
              for _ in range(11)]
     assert codes == [422] * 10 + [429]
+
+
+def test_limits_counted_inside_a_view_stay_counted_in_process_when_redis_is_away(redis_away_app):
+    """Issue 23: `hit` (invites, resends, reset e-mails per account) let everything through without Redis."""
+    from portal.auth.limits import hit
+
+    with redis_away_app.test_request_context("/"):
+        assert [hit("2 per hour", "issue23", "a") for _ in range(3)] == [True, True, False]
+        assert hit("2 per hour", "issue23", "b")  # another key has its own budget
+
+
+def test_invite_resends_stay_limited_when_redis_is_away(app_config, db, session, login):
+    app = _limited_app(app_config, REDIS_URL="redis://127.0.0.1:1/0", RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0",
+                       RATELIMIT_INVITE_RESENDS="2 per hour")
+    try:
+        site = make_site(session, "eik")
+        board = make_user(session, site=site, role="board")
+        session.commit()
+        client = browser_like_client(app)
+        login(client, board)
+        client.post("/manage/eik/invites", data={"emails": "a@x.test"})
+        invite_id = session.scalar(select(Invite.id))
+        codes = [client.post(f"/manage/eik/invites/{invite_id}/resend").status_code for _ in range(3)]
+        assert codes == [303, 303, 429]
+    finally:
+        app.extensions["portal_db"].dispose()

@@ -253,3 +253,58 @@ def test_the_support_queue_lists_open_tickets_oldest_first(session):
     tickets.assign(session, second, support, support)
     assert [t.id for t in tickets.ticket_queue(session)] == [first.id, second.id]
     assert [t.id for t in tickets.ticket_queue(session, assignee_id=support.id)] == [second.id]
+
+
+# --- issue 23: the visitor form is no spam relay ----------------------------------------------------
+
+SPAM = {**VISITOR, "name": "Cheap pills at http://spam.example", "email": "victim@example.test",
+        "description": "BUY NOW http://spam.example/pills best prices"}
+
+
+def test_a_visitors_confirmation_carries_no_text_of_the_sender(client, session):
+    response = client.post("/support", data=SPAM)
+    assert response.status_code == 303
+    mail = session.scalar(select(OutboxEmail).where(OutboxEmail.kind == "ticket_confirmation"))
+    for part in (mail.subject, mail.body_text, mail.body_html or ""):
+        assert "spam.example" not in part and "BUY NOW" not in part and "Cheap pills" not in part
+    assert "/support/t/" in mail.body_text  # the neutral note and the private link
+    ticket = session.scalar(select(SupportTicket))
+    assert ticket.reference in mail.body_text
+
+
+def test_a_signed_in_residents_confirmation_still_quotes_the_request(client, session, login):
+    site, user, cp = resident_with_access(session)
+    session.commit()
+    login(client, user)
+    client.post("/support", data={"category": "start_stop", "charger": cp.identity,
+                                  "description": "It will not start.", "route": "operator"})
+    mail = session.scalar(select(OutboxEmail).where(OutboxEmail.kind == "ticket_confirmation"))
+    assert "It will not start." in mail.body_text
+
+
+def test_confirmations_to_one_address_are_capped(app_config, db, redis_url, session, caplog):
+    import logging
+
+    from redis import Redis
+
+    from portal import create_app
+    from tests.conftest import browser_like_client
+
+    app = create_app({**app_config, "RATELIMIT_ENABLED": True})
+    caplog.set_level(logging.INFO, logger="portal.auth")
+    try:
+        for i in range(5):  # from five addresses, each under the form's own limit
+            client = browser_like_client(app)
+            client.environ_base["REMOTE_ADDR"] = f"198.51.100.{i + 1}"
+            assert client.post("/support", data=SPAM).status_code == 303
+    finally:
+        for key in Redis.from_url(redis_url).scan_iter("*portal-rl*"):
+            Redis.from_url(redis_url).delete(key)
+        app.extensions["portal_db"].dispose()
+    session.expire_all()
+    mails = session.scalar(select(func.count()).select_from(OutboxEmail).where(
+        OutboxEmail.to_address == "victim@example.test"))
+    assert mails == 3  # VISITOR_MAILS_PER_ADDRESS; the tickets themselves still reach support
+    refusals = [r.getMessage() for r in caplog.records if "rate limit" in r.getMessage()]
+    assert refusals and not any("victim@" in line for line in refusals)  # logged, without the address
+    assert _count(session, SupportTicket) == 5

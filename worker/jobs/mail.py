@@ -6,6 +6,9 @@ row with a conditional UPDATE (attempts = seen + 1), and only 'queued' rows are 
 row is never sent again (to try a 'failed' row again, set it back to 'queued' and enqueue it).
 While retries remain, a failed attempt leaves the row 'queued' with ``attempts`` and
 ``last_error`` filled in; the last failed attempt (or a permanent refusal) marks it 'failed'.
+Once a row is 'sent' or 'failed', its stored body has every link token taken out
+(``portal.security.redaction``): a 'failed' row set back to 'queued' sends no working link, so the
+person asks for a new one (reset form, /links).
 
 ``requeue_stuck_emails()`` is the periodic safety net for rows whose job was lost (Redis down at
 commit time, a flushed queue): every 'queued' row older than a few minutes without a pending job
@@ -152,6 +155,9 @@ def _record_failure(session, row: OutboxEmail, exc: Exception) -> str:
     give_up = permanent or row.attempts >= MAX_ATTEMPTS or not _retries_left()
     row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
     row.status = "failed" if give_up else "queued"
+    if give_up:  # never sent again by itself: the copy kept must not work as a private link either
+        row.body_text = redact_links(row.body_text)
+        row.body_html = redact_links(row.body_html) if row.body_html else row.body_html
     session.commit()
     log.warning("e-mail %s attempt %d failed%s: %s", row.id, row.attempts,
                 " (giving up)" if give_up else " (will retry)", row.last_error)
