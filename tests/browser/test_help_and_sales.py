@@ -157,7 +157,9 @@ def test_a_resident_opens_a_ticket_with_a_photo_and_sees_it_under_my_tickets(pag
     thread.wait_for()
     assert "The display shows error E42." in thread.inner_text()
     image = thread.get_by_test_id("ticket-photo")
-    assert image.evaluate("img => img.complete && img.naturalWidth") == 800
+    # the photo arrives after the page (its own request, re-encoded server-side): wait for it to load, then check it
+    page.wait_for_function("img => img.complete", arg=image.element_handle(), timeout=15000)
+    assert image.evaluate("img => img.naturalWidth") == 800
     check(page)
     page.goto(f"{live_server}/support/tickets")
     rows = page.get_by_test_id("ticket-row")
