@@ -21,15 +21,27 @@ setup:
 redis: setup
 	@scripts/ensure_redis.sh
 
+# The stack is the Procfile, run by honcho: one terminal, each line prefixed with the process name;
+# Ctrl-C stops it all, and so does any process that exits (honcho restarts nothing).
+# WEB_HOST/WEB_PORT (PORTAL_BASE_URL defaults to them), WEB_WORKERS/WEB_THREADS, OCPP_PROCESSES (node
+# processes on the one port, default one per core), RUN_SIMULATORS=0, RUN_DEV_SMTP=0 choose what starts.
 run: setup
 	@set -e; \
 	REDIS_URL="$$(scripts/ensure_redis.sh)"; export REDIS_URL; \
 	SECRET_KEY="$${SECRET_KEY:-$$($(PY) -c 'from portal.security.secret_key import ensure_key_file; print(ensure_key_file())')}"; \
 	export SECRET_KEY; \
+	export PORTAL_BASE_URL="$${PORTAL_BASE_URL:-http://$${WEB_HOST:-127.0.0.1}:$${WEB_PORT:-5000}}"; \
+	export PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PYTHONUNBUFFERED=1; \
 	echo "[run] REDIS_URL=$$REDIS_URL"; \
 	$(FLASK) db upgrade; \
 	$(FLASK) seed-demo; \
-	exec $(PY) scripts/run_stack.py
+	procs="web worker ocpp"; \
+	if [ "$${RUN_SIMULATORS:-1}" != 0 ]; then procs="$$procs sim1 sim2"; fi; \
+	case "$${SMTP_URL:-smtp://127.0.0.1:8025}" in \
+	  smtp://127.0.0.1:*|smtp://localhost:*) if [ "$${RUN_DEV_SMTP:-1}" != 0 ]; then procs="$$procs mail"; fi;; \
+	esac; \
+	echo "[run] web http://$${WEB_HOST:-127.0.0.1}:$${WEB_PORT:-5000}/ (resident@demo.test / demo-password), OCPP ws://$${OCPP_HOST:-127.0.0.1}:$${OCPP_PORT:-9000}/ocpp/<identity>; Ctrl-C stops everything"; \
+	exec $(VENV)/bin/honcho start -c "ocpp=$${OCPP_PROCESSES:-$$(nproc)}" $$procs
 
 # Whole suite on SQLite, then again on PostgreSQL when one answers
 # (127.0.0.1:5432 or $$TEST_POSTGRES_URL). Extra pytest args: make test ARGS="-k login"

@@ -30,6 +30,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import shlex
 import signal
 import socket
 import subprocess
@@ -303,7 +304,11 @@ def run_target(target: str, args: argparse.Namespace, redis_url: str) -> Figures
         url, drop = provision(target, args.chargers)
         env.update(DATABASE_URL=url, REDIS_URL=redis_url, OCPP_HOST="127.0.0.1", OCPP_PORT=str(port),
                    OCPP_NODE_ID=f"bench-{target}")
-        cmd = [sys.executable, "-m", "ocpp_server", "--processes", str(args.processes)]
+        cmd = [sys.executable, "-m", "ocpp_server"]
+        if args.processes > 1:  # N nodes on one port (SO_REUSEPORT), as `honcho start -c ocpp=N` runs them
+            env.update(OCPP_REUSE_PORT="1", OCPP_NODE_ID="")
+            node = " ".join(shlex.quote(part) for part in cmd)
+            cmd = ["sh", "-c", f"for i in $(seq {args.processes}); do {node} & done; wait"]
     log_path = Path(tempfile.gettempdir()) / f"bench-fleet-{target}.log"
     log = open(log_path, "w")
     node_root = Path(args.node_root).resolve() if args.node_root and target != "bare" else ROOT
@@ -425,7 +430,7 @@ def main() -> None:
     p.add_argument("--warmup", type=float, default=5.0)
     p.add_argument("--targets", default="bare,sqlite,postgresql")
     p.add_argument("--generators", type=int, default=1)
-    p.add_argument("--processes", type=int, default=1, help="node processes (python -m ocpp_server --processes)")
+    p.add_argument("--processes", type=int, default=1, help="node processes sharing the port (OCPP_REUSE_PORT=1)")
     p.add_argument("--client", choices=("lean", "websockets"), default="lean",
                    help="lean: bench/lean_fleet.py (one protocol object per charger, one timer); websockets: a "
                         "websockets client task per charger (the earlier generator, for comparison)")

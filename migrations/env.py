@@ -5,7 +5,7 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from portal.config import setting
+from portal import settings
 from portal.db import make_engine
 from portal.models import Base
 
@@ -21,7 +21,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    url = config.attributes.get("database_url") or setting("DATABASE_URL")
+    url = config.attributes.get("database_url") or settings.get("database_url")
     engine = make_engine(url)
     with engine.connect() as conn:
         _run(conn)

@@ -1,10 +1,11 @@
-"""Entry point of an OCPP server node: `python -m ocpp_server [--processes N]` (configured by environment variables).
+"""Entry point of one OCPP server node: `python -m ocpp_server` (configured by portal.settings).
 
---processes N (default: the number of CPU cores; OCPP_PROCESSES overrides the default) starts N node
-processes sharing OCPP_PORT with SO_REUSEPORT; the kernel spreads new connections over them. Each has
-its own node id (OCPP_NODE_ID-1 ... -N, or a unique id each when OCPP_NODE_ID is unset), so its own call queue and its own claims in Redis; this
-process only supervises them (restarts one that dies, passes SIGTERM/SIGINT on). With N = 1 the node
-runs in this process under OCPP_NODE_ID itself.
+Several node processes on one machine share OCPP_PORT when each runs with OCPP_REUSE_PORT=1: every
+process binds its own socket with SO_REUSEPORT and the kernel spreads new connections over them. Nothing
+is inherited from a parent, so any process manager can start them: `make run`'s Procfile (honcho, one
+process; `honcho start -c ocpp=N` for N), systemd, a container per node. Leave OCPP_NODE_ID unset (each
+process makes a unique id) or give each its own: the id names its call queue and claims in Redis.
+An earlier pre-forking `--processes N` supervisor here did only that, so it went (issue 26).
 """
 from __future__ import annotations
 
@@ -14,11 +15,10 @@ import gc
 import logging
 import os
 import signal
-import subprocess
 import sys
 import time
 
-from portal.config import setting
+from portal import settings
 from ocpp_server.node import Node
 from ocpp_server.server import bound_port, running, tls_context
 
@@ -47,7 +47,7 @@ class GcPauses:
 def tune_gc() -> GcPauses:
     pauses = GcPauses()
     gc.callbacks.append(pauses)
-    if os.environ.get("OCPP_GC_TUNING", "1") != "0":
+    if settings.get("ocpp_gc_tuning"):
         gc.collect()
         gc.freeze()  # start-up objects (modules, ORM mappers, schemas) are never scanned again
         gc.set_threshold(*GC_THRESHOLDS)
@@ -57,75 +57,30 @@ def tune_gc() -> GcPauses:
 async def serve_until_stopped(reuse_port: bool = False) -> None:
     """Serve until SIGTERM or SIGINT, then close every charger socket and flush the message log."""
     node = Node.from_settings()
-    cert, key = setting("OCPP_TLS_CERT"), setting("OCPP_TLS_KEY")
+    cert, key = settings.get("ocpp_tls_cert"), settings.get("ocpp_tls_key")
     tls = tls_context(cert, key) if cert and key else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     pauses = tune_gc()
-    async with running(node, setting("OCPP_HOST"), int(setting("OCPP_PORT")), tls, reuse_port=reuse_port) as server:
+    async with running(node, settings.get("ocpp_host"), int(settings.get("ocpp_port")), tls, reuse_port=reuse_port) as server:
         scheme = "wss" if tls else "ws"
         log.info("OCPP node %s (pid %d) listening on %s://%s:%d/ocpp/<identity>", node.node_id, os.getpid(),
-                 scheme, setting("OCPP_HOST"), bound_port(server))
+                 scheme, settings.get("ocpp_host"), bound_port(server))
         await stop.wait()
         log.info("shutting down: closing %d charger connections", len(node.connections))
     node.db.dispose()
     log.info("stopped; %d garbage collections, longest pause %.1f ms", pauses.count, pauses.longest * 1000)
 
 
-def supervise(processes: int) -> int:
-    """Run `processes` single-node children on one port; restart any that dies until we are told to stop."""
-    base = setting("OCPP_NODE_ID")
-    stopping = False
-
-    def start(i: int) -> subprocess.Popen:
-        # OCPP_NODE_ID=x gives x-1 ... x-N; unset, every child makes its own unique id
-        env = dict(os.environ, OCPP_NODE_ID=f"{base}-{i}" if base else "", OCPP_REUSE_PORT="1")
-        return subprocess.Popen([sys.executable, "-m", "ocpp_server", "--processes", "1"], env=env)
-
-    def on_signal(signum, _frame) -> None:
-        nonlocal stopping
-        stopping = True
-        for child in children.values():
-            if child.poll() is None:
-                child.send_signal(signum)
-
-    children = {i: start(i) for i in range(1, processes + 1)}
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    log.info("supervising %d OCPP node processes on one port (node ids %s)", processes,
-             f"{base}-1 ... {base}-{processes}" if base else "unique per process")
-    while not stopping:
-        time.sleep(0.5)
-        for i, child in list(children.items()):
-            if child.poll() is not None and not stopping:
-                log.error("node %s-%d exited with code %s; starting it again", base, i, child.returncode)
-                time.sleep(1)
-                children[i] = start(i)
-    for child in children.values():
-        try:
-            child.wait(30)
-        except subprocess.TimeoutExpired:
-            child.kill()
-    return 0
-
-
-def default_processes() -> int:
-    return int(os.environ.get("OCPP_PROCESSES") or os.cpu_count() or 1)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ocpp_server", description="OCPP 1.6J central system node")
-    parser.add_argument("--processes", type=int, default=default_processes(),
-                        help="node processes sharing the port (default: OCPP_PROCESSES or the number of cores)")
-    args = parser.parse_args(argv)
+    parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s [{os.getpid()}] %(name)s: %(message)s")
     logging.getLogger("websockets").setLevel(logging.WARNING)
     logging.getLogger("ocpp").setLevel(logging.WARNING)  # frames are in the message log
-    if args.processes > 1:
-        return supervise(args.processes)
-    asyncio.run(serve_until_stopped(reuse_port=os.environ.get("OCPP_REUSE_PORT") == "1"))
+    asyncio.run(serve_until_stopped(reuse_port=settings.get("ocpp_reuse_port")))
     return 0
 
 

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple
 from redis.exceptions import RedisError
 from websockets.datastructures import Headers
 
-from portal.config import setting
+from portal import settings
 from portal.services import ocpp_ingest
 from portal.services.secrets import hash_charger_secret, verify_secret
 from portal.services.staff import secret_rotation
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 FAIL_PREFIX = "ocpp:authfail:"
-AUTH_CONCURRENCY = int(os.environ.get("OCPP_AUTH_CONCURRENCY") or 2)
+AUTH_CONCURRENCY = settings.get("ocpp_auth_concurrency")
 CACHE_MAX = 200_000  # entries (about 200 bytes each); cleared when full
 
 
@@ -114,7 +114,7 @@ async def authenticate(node: "Node", identity: str, headers: Headers, suspect: b
 
 
 def _limits() -> tuple[int, int]:
-    return int(setting("OCPP_AUTH_MAX_FAILURES")), int(setting("OCPP_AUTH_WINDOW_S"))
+    return int(settings.get("ocpp_auth_max_failures")), int(settings.get("ocpp_auth_window_s"))
 
 
 def _keys(peer: str, identity: str) -> list[str]:

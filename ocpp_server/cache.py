@@ -49,7 +49,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from portal.config import setting
+from portal import settings
 from portal.db import Changes
 from portal.models import ChargePoint, Connector, Site, Transaction
 from portal.services.ocpp_ingest.common import CACHE_BATCH, PREFETCHED, PREFETCHED_OPEN
@@ -71,7 +71,7 @@ RELATIONSHIPS = {cls: tuple(rel.key for rel in inspect(cls).relationships if rel
 
 
 def max_age_s() -> float:
-    return float(setting("OCPP_CACHE_MAX_AGE_S"))
+    return float(settings.get("ocpp_cache_max_age_s"))
 
 
 @dataclass

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ from ocpp.v16 import call as v16_call
 from redis.exceptions import RedisError
 from websockets.exceptions import ConnectionClosed
 
+from portal import settings
 from ocpp_server.auth import BatchedLookup
 
 
@@ -53,7 +53,7 @@ return 0"""
 
 
 def claim_ttl_s() -> float:
-    return float(os.environ.get("OCPP_CLAIM_TTL_S") or 30)
+    return settings.get("ocpp_claim_ttl_s")
 
 
 def claim_key(identity: str) -> str:

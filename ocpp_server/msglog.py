@@ -21,7 +21,7 @@ from sqlalchemy import delete, insert
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from portal.config import setting
+from portal import settings
 from portal.db import Database, utcnow
 from portal.models import OcppMessage
 from portal.services.secrets import redact_frame
@@ -128,11 +128,11 @@ class MessageLog:
         # run(fn, rows): the node's group commit, so the log shares the node's one writer (on SQLite a
         # second writer would wait on the first one's lock); without it the log writes on its own.
         self._run_write = run
-        self.max_buffer_bytes = max_buffer_bytes or int(setting("OCPP_MSGLOG_BUFFER_BYTES"))
+        self.max_buffer_bytes = max_buffer_bytes or int(settings.get("ocpp_msglog_buffer_bytes"))
         self._pending: deque[dict] = deque()
         self._pending_bytes = 0
-        self.budget = LogBudget(int(setting("OCPP_MSGLOG_BUDGET_BYTES")), float(setting("OCPP_MSGLOG_BUDGET_WINDOW_S")))
-        self.frame_max = int(setting("OCPP_MSGLOG_FRAME_MAX_BYTES"))
+        self.budget = LogBudget(int(settings.get("ocpp_msglog_budget_bytes")), float(settings.get("ocpp_msglog_budget_window_s")))
+        self.frame_max = int(settings.get("ocpp_msglog_frame_max_bytes"))
         self.dropped = 0  # frames dropped because the buffer was full (database away)
         self.quarantined = 0  # frames the database refused to store, dropped one by one
         self._wake = asyncio.Event()

@@ -20,7 +20,7 @@ import time
 import redis.asyncio as aioredis
 from sqlalchemy.exc import DBAPIError
 
-from portal.config import setting
+from portal import settings
 from portal.db import ANNOUNCER_INFO, NODE_INFO, Database, utcnow
 from portal.services import ocpp_ingest
 from ocpp_server.auth import CredentialLookup, VerifiedSecrets
@@ -104,10 +104,10 @@ class Node:
     @classmethod
     def from_settings(cls, **overrides: Any) -> "Node":
         return cls(
-            node_id=overrides.get("node_id") or setting("OCPP_NODE_ID") or default_node_id(),
+            node_id=overrides.get("node_id") or settings.get("ocpp_node_id") or default_node_id(),
             db=overrides.get("db") or Database.from_url(
-                setting("DATABASE_URL"), statement_timeout_s=float(setting("OCPP_DB_STATEMENT_TIMEOUT_S"))),
-            redis_url=overrides.get("redis_url") or setting("REDIS_URL"),
+                settings.get("database_url"), statement_timeout_s=float(settings.get("ocpp_db_statement_timeout_s"))),
+            redis_url=overrides.get("redis_url") or settings.get("redis_url"),
         )
 
     # --- lifecycle ---------------------------------------------------------------------------

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from portal import settings
 from portal.services import ocpp_ingest
 from ocpp_server.tasks import cancel_and_wait
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ocpp_server.node import Node
 
 log = logging.getLogger(__name__)
-FLUSH_S = float(os.environ.get("OCPP_LAST_SEEN_FLUSH_S") or 2.0)
+FLUSH_S = settings.get("ocpp_last_seen_flush_s")
 
 
 class LastSeen:

@@ -24,7 +24,7 @@ from websockets.protocol import State
 from ocpp_server import auth
 from ocpp_server.node import Node
 from ocpp_server.v16 import CentralChargePoint
-from portal.config import setting
+from portal import settings
 from ocpp_server.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -60,10 +60,10 @@ async def check_charger(node: Node, connection: ServerConnection, request: Reque
     if not await auth.authenticate(node, identity, request.headers, suspect=suspect):
         await auth.record_failure(node, peer, identity)
         if suspect:  # slow the failures down; the right secret above was never refused for them
-            await asyncio.sleep(float(setting("OCPP_AUTH_PENALTY_S")))
+            await asyncio.sleep(float(settings.get("ocpp_auth_penalty_s")))
             log.warning("refused %r from %s: too many failed log-ins", identity, peer)
             response = _refuse(connection, http.HTTPStatus.TOO_MANY_REQUESTS, "Too many failed attempts")
-            response.headers["Retry-After"] = setting("OCPP_AUTH_WINDOW_S")
+            response.headers["Retry-After"] = str(settings.get("ocpp_auth_window_s"))
             return response
         log.warning("refused %r from %s: unknown identity or wrong credentials", identity, peer)
         return _refuse(connection, http.HTTPStatus.UNAUTHORIZED, "Invalid credentials")
@@ -104,11 +104,11 @@ async def health(node: Node, connection: ServerConnection, request_headers: Head
 def may_see_health_details(connection: ServerConnection, headers: Headers) -> bool:
     """Details (host, process, counters) only with the configured token, or from a private address when
     OCPP_HEALTH_DETAILS_PRIVATE is on; anyone else learns only ok/unavailable."""
-    token = setting("OCPP_HEALTH_TOKEN")
+    token = settings.get("ocpp_health_token")
     sent = headers.get_all("Authorization")[0] if len(headers.get_all("Authorization")) == 1 else ""
     if token and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
         return True
-    if setting("OCPP_HEALTH_DETAILS_PRIVATE") not in ("1", "true", "yes"):
+    if not settings.get("ocpp_health_details_private"):
         return False
     try:
         address = ipaddress.ip_address((connection.remote_address or ("",))[0])
@@ -141,7 +141,7 @@ async def handle_connection(node: Node, liveness: "Liveness", connection: Server
 
 
 def idle_limit_s(heartbeat_interval: int) -> float:
-    configured = float(setting("OCPP_IDLE_TIMEOUT_S"))
+    configured = float(settings.get("ocpp_idle_timeout_s"))
     return configured if configured > 0 else max(3 * heartbeat_interval, 300)
 
 
@@ -183,8 +183,8 @@ class Liveness:
 
     @classmethod
     def from_settings(cls, node: Node) -> "Liveness":
-        ping = float(setting("OCPP_PING_INTERVAL_S"))
-        return cls(node, ping, ping, float(setting("OCPP_IDLE_TIMEOUT_S")))
+        ping = float(settings.get("ocpp_ping_interval_s"))
+        return cls(node, ping, ping, float(settings.get("ocpp_idle_timeout_s")))
 
     def watch(self, cp: CentralChargePoint, connection: ServerConnection) -> None:
         loop = asyncio.get_running_loop()
@@ -277,7 +277,7 @@ async def running(node: Node, host: str, port: int, tls: ssl.SSLContext | None =
     server = await serve(
         lambda conn: handle_connection(node, liveness, conn), host, port,
         subprotocols=[SUBPROTOCOL], process_request=lambda conn, req: check_charger(node, conn, req),
-        ssl=tls, compression=None, max_size=int(setting("OCPP_MAX_FRAME_BYTES")),
+        ssl=tls, compression=None, max_size=int(settings.get("ocpp_max_frame_bytes")),
         ping_interval=None,  # keepalive pings come from one Liveness sweep, not a task per connection
         close_timeout=5, backlog=LISTEN_BACKLOG, reuse_port=reuse_port or None, open_timeout=30,
     )

@@ -44,7 +44,7 @@ from ocpp.routing import after, create_route_map, on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action, AvailabilityType, DataTransferStatus, RegistrationStatus
 
-from portal.config import setting
+from portal import settings
 from portal.db import utcnow
 from portal.services import ocpp_ingest
 from portal.services.ocpp_ingest import format_time, parse_time
@@ -87,7 +87,7 @@ class MessageRate:
 
 def tag_expiry_s() -> int:
     """How long a charger may trust an Authorize/Start answer from its cache (OCPP_TAG_EXPIRY_S)."""
-    return int(setting("OCPP_TAG_EXPIRY_S"))
+    return int(settings.get("ocpp_tag_expiry_s"))
 
 
 class CallNotAllowed(RuntimeError):
@@ -254,7 +254,7 @@ class CentralChargePoint(ChargePoint):
         self.charge_point_id = info.charge_point_id or None
         self.open_transactions: dict[int, int] = dict(info.open_transactions)
         self.last_message_at = asyncio.get_running_loop().time()
-        self._rate = MessageRate(float(setting("OCPP_MAX_MESSAGES_PER_S")))
+        self._rate = MessageRate(float(settings.get("ocpp_max_messages_per_s")))
         if self.relaxed_validation:
             log.warning("%s: relaxed schema validation is on for this charger", identity)
 

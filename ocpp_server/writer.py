@@ -20,27 +20,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from sqlalchemy.orm import Session
 
+from portal import settings
 from portal.db import Database
 from ocpp_server.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name) or default)
-    except ValueError:
-        return default
-
-
-WINDOW_S = _env_float("OCPP_GROUP_COMMIT_WINDOW_S", 0.002)
-MAX_BATCH = int(_env_float("OCPP_GROUP_COMMIT_MAX", 256))
+WINDOW_S = settings.get("ocpp_group_commit_window_s")
+MAX_BATCH = settings.get("ocpp_group_commit_max")
 
 
 @dataclass

@@ -1,17 +1,17 @@
-"""The resident portal: create_app builds the Flask application."""
+"""The resident portal: create_app builds the Flask application, create_mail_app the part jobs need."""
 from __future__ import annotations
 
 import logging
 
 from flask import Flask
 
-from portal.config import PROJECT_ROOT, load_settings
+from portal.config import PROJECT_ROOT, flask_config
 from portal.security.redaction import install_log_filters
 from portal.security.secret_key import check_secret_key
+from portal.settings import Settings
 
 
-def create_app(config: dict | None = None) -> Flask:
-    """App factory: defaults, then environment, then `config` (tests pass a mapping)."""
+def _flask(config: dict) -> Flask:
     app = Flask(
         __name__,
         instance_relative_config=True,
@@ -19,15 +19,39 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
-    app.config.update(load_settings(config))
-    check_secret_key(app.config)
+    app.config.update(config)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PROJECT_ROOT / "translations"))
+    return app
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """App factory: defaults, then environment (portal.settings), then `config` (tests pass a mapping)."""
+    app = _flask(flask_config(config))
+    check_secret_key(app.config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_filters()  # no reset, invite or confirmation token in any log line
 
     from portal import web
     web.init_app(app)
+    register_blueprints(app)
 
+    from portal.cli import register_cli
+    register_cli(app)
+    return app
+
+
+def create_mail_app(settings: Settings | None = None) -> Flask:
+    """What a job needs to render e-mails and link into the portal outside the web process: templates,
+    translations, filters and the URL map. No database, log-in, CSRF, rate limits or secret key: jobs
+    open their own database session from the settings."""
+    app = _flask(flask_config(settings=settings))
+    from portal import web
+    web.init_templates(app)
+    register_blueprints(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
     from portal.auth.routes import bp as auth_bp
     from portal.faq import bp as faq_bp
     from portal.help import bp as help_bp
@@ -45,7 +69,3 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(help_bp)
     app.register_blueprint(sales_bp)
     app.register_blueprint(faq_bp)
-
-    from portal.cli import register_cli
-    register_cli(app)
-    return app

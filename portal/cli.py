@@ -10,7 +10,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from portal.config import PROJECT_ROOT
+from portal.settings import PROJECT_ROOT
 
 
 def _db():

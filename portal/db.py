@@ -115,9 +115,9 @@ class Database:
     def from_url(cls, url: str, statement_timeout_s: float | None = None, redis_url: str | None = None) -> "Database":
         """redis_url: where commits announce charger changes (default: the REDIS_URL setting)."""
         if redis_url is None:
-            from portal.config import setting
+            from portal import settings
 
-            redis_url = setting("REDIS_URL")
+            redis_url = settings.get("redis_url")
         return cls(make_engine(url, statement_timeout_s), redis_url)
 
     @contextmanager

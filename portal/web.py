@@ -34,7 +34,7 @@ def init_app(app: Flask) -> None:
     app.teardown_appcontext(close_db_session)
     csrf.init_app(app)
     htmx.init_app(app)
-    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Oslo")
+    init_templates(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -43,6 +43,14 @@ def init_app(app: Flask) -> None:
     app.before_request(_share_wtforms_catalogue)
     login_manager.unauthorized_handler(_unauthorized)
     app.context_processor(_template_context)
+    _register_errors(app)
+    init_transport(app)
+    init_headers(app)
+
+
+def init_templates(app: Flask) -> None:
+    """Translations and the template filters (the web app, and the worker's e-mails)."""
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Oslo")
     app.jinja_env.filters["money"] = _money
     app.jinja_env.filters["per_kwh"] = _per_kwh
     app.jinja_env.filters["kwh"] = _kwh
@@ -54,9 +62,6 @@ def init_app(app: Flask) -> None:
     # a charger's secret is never shown, even from rows written before it was blanked on the way in
     app.jinja_env.filters["hide_secrets"] = hide_secret_values
     app.jinja_env.filters["log_frame"] = _log_frame
-    _register_errors(app)
-    init_transport(app)
-    init_headers(app)
 
 
 def select_locale() -> str:

@@ -4,7 +4,7 @@
 
 Host and port default to SMTP_URL (smtp://127.0.0.1:8025). Nothing is delivered anywhere: each
 mail is printed (headers and the text/plain part, so reset links can be clicked in the terminal)
-and saved as an .eml file. `make run` starts it through scripts/run_stack.py. Stops on Ctrl-C/SIGTERM.
+and saved as an .eml file. `make run` starts it through the Procfile (honcho). Stops on Ctrl-C/SIGTERM.
 """
 from __future__ import annotations
 

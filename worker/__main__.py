@@ -1,5 +1,5 @@
 """`python -m worker`: RQ workers on the queues charger, default, mail (in that priority order),
-RQ's scheduler for delayed retries, and RQ's CronScheduler for worker.settings.PERIODIC_JOBS.
+RQ's scheduler for delayed retries, and RQ's CronScheduler for worker.periodic.periodic_jobs().
 
     python -m worker [--processes N] [--worker-class simple|fork] [--burst] [--no-cron]
 
@@ -34,8 +34,8 @@ from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
 from rq.worker_pool import WorkerPool
 
-from portal.config import setting
-from worker import settings
+from portal import settings
+from worker.periodic import periodic_jobs
 
 log = logging.getLogger("worker")
 CRON_LOCK_KEY = "worker:cron:leader"
@@ -50,26 +50,27 @@ def resolve(dotted: str):
 
 
 class LeaderCronScheduler(CronScheduler):
-    """RQ's CronScheduler that runs only while it holds the deployment-wide cron lock."""
+    """RQ's CronScheduler that runs only while it holds the deployment-wide cron lock.
 
-    stopping = False
+    Only public methods are extended. `start()` returns both when RQ's own SIGTERM/SIGINT handler stops
+    it and when `heartbeat` finds the lock lost; `lost_lead` tells the two apart."""
+
+    lost_lead = False
 
     def try_lead(self) -> bool:
+        self.lost_lead = False
         return bool(self.connection.set(CRON_LOCK_KEY, self.name, nx=True, ex=CRON_LOCK_TTL_S))
 
     def heartbeat(self) -> None:
         super().heartbeat()
         if self.connection.get(CRON_LOCK_KEY) != self.name.encode():
             self.log.warning("cron lock lost; standing by")
+            self.lost_lead = True
             raise StopRequested()
         self.connection.expire(CRON_LOCK_KEY, CRON_LOCK_TTL_S)
 
     def calculate_sleep_interval(self) -> float:
         return min(super().calculate_sleep_interval(), CRON_TICK_S)
-
-    def _request_stop(self, signum, frame):
-        self.stopping = True
-        super()._request_stop(signum, frame)
 
     def release(self) -> None:
         if self.connection.get(CRON_LOCK_KEY) == self.name.encode():
@@ -77,7 +78,7 @@ class LeaderCronScheduler(CronScheduler):
 
 
 def register_periodic(cron: CronScheduler) -> None:
-    for job in settings.PERIODIC_JOBS:
+    for job in periodic_jobs():
         cron.register(resolve(job.func), job.queue, kwargs=job.kwargs, interval=job.interval, cron=job.cron,
                       job_timeout=job.timeout, ttl=job.interval or 3600, result_ttl=600)
 
@@ -88,15 +89,20 @@ def run_cron(redis_url: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     cron = LeaderCronScheduler(connection=Redis.from_url(redis_url))
     register_periodic(cron)
-    while not cron.stopping:
-        if not cron.try_lead():
-            time.sleep(CRON_LOCK_TTL_S / 6)
-            continue
-        log.info("cron scheduler %s leads: %d periodic jobs", cron.name, len(settings.PERIODIC_JOBS))
-        try:
-            cron.start()
-        finally:
-            cron.release()
+    try:
+        while True:
+            if not cron.try_lead():
+                time.sleep(CRON_LOCK_TTL_S / 6)
+                continue
+            log.info("cron scheduler %s leads: %d periodic jobs", cron.name, len(cron.get_jobs()))
+            try:
+                cron.start()  # returns when stopped by a signal or when the lock is lost
+            finally:
+                cron.release()
+            if not cron.lost_lead:
+                return
+    except StopRequested:  # a signal while standing by (RQ's handler is installed once it first led)
+        return
 
 
 def preload() -> None:
@@ -112,7 +118,7 @@ def preload() -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m worker", description="RQ workers for the portal")
-    p.add_argument("--processes", type=int, default=settings.WORKER_PROCESSES)
+    p.add_argument("--processes", type=int, default=settings.get("worker_processes"))
     p.add_argument("--worker-class", choices=sorted(WORKER_CLASSES), default="simple")
     p.add_argument("--burst", action="store_true", help="stop when the queues are empty")
     p.add_argument("--no-cron", action="store_true", help="do not run periodic jobs from this host")
@@ -122,7 +128,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    redis_url = setting("REDIS_URL")
+    redis_url = settings.get("redis_url")
     preload()
     cron = None
     if not args.no_cron and not args.burst:

@@ -1,7 +1,7 @@
 """Enqueue helpers for the web and the OCPP server, always called AFTER the database commit.
 
 Charger actions go through `enqueue_action` (one job per ActionRequest row, queue "charger");
-other areas use `enqueue` with a queue from worker.settings. Both raise QueueUnavailable when
+other areas use `enqueue` with a queue from portal.settings. Both raise QueueUnavailable when
 Redis does not answer, so the caller can say so and keep its row for a retry.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from portal.services.actions import QueueUnavailable, enqueue_action, enqueue_after_commit
-from worker import settings
+from portal import settings
 
 __all__ = ["QueueUnavailable", "enqueue", "enqueue_action", "enqueue_after_commit"]
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
@@ -90,8 +89,6 @@ def hit(limit: str, *key: str, cost: int = 1) -> bool:
 
 
 def init_limiter(app: Flask) -> None:
-    if os.environ.get("RATELIMIT_ENABLED"):
-        app.config.setdefault("RATELIMIT_ENABLED", os.environ["RATELIMIT_ENABLED"].lower() not in ("0", "false", "no"))
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 2, "socket_timeout": 2})
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)

@@ -3,7 +3,9 @@
 `create_app` refuses to start (outside tests) with no SECRET_KEY, the old development default, or a key
 too short to be random. `make run` calls `ensure_key_file()`, which creates ``instance/secret_key`` once
 (random, readable by the owner only), so a developer machine keeps one key across restarts and nobody
-runs a deployment on a key published in the repository.
+runs a deployment on a key published in the repository. Every entry point finds that key the same way
+when SECRET_KEY is not set (portal.settings: SECRET_KEY, else SECRET_KEY_FILE), so an operations command
+in a second terminal beside `make run` signs with the same key.
 """
 from __future__ import annotations
 
@@ -11,11 +13,10 @@ import os
 import secrets
 from pathlib import Path
 
-from portal.config import INSTANCE_DIR
+from portal import settings
 
 MIN_LENGTH = 16
 KNOWN_WEAK = frozenset({"dev-only-secret-change-me", "change-me", "secret", "dev", "development"})
-KEY_FILE = INSTANCE_DIR / "secret_key"
 
 
 class WeakSecretKey(RuntimeError):
@@ -30,12 +31,14 @@ def check_secret_key(config: dict) -> None:
     if not key or key in KNOWN_WEAK or len(key) < MIN_LENGTH:
         raise WeakSecretKey(
             "SECRET_KEY is missing or too weak: set it to a long random value (for example the output of "
-            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`). `make run` creates one in "
-            f"{KEY_FILE} by itself.")
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`), or run `make run` once: it "
+            f"creates {settings.get('secret_key_file')}, which every command then reads when SECRET_KEY is "
+            "not set.")
 
 
-def ensure_key_file(path: Path = KEY_FILE) -> str:
-    """The key stored in `path`, created once with owner-only permissions."""
+def ensure_key_file(path: Path | None = None) -> str:
+    """The key stored in `path` (default SECRET_KEY_FILE), created once with owner-only permissions."""
+    path = Path(path or settings.get("secret_key_file"))
     if path.is_file():
         key = path.read_text(encoding="utf-8").strip()
         if len(key) >= MIN_LENGTH:

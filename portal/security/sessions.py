@@ -71,6 +71,6 @@ def load_user(session_id: str) -> User | None:
 
 
 def init_sessions(app: Flask) -> None:
-    """Limits come from the config (portal.config: SESSION_IDLE_MINUTES, SESSION_MAX_HOURS,
+    """Limits come from the config (portal.settings: SESSION_IDLE_MINUTES, SESSION_MAX_HOURS,
     REMEMBER_IDLE_DAYS, REMEMBER_MAX_DAYS); the remember cookie lives as long as its session may."""
     app.config.setdefault("REMEMBER_COOKIE_DURATION", timedelta(days=int(app.config["REMEMBER_MAX_DAYS"])))

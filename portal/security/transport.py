@@ -17,7 +17,10 @@ TRUE = ("1", "true", "yes", "on")
 
 def cookies_secure(config: dict) -> bool:
     """Whether cookies need `Secure`: the explicit setting, else an https PORTAL_BASE_URL."""
-    explicit = str(config.get("COOKIE_SECURE") or "").strip().lower()
+    explicit = config.get("COOKIE_SECURE")
+    if isinstance(explicit, bool):  # portal.settings: True/False, or None for "by PORTAL_BASE_URL"
+        return explicit
+    explicit = str(explicit or "").strip().lower()  # a test mapping may pass "1"/"0"
     if explicit:
         return explicit in TRUE
     return str(config.get("PORTAL_BASE_URL", "")).lower().startswith("https://")

@@ -33,7 +33,7 @@ from portal.services import access
 from portal.services import connector_holds as holds
 from portal.services.onboarding import virtual_tag
 from portal.services.secrets import REDACTED, hide_secret_values, is_secret_key
-from worker import settings
+from portal import settings
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def create_action(session: Session, *, charge_point: ChargePoint, action: str, p
         charge_point_id=charge_point.id, action=action, payload=dict(payload), state="queued",
         requested_by_id=requested_by.id if requested_by else None, connector_id=connector_id,
         transaction_id=transaction_id, holds_connector=holds and action in HOLDING_ACTIONS,
-        deadline_at=now + timedelta(seconds=settings.ACTION_DEADLINE_S), created_at=now, updated_at=now,
+        deadline_at=now + timedelta(seconds=settings.get("action_deadline_s")), created_at=now, updated_at=now,
     )
     session.add(row)
     session.flush()
@@ -139,7 +139,7 @@ def place_remote_start(session: Session, user: User, cp_id: int, identity: str, 
     new_id = conn.execute(_INSERT_START[session.get_bind().dialect.name], dict(
         charge_point_id=cp_id, action=START, payload=payload, state="queued", requested_by_id=user.id,
         connector_id=connector_id, transaction_id=None, holds_connector=True, no_start_flag=False,
-        deadline_at=now + timedelta(seconds=settings.ACTION_DEADLINE_S), created_at=now, updated_at=now)).scalar()
+        deadline_at=now + timedelta(seconds=settings.get("action_deadline_s")), created_at=now, updated_at=now)).scalar()
     if new_id is not None:
         return new_id
     winner = holds.holder(session, cp_id, connector_id, START)
@@ -274,7 +274,7 @@ def retry_action(session: Session, action_request: ActionRequest) -> ActionReque
     """Make a kept 'queued' request sendable again (fresh deadline); the caller commits, then enqueues."""
     if action_request.state != "queued":
         raise ActionRefused("not_queued")
-    action_request.deadline_at = utcnow() + timedelta(seconds=settings.ACTION_DEADLINE_S)
+    action_request.deadline_at = utcnow() + timedelta(seconds=settings.get("action_deadline_s"))
     session.flush()
     return action_request
 
@@ -299,7 +299,7 @@ def enqueue_action(redis_conn_or_url: Any, action_request_id: int) -> str:
     try:
         job = Queue(settings.CHARGER_QUEUE, connection=conn).enqueue(
             RUN_JOB, args=(int(action_request_id),), job_id=job_id_for(action_request_id),
-            job_timeout=settings.ACTION_JOB_TIMEOUT_S, ttl=settings.ACTION_JOB_TTL_S,
+            job_timeout=settings.action_job_timeout_s(), ttl=settings.action_job_ttl_s(),
             result_ttl=settings.ACTION_RESULT_TTL_S, failure_ttl=settings.ACTION_FAILURE_TTL_S,
             retry=Retry(max=len(settings.ACTION_RETRY_INTERVALS_S), interval=list(settings.ACTION_RETRY_INTERVALS_S)),
         )
@@ -379,7 +379,7 @@ def outcome_state(response: dict) -> str:
 def sweep(session: Session, now: datetime | None = None) -> dict[str, int]:
     """Close what nobody will close: requests stuck past their deadline, and flag starts that never began."""
     now = now or utcnow()
-    cutoff = now - timedelta(seconds=settings.SWEEP_GRACE_S)
+    cutoff = now - timedelta(seconds=settings.get("action_sweep_grace_s"))
     counts = {"sent": 0, "queued": 0, "no_start": 0, "let_go": 0}
     for row in session.scalars(select(ActionRequest).where(
             ActionRequest.state.in_(PENDING_STATES), ActionRequest.deadline_at < cutoff)):

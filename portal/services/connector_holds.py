@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import ActionRequest, Transaction, User
 from portal.models.actions import HOLDING_ACTIONS
-from worker import settings
+from portal import settings
 
 START, STOP = HOLDING_ACTIONS
 PENDING_STATES = ("queued", "sent")
@@ -33,13 +33,13 @@ NO_START_TEXT = "the charger accepted the start, but no charging session began"
 
 def accepted_hold() -> timedelta:
     """How long an accepted start (stop) holds its connector without the charger's StartTransaction
-    (StopTransaction): settings.NO_START_AFTER_S, when the page says "charging never began"."""
-    return timedelta(seconds=settings.NO_START_AFTER_S)
+    (StopTransaction): ACTION_NO_START_AFTER_S, when the page says "charging never began"."""
+    return timedelta(seconds=settings.get("action_no_start_after_s"))
 
 
 def tap_window() -> timedelta:
     """A tap this soon after the same person's last request lands on it, whatever became of it."""
-    return timedelta(seconds=settings.START_TAP_WINDOW_S)
+    return timedelta(seconds=settings.get("action_tap_window_s"))
 
 
 _ar, _tx = ActionRequest.__table__.c, Transaction.__table__.c

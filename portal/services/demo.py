@@ -123,7 +123,7 @@ def seed_demo(session: Session) -> None:
 
 def _lived_in(session: Session, solbakken: Site, nordlys: Site, sol_group: TariffGroup, resident, board) -> None:
     """A personal charger, a spot tariff with today's prices, fees, a closed plan, history and statements."""
-    from portal.config import setting
+    from portal import settings
     from portal.db import utcnow
     from portal.services import demo_history, statements
 
@@ -136,4 +136,4 @@ def _lived_in(session: Session, solbakken: Site, nordlys: Site, sol_group: Tarif
     cp_ids = list(session.scalars(select(ChargePoint.id).where(ChargePoint.identity.in_(("CP-DEMO-1", "CP-DEMO-2")))))
     demo_history.past_sessions(session, cp_ids, [resident, board], residents_tariff, now)
     demo_history.past_statements(session, [solbakken, nordlys],
-                                 statements.Operator(setting("OPERATOR_NAME"), setting("OPERATOR_ORG_NUMBER")), now)
+                                 statements.Operator(settings.get("operator_name"), settings.get("operator_org_number")), now)

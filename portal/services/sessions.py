@@ -169,10 +169,10 @@ def may_send_stop(stop: ActionRequest | None, stuck_after: timedelta = timedelta
         return True
     now = datetime.now(timezone.utc)
     if stop.state == "accepted":
-        from worker import settings
+        from portal import settings
 
         return stop.answered_at is not None and _aware(stop.answered_at) < now - timedelta(
-            seconds=settings.NO_START_AFTER_S)
+            seconds=settings.get("action_no_start_after_s"))
     return stop.state == "queued" and _aware(stop.created_at) < now - stuck_after
 
 

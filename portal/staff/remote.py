@@ -12,6 +12,7 @@ from flask import abort, flash, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import settings
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import ActionRequest, Transaction
@@ -21,7 +22,6 @@ from portal.services.secrets import hide_secret_values, is_secret_key
 from portal.services.staff.remote import RemoteRefused
 from portal.staff.common import bp, charger_or_404, refusal, staff_area
 from portal.staff.forms import ActionForm, ReasonForm
-from worker import settings
 
 log = logging.getLogger(__name__)
 KINDS = ("start", "stop", "reset", "unlock", "trigger", "get_config", "change_config", "availability")
@@ -95,7 +95,7 @@ def _enqueue(done: remote.Requested) -> None:
     """After the commit: the secret (if any) for the worker, then the job. Redis down: the row says queued."""
     try:
         if done.secret is not None:
-            ttl = int(settings.ACTION_DEADLINE_S) + 30
+            ttl = int(settings.get("action_deadline_s")) + 30
             secret_rotation.stash_secret(redis_conn(), done.row.id, done.secret, ttl)
         actions.enqueue_action(redis_conn(), done.row.id)
     except Exception as exc:  # noqa: BLE001 - RedisError or QueueUnavailable: the page shows 'queued'

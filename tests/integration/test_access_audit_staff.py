@@ -19,7 +19,7 @@ from rq import Queue
 from tests.integration.test_access_audit import (  # noqa: F401  (world is a fixture)
     _Id, audited_rules, db_snapshot, goes_to_login, leaked, methods_of, request, urls_for, world,
 )
-from worker import settings
+from portal import settings
 
 # A signed-in request refreshes its own log-in session's "last seen": bookkeeping, not a change it made.
 BOOKKEEPING_TABLES = ("login_sessions",)

@@ -19,7 +19,7 @@ from portal.models import ActionRequest, ChargePoint, OcppMessage, Transaction
 from portal.services import actions
 from tests.factories import CHARGER_SECRET, make_charge_point, make_site, make_user, standard_setup, subscribe
 from tests.support.stack import Stack, wait_for_db
-from worker import settings
+from portal import settings
 from worker.jobs.charger import sweep_actions
 
 DEADLINE_S = 6
@@ -27,8 +27,8 @@ DEADLINE_S = 6
 
 @pytest.fixture
 def env(database_url, redis_url, monkeypatch):
-    monkeypatch.setattr(settings, "ACTION_DEADLINE_S", DEADLINE_S)  # requests created in this process
-    monkeypatch.setattr(settings, "SWEEP_GRACE_S", 1)
+    monkeypatch.setenv("ACTION_DEADLINE_S", str(DEADLINE_S))  # requests created in this process
+    monkeypatch.setenv("ACTION_SWEEP_GRACE_S", "1")
     return {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "ACTION_DEADLINE_S": str(DEADLINE_S),
             "OCPP_CLAIM_TTL_S": "3", "ACTION_SWEEP_INTERVAL_S": "2", "ACTION_SWEEP_GRACE_S": "1",
             "WORKER_PROCESSES": "2"}

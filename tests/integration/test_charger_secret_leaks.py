@@ -15,7 +15,7 @@ from portal.services.secrets import verify_secret
 from portal.services.staff import secret_rotation
 from tests.factories import make_charge_point, make_site, make_user
 from tests.integration.test_access_audit import db_snapshot
-from worker import settings
+from portal import settings
 from worker.jobs import charger as charger_jobs
 from worker.jobs.charger import CallSpec
 

@@ -19,7 +19,7 @@ from portal.models import ActionRequest, SubscriptionPlan, Transaction
 from tests.conftest import browser_like_client
 from tests.factories import make_user, resident_with_access, subscribe
 from tests.integration.ocpp_helpers import eventually, ocpp_node, run, simulator
-from worker import settings
+from portal import settings
 from worker.jobs.charger import run_action
 
 TAPS = 6

@@ -333,7 +333,7 @@ def status(raw, connector: int = 1, state: str = "Available") -> Any:
 def no_queued_jobs(redis_url):
     from rq import Queue
 
-    from worker import settings
+    from portal import settings
 
     queue = Queue(settings.CHARGER_QUEUE, connection=Redis.from_url(redis_url))
     queue.empty()

@@ -20,7 +20,7 @@ from portal.services import actions
 from portal.services.staff import remote
 from tests.conftest import browser_like_client
 from tests.factories import make_user, resident_with_access, subscribe
-from worker import settings
+from portal import settings
 
 START, STOP = actions.START, actions.STOP
 
@@ -142,8 +142,8 @@ def test_the_start_post_of_a_just_started_session_shows_that_session(app, login,
 
 def test_after_the_bounded_time_an_accepted_start_without_a_session_lets_go(db, setup):
     first = tap(db, setup)
-    answer(db, first, ago=settings.NO_START_AFTER_S + 1)
-    age(db, first, settings.NO_START_AFTER_S + 2)
+    answer(db, first, ago=settings.get("action_no_start_after_s") + 1)
+    age(db, first, settings.get("action_no_start_after_s") + 2)
     second = tap(db, setup)
     assert second != first and count(db) == 2
     with db.session() as s:
@@ -152,8 +152,8 @@ def test_after_the_bounded_time_an_accepted_start_without_a_session_lets_go(db, 
 
 def test_the_sweep_lets_go_of_an_accepted_start_that_never_began(db, setup):
     first = tap(db, setup)
-    answer(db, first, ago=settings.NO_START_AFTER_S + 1)
-    age(db, first, settings.NO_START_AFTER_S + 2)
+    answer(db, first, ago=settings.get("action_no_start_after_s") + 1)
+    age(db, first, settings.get("action_no_start_after_s") + 2)
     with db.session() as s:
         assert actions.sweep(s)["no_start"] == 1
         s.commit()
@@ -164,8 +164,8 @@ def test_the_sweep_lets_go_of_an_accepted_start_that_never_began(db, setup):
 
 def test_before_the_bounded_time_it_still_holds(db, setup):
     first = tap(db, setup)
-    answer(db, first, ago=settings.NO_START_AFTER_S - 5)
-    age(db, first, settings.NO_START_AFTER_S)
+    answer(db, first, ago=settings.get("action_no_start_after_s") - 5)
+    age(db, first, settings.get("action_no_start_after_s"))
     assert tap(db, setup) == first
 
 
@@ -189,7 +189,7 @@ def test_within_the_tap_window_even_a_refused_start_is_the_same_request(db, setu
     first = tap(db, setup)
     answer(db, first, "rejected")
     assert tap(db, setup) == first and count(db) == 1
-    age(db, first, settings.START_TAP_WINDOW_S + 1)
+    age(db, first, settings.get("action_tap_window_s") + 1)
     assert tap(db, setup) != first and count(db) == 2
 
 
@@ -249,8 +249,8 @@ def test_stop_after_the_stop_transaction_is_not_active(db, setup, running):
 
 def test_stop_accepted_without_a_stop_transaction_lets_go_after_the_bounded_time(db, setup, running):
     first = stop_tap(db, running, setup["user_id"])
-    answer(db, first, ago=settings.NO_START_AFTER_S + 1)
-    age(db, first, settings.NO_START_AFTER_S + 2)
+    answer(db, first, ago=settings.get("action_no_start_after_s") + 1)
+    age(db, first, settings.get("action_no_start_after_s") + 2)
     assert stop_tap(db, running, setup["user_id"]) != first and count(db, STOP) == 2
 
 
@@ -258,7 +258,7 @@ def test_stop_refused_by_the_charger_within_the_window_is_the_same_request(db, s
     first = stop_tap(db, running, setup["user_id"])
     answer(db, first, "rejected")
     assert stop_tap(db, running, setup["user_id"]) == first
-    age(db, first, settings.START_TAP_WINDOW_S + 1)
+    age(db, first, settings.get("action_tap_window_s") + 1)
     assert stop_tap(db, running, setup["user_id"]) != first
 
 
@@ -316,8 +316,8 @@ def test_taps_at_the_moment_of_linking_land_on_the_request(db, setup):
 
 def test_many_taps_at_once_after_the_bounded_time_make_one_new_request(db, setup):
     first = tap(db, setup)
-    answer(db, first, ago=settings.NO_START_AFTER_S + 1)
-    age(db, first, settings.NO_START_AFTER_S + 2)
+    answer(db, first, ago=settings.get("action_no_start_after_s") + 1)
+    age(db, first, settings.get("action_no_start_after_s") + 2)
     ids = at_once(lambda i: tap(db, setup))
     assert len(set(ids)) == 1 and ids[0] != first, ids
     assert count(db) == 2
@@ -342,7 +342,7 @@ def test_stop_button_on_an_accepted_stop_sends_nothing_until_the_bounded_time(ap
     age(db, first, 60)
     assert client.post(f"/sessions/{running}/stop").status_code < 400
     assert count(db, STOP) == 1
-    answer(db, first, ago=settings.NO_START_AFTER_S + 1)  # the charger never sent its StopTransaction
+    answer(db, first, ago=settings.get("action_no_start_after_s") + 1)  # the charger never sent its StopTransaction
     assert client.post(f"/sessions/{running}/stop").status_code < 400
     assert count(db, STOP) == 2
 

@@ -32,7 +32,7 @@ def recorded_actions(db, redis_url):
     from rq import Queue
 
     from portal.models import ActionRequest
-    from worker import settings
+    from portal import settings
 
     class Recorded(list):
         def refresh(self):

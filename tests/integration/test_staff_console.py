@@ -14,7 +14,7 @@ from portal.models import ActionRequest, AuditEntry, ChargePoint, OcppMessage, O
 from portal.services.secrets import verify_secret
 from portal.services.staff import remote, secret_rotation
 from tests.factories import make_charge_point, make_site, make_user, resident_with_access
-from worker import settings
+from portal import settings
 
 HX = {"HX-Request": "true"}
 NEW_SECRET = "brand-new-charger-secret-42"

@@ -12,7 +12,7 @@ from portal.models import ActionRequest, ChargePoint, OcppMessage, Site
 from portal.services.secrets import verify_secret
 from tests.factories import CHARGER_SECRET, make_charge_point, make_site, make_user
 from tests.support.stack import Stack, wait_for_db
-from worker import settings
+from portal import settings
 
 HX = {"HX-Request": "true"}
 DEADLINE_S = 8
@@ -21,7 +21,7 @@ NEW_SECRET = "rotated-secret-for-sim-0042"
 
 @pytest.fixture
 def env(database_url, redis_url, monkeypatch):
-    monkeypatch.setattr(settings, "ACTION_DEADLINE_S", DEADLINE_S)
+    monkeypatch.setenv("ACTION_DEADLINE_S", str(DEADLINE_S))
     return {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "ACTION_DEADLINE_S": str(DEADLINE_S),
             "OCPP_CLAIM_TTL_S": "3", "WORKER_PROCESSES": "1"}
 

@@ -187,7 +187,7 @@ def start_ocpp_node(env: Mapping[str, str] | None, node_id: str, *, host: str = 
     ``url + "/" + identity``)."""
     port = port or free_port(host)
     e = dict(env or {}, OCPP_HOST=host, OCPP_PORT=str(port), OCPP_NODE_ID=node_id)
-    proc = start_process(f"ocpp-{node_id}", ["-m", "ocpp_server", "--processes", "1"], e,
+    proc = start_process(f"ocpp-{node_id}", ["-m", "ocpp_server"], e,
                          port=port, url=f"ws://{host}:{port}/ocpp")
     wait_for_port(proc, host, port, timeout)
     return proc

@@ -18,7 +18,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from ocpp_server.calls import hand_over, reply_key
-from portal.config import setting
+from portal import settings
 from portal.db import Database, utcnow
 from portal.models import ActionRequest
 from portal.services import actions
@@ -48,9 +48,7 @@ def _database(url: str) -> Database:
 @functools.cache
 def _redis(url: str) -> Redis:
     """Reads may block for a whole call (BLPOP), longer than redis-py's default 5 s socket timeout."""
-    from worker import settings
-
-    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=settings.ACTION_JOB_TIMEOUT_S + 10,
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=settings.action_job_timeout_s() + 10,
                           health_check_interval=30)
 
 
@@ -79,8 +77,8 @@ def call_charger(redis: Redis, spec: CallSpec) -> dict:
 
 def run_action(action_id: int, database_url: str | None = None, redis_url: str | None = None) -> str:
     """Send one request to its charger and record the answer; returns the request's final state."""
-    db = _database(database_url or setting("DATABASE_URL"))
-    redis = _redis(redis_url or setting("REDIS_URL"))
+    db = _database(database_url or settings.get("database_url"))
+    redis = _redis(redis_url or settings.get("redis_url"))
     with db.session() as session:
         claimed = actions.claim_and_read(session, action_id)  # the claim and the call's facts, one statement
         if claimed is None:
@@ -134,7 +132,7 @@ def _deliver(db: Database, redis: Redis, action_id: int, spec: CallSpec, rotatio
 
 def sweep_actions(database_url: str | None = None) -> dict[str, int]:
     """Periodic: close requests stuck past their deadline; flag accepted starts that never began."""
-    db = _database(database_url or setting("DATABASE_URL"))
+    db = _database(database_url or settings.get("database_url"))
     with db.session() as session:
         counts = actions.sweep(session, utcnow())
         session.commit()

@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import select, update
 
-from portal.config import setting
+from portal import settings
 from portal.db import Database, utcnow
 from portal.models import OutboxEmail
 from portal.security.redaction import redact_links
@@ -115,7 +115,7 @@ def _retries_left() -> bool:
 
 def send_outbox_email(outbox_id: int, database_url: str | None = None, smtp_url: str | None = None) -> str:
     """Send one outbox row; returns what happened. Raises on a transient failure so RQ retries."""
-    db = Database.from_url(database_url or setting("DATABASE_URL"))
+    db = Database.from_url(database_url or settings.get("database_url"))
     try:
         with db.session() as session:
             row = session.get(OutboxEmail, outbox_id)
@@ -136,7 +136,7 @@ def send_outbox_email(outbox_id: int, database_url: str | None = None, smtp_url:
                 return "claimed elsewhere"
             session.refresh(row)
             try:
-                deliver(parse_smtp_url(smtp_url or setting("SMTP_URL")), build_message(row, setting("MAIL_FROM")))
+                deliver(parse_smtp_url(smtp_url or settings.get("smtp_url")), build_message(row, settings.get("mail_from")))
             except (smtplib.SMTPException, OSError, ValueError) as exc:
                 return _record_failure(session, row, exc)
             row.status, row.sent_at, row.last_error = "sent", utcnow(), None
@@ -176,8 +176,8 @@ def requeue_stuck_emails(database_url: str | None = None, redis_url: str | None 
     from portal.services.mail import enqueue_outbox, job_id_for
 
     pending = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED}
-    db = Database.from_url(database_url or setting("DATABASE_URL"))
-    redis_conn = Redis.from_url(redis_url or setting("REDIS_URL"))
+    db = Database.from_url(database_url or settings.get("database_url"))
+    redis_conn = Redis.from_url(redis_url or settings.get("redis_url"))
     try:
         with db.session() as session:
             ids = list(session.scalars(

@@ -6,14 +6,14 @@ Safe to run twice or concurrently: it only ever moves online -> offline for sile
 """
 from __future__ import annotations
 
-from portal.config import setting
+from portal import settings
 from portal.db import Database, utcnow
 from portal.services.ocpp_ingest import missed_heartbeats
 
 
 def mark_offline_chargers(database_url: str | None = None, factor: float = 2.0, min_grace_s: float = 60) -> list[str]:
     """Mark offline every charger that missed its heartbeats; returns their identities."""
-    db = Database.from_url(database_url or setting("DATABASE_URL"))
+    db = Database.from_url(database_url or settings.get("database_url"))
     try:
         with db.session() as session:
             marked = missed_heartbeats(session, utcnow(), factor=factor, min_grace_s=min_grace_s)

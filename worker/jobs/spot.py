@@ -1,6 +1,6 @@
 """Spot-price import: day-ahead prices for every price area, today and tomorrow.
 
-Registered as a periodic job in worker/settings.py. Safe to run twice (rows are upserted); a
+Registered as a periodic job in worker/periodic.py. Safe to run twice (rows are upserted); a
 day the source has not published yet (HTTP 404) or that fails is reported, never half-stored.
 """
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
-from portal.config import setting
+from portal import settings
 from portal.db import Database
 from portal.models.sites import PRICE_AREAS
 from portal.services import spot
@@ -19,14 +19,14 @@ log = logging.getLogger(__name__)
 def import_spot_prices(database_url: str | None = None, source: str | None = None,
                        days: list[str] | None = None, areas: list[str] | None = None) -> dict[str, str]:
     """Import prices; returns {"AREA DATE": "N intervals" | "not published" | "error: ..."}."""
-    template = source if source is not None else setting("SPOT_PRICE_SOURCE")
+    template = source if source is not None else settings.get("spot_price_source")
     if not template:
         log.info("SPOT_PRICE_SOURCE is not set; no spot prices imported")
         return {}
     today = spot.local_today()
     wanted = [date.fromisoformat(d) for d in days] if days else [today, today + timedelta(days=1)]
     result: dict[str, str] = {}
-    db = Database.from_url(database_url or setting("DATABASE_URL"))
+    db = Database.from_url(database_url or settings.get("database_url"))
     try:
         for area in areas or PRICE_AREAS:
             for day in wanted:

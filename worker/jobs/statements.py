@@ -1,14 +1,17 @@
 """Statements (daily at 02:15: the month before, and late sessions of earlier months) and notification
 e-mails (every minute).
 
-Both are periodic jobs in worker/settings.py and safe to run twice: a regular statement exists once per
+Both are periodic jobs in worker/periodic.py and safe to run twice: a regular statement exists once per
 site, resident and month, a session is on one document (portal/services/statements.py), and a
 notification is sent once per thing (portal/services/notify.py). E-mails
-are rendered with the portal's templates in each recipient's language, so the jobs run inside an
-app context; the outbox ids go to the mail queue only after the commit.
+are rendered with the portal's templates in each recipient's language, inside the app context of
+`portal.create_mail_app` (templates, translations, the URL map; built once per worker process, not the
+web app); each job opens its own database session from the settings. The outbox ids go to the mail
+queue only after the commit.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -19,24 +22,31 @@ from flask import Flask
 from redis import Redis
 from sqlalchemy.exc import DBAPIError
 
-from portal.config import setting
+from portal import settings
+from portal.db import Database
 from portal.services import notify, statements
 from portal.services.mail import enqueue_outbox
 
 log = logging.getLogger(__name__)
 
 
-@contextmanager
-def _app(database_url: str | None, redis_url: str | None) -> Iterator[Flask]:
-    from portal import create_app
+@functools.lru_cache(maxsize=4)
+def _mail_app(config: settings.Settings) -> Flask:
+    from portal import create_mail_app
 
-    overrides = {k: v for k, v in (("DATABASE_URL", database_url), ("REDIS_URL", redis_url)) if v}
-    app = create_app(overrides)
+    return create_mail_app(config)
+
+
+@contextmanager
+def _job(database_url: str | None, redis_url: str | None) -> Iterator[tuple[settings.Settings, Database]]:
+    """The settings, and a database of the job's own, inside the e-mail rendering app's context."""
+    config = settings.load()
+    db = Database.from_url(database_url or config.database_url, redis_url=redis_url or config.redis_url)
     try:
-        with app.app_context():
-            yield app
+        with _mail_app(config).app_context():
+            yield config, db
     finally:
-        app.extensions["portal_db"].dispose()
+        db.dispose()
 
 
 def _months(session, site, year: int | None, month: int | None, now: datetime) -> list[tuple[int, int]]:
@@ -64,9 +74,9 @@ def issue_monthly_statements(database_url: str | None = None, redis_url: str | N
     now = now or datetime.now(timezone.utc)
     result: dict[str, int] = {}
     outbox: list[int] = []
-    with _app(database_url, redis_url) as app:
-        operator = statements.Operator(app.config["OPERATOR_NAME"], app.config["OPERATOR_ORG_NUMBER"])
-        with app.extensions["portal_db"].session() as session:
+    with _job(database_url, redis_url) as (config, db):
+        operator = statements.Operator(config.operator_name, config.operator_org_number)
+        with db.session() as session:
             for site in statements.sites_to_bill(session):
                 try:
                     new, ids = _bill_site(session, site, year, month, now, operator)
@@ -76,16 +86,16 @@ def issue_monthly_statements(database_url: str | None = None, redis_url: str | N
                     new, ids = _bill_site(session, site, year, month, now, operator)
                 outbox += ids
                 result[site.slug] = len(new)
-        enqueue_outbox(Redis.from_url(redis_url or setting("REDIS_URL")), outbox)
+        enqueue_outbox(Redis.from_url(redis_url or config.redis_url), outbox)
     log.info("statements issued: %s", result)
     return result
 
 
 def send_notifications(database_url: str | None = None, redis_url: str | None = None) -> int:
     """Queue the due session and start notifications; returns how many e-mails were queued."""
-    with _app(database_url, redis_url) as app:
-        with app.extensions["portal_db"].session() as session:
+    with _job(database_url, redis_url) as (config, db):
+        with db.session() as session:
             ids = notify.send_pending(session)
             session.commit()
-        enqueue_outbox(Redis.from_url(redis_url or setting("REDIS_URL")), ids)
+        enqueue_outbox(Redis.from_url(redis_url or config.redis_url), ids)
     return len(ids)
