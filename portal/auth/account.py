@@ -6,10 +6,10 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal.auth import bp
 from portal.auth.forms import NotificationsForm, PasswordChangeForm, ProfileForm
 from portal.auth.helpers import redirect_after_form, remember_language
 from portal.auth.limits import LOGIN_PER_ACCOUNT_LIMIT, limiter
-from portal.auth.routes import bp
 from portal.db import utcnow
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render

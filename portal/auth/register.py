@@ -13,10 +13,10 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal.auth import bp
 from portal.auth.forms import RegisterForm, VerifyForm
 from portal.auth.helpers import queue_verify_email, redirect_after_form, remember_language
 from portal.auth.limits import REGISTER_LIMIT, RESET_PER_ADDRESS_LIMIT, limiter, submitted_email
-from portal.auth.routes import bp
 from portal.extensions import db_session, redis_conn
 from portal.htmx import render
 from portal.models import OutboxEmail

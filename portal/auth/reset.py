@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import current_app, flash, request, url_for
 from flask_babel import gettext as _
 
+from portal.auth import bp
 from portal.auth.forms import ResetPasswordForm, ResetRequestForm
 from portal.auth.helpers import redirect_after_form
 from portal.auth.limits import RESET_LIMIT, RESET_PER_ADDRESS_LIMIT, limiter, submitted_email
-from portal.auth.routes import bp
 from portal.extensions import db_session, redis_conn
 from portal.htmx import render
 from portal.security.events import security_event

@@ -7,8 +7,8 @@ from flask_login import current_user, login_required
 
 from portal.extensions import db_session
 from portal.htmx import hx_redirect, render, wants_fragment
+from portal.resident import bp
 from portal.resident.forms import EmptyForm, TagForm, TagNameForm
-from portal.resident.routes import bp
 from portal.services import favourites, subscriptions, tags
 
 

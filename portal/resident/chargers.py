@@ -17,12 +17,12 @@ from wtforms import SelectChoice
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render, render_live, wants_fragment
 from portal.models import ChargePoint, Site
+from portal.resident import bp
 from portal.resident.common import (
     Refused, may_print_sticker, outlet_state, reason_text, refuse_page, state_class, visible_charge_point,
     visible_start_facts,
 )
 from portal.resident.forms import AuthSettingForm, EmptyForm, FavouriteForm, StartForm
-from portal.resident.routes import bp
 from portal.security.redirects import safe_next
 from portal.services import after_close, access, favourites, sessions, spot
 from portal.services.pricing import comparison_price

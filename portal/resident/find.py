@@ -11,9 +11,9 @@ from sqlalchemy import select
 from portal.extensions import db_session
 from portal.htmx import render
 from portal.models import Site
+from portal.resident import bp
 from portal.resident.chargers import _mine
 from portal.resident.common import may_print_sticker, outlet_state, state_class, visible_charge_point
-from portal.resident.routes import bp
 from portal.services import finding
 
 

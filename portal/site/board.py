@@ -13,7 +13,8 @@ from portal.models import SubscriptionPlan, Tariff, TariffGroup, UserGroup
 from portal.services import board_tools
 from portal.services.pricing import parse_price, to_minor
 from portal.services.site_admin import RuleError
-from portal.site.common import bp, managed_site, rule_message, site_object
+from portal.site import bp
+from portal.site.common import managed_site, rule_message, site_object
 from portal.site.forms import NameForm, PlanOpenForm, PlanPriceForm, RoleForm
 
 # kind -> (model, URL part, its id argument, page endpoint, list endpoint)

@@ -16,7 +16,8 @@ from portal.htmx import hx_redirect, render
 from portal.models import ActionRequest, ChargePoint, Site
 from portal.services import site_admin, statements
 from portal.services.site_admin import RuleError
-from portal.site.common import bp, managed_site, rule_message, site_object
+from portal.site import bp
+from portal.site.common import managed_site, rule_message, site_object
 from portal.site.forms import ChargerForm
 
 log = logging.getLogger(__name__)

@@ -1,9 +1,9 @@
-"""The site blueprint, its access checks and helpers shared by the site pages."""
+"""Access checks and helpers shared by the site pages."""
 from __future__ import annotations
 
 from typing import TypeVar
 
-from flask import Blueprint, abort
+from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -12,7 +12,6 @@ from portal.extensions import db_session
 from portal.models import Site
 from portal.services.access import can_manage_site
 
-bp = Blueprint("site", __name__)
 T = TypeVar("T")
 
 # RuleError codes from portal.services.site_admin in plain words.

@@ -14,7 +14,8 @@ from portal.extensions import db_session
 from portal.forms_common import NoControlCharacters, strip_text
 from portal.htmx import render
 from portal.services.orders import ORDERING_FIELDS, update_ordering_settings
-from portal.site.common import bp, managed_site
+from portal.site import bp
+from portal.site.common import managed_site
 
 
 def _line(label, max_len: int):

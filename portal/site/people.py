@@ -14,7 +14,8 @@ from portal.security.events import security_event
 from portal.services import site_admin
 from portal.services.pricing import parse_price, to_minor
 from portal.services.site_admin import RuleError
-from portal.site.common import bp, managed_site, rule_message, site_object
+from portal.site import bp
+from portal.site.common import managed_site, rule_message, site_object
 from portal.site.forms import EmailForm, EmptyForm, InviteForm, NameForm, PlanForm, PlanOpenForm, PlanPriceForm
 
 # The accept link lives outside /manage: /invite/<token>.

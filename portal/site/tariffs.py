@@ -15,8 +15,9 @@ from portal.models import Tariff, TariffGroup
 from portal.models.sites import PRICE_AREAS
 from portal.services import site_admin, spot
 from portal.services.pricing import from_minor, spot_unit_price
+from portal.site import bp
 from portal.site.board import manage_box
-from portal.site.common import bp, managed_site, site_object
+from portal.site.common import managed_site, site_object
 from portal.site.forms import EmptyForm, LinkChargePointsForm, NameForm, TariffForm
 
 

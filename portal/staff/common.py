@@ -1,10 +1,10 @@
-"""The staff blueprint, its role checks and helpers shared by the console's pages."""
+"""Role checks and helpers shared by the staff console's pages."""
 from __future__ import annotations
 
 import functools
 from typing import Callable
 
-from flask import Blueprint, abort
+from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -12,8 +12,6 @@ from sqlalchemy import select
 from portal.extensions import db_session
 from portal.models import ChargePoint, Site
 from portal.services.staff.roles import allowed
-
-bp = Blueprint("staff", __name__)
 
 # Refusal codes of the staff services in plain words.
 REFUSALS = {
@@ -75,8 +73,3 @@ def site_by_slug(slug: str | None) -> Site | None:
     if not slug:
         return None
     return db_session().scalar(select(Site).where(Site.slug == slug))
-
-
-@bp.context_processor
-def _staff_context() -> dict:
-    return {"staff_allows": lambda area: allowed(current_user, area)}

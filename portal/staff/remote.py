@@ -19,7 +19,8 @@ from portal.services import actions
 from portal.services.staff import remote, secret_rotation
 from portal.services.secrets import hide_secret_values, is_secret_key
 from portal.services.staff.remote import RemoteRefused
-from portal.staff.common import bp, charger_or_404, refusal, staff_area
+from portal.staff import bp
+from portal.staff.common import charger_or_404, refusal, staff_area
 from portal.staff.forms import ActionForm, ReasonForm
 from worker import settings
 

@@ -16,7 +16,8 @@ from portal.models import ChargerOrder, Lead, User
 from portal.services.mail import enqueue_outbox
 from portal.services.staff import pipeline
 from portal.services.staff.pipeline import PipelineError
-from portal.staff.common import bp, staff_area
+from portal.staff import bp
+from portal.staff.common import staff_area
 from portal.staff.forms import LeadForm, NewSiteForm, OrderForm, PipelineFilterForm
 
 PIPELINE_ERRORS = {

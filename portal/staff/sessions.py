@@ -15,7 +15,8 @@ from portal.models import OrphanStop, Transaction
 from portal.services import actions, after_close, audit
 from portal.services.staff import remote, stuck
 from portal.services.staff.overview import last_meter_at
-from portal.staff.common import bp, refusal, staff_area
+from portal.staff import bp
+from portal.staff.common import refusal, staff_area
 from portal.staff.forms import CloseSessionForm, EmptyForm, ReasonForm
 
 

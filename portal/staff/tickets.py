@@ -14,7 +14,8 @@ from portal.models.support import TICKET_CATEGORIES
 from portal.services import audit, tickets
 from portal.services.mail import enqueue_outbox
 from portal.services.staff import queue
-from portal.staff.common import all_sites, bp, site_by_slug, staff_area
+from portal.staff import bp
+from portal.staff.common import all_sites, site_by_slug, staff_area
 from portal.staff.forms import AssignForm, MessageForm, TicketFilterForm, TicketStatusForm
 
 TICKET_ERRORS = {"empty": _l("Write a message."), "closed": _l("The ticket is closed: reopen it first.")}

@@ -1,14 +1,15 @@
 """Log in and log out; registration, password reset and the account page live in sibling modules."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from portal.auth import bp
 from portal.auth.forms import LoginForm
 from portal.auth.helpers import queue_verify_email
-from portal.auth.limits import LOGIN_LIMIT, LOGIN_PER_ACCOUNT_LIMIT, email_and_address, init_limiter, limiter
+from portal.auth.limits import LOGIN_LIMIT, LOGIN_PER_ACCOUNT_LIMIT, email_and_address, limiter
 from portal.db import utcnow
 from portal.extensions import db_session, redis_conn
 from portal.htmx import render
@@ -18,9 +19,6 @@ from portal.security.redirects import safe_next
 from portal.security.sessions import log_in, log_out
 from portal.services.mail import enqueue_outbox
 from portal.services.secrets import hash_secret, needs_rehash, verify_secret, verify_unknown_account
-
-bp = Blueprint("auth", __name__)
-bp.record_once(lambda state: init_limiter(state.app))
 
 
 def landing_page(user: User) -> str:
@@ -82,6 +80,3 @@ def logout():
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"), code=303)
 
-
-# Views registered on the same blueprint (imported last: they import bp from here).
-from portal.auth import account, register, reset  # noqa: E402,F401
