@@ -12,7 +12,7 @@ from portal.auth.helpers import queue_verify_email
 from portal.auth.limits import LOGIN_LIMIT, LOGIN_PER_ACCOUNT_LIMIT, email_and_address, limiter
 from portal.db import utcnow
 from portal.extensions import db_session, redis_conn
-from portal.htmx import render
+from portal.htmx import redirect_to, render
 from portal.models import User
 from portal.security.events import security_event
 from portal.security.redirects import safe_next
@@ -60,15 +60,7 @@ def login():
     log_in(user, remember=bool(form.remember.data))
     session.commit()
     security_event("log-in of user %s", user.id)
-    from portal.htmx import wants_fragment
-
-    target = safe_next(form.next.data, landing_page(user))
-    if wants_fragment():
-        response = redirect(target)
-        response.status_code = 204
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, code=303)
+    return redirect_to(safe_next(form.next.data, landing_page(user)))
 
 
 @bp.route("/logout", methods=["POST"])

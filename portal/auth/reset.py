@@ -6,10 +6,9 @@ from flask_babel import gettext as _
 
 from portal.auth import bp
 from portal.auth.forms import ResetPasswordForm, ResetRequestForm
-from portal.auth.helpers import redirect_after_form
 from portal.auth.limits import RESET_LIMIT, RESET_PER_ADDRESS_LIMIT, limiter, submitted_email
 from portal.extensions import db_session, redis_conn
-from portal.htmx import render
+from portal.htmx import redirect_to, render
 from portal.security.events import security_event
 from portal.security.sessions import log_in
 from portal.services import login_sessions
@@ -69,4 +68,4 @@ def reset_password(token: str):
     log_in(user, remember=False)
     session.commit()
     flash(_("Your new password is saved, and you are logged in."), "success")
-    return redirect_after_form(url_for("public.home"))
+    return redirect_to(url_for("public.home"))

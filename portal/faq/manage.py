@@ -10,11 +10,10 @@ from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal.auth.helpers import redirect_after_form
 from portal.extensions import db_session
 from portal.faq import CATEGORY_LABELS, LANGUAGE_NAMES, bp
 from portal.faq.forms import RESERVED_SLUGS, ArticleForm
-from portal.htmx import render
+from portal.htmx import redirect_to, render
 from portal.models import FaqArticle
 from portal.services import faq
 from portal.services.staff import roles
@@ -73,7 +72,7 @@ def _save(form: ArticleForm, article: FaqArticle | None):
         return _editor(form, article, 422, problem=ERRORS.get(exc.code, ERRORS["incomplete"])())
     session.commit()
     flash(_("The article is saved."), "success")
-    return redirect_after_form(url_for("faq.manage_edit", article_id=saved.id))
+    return redirect_to(url_for("faq.manage_edit", article_id=saved.id))
 
 
 @bp.route("/faq/manage/new", methods=["GET", "POST"])

@@ -7,14 +7,13 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms import SelectChoice
 
-from portal.auth.helpers import redirect_after_form
 from portal.auth.limits import limiter
 from portal.extensions import db_session, redis_conn
 from portal.help import bp
 from portal.help.forms import CATEGORY_LABELS, OTHER_CHARGER, ROUTE_LABELS, TicketForm
 from portal.help.guide import guide_context
 from portal.help.photos import PHOTO_ERRORS, read_photo
-from portal.htmx import render
+from portal.htmx import redirect_to, render
 from portal.models import ChargePoint
 from portal.models.support import TICKET_ROUTES
 from portal.resident.common import reason_text
@@ -130,5 +129,5 @@ def _open(form: TicketForm, charge_point: ChargePoint | None, typed: str, photo)
     flash(_("Thank you. We have your request as number %(ref)s and will answer as soon as we can.",
             ref=ticket.reference), "success")
     if user:
-        return redirect_after_form(url_for("help.ticket", ticket_id=ticket.id))
-    return redirect_after_form(url_for("help.token_thread", token=opened.token))
+        return redirect_to(url_for("help.ticket", ticket_id=ticket.id))
+    return redirect_to(url_for("help.token_thread", token=opened.token))

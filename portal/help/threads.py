@@ -10,13 +10,12 @@ from flask import abort, current_app, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal.auth.helpers import redirect_after_form
 from portal.auth.limits import limiter
 from portal.extensions import db_session
 from portal.help import bp
 from portal.help.forms import CATEGORY_LABELS, ROUTE_LABELS, ReplyForm
 from portal.help.photos import PHOTO_ERRORS, read_photo, send_photo
-from portal.htmx import render
+from portal.htmx import redirect_to, render
 from portal.models import SupportTicket, TicketPhoto
 from portal.services import tickets
 from portal.services.photos import store_photo
@@ -80,7 +79,7 @@ def ticket_reply(ticket_id: int):
     if problem:
         return _thread(t, form, url_for("help.ticket_reply", ticket_id=t.id), "help.ticket_photo",
                        {"ticket_id": t.id}, status=422)
-    return redirect_after_form(target)
+    return redirect_to(target)
 
 
 @bp.route("/support/tickets/<int:ticket_id>/photos/<int:photo_id>")
@@ -104,7 +103,7 @@ def token_reply(token: str):
     if _reply(t, form):
         return _thread(t, form, url_for("help.token_reply", token=token), "help.token_photo", {"token": token},
                        status=422)
-    return redirect_after_form(url_for("help.token_thread", token=token))
+    return redirect_to(url_for("help.token_thread", token=token))
 
 
 @bp.route("/support/t/<token>/photos/<int:photo_id>")

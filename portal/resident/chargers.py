@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from portal.extensions import db_session, redis_conn
-from portal.htmx import hx_redirect, render, render_live, wants_fragment
+from portal.htmx import hx_redirect, redirect_to, render, render_live, wants_fragment
 from portal.models import ChargePoint, Site
 from portal.resident import bp
 from portal.resident.common import (
@@ -205,13 +205,9 @@ def _enqueue(actions, action_id: int) -> bool:
 # --- favourites from the start screen and the charger list ------------------------------------
 
 def _toggle_response(fav, *, cp: ChargePoint | None = None, site: Site | None = None, fallback: str):
-    from portal.htmx import wants_fragment
-
     if wants_fragment():
         return render("resident/_fav_button.html", fav=fav, cp=cp, site=site, fav_form=FavouriteForm())
-    response = make_response("", 303)
-    response.headers["Location"] = safe_next(FavouriteForm().next.data, fallback)
-    return response
+    return redirect_to(safe_next(FavouriteForm().next.data, fallback))
 
 
 @bp.route("/c/<identity>/favourite", methods=["POST"])
