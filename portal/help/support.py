@@ -7,23 +7,24 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms import SelectChoice
 
+from portal import refusals
 from portal.auth.limits import limiter
 from portal.extensions import db_session, redis_conn
 from portal.help import bp
 from portal.help.forms import CATEGORY_LABELS, OTHER_CHARGER, ROUTE_LABELS, TicketForm
 from portal.help.guide import guide_context
-from portal.help.photos import PHOTO_ERRORS, read_photo
+from portal.help.photos import read_photo
 from portal.htmx import redirect_to, render
 from portal.models import ChargePoint
 from portal.models.support import TICKET_ROUTES
-from portal.resident.common import reason_text
+from portal.refusals import start_refusal
 from portal.services import tickets
 from portal.services.mail import enqueue_outbox, portal_url
 from portal.services.photos import store_photo
 from portal.web import current_language
 
 TICKET_LIMIT = "10 per hour; 30 per day"  # per address: enough for a building sharing one, not for a flood
-# Refusal reasons of the start screen (portal.resident.common) -> the ticket category they belong to.
+# Refusal codes of the start screen (portal.refusals.START) -> the ticket category they belong to.
 REASON_CATEGORY = {"offline": "charger_fault", "faulted": "charger_fault", "unavailable": "charger_fault",
                    "blocked_tag": "account", "unknown_tag": "account", "failed": "start_stop",
                    "timed_out": "start_stop"}
@@ -58,7 +59,7 @@ def _prefill(form: TicketForm) -> None:
             form.charger.data = OTHER_CHARGER if _signed_in() else ""
             form.charger_identity.data = identity
     if reason:
-        message = reason_text(reason)[0] if reason not in ("failed", "timed_out") else _(
+        message = start_refusal(reason)[0] if reason not in ("failed", "timed_out") else _(
             "My start request did not reach the charger.")
         form.description.data = _("The start screen of charger %(identity)s said: %(message)s",
                                   identity=identity or "?", message=message) + "\n\n"
@@ -90,7 +91,7 @@ def support():
     charge_point, typed = _charger_of(form)
     photo = read_photo(form.photo) if valid else None
     if isinstance(photo, str):
-        form.photo.errors = [PHOTO_ERRORS[photo]()]
+        form.photo.errors = [refusals.text("photo", photo)]
         valid = False
     if not valid:
         return _page(form, 422)

@@ -10,11 +10,12 @@ from flask import abort, current_app, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal import refusals
 from portal.auth.limits import limiter
 from portal.extensions import db_session
 from portal.help import bp
 from portal.help.forms import CATEGORY_LABELS, ROUTE_LABELS, ReplyForm
-from portal.help.photos import PHOTO_ERRORS, read_photo, send_photo
+from portal.help.photos import read_photo, send_photo
 from portal.htmx import redirect_to, render
 from portal.models import SupportTicket, TicketPhoto
 from portal.services import tickets
@@ -127,7 +128,7 @@ def _reply(t: SupportTicket, form: ReplyForm) -> bool:
         return True
     photo = read_photo(form.photo)
     if isinstance(photo, str):
-        form.photo.errors = [PHOTO_ERRORS[photo]()]
+        form.photo.errors = [refusals.text("photo", photo)]
         return True
     session = db_session()
     user = current_user if current_user.is_authenticated else None

@@ -17,9 +17,10 @@ from wtforms import SelectChoice
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, redirect_to, render, render_live, wants_fragment
 from portal.models import ChargePoint, Site
+from portal.refusals import start_refusal
 from portal.resident import bp
 from portal.resident.common import (
-    Refused, may_print_sticker, outlet_state, reason_text, refuse_page, state_class, visible_charge_point,
+    Refused, may_print_sticker, outlet_state, refuse_page, state_class, visible_charge_point,
     visible_start_facts,
 )
 from portal.resident.forms import AuthSettingForm, EmptyForm, FavouriteForm, StartForm
@@ -120,7 +121,7 @@ def start_context(facts: StartFacts, form: StartForm | None = None, refusal: str
         _label_outlets(form, cp, mine)
     return dict(
         cp=cp, site=cp.site, decision=decision, price=price_view(cp, decision), form=form or _start_form(cp, mine),
-        refusal=reason, refusal_text=reason_text(reason) if reason else None, running=running,
+        refusal=reason, refusal_text=start_refusal(reason) if reason else None, running=running,
         pending=sessions.pending_start(s, current_user.id, cp.id), mine=mine,
         still_charging=still_charging, stops_after_close={tx.id: sessions.pending_stop(s, tx) for tx in still_charging},
         outlet_state=outlet_state, state_class=state_class,

@@ -6,6 +6,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal import refusals
 from portal.auth.limits import hit
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
@@ -15,7 +16,7 @@ from portal.services import site_admin
 from portal.services.pricing import parse_price, to_minor
 from portal.services.site_admin import RuleError
 from portal.site import bp
-from portal.site.common import managed_site, rule_message, site_object
+from portal.site.common import managed_site, site_object
 from portal.site.forms import EmailForm, EmptyForm, InviteForm, NameForm, PlanForm, PlanOpenForm, PlanPriceForm
 
 # The accept link lives outside /manage: /invite/<token>.
@@ -149,7 +150,7 @@ def invite_action(slug: str, invite_id: int, action: str):
             s.commit()
             flash(_("The invite to %(email)s was revoked.", email=invite.email), "success")
     except RuleError as exc:
-        flash(rule_message(exc.code), "error")
+        flash(refusals.text("site", exc.code), "error")
     return hx_redirect("site.members", slug=site.slug)
 
 
@@ -165,7 +166,7 @@ def member_remove(slug: str, user_id: int):
         security_event("access: user %s removed from site %s by user %s", user_id, site.id, current_user.id)
         flash(_("Access removed. Their subscriptions are theirs to end: %(n)d still active.", n=kept), "success")
     except RuleError as exc:
-        flash(rule_message(exc.code), "error")
+        flash(refusals.text("site", exc.code), "error")
     return hx_redirect("site.members", slug=site.slug)
 
 
@@ -184,7 +185,7 @@ def user_groups(slug: str):
             flash(_("User group %(name)s created.", name=group.name), "success")
             return hx_redirect("site.user_group", slug=site.slug, group_id=group.id)
         except RuleError as exc:
-            form.name.errors = [rule_message(exc.code)]
+            form.name.errors = [refusals.text("site", exc.code)]
     return render("site/user_groups.html", block="form", status=422 if request.method == "POST" else 200,
                   site=site, form=form, groups=site_admin.site_user_groups(s, site.id), section="user_groups")
 
@@ -203,7 +204,7 @@ def user_group(slug: str, group_id: int):
             flash(_("%(email)s added to the group.", email=form.email.data.strip()), "success")
             return hx_redirect("site.user_group", slug=site.slug, group_id=group.id)
         except RuleError as exc:
-            form.email.errors = [rule_message(exc.code)]
+            form.email.errors = [refusals.text("site", exc.code)]
     from portal.site.board import manage_box
 
     return render("site/user_group.html", block="form", status=422 if request.method == "POST" else 200,
@@ -220,7 +221,7 @@ def user_group_remove(slug: str, group_id: int, user_id: int):
         site_admin.remove_group_member(db_session(), current_user, group, user_id)
         db_session().commit()
     except RuleError as exc:
-        flash(rule_message(exc.code), "error")
+        flash(refusals.text("site", exc.code), "error")
     return hx_redirect("site.user_group", slug=site.slug, group_id=group.id)
 
 
