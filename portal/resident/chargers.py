@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -25,11 +24,9 @@ from portal.resident.common import (
 )
 from portal.resident.forms import AuthSettingForm, EmptyForm, FavouriteForm, StartForm
 from portal.security.redirects import safe_next
-from portal.services import after_close, access, favourites, sessions, spot
+from portal.services import access, after_close, favourites, sessions, spot, starting
 from portal.services.pricing import comparison_price
 from portal.services.start_facts import ChargePointFacts, StartFacts
-
-log = logging.getLogger(__name__)
 
 
 @bp.errorhandler(Refused)
@@ -162,45 +159,30 @@ def start_screen(identity: str):
 def start(identity: str):
     """Ask the charger to start; the live page follows the request.
 
-    Every check runs here, on facts read in three queries (access.decide_start, the same rule as the
-    OCPP node's): site access or ownership, the charger enabled, the user's tariff, the outlet's state;
-    CSRF by the form; one start per outlet and tap by the database (actions.place_remote_start), so a
-    tap of the same person lands on their request while it is pending, accepted or charging."""
+    starting.start_charging (the operation autostart uses too) decides on the start screen's facts, read
+    in three queries (access.decide_start, the same rule as the OCPP node's): site access or ownership,
+    the charger enabled, the user's tariff, the outlet's state; CSRF by the form; one start per outlet
+    and tap by the database (actions.place_remote_start), so a tap of the same person lands on their
+    request while it is pending, accepted or charging."""
     facts = visible_start_facts(identity)
     cp = facts.cp
     form = _start_form(cp, None)
     if not form.validate_on_submit():
         return render("resident/start.html", block="start_panel", status=422, **start_context(facts, form))
-    try:
-        from portal.services import actions
-    except ImportError:
-        log.error("portal.services.actions is missing: cannot start %s", cp.identity)
-        return render("resident/start.html", block="start_panel", status=503,
-                      **start_context(facts, form, refusal="service_missing"))
+    from portal.services import actions
+
     s = db_session()
-    connector_id = access.default_connector(cp, form.connector.data)
-    decision = access.start_refusal(cp, connector_id, facts.decision(
-        current_user.id, connector_id, check_connector=connector_id is not None))
-    try:  # a refusal still lands on the user's own request (e.g. "occupied" by their fresh session)
-        action_id = actions.place_remote_start(s, current_user, cp.id, cp.identity, connector_id,
-                                               None if decision.allowed else decision.reason)
+    try:
+        action_id = starting.start_charging(
+            s, current_user, cp, form.connector.data,
+            decide=lambda connector_id, check: facts.decision(current_user.id, connector_id, check_connector=check))
     except actions.ActionRefused as exc:
         s.rollback()
         return render("resident/start.html", block="start_panel", status=409,
                       **start_context(facts, form, refusal=exc.reason))
     s.commit()
-    busy = not _enqueue(actions, action_id)
+    busy = not starting.enqueue_start(redis_conn(), action_id)
     return hx_redirect("resident.live", action_id=action_id, **({"busy": 1} if busy else {}))
-
-
-def _enqueue(actions, action_id: int) -> bool:
-    """Hand the request to the workers; False (and the request kept) when the queue is unreachable."""
-    try:
-        actions.enqueue_action(redis_conn(), action_id)
-    except actions.QueueUnavailable:
-        log.warning("queue unavailable; action %s kept for retry", action_id)
-        return False
-    return True
 
 
 # --- favourites from the start screen and the charger list ------------------------------------
@@ -299,8 +281,8 @@ def retry(identity: str, action_id: int):
 
     busy = False
     if action.state == "queued":
-        if hasattr(actions, "retry_action"):
+        if hasattr(actions, "retry_action"):  # (the tests' stand-in service has none)
             actions.retry_action(db_session(), action)  # a fresh deadline for the kept request
             db_session().commit()
-        busy = not _enqueue(actions, action.id)
+        busy = not starting.enqueue_start(redis_conn(), action.id)
     return hx_redirect("resident.live", action_id=action.id, **({"busy": 1} if busy else {}))
