@@ -19,7 +19,7 @@ from portal.models import ChargePoint, Site
 from portal.refusals import start_refusal
 from portal.resident import bp
 from portal.resident.common import (
-    Refused, may_print_sticker, outlet_state, refuse_page, state_class, visible_charge_point,
+    Refused, may_print_sticker, my_outlets, outlet_state, refuse_page, state_class, visible_charge_point,
     visible_start_facts,
 )
 from portal.resident.forms import AuthSettingForm, EmptyForm, FavouriteForm, StartForm
@@ -32,10 +32,6 @@ from portal.services.start_facts import ChargePointFacts, StartFacts
 @bp.errorhandler(Refused)
 def _refused(_exc: Refused):
     return refuse_page()
-
-
-def _mine(user_id: int) -> set[tuple[int, int]]:
-    return {(tx.charge_point_id, tx.connector_id) for tx in sessions.active_sessions(db_session(), user_id)}
 
 
 @bp.route("/chargers")
@@ -53,7 +49,7 @@ def my_chargers():
                if (cp.cp_type != "personal" or cp.owner_id == current_user.id)
                and access.can_see_charge_point(s, current_user, cp)]
         groups.append((site, cps, favourites.find(s, current_user, site=site)))
-    return render("resident/chargers.html", block="chargers", groups=groups, mine=_mine(current_user.id),
+    return render("resident/chargers.html", block="chargers", groups=groups, mine=my_outlets(current_user.id),
                   outlet_state=outlet_state, state_class=state_class, fav_form=FavouriteForm())
 
 

@@ -13,7 +13,7 @@ from portal.extensions import db_session
 from portal.htmx import render
 from portal.models import ChargePoint, Connector, Tariff, TariffGroup
 from portal.refusals import start_refusal
-from portal.services import start_facts
+from portal.services import sessions, start_facts
 from portal.services.access import OCCUPIED_STATUSES, can_see_charge_point, membership
 from portal.services.start_facts import StartFacts
 
@@ -54,6 +54,11 @@ def outlet_state(cp: ChargePoint, connector: Connector, mine: set[tuple[int, int
         code = {"Available": "available", "Preparing": "ready", "Reserved": "reserved"}.get(connector.status,
                                                                                             "unavailable")
     return OutletState(code, str(STATE_LABELS[code]))
+
+
+def my_outlets(user_id: int) -> set[tuple[int, int]]:
+    """(charge point id, connector id) of the user's running sessions."""
+    return {(tx.charge_point_id, tx.connector_id) for tx in sessions.active_sessions(db_session(), user_id)}
 
 
 def state_class(code: str) -> str:

@@ -7,8 +7,8 @@ from flask_login import current_user
 
 from portal import refusals
 from portal.extensions import db_session, redis_conn
-from portal.help.forms import CATEGORY_LABELS
 from portal.htmx import hx_redirect, render
+from portal.labels import TICKET_CATEGORY_LABELS as CATEGORY_LABELS
 from portal.models import SupportTicket
 from portal.models.support import TICKET_CATEGORIES
 from portal.services import audit, tickets
