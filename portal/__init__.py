@@ -52,14 +52,15 @@ def create_mail_app(settings: Settings | None = None) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal.auth.routes import bp as auth_bp
+    # Every area defines its blueprint `bp` in portal/<area>/__init__.py, which imports its view modules.
+    from portal.auth import bp as auth_bp
     from portal.faq import bp as faq_bp
     from portal.help import bp as help_bp
-    from portal.public.routes import bp as public_bp
-    from portal.resident.routes import bp as resident_bp
+    from portal.public import bp as public_bp
+    from portal.resident import bp as resident_bp
     from portal.sales import bp as sales_bp
-    from portal.site.routes import bp as site_bp
-    from portal.staff.routes import bp as staff_bp
+    from portal.site import bp as site_bp
+    from portal.staff import bp as staff_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)

@@ -1,4 +1,5 @@
-"""One URL, two representations: the full page, or the named block for an htmx request."""
+"""One URL, two representations: the full page, or the named block for an htmx request; the HX response
+headers (HX-Redirect, HX-Trigger) and the live widgets' ETag. Views never read or write HX headers themselves."""
 from __future__ import annotations
 
 import hashlib
@@ -27,16 +28,22 @@ def render(template: str, block: str | None = None, status: int = 200, **context
     return response
 
 
-def hx_redirect(endpoint: str, **values) -> Response:
-    """Redirect that works for htmx (HX-Redirect) and for plain requests (303)."""
-    target = url_for(endpoint, **values)
+def redirect_to(target: str, code: int = 303) -> Response:
+    """Go to `target` (a same-site path): HX-Redirect (204) for an htmx request, a plain redirect
+    (303, or `code`) otherwise. The one place that writes HX-Redirect."""
     if getattr(request, "htmx", None):
         response = make_response("", 204)
         response.headers["HX-Redirect"] = target
-        return response
-    response = make_response("", 303)
-    response.headers["Location"] = target
+    else:
+        response = make_response("", code)
+        response.headers["Location"] = target
+    response.vary.add("HX-Request")
     return response
+
+
+def hx_redirect(endpoint: str, **values) -> Response:
+    """redirect_to the URL of `endpoint` (url_for arguments)."""
+    return redirect_to(url_for(endpoint, **values))
 
 
 def set_trigger(response: Response, event: str) -> Response:

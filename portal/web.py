@@ -82,14 +82,13 @@ def current_language() -> str:
 
 
 def _unauthorized():
-    from flask import redirect, url_for
+    """To the log-in page and back: HX-Redirect for htmx (never the log-in page swapped into a fragment)."""
+    from flask import url_for
 
-    from portal.htmx import hx_redirect
+    from portal.htmx import redirect_to
 
     next_url = request.full_path if request.method == "GET" else request.referrer or "/"
-    if getattr(request, "htmx", None):
-        return hx_redirect("auth.login", next=next_url.rstrip("?"))
-    return redirect(url_for("auth.login", next=next_url.rstrip("?")))
+    return redirect_to(url_for("auth.login", next=next_url.rstrip("?")), code=302)
 
 
 def _template_context() -> dict:

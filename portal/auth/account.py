@@ -6,13 +6,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal.auth import bp
 from portal.auth.forms import NotificationsForm, PasswordChangeForm, ProfileForm
-from portal.auth.helpers import redirect_after_form, remember_language
+from portal.auth.helpers import remember_language
 from portal.auth.limits import LOGIN_PER_ACCOUNT_LIMIT, limiter
-from portal.auth.routes import bp
 from portal.db import utcnow
 from portal.extensions import db_session, redis_conn
-from portal.htmx import hx_redirect, render
+from portal.htmx import hx_redirect, redirect_to, render
 from portal.models import User
 from portal.security.events import security_event
 from portal.security.sessions import current_login_session, limits, log_out
@@ -73,7 +73,7 @@ def account_profile():
     db_session().commit()
     with force_locale(user.language):  # the page comes back in the language just chosen
         flash(_("Your details are saved."), "success")
-    return remember_language(redirect_after_form(url_for("auth.account")), user.language)
+    return remember_language(redirect_to(url_for("auth.account")), user.language)
 
 
 @bp.route("/account/password", methods=["POST"])

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
 
-from portal.forms_common import EmailAddress
+from portal.forms_common import EmailAddress, NoControlCharacters
 from portal.security.passwords import PASSWORD_MAX, PASSWORD_MIN, is_weak
 
 # Each language is named in itself, so anyone can find their own.
@@ -21,14 +21,6 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=200)])
     remember = BooleanField(_l("Keep me logged in on this device"), default=False)
     next = HiddenField()
-
-
-class PlainText:
-    """No control characters (a NUL byte cannot be stored in PostgreSQL, line breaks break e-mail headers)."""
-
-    def __call__(self, form, field) -> None:
-        if field.data and any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in field.data):
-            raise ValidationError(_l("Use letters, digits and punctuation only."))
 
 
 # Required and length messages are WTForms' own: Flask-WTF shows them in nb, sv and en already.
@@ -68,7 +60,7 @@ def _language_field():
 
 
 class RegisterForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120), PlainText()])
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120), NoControlCharacters()])
     email = EmailField(_l("E-mail"), validators=_email_validators())
     password = PasswordField(_l("Password"), validators=_new_password_validators("email"))
     confirm = PasswordField(_l("Repeat the password"), validators=_confirm_validators("password"))
@@ -90,7 +82,7 @@ class ResetPasswordForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120), PlainText()])
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120), NoControlCharacters()])
     language = _language_field()
 
 

@@ -1,27 +1,14 @@
 """Small helpers shared by the account views."""
 from __future__ import annotations
 
-from flask import Response, current_app, make_response
+from flask import Response, current_app
 
 from portal.extensions import db_session
-from portal.htmx import wants_fragment
 from portal.models import OutboxEmail, User
 from portal.security.transport import cookie_secure
 from portal.services.accounts import VERIFY_MAX_AGE_S, make_verify_token
 from portal.services.mail import portal_url, queue_templated_email
 from portal.web import LANG_COOKIE
-
-
-def redirect_after_form(target: str) -> Response:
-    """Go to a same-site path after a successful form: HX-Redirect for htmx, 303 otherwise."""
-    if wants_fragment():
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = target
-    else:
-        response = make_response("", 303)
-        response.headers["Location"] = target
-    response.vary.add("HX-Request")
-    return response
 
 
 def remember_language(response: Response, language: str) -> Response:

@@ -13,14 +13,14 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal.auth import bp
 from portal.auth.forms import RegisterForm, VerifyForm
-from portal.auth.helpers import queue_verify_email, redirect_after_form, remember_language
+from portal.auth.helpers import queue_verify_email, remember_language
 from portal.auth.limits import (
     REGISTER_LIMIT, RESET_PER_ADDRESS_LIMIT, VERIFY_LIMIT, VERIFY_PER_LINK_LIMIT, limiter, link_key, submitted_email,
 )
-from portal.auth.routes import bp
 from portal.extensions import db_session, redis_conn
-from portal.htmx import render
+from portal.htmx import redirect_to, render
 from portal.models import OutboxEmail
 from portal.security.redirects import safe_next
 from portal.security.sessions import log_in
@@ -58,7 +58,7 @@ def _register(form: RegisterForm) -> OutboxEmail | None:
                deduct_when=lambda response: response.status_code == 200)  # e-mails to one address
 def register():
     if current_user.is_authenticated and request.method == "GET":
-        return redirect_after_form(safe_next(request.args.get("next"), url_for("public.home")))
+        return redirect_to(safe_next(request.args.get("next"), url_for("public.home")))
     form = RegisterForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")[:500]
@@ -98,4 +98,4 @@ def verify_email(token: str):
     with force_locale(user.language):  # the next page is shown in the account's language
         flash(_("Welcome! Your e-mail address is confirmed and your account is ready."), "success")
     target = safe_next(next_url, url_for("public.home"))
-    return remember_language(redirect_after_form(target), user.language)
+    return remember_language(redirect_to(target), user.language)

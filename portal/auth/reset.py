@@ -4,14 +4,13 @@ from __future__ import annotations
 from flask import current_app, flash, request, url_for
 from flask_babel import gettext as _
 
+from portal.auth import bp
 from portal.auth.forms import ResetPasswordForm, ResetRequestForm
-from portal.auth.helpers import redirect_after_form
 from portal.auth.limits import (
     RESET_LIMIT, RESET_MAILS_PER_ACCOUNT, RESET_PER_ADDRESS_LIMIT, address_key, email_and_address, hit, limiter,
 )
-from portal.auth.routes import bp
 from portal.extensions import db_session, redis_conn
-from portal.htmx import render
+from portal.htmx import redirect_to, render
 from portal.security.events import security_event
 from portal.security.sessions import log_in
 from portal.services import login_sessions
@@ -75,4 +74,4 @@ def reset_password(token: str):
     log_in(user, remember=False)
     session.commit()
     flash(_("Your new password is saved, and you are logged in."), "success")
-    return redirect_after_form(url_for("public.home"))
+    return redirect_to(url_for("public.home"))

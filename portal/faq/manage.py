@@ -10,22 +10,14 @@ from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal.auth.helpers import redirect_after_form
+from portal import refusals
 from portal.extensions import db_session
 from portal.faq import CATEGORY_LABELS, LANGUAGE_NAMES, bp
 from portal.faq.forms import RESERVED_SLUGS, ArticleForm
-from portal.htmx import render
+from portal.htmx import redirect_to, render
 from portal.models import FaqArticle
 from portal.services import faq
 from portal.services.staff import roles
-
-ERRORS = {
-    "no_language": lambda: _("Write the article in at least one language."),
-    "incomplete": lambda: _("Each language needs both a title and a text (or leave both empty)."),
-    "slug": lambda: _("Use lower-case letters, digits and dashes only."),
-    "category": lambda: _("Choose a category."),
-}
-
 
 def staff_required(view):
     @wraps(view)
@@ -70,10 +62,10 @@ def _save(form: ArticleForm, article: FaqArticle | None):
                                  position=form.position.data if form.position.data is not None else 100)
     except faq.FaqError as exc:
         session.rollback()
-        return _editor(form, article, 422, problem=ERRORS.get(exc.code, ERRORS["incomplete"])())
+        return _editor(form, article, 422, problem=refusals.text("faq", exc.code))
     session.commit()
     flash(_("The article is saved."), "success")
-    return redirect_after_form(url_for("faq.manage_edit", article_id=saved.id))
+    return redirect_to(url_for("faq.manage_edit", article_id=saved.id))
 
 
 @bp.route("/faq/manage/new", methods=["GET", "POST"])

@@ -25,24 +25,16 @@ def _allow_photo_uploads(endpoint, _values) -> None:
         request.max_content_length = UPLOAD_REQUEST_MAX
 
 
-# Refusals whose advice is "contact support" (portal.resident.common, portal.resident.charging);
-# an unknown reason falls back to a text that says so too.
-SUPPORT_REASONS = frozenset({"offline", "faulted", "blocked_tag", "unknown_tag", "failed", "timed_out"})
-
-
 @bp.app_template_global("support_link")
 def support_link(identity: str, reason: str) -> str | None:
     """The /support address with the charger and the reason filled in, for a refusal that sends people there."""
     from flask import url_for
 
-    from portal.resident.common import REASON_TEXT
+    from portal.refusals import sends_to_support
 
-    if reason in SUPPORT_REASONS or (reason and reason not in REASON_TEXT and reason not in _NOT_SUPPORT):
+    if sends_to_support(reason):
         return url_for("help.support", charger=identity, reason=reason) + "#ticket-form"
     return None
-
-
-_NOT_SUPPORT = frozenset({"queued", "sent", "accepted", "rejected", "charger_offline", "no_start"})
 
 
 from portal.help import guide, support, threads  # noqa: E402,F401  (registers their views on bp)

@@ -15,15 +15,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from portal.forms_common import EmailAddress, Honeypot, NoControlCharacters, strip_text
+from portal.labels import TICKET_CATEGORY_LABELS as CATEGORY_LABELS
 
-CATEGORY_LABELS = {
-    "start_stop": _l("Starting or stopping charging"),
-    "charger_fault": _l("A charger does not work"),
-    "billing": _l("Invoice or payment"),
-    "account": _l("My account"),
-    "getting_started": _l("Getting started"),
-    "other": _l("Something else"),
-}
 ROUTE_LABELS = {
     "operator": _l("Our support"),
     "remote_diagnostics": _l("Remote diagnostics requested"),

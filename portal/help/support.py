@@ -7,17 +7,17 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms import SelectChoice
 
-from portal.auth.helpers import redirect_after_form
+from portal import refusals
 from portal.auth.limits import address_key, hit, limiter
 from portal.extensions import db_session, redis_conn
 from portal.help import bp
 from portal.help.forms import CATEGORY_LABELS, OTHER_CHARGER, ROUTE_LABELS, TicketForm
 from portal.help.guide import guide_context
-from portal.help.photos import PHOTO_ERRORS, read_photo
-from portal.htmx import render
+from portal.help.photos import read_photo
+from portal.htmx import redirect_to, render
 from portal.models import ChargePoint
 from portal.models.support import TICKET_ROUTES
-from portal.resident.common import reason_text
+from portal.refusals import start_refusal
 from portal.services import tickets
 from portal.services.mail import enqueue_outbox, portal_url
 from portal.services.photos import store_photo
@@ -27,7 +27,7 @@ TICKET_LIMIT = "5 per hour; 20 per day"  # per client address: enough for a buil
 # Confirmations to one typed-in e-mail address (visitors): the form must not mail-bomb a stranger. Past
 # it the ticket still reaches support and the visitor still lands on its private page.
 VISITOR_MAILS_PER_ADDRESS = "3 per hour; 10 per day"
-# Refusal reasons of the start screen (portal.resident.common) -> the ticket category they belong to.
+# Refusal codes of the start screen (portal.refusals.START) -> the ticket category they belong to.
 REASON_CATEGORY = {"offline": "charger_fault", "faulted": "charger_fault", "unavailable": "charger_fault",
                    "blocked_tag": "account", "unknown_tag": "account", "failed": "start_stop",
                    "timed_out": "start_stop"}
@@ -62,7 +62,7 @@ def _prefill(form: TicketForm) -> None:
             form.charger.data = OTHER_CHARGER if _signed_in() else ""
             form.charger_identity.data = identity
     if reason:
-        message = reason_text(reason)[0] if reason not in ("failed", "timed_out") else _(
+        message = start_refusal(reason)[0] if reason not in ("failed", "timed_out") else _(
             "My start request did not reach the charger.")
         form.description.data = _("The start screen of charger %(identity)s said: %(message)s",
                                   identity=identity or "?", message=message) + "\n\n"
@@ -94,7 +94,7 @@ def support():
     charge_point, typed = _charger_of(form)
     photo = read_photo(form.photo) if valid else None
     if isinstance(photo, str):
-        form.photo.errors = [PHOTO_ERRORS[photo]()]
+        form.photo.errors = [refusals.text("photo", photo)]
         valid = False
     if not valid:
         return _page(form, 422)
@@ -136,5 +136,5 @@ def _open(form: TicketForm, charge_point: ChargePoint | None, typed: str, photo)
     flash(_("Thank you. We have your request as number %(ref)s and will answer as soon as we can.",
             ref=ticket.reference), "success")
     if user:
-        return redirect_after_form(url_for("help.ticket", ticket_id=ticket.id))
-    return redirect_after_form(url_for("help.token_thread", token=opened.token))
+        return redirect_to(url_for("help.ticket", ticket_id=ticket.id))
+    return redirect_to(url_for("help.token_thread", token=opened.token))

@@ -10,13 +10,13 @@ from flask import abort, current_app, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal.auth.helpers import redirect_after_form
+from portal import refusals
 from portal.auth.limits import limiter
 from portal.extensions import db_session
 from portal.help import bp
 from portal.help.forms import CATEGORY_LABELS, ROUTE_LABELS, ReplyForm
-from portal.help.photos import PHOTO_ERRORS, read_photo, send_photo
-from portal.htmx import render
+from portal.help.photos import read_photo, send_photo
+from portal.htmx import redirect_to, render
 from portal.models import SupportTicket, TicketPhoto
 from portal.services import tickets
 from portal.services.photos import store_photo
@@ -83,7 +83,7 @@ def ticket_reply(ticket_id: int):
     if problem:
         return _thread(t, form, url_for("help.ticket_reply", ticket_id=t.id), "help.ticket_photo",
                        {"ticket_id": t.id}, status=422)
-    return redirect_after_form(target)
+    return redirect_to(target)
 
 
 @bp.route("/support/tickets/<int:ticket_id>/photos/<int:photo_id>")
@@ -107,7 +107,7 @@ def token_reply(token: str):
     if _reply(t, form):
         return _thread(t, form, url_for("help.token_reply", token=token), "help.token_photo", {"token": token},
                        status=422)
-    return redirect_after_form(url_for("help.token_thread", token=token))
+    return redirect_to(url_for("help.token_thread", token=token))
 
 
 @bp.route("/support/t/<token>/photos/<int:photo_id>")
@@ -131,7 +131,7 @@ def _reply(t: SupportTicket, form: ReplyForm) -> bool:
         return True
     photo = read_photo(form.photo)
     if isinstance(photo, str):
-        form.photo.errors = [PHOTO_ERRORS[photo]()]
+        form.photo.errors = [refusals.text("photo", photo)]
         return True
     session = db_session()
     user = current_user if current_user.is_authenticated else None

@@ -16,7 +16,7 @@ from portal.auth.limits import address_key, hit, limiter
 from portal.extensions import db_session, redis_conn
 from portal.forms_common import EmailAddress, Honeypot
 from portal.htmx import render
-from portal.public.routes import bp
+from portal.public import bp
 from portal.services.mail import enqueue_outbox
 from portal.services.private_links import queue_links_email, reissue_links
 from portal.services.tokens import LINK_IDLE_DAYS, LinkExpired

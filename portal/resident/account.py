@@ -5,10 +5,11 @@ from flask import abort, flash, make_response
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal import refusals
 from portal.extensions import db_session
 from portal.htmx import hx_redirect, render, wants_fragment
+from portal.resident import bp
 from portal.resident.forms import EmptyForm, TagForm, TagNameForm
-from portal.resident.routes import bp
 from portal.services import favourites, subscriptions, tags
 
 
@@ -82,12 +83,6 @@ def subscription_change(plan_id: int, change: str):
 
 # --- RFID tags ------------------------------------------------------------------------------------
 
-TAG_MESSAGES = {
-    "format": lambda: _("A tag is 1 to 20 letters, digits or signs, as printed on the card or shown by the reader."),
-    "taken": lambda: _("This tag is already registered. If it is yours, contact support."),
-}
-
-
 def _tags_page(form: TagForm, status: int = 200, rename_errors: dict | None = None):
     return render("resident/tags.html", block="tags", status=status, form=form,
                   tags=tags.user_tags(db_session(), current_user), action_form=EmptyForm(),
@@ -106,7 +101,7 @@ def tags_page():
         tags.register(s, current_user, form.tag.data, form.name.data or "")
     except tags.TagError as exc:
         s.rollback()
-        form.tag.errors = [TAG_MESSAGES[exc.code]()]
+        form.tag.errors = [refusals.text("tag", exc.code)]
         return _tags_page(form, 422)
     s.commit()
     flash(_("Tag registered."), "success")

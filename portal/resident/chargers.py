@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -15,29 +14,24 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from portal.extensions import db_session, redis_conn
-from portal.htmx import hx_redirect, render, render_live, wants_fragment
+from portal.htmx import hx_redirect, redirect_to, render, render_live, wants_fragment
 from portal.models import ChargePoint, Site
+from portal.refusals import start_refusal
+from portal.resident import bp
 from portal.resident.common import (
-    Refused, may_print_sticker, outlet_state, reason_text, refuse_page, state_class, visible_charge_point,
+    Refused, may_print_sticker, my_outlets, outlet_state, refuse_page, state_class, visible_charge_point,
     visible_start_facts,
 )
 from portal.resident.forms import AuthSettingForm, EmptyForm, FavouriteForm, StartForm
-from portal.resident.routes import bp
 from portal.security.redirects import safe_next
-from portal.services import after_close, access, favourites, sessions, spot
+from portal.services import access, after_close, favourites, sessions, spot, starting
 from portal.services.pricing import comparison_price
 from portal.services.start_facts import ChargePointFacts, StartFacts
-
-log = logging.getLogger(__name__)
 
 
 @bp.errorhandler(Refused)
 def _refused(_exc: Refused):
     return refuse_page()
-
-
-def _mine(user_id: int) -> set[tuple[int, int]]:
-    return {(tx.charge_point_id, tx.connector_id) for tx in sessions.active_sessions(db_session(), user_id)}
 
 
 @bp.route("/chargers")
@@ -55,7 +49,7 @@ def my_chargers():
                if (cp.cp_type != "personal" or cp.owner_id == current_user.id)
                and access.can_see_charge_point(s, current_user, cp)]
         groups.append((site, cps, favourites.find(s, current_user, site=site)))
-    return render("resident/chargers.html", block="chargers", groups=groups, mine=_mine(current_user.id),
+    return render("resident/chargers.html", block="chargers", groups=groups, mine=my_outlets(current_user.id),
                   outlet_state=outlet_state, state_class=state_class, fav_form=FavouriteForm())
 
 
@@ -120,7 +114,7 @@ def start_context(facts: StartFacts, form: StartForm | None = None, refusal: str
         _label_outlets(form, cp, mine)
     return dict(
         cp=cp, site=cp.site, decision=decision, price=price_view(cp, decision), form=form or _start_form(cp, mine),
-        refusal=reason, refusal_text=reason_text(reason) if reason else None, running=running,
+        refusal=reason, refusal_text=start_refusal(reason) if reason else None, running=running,
         pending=sessions.pending_start(s, current_user.id, cp.id), mine=mine,
         still_charging=still_charging, stops_after_close={tx.id: sessions.pending_stop(s, tx) for tx in still_charging},
         outlet_state=outlet_state, state_class=state_class,
@@ -161,57 +155,38 @@ def start_screen(identity: str):
 def start(identity: str):
     """Ask the charger to start; the live page follows the request.
 
-    Every check runs here, on facts read in three queries (access.decide_start, the same rule as the
-    OCPP node's): site access or ownership, the charger enabled, the user's tariff, the outlet's state;
-    CSRF by the form; one start per outlet and tap by the database (actions.place_remote_start), so a
-    tap of the same person lands on their request while it is pending, accepted or charging."""
+    starting.start_charging (the operation autostart uses too) decides on the start screen's facts, read
+    in three queries (access.decide_start, the same rule as the OCPP node's): site access or ownership,
+    the charger enabled, the user's tariff, the outlet's state; CSRF by the form; one start per outlet
+    and tap by the database (actions.place_remote_start), so a tap of the same person lands on their
+    request while it is pending, accepted or charging."""
     facts = visible_start_facts(identity)
     cp = facts.cp
     form = _start_form(cp, None)
     if not form.validate_on_submit():
         return render("resident/start.html", block="start_panel", status=422, **start_context(facts, form))
-    try:
-        from portal.services import actions
-    except ImportError:
-        log.error("portal.services.actions is missing: cannot start %s", cp.identity)
-        return render("resident/start.html", block="start_panel", status=503,
-                      **start_context(facts, form, refusal="service_missing"))
+    from portal.services import actions
+
     s = db_session()
-    connector_id = access.default_connector(cp, form.connector.data)
-    decision = access.start_refusal(cp, connector_id, facts.decision(
-        current_user.id, connector_id, check_connector=connector_id is not None))
-    try:  # a refusal still lands on the user's own request (e.g. "occupied" by their fresh session)
-        action_id = actions.place_remote_start(s, current_user, cp.id, cp.identity, connector_id,
-                                               None if decision.allowed else decision.reason)
+    try:
+        action_id = starting.start_charging(
+            s, current_user, cp, form.connector.data,
+            decide=lambda connector_id, check: facts.decision(current_user.id, connector_id, check_connector=check))
     except actions.ActionRefused as exc:
         s.rollback()
         return render("resident/start.html", block="start_panel", status=409,
                       **start_context(facts, form, refusal=exc.reason))
     s.commit()
-    busy = not _enqueue(actions, action_id)
+    busy = not starting.enqueue_start(redis_conn(), action_id)
     return hx_redirect("resident.live", action_id=action_id, **({"busy": 1} if busy else {}))
-
-
-def _enqueue(actions, action_id: int) -> bool:
-    """Hand the request to the workers; False (and the request kept) when the queue is unreachable."""
-    try:
-        actions.enqueue_action(redis_conn(), action_id)
-    except actions.QueueUnavailable:
-        log.warning("queue unavailable; action %s kept for retry", action_id)
-        return False
-    return True
 
 
 # --- favourites from the start screen and the charger list ------------------------------------
 
 def _toggle_response(fav, *, cp: ChargePoint | None = None, site: Site | None = None, fallback: str):
-    from portal.htmx import wants_fragment
-
     if wants_fragment():
         return render("resident/_fav_button.html", fav=fav, cp=cp, site=site, fav_form=FavouriteForm())
-    response = make_response("", 303)
-    response.headers["Location"] = safe_next(FavouriteForm().next.data, fallback)
-    return response
+    return redirect_to(safe_next(FavouriteForm().next.data, fallback))
 
 
 @bp.route("/c/<identity>/favourite", methods=["POST"])
@@ -302,8 +277,8 @@ def retry(identity: str, action_id: int):
 
     busy = False
     if action.state == "queued":
-        if hasattr(actions, "retry_action"):
+        if hasattr(actions, "retry_action"):  # (the tests' stand-in service has none)
             actions.retry_action(db_session(), action)  # a fresh deadline for the kept request
             db_session().commit()
-        busy = not _enqueue(actions, action.id)
+        busy = not starting.enqueue_start(redis_conn(), action.id)
     return hx_redirect("resident.live", action_id=action.id, **({"busy": 1} if busy else {}))

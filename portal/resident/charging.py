@@ -14,8 +14,8 @@ from flask_login import current_user, login_required
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render, render_live, wants_fragment
 from portal.models import ActionRequest, Transaction
+from portal.resident import bp
 from portal.resident.forms import EmptyForm
-from portal.resident.routes import bp
 from portal.services import receipts, sessions
 from portal.services.pricing import format_amount
 from portal.web import current_language

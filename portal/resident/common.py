@@ -1,4 +1,4 @@
-"""Access checks, plain-word statuses and refusal reasons shared by the resident pages."""
+"""Access checks and plain-word statuses shared by the resident pages."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,50 +12,10 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal.extensions import db_session
 from portal.htmx import render
 from portal.models import ChargePoint, Connector, Tariff, TariffGroup
-from portal.services import start_facts
+from portal.refusals import start_refusal
+from portal.services import sessions, start_facts
 from portal.services.access import OCCUPIED_STATUSES, can_see_charge_point, membership
 from portal.services.start_facts import StartFacts
-
-# Every refusal reason of portal.services.access.REASONS (and the actions service) in plain words,
-# with what the resident can do about it.
-REASON_TEXT = {
-    "no_access": (_l("You have no access to this charger."),
-                  _l("If you live here, ask the board of your housing cooperative to invite you.")),
-    "personal_not_owner": (_l("This is a personal charger: only its owner can charge here."),
-                           _l("Use one of the shared chargers, or ask the board about your own.")),
-    "disabled": (_l("This charger has been switched off by the site."),
-                 _l("Use another charger, or ask the board when it will be back.")),
-    "no_tariff": (_l("No price has been set up for you at this charger."),
-                  _l("Activate a subscription for this site, or ask the board which one you need.")),
-    "not_allowed": (_l("Your subscriptions do not allow charging here."),
-                    _l("Activate the subscription for residents, or ask the board for one.")),
-    "offline": (_l("The charger is not connected to us right now."),
-                _l("Check that it has power and try again in a few minutes. If it stays offline, contact support.")),
-    "faulted": (_l("The charger reports a fault."),
-                _l("Try another outlet or charger, and contact support so we can look at it.")),
-    "unavailable": (_l("This outlet cannot be used right now."),
-                    _l("Choose another outlet, or try again in a while.")),
-    "occupied": (_l("Someone is already charging at this outlet."),
-                 _l("Choose a free outlet.")),
-    "reserved": (_l("This outlet is reserved."),
-                 _l("Choose another outlet.")),
-    "blocked_tag": (_l("Your charging tag is blocked."),
-                    _l("Unblock it under RFID tags, or contact support.")),
-    "unknown_tag": (_l("Your account has no charging tag yet."),
-                    _l("Contact support and we will fix it.")),
-    "already_charging": (_l("You are already charging at this outlet."),
-                         _l("Open the running session to follow or stop it.")),
-    "pending": (_l("Your start request is already on its way."),
-                _l("Wait a few seconds for the charger to answer.")),
-}
-DEFAULT_REASON = (_l("Charging cannot be started right now."), _l("Try again in a moment, or contact support."))
-
-
-def reason_text(reason: str) -> tuple[str, str]:
-    """(what is wrong, what to do) for a refusal reason code."""
-    message, hint = REASON_TEXT.get(reason, DEFAULT_REASON)
-    return str(message), str(hint)
-
 
 @dataclass(frozen=True)
 class OutletState:
@@ -96,6 +56,11 @@ def outlet_state(cp: ChargePoint, connector: Connector, mine: set[tuple[int, int
     return OutletState(code, str(STATE_LABELS[code]))
 
 
+def my_outlets(user_id: int) -> set[tuple[int, int]]:
+    """(charge point id, connector id) of the user's running sessions."""
+    return {(tx.charge_point_id, tx.connector_id) for tx in sessions.active_sessions(db_session(), user_id)}
+
+
 def state_class(code: str) -> str:
     return STATE_CLASS.get(code, code)
 
@@ -114,7 +79,7 @@ def charge_point_by_identity(identity: str) -> ChargePoint:
 
 def refuse_page(status: int = 403):
     """A clear refusal that shows nothing of the charger or its site."""
-    message, hint = reason_text("no_access")
+    message, hint = start_refusal("no_access")
     return render("resident/refused.html", block="refused", status=status, message=message, hint=hint)
 
 

@@ -11,9 +11,8 @@ from sqlalchemy import select
 from portal.extensions import db_session
 from portal.htmx import render
 from portal.models import Site
-from portal.resident.chargers import _mine
-from portal.resident.common import may_print_sticker, outlet_state, state_class, visible_charge_point
-from portal.resident.routes import bp
+from portal.resident import bp
+from portal.resident.common import may_print_sticker, my_outlets, outlet_state, state_class, visible_charge_point
 from portal.services import finding
 
 
@@ -24,7 +23,7 @@ def charger_search():
     q = request.args.get("q", "")[:80]
     results = finding.search(db_session(), current_user, q)
     return render("resident/search.html", block="results", q=q, results=results, too_short=len(q.strip()) < 2,
-                  mine=_mine(current_user.id), outlet_state=outlet_state, state_class=state_class)
+                  mine=my_outlets(current_user.id), outlet_state=outlet_state, state_class=state_class)
 
 
 @bp.route("/sites/<slug>")
@@ -38,7 +37,7 @@ def site_page(slug: str):
     cps = finding.site_chargers(s, current_user, site)
     if cps is None:
         abort(404)
-    return render("resident/site.html", site=site, cps=cps, mine=_mine(current_user.id),
+    return render("resident/site.html", site=site, cps=cps, mine=my_outlets(current_user.id),
                   outlet_state=outlet_state, state_class=state_class)
 
 

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, StringField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from portal.auth.forms import PlainText
+from portal.forms_common import NoControlCharacters
 from portal.services.tags import NAME_MAX, normalise, valid_format
 
 
@@ -33,12 +33,12 @@ class TagFormat:
 class TagForm(FlaskForm):
     tag = StringField(_l("Tag number"), validators=[InputRequired(), Length(max=40), TagFormat()],
                       description=_l("The number printed on the card or key fob."))
-    name = StringField(_l("Name (optional)"), validators=[Optional(), Length(max=NAME_MAX), PlainText()],
+    name = StringField(_l("Name (optional)"), validators=[Optional(), Length(max=NAME_MAX), NoControlCharacters()],
                        description=_l("For example \"Blue key fob\"."))
 
 
 class TagNameForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[Optional(), Length(max=NAME_MAX), PlainText()])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=NAME_MAX), NoControlCharacters()])
 
 
 class AuthSettingForm(FlaskForm):

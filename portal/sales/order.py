@@ -12,10 +12,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.validators import InputRequired
 
-from portal.auth.helpers import redirect_after_form
 from portal.auth.limits import limiter
 from portal.extensions import db_session, redis_conn
-from portal.htmx import render
+from portal.htmx import redirect_to, render
 from portal.models import ChargerOrder, Site
 from portal.sales import bp
 from portal.sales.forms import ORDER_STATUS_LABELS, OrderForm
@@ -94,7 +93,7 @@ def order_site(slug: str):
     enqueue_outbox(redis_conn(), [m.id for m in mails])  # Redis down: rows stay queued, sent later
     flash(_("Thank you! Your order is received. We have sent a confirmation to %(email)s.",
             email=placed.order.email), "success")
-    return redirect_after_form(url_for("sales.order_by_token", token=placed.token))
+    return redirect_to(url_for("sales.order_by_token", token=placed.token))
 
 
 def _order_page(o: ChargerOrder):

@@ -9,10 +9,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.auth.helpers import redirect_after_form
 from portal.auth.limits import limiter
 from portal.extensions import db_session, redis_conn
-from portal.htmx import render
+from portal.htmx import redirect_to, render
 from portal.models import Site
 from portal.sales import bp
 from portal.sales.forms import KIND_LABELS, QuoteForm
@@ -69,7 +68,7 @@ def contact():
     enqueue_outbox(redis_conn(), [m.id for m in mails])  # Redis down: rows stay queued, sent later
     flash(_("Thank you! Sales will contact you soon. We have sent a confirmation to %(email)s.",
             email=lead.email), "success")
-    return redirect_after_form(url_for("sales.contact_sent"))
+    return redirect_to(url_for("sales.contact_sent"))
 
 
 @bp.route("/contact/sales/sent")

@@ -85,13 +85,11 @@ def create_action(session: Session, *, charge_point: ChargePoint, action: str, p
 
 def request_remote_start(session: Session, user: User, charge_point: ChargePoint,
                          connector_id: int | None) -> ActionRequest:
-    """Start charging for this user with their virtual id tag; raises ActionRefused(reason)."""
-    cp = charge_point
-    connector_id = access.default_connector(cp, connector_id)
-    decision = access.start_refusal(cp, connector_id, access.start_decision(
-        session, user, cp, connector_id, check_connector=connector_id is not None))
-    refusal = None if decision.allowed else decision.reason
-    return session.get(ActionRequest, place_remote_start(session, user, cp.id, cp.identity, connector_id, refusal))
+    """Start charging for this user with their virtual id tag (starting.start_charging, the resident's start
+    button's operation); raises ActionRefused(reason)."""
+    from portal.services.starting import start_charging
+
+    return session.get(ActionRequest, start_charging(session, user, charge_point, connector_id))
 
 
 _ar, _tag = ActionRequest.__table__.c, IdTag.__table__.c

@@ -3,7 +3,9 @@
 name the entry recorded."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Callable
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -33,19 +35,8 @@ class Names:
     """Names of everything the entries on one page mention, looked up once."""
 
     def __init__(self, session: Session, entries: list[AuditEntry]) -> None:
-        wanted: dict[str, set[int]] = {kind: set() for kind in MODELS}
-        for e in entries:
-            if e.entity in MODELS and e.entity_id is not None:
-                wanted[e.entity].add(e.entity_id)
-            if e.entity == "member" and e.entity_id is not None:
-                wanted["user"].add(e.entity_id)
-            for state in (e.before or {}, e.after or {}):
-                wanted["tariff"].update(v for v in state.get("tariffs", []) if isinstance(v, int))
-                for key, kind in (("tariff_group_id", "tariff_group"), ("user_id", "user"), ("owner_id", "user")):
-                    if isinstance(state.get(key), int):
-                        wanted[kind].add(state[key])
         self.names: dict[tuple[str, int], str] = {}
-        for kind, ids in wanted.items():
+        for kind, ids in _mentioned(entries).items():
             if not ids:
                 continue
             model = MODELS[kind]
@@ -54,6 +45,23 @@ class Names:
 
     def get(self, kind: str, obj_id, fallback: str | None = None) -> str:
         return self.names.get((kind, obj_id)) or fallback or f"#{obj_id}"
+
+
+_STATE_REFERENCES = (("tariff_group_id", "tariff_group"), ("user_id", "user"), ("owner_id", "user"))
+
+
+def _mentioned(entries: list[AuditEntry]) -> dict[str, set[int]]:
+    """The ids, by kind, that the entries name: their subject and what their before/after states point at."""
+    wanted: dict[str, set[int]] = {kind: set() for kind in MODELS}
+    for e in entries:
+        if e.entity_id is not None and (e.entity in MODELS or e.entity == "member"):
+            wanted["user" if e.entity == "member" else e.entity].add(e.entity_id)
+        for state in (e.before or {}, e.after or {}):
+            wanted["tariff"].update(v for v in state.get("tariffs", []) if isinstance(v, int))
+            for key, kind in _STATE_REFERENCES:
+                if isinstance(state.get(key), int):
+                    wanted[kind].add(state[key])
+    return wanted
 
 
 def _label(kind: str, obj) -> str:
@@ -73,69 +81,98 @@ def _fee(value) -> str:
         return str(value)
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """What a sentence about one entry needs."""
+
+    entity: str
+    action: str
+    who: str
+    name: str
+    kind: str
+    before: dict
+    after: dict
+    entity_id: int | None
+    names: Names
+    currency: str
+
+
 def describe(e: AuditEntry, names: Names, currency: str = "NOK") -> list[str]:
-    """One or more sentences for one entry."""
-    who = e.actor.display_name if e.actor else _("Someone")
+    """One or more sentences for one entry: the first rule of SENTENCES that matches (action for any
+    thing, then this thing's action, then any action on this thing) and says something."""
     before, after = e.before or {}, e.after or {}
     recorded = after.get("name") or before.get("name")
-    name = names.get(e.entity if e.entity != "member" else "user", e.entity_id, recorded)
-    kind = str(KIND_SINGULAR.get(e.entity, e.entity))
-    action = e.action
-    if action == "create":
-        if e.entity == "invite":
-            return [_("%(who)s invited %(email)s.", who=who, email=after.get("email", name))]
-        return [_("%(who)s created the %(kind)s %(name)s.", who=who, kind=kind, name=name)]
-    if action == "rename":
-        return [_("%(who)s renamed the %(kind)s %(old)s to %(new)s.", who=who, kind=kind, old=before.get("name"),
-                  new=after.get("name"))]
-    if action == "delete":
-        return [_("%(who)s deleted the %(kind)s %(name)s.", who=who, kind=kind, name=before.get("name", name))]
-    if e.entity == "tariff" and action == "update":
-        return _tariff_update(who, name, before, after)
-    if e.entity == "tariff_group" and action in ("attach_tariff", "detach_tariff"):
-        old, new = set(before.get("tariffs", [])), set(after.get("tariffs", []))
-        changed = sorted((new - old) or (old - new))
-        tariffs = ", ".join(names.get("tariff", t) for t in changed)
-        if action == "attach_tariff":
-            return [_("%(who)s added the tariff %(tariff)s to the tariff group %(group)s.", who=who, tariff=tariffs,
-                      group=name)]
-        return [_("%(who)s took the tariff %(tariff)s out of the tariff group %(group)s.", who=who, tariff=tariffs,
-                  group=name)]
-    if e.entity == "charge_point":
-        return _charger(who, name, action, before, after, names)
-    if e.entity == "plan":
-        if action == "close":
-            return [_("%(who)s closed the plan %(name)s to new subscribers.", who=who, name=name)]
-        if action == "open":
-            return [_("%(who)s opened the plan %(name)s to new subscribers.", who=who, name=name)]
-        if action == "reprice":
-            return [_("%(who)s set the monthly fee of %(name)s to %(fee)s from %(date)s.", who=who, name=name,
-                      fee=format_money(after.get("next_fee_minor") or 0, currency, current_language()),
-                      date=after.get("next_fee_from", ""))]
+    entry = _Entry(entity=e.entity, action=e.action, who=e.actor.display_name if e.actor else _("Someone"),
+                   name=names.get(e.entity if e.entity != "member" else "user", e.entity_id, recorded),
+                   kind=str(KIND_SINGULAR.get(e.entity, e.entity)), before=before, after=after,
+                   entity_id=e.entity_id, names=names, currency=currency)
+    for key in ((None, e.action), (e.entity, e.action), (e.entity, None)):
+        rule = SENTENCES.get(key)
+        if rule is not None:
+            sentences = rule(entry)
+            if sentences:
+                return sentences
+    return [_("%(who)s changed %(kind)s %(name)s.", who=entry.who, kind=entry.kind, name=entry.name)]
+
+
+def _created(e: _Entry) -> list[str]:
     if e.entity == "invite":
-        email = names.get("invite", e.entity_id)
-        text = {"resend": _("%(who)s sent the invite to %(email)s again.", who=who, email=email),
-                "revoke": _("%(who)s revoked the invite to %(email)s.", who=who, email=email),
-                "accept": _("%(who)s accepted the invite and got access.", who=who)}.get(action)
-        if text:
-            return [text]
-    if e.entity == "member":
-        person = before.get("email") or after.get("email") or name
-        if action == "remove":
-            return [_("%(who)s removed %(person)s from the site.", who=who, person=person)]
-        if action == "role":
-            if after.get("role") == "board":
-                return [_("%(who)s made %(person)s a board member.", who=who, person=person)]
-            return [_("%(who)s took the board rights from %(person)s.", who=who, person=person)]
-    if e.entity == "user_group" and action in ("add_member", "remove_member"):
-        person = names.get("user", (after or before).get("user_id"))
-        if action == "add_member":
-            return [_("%(who)s added %(person)s to the user group %(group)s.", who=who, person=person, group=name)]
-        return [_("%(who)s took %(person)s out of the user group %(group)s.", who=who, person=person, group=name)]
-    return [_("%(who)s changed %(kind)s %(name)s.", who=who, kind=kind, name=name)]
+        return [_("%(who)s invited %(email)s.", who=e.who, email=e.after.get("email", e.name))]
+    return [_("%(who)s created the %(kind)s %(name)s.", who=e.who, kind=e.kind, name=e.name)]
 
 
-def _tariff_update(who: str, name: str, before: dict, after: dict) -> list[str]:
+def _renamed(e: _Entry) -> list[str]:
+    return [_("%(who)s renamed the %(kind)s %(old)s to %(new)s.", who=e.who, kind=e.kind, old=e.before.get("name"),
+              new=e.after.get("name"))]
+
+
+def _deleted(e: _Entry) -> list[str]:
+    return [_("%(who)s deleted the %(kind)s %(name)s.", who=e.who, kind=e.kind, name=e.before.get("name", e.name))]
+
+
+def _changed_tariffs(e: _Entry) -> str:
+    """The tariffs attached to or detached from a group, by name."""
+    old, new = set(e.before.get("tariffs", [])), set(e.after.get("tariffs", []))
+    return ", ".join(e.names.get("tariff", t) for t in sorted((new - old) or (old - new)))
+
+
+def _tariff_attached(e: _Entry) -> list[str]:
+    return [_("%(who)s added the tariff %(tariff)s to the tariff group %(group)s.", who=e.who,
+              tariff=_changed_tariffs(e), group=e.name)]
+
+
+def _tariff_detached(e: _Entry) -> list[str]:
+    return [_("%(who)s took the tariff %(tariff)s out of the tariff group %(group)s.", who=e.who,
+              tariff=_changed_tariffs(e), group=e.name)]
+
+
+def _plan_repriced(e: _Entry) -> list[str]:
+    return [_("%(who)s set the monthly fee of %(name)s to %(fee)s from %(date)s.", who=e.who, name=e.name,
+              fee=format_money(e.after.get("next_fee_minor") or 0, e.currency, current_language()),
+              date=e.after.get("next_fee_from", ""))]
+
+
+def _invite_email(e: _Entry) -> str:
+    return e.names.get("invite", e.entity_id)
+
+
+def _person(e: _Entry) -> str:
+    """The member an access change is about."""
+    return e.before.get("email") or e.after.get("email") or e.name
+
+
+def _role_changed(e: _Entry) -> list[str]:
+    if e.after.get("role") == "board":
+        return [_("%(who)s made %(person)s a board member.", who=e.who, person=_person(e))]
+    return [_("%(who)s took the board rights from %(person)s.", who=e.who, person=_person(e))]
+
+
+def _group_person(e: _Entry) -> str:
+    return e.names.get("user", (e.after or e.before).get("user_id"))
+
+
+def _tariff_update(e: _Entry) -> list[str]:
+    who, name, before, after = e.who, e.name, e.before, e.after
     out = []
     if before.get("energy_fee") != after.get("energy_fee"):
         out.append(_("%(who)s changed the price of %(name)s from %(old)s to %(new)s.", who=who, name=name,
@@ -151,7 +188,8 @@ def _tariff_update(who: str, name: str, before: dict, after: dict) -> list[str]:
     return out or [_("%(who)s saved the tariff %(name)s without changes.", who=who, name=name)]
 
 
-def _charger(who: str, name: str, action: str, before: dict, after: dict, names: Names) -> list[str]:
+def _charger(e: _Entry) -> list[str]:
+    who, name, action, before, after, names = e.who, e.name, e.action, e.before, e.after, e.names
     if action == "tariff_group" or (before.get("tariff_group_id") != after.get("tariff_group_id")
                                     and "tariff_group_id" in after):
         group = after.get("tariff_group_id")
@@ -169,3 +207,29 @@ def _charger(who: str, name: str, action: str, before: dict, after: dict, names:
         out.append(_("%(who)s changed %(fields)s of the charger %(name)s.", who=who, fields=", ".join(others),
                      name=name))
     return out or [_("%(who)s changed the charger %(name)s.", who=who, name=name)]
+
+
+# (thing, action) -> the sentences; None matches any. describe() tries (None, action), (thing, action),
+# (thing, None) in that order; a rule that returns nothing falls through to "X changed Y".
+SENTENCES: dict[tuple[str | None, str | None], Callable[[_Entry], list[str]]] = {
+    (None, "create"): _created,
+    (None, "rename"): _renamed,
+    (None, "delete"): _deleted,
+    ("tariff", "update"): _tariff_update,
+    ("tariff_group", "attach_tariff"): _tariff_attached,
+    ("tariff_group", "detach_tariff"): _tariff_detached,
+    ("charge_point", None): _charger,
+    ("plan", "close"): lambda e: [_("%(who)s closed the plan %(name)s to new subscribers.", who=e.who, name=e.name)],
+    ("plan", "open"): lambda e: [_("%(who)s opened the plan %(name)s to new subscribers.", who=e.who, name=e.name)],
+    ("plan", "reprice"): _plan_repriced,
+    ("invite", "resend"): lambda e: [_("%(who)s sent the invite to %(email)s again.", who=e.who,
+                                       email=_invite_email(e))],
+    ("invite", "revoke"): lambda e: [_("%(who)s revoked the invite to %(email)s.", who=e.who, email=_invite_email(e))],
+    ("invite", "accept"): lambda e: [_("%(who)s accepted the invite and got access.", who=e.who)],
+    ("member", "remove"): lambda e: [_("%(who)s removed %(person)s from the site.", who=e.who, person=_person(e))],
+    ("member", "role"): _role_changed,
+    ("user_group", "add_member"): lambda e: [_("%(who)s added %(person)s to the user group %(group)s.", who=e.who,
+                                               person=_group_person(e), group=e.name)],
+    ("user_group", "remove_member"): lambda e: [_("%(who)s took %(person)s out of the user group %(group)s.",
+                                                  who=e.who, person=_group_person(e), group=e.name)],
+}

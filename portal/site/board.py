@@ -7,13 +7,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from portal import refusals
 from portal.extensions import db_session
 from portal.htmx import hx_redirect, render, wants_fragment
 from portal.models import SubscriptionPlan, Tariff, TariffGroup, UserGroup
 from portal.services import board_tools
 from portal.services.pricing import parse_price, to_minor
 from portal.services.site_admin import RuleError
-from portal.site.common import bp, managed_site, rule_message, site_object
+from portal.site import bp
+from portal.site.common import managed_site, site_object
 from portal.site.forms import NameForm, PlanOpenForm, PlanPriceForm, RoleForm
 
 # kind -> (model, URL part, its id argument, page endpoint, list endpoint)
@@ -59,9 +61,9 @@ def rename_or_delete(slug: str, change: str, kind: str, **ids):
     except RuleError as exc:
         s.rollback()
         if exc.field == "name":
-            form.name.errors = [rule_message(exc.code)]
+            form.name.errors = [refusals.text("site", exc.code)]
             return _box(site, obj, kind, form, status=422)
-        return _box(site, obj, kind, form, refusal=rule_message(exc.code), status=409)
+        return _box(site, obj, kind, form, refusal=refusals.text("site", exc.code), status=409)
 
 
 def _change_view(kind: str, change: str):
@@ -109,7 +111,7 @@ def member_role(slug: str, user_id: int):
               else _("%(name)s is now a resident without board rights.", name=member.user.display_name), "success")
     except RuleError as exc:
         s.rollback()
-        flash(rule_message(exc.code), "error")
+        flash(refusals.text("site", exc.code), "error")
     if user_id == current_user.id and form.role.data == "resident" and not _still_manages(site):
         return hx_redirect("resident.my_chargers")
     return hx_redirect("site.members", slug=site.slug)

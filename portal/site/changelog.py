@@ -10,8 +10,8 @@ from flask_login import login_required
 from portal.extensions import db_session
 from portal.htmx import render
 from portal.services import audit
-from portal.site import audit_text
-from portal.site.common import bp, managed_site
+from portal.site import audit_text, bp
+from portal.site.common import managed_site
 
 AUDIT_PER_PAGE = 50
 

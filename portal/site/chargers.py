@@ -11,12 +11,14 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 from sqlalchemy import select
 
+from portal import refusals
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import ActionRequest, ChargePoint, Site
 from portal.services import site_admin, statements
 from portal.services.site_admin import RuleError
-from portal.site.common import bp, managed_site, rule_message, site_object
+from portal.site import bp
+from portal.site.common import managed_site, site_object
 from portal.site.forms import ChargerForm
 
 log = logging.getLogger(__name__)
@@ -78,7 +80,7 @@ def charger_edit(slug: str, cp_id: int):
             toggled = site_admin.update_charger(s, current_user, cp, form.to_change())
         except RuleError as exc:
             s.rollback()
-            getattr(form, exc.field or "name").errors = [rule_message(exc.code)]
+            getattr(form, exc.field or "name").errors = [refusals.text("site", exc.code)]
             status = 422
         else:
             actions, action = _request_availability(cp) if toggled else (None, None)

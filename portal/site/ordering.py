@@ -9,12 +9,12 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from portal.auth.helpers import redirect_after_form
 from portal.extensions import db_session
 from portal.forms_common import NoControlCharacters, strip_text
-from portal.htmx import render
+from portal.htmx import redirect_to, render
 from portal.services.orders import ORDERING_FIELDS, update_ordering_settings
-from portal.site.common import bp, managed_site
+from portal.site import bp
+from portal.site.common import managed_site
 
 
 def _line(label, max_len: int):
@@ -45,6 +45,6 @@ def ordering(slug: str):
         if update_ordering_settings(session, site, current_user, **{n: getattr(form, n).data for n in ORDERING_FIELDS}):
             session.commit()
             flash(_("The ordering page is updated."), "success")
-        return redirect_after_form(url_for("site.ordering", slug=site.slug))
+        return redirect_to(url_for("site.ordering", slug=site.slug))
     status = 422 if request.method == "POST" else 200
     return render("site/ordering.html", block="ordering_form", status=status, site=site, form=form, section="ordering")

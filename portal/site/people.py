@@ -6,15 +6,17 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal import refusals
 from portal.auth.limits import hit
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import Invite, Site, SubscriptionPlan, UserGroup
 from portal.security.events import security_event
-from portal.services import site_admin
+from portal.services import site_admin, site_people
 from portal.services.pricing import parse_price, to_minor
 from portal.services.site_admin import RuleError
-from portal.site.common import bp, managed_site, rule_message, site_object
+from portal.site import bp
+from portal.site.common import managed_site, site_object
 from portal.site.forms import EmailForm, EmptyForm, InviteForm, NameForm, PlanForm, PlanOpenForm, PlanPriceForm
 
 # The accept link lives outside /manage: /invite/<token>.
@@ -95,7 +97,7 @@ def _send_outbox(ids: list) -> None:
 def _members_context(site: Site, form: InviteForm | None = None, report=None) -> dict:
     s = db_session()
     return dict(site=site, section="members", form=form or InviteForm(), report=report, empty=EmptyForm(),
-                members=site_admin.site_members(s, site.id), invites=site_admin.pending_invites(s, site.id))
+                members=site_people.site_members(s, site.id), invites=site_people.pending_invites(s, site.id))
 
 
 @bp.route("/<slug>/members")
@@ -112,7 +114,7 @@ def invite(slug: str):
     form = InviteForm()
     if not form.validate_on_submit():
         return render("site/members.html", block="invite_panel", status=422, **_members_context(site, form))
-    parsed = site_admin.parse_invite_lines(form.emails.data)
+    parsed = site_people.parse_invite_lines(form.emails.data)
     if not parsed.emails:
         form.emails.errors = [_("No valid e-mail address found. Write one address per line.")]
         return render("site/members.html", block="invite_panel", status=422,
@@ -120,7 +122,7 @@ def invite(slug: str):
     if not hit(current_app.config["RATELIMIT_INVITES"], "invites", site.slug, cost=len(parsed.emails)):
         abort(429)
     s = db_session()
-    outcome = site_admin.create_invites(s, current_user, site, parsed.emails)
+    outcome = site_people.create_invites(s, current_user, site, parsed.emails)
     ids = [_queue_invite_mail(site, inv, token) for inv, token in outcome.sent]
     s.commit()
     _send_outbox(ids)
@@ -138,17 +140,17 @@ def invite_action(slug: str, invite_id: int, action: str):
         if action == "resend":
             if not hit(current_app.config["RATELIMIT_INVITE_RESENDS"], "invite-resends", site.slug):
                 abort(429)
-            token = site_admin.resend_invite(s, current_user, invite)
+            token = site_people.resend_invite(s, current_user, invite)
             ids = [_queue_invite_mail(site, invite, token)]
             s.commit()
             _send_outbox(ids)
             flash(_("The invite to %(email)s was sent again.", email=invite.email), "success")
         else:
-            site_admin.revoke_invite(s, current_user, invite)
+            site_people.revoke_invite(s, current_user, invite)
             s.commit()
             flash(_("The invite to %(email)s was revoked.", email=invite.email), "success")
     except RuleError as exc:
-        flash(rule_message(exc.code), "error")
+        flash(refusals.text("site", exc.code), "error")
     return hx_redirect("site.members", slug=site.slug)
 
 
@@ -159,12 +161,12 @@ def member_remove(slug: str, user_id: int):
     site = managed_site(slug)
     s = db_session()
     try:
-        kept = site_admin.remove_member(s, current_user, site, user_id)
+        kept = site_people.remove_member(s, current_user, site, user_id)
         s.commit()
         security_event("access: user %s removed from site %s by user %s", user_id, site.id, current_user.id)
         flash(_("Access removed. Their subscriptions are theirs to end: %(n)d still active.", n=kept), "success")
     except RuleError as exc:
-        flash(rule_message(exc.code), "error")
+        flash(refusals.text("site", exc.code), "error")
     return hx_redirect("site.members", slug=site.slug)
 
 
@@ -178,12 +180,12 @@ def user_groups(slug: str):
     form = NameForm()
     if form.validate_on_submit():
         try:
-            group = site_admin.create_user_group(s, current_user, site, form.name.data)
+            group = site_people.create_user_group(s, current_user, site, form.name.data)
             s.commit()
             flash(_("User group %(name)s created.", name=group.name), "success")
             return hx_redirect("site.user_group", slug=site.slug, group_id=group.id)
         except RuleError as exc:
-            form.name.errors = [rule_message(exc.code)]
+            form.name.errors = [refusals.text("site", exc.code)]
     return render("site/user_groups.html", block="form", status=422 if request.method == "POST" else 200,
                   site=site, form=form, groups=site_admin.site_user_groups(s, site.id), section="user_groups")
 
@@ -197,12 +199,12 @@ def user_group(slug: str, group_id: int):
     form = EmailForm()
     if form.validate_on_submit():
         try:
-            site_admin.add_group_member(s, current_user, group, form.email.data)
+            site_people.add_group_member(s, current_user, group, form.email.data)
             s.commit()
             flash(_("%(email)s added to the group.", email=form.email.data.strip()), "success")
             return hx_redirect("site.user_group", slug=site.slug, group_id=group.id)
         except RuleError as exc:
-            form.email.errors = [rule_message(exc.code)]
+            form.email.errors = [refusals.text("site", exc.code)]
     from portal.site.board import manage_box
 
     return render("site/user_group.html", block="form", status=422 if request.method == "POST" else 200,
@@ -216,10 +218,10 @@ def user_group_remove(slug: str, group_id: int, user_id: int):
     site = managed_site(slug)
     group = site_object(UserGroup, group_id, site)
     try:
-        site_admin.remove_group_member(db_session(), current_user, group, user_id)
+        site_people.remove_group_member(db_session(), current_user, group, user_id)
         db_session().commit()
     except RuleError as exc:
-        flash(rule_message(exc.code), "error")
+        flash(refusals.text("site", exc.code), "error")
     return hx_redirect("site.user_group", slug=site.slug, group_id=group.id)
 
 
@@ -229,25 +231,25 @@ def user_group_remove(slug: str, group_id: int, user_id: int):
 def accept(token: str):
     """The link in the invite e-mail: log in or register first, then accept with one button."""
     s = db_session()
-    invite = site_admin.invite_by_token(s, token[:100])
+    invite = site_people.invite_by_token(s, token[:100])
     if invite is None or invite.status == "revoked":
         return render("site/invite_accept.html", status=404, invite=None, state="invalid")
     if invite.status == "accepted":
         mine = current_user.is_authenticated and invite.accepted_user_id == current_user.id
         return render("site/invite_accept.html", invite=invite, state="accepted" if mine else "used")
-    if site_admin.invite_expired(invite):
+    if site_people.invite_expired(invite):
         return render("site/invite_accept.html", status=410, invite=invite, state="expired",
-                      days=site_admin.INVITE_VALID_DAYS)
+                      days=site_people.INVITE_VALID_DAYS)
     if not current_user.is_authenticated:
         return render("site/invite_accept.html", invite=invite, state="login", next_url=request.path)
-    if not site_admin.invite_matches(invite, current_user):
+    if not site_people.invite_matches(invite, current_user):
         return render("site/invite_accept.html", status=403 if request.method == "POST" else 200, invite=invite,
-                      state="other_address", masked=site_admin.masked_email(invite.email))
+                      state="other_address", masked=site_people.masked_email(invite.email))
     if current_user.email_verified_at is None:
         return render("site/invite_accept.html", status=403 if request.method == "POST" else 200, invite=invite,
                       state="unverified")
     if request.method == "POST" and EmptyForm().validate_on_submit():
-        site_admin.accept_invite(s, invite, current_user)
+        site_people.accept_invite(s, invite, current_user)
         s.commit()
         security_event("access: user %s joined site %s as %s by invite %s", current_user.id, invite.site_id,
                        invite.role, invite.id)

@@ -10,13 +10,14 @@ from wtforms import SelectChoice
 
 from portal.db import utcnow
 from portal.extensions import db_session
-from portal.htmx import hx_redirect, render
+from portal.htmx import hx_redirect, render, wants_fragment
 from portal.models import Tariff, TariffGroup
 from portal.models.sites import PRICE_AREAS
 from portal.services import site_admin, spot
 from portal.services.pricing import from_minor, spot_unit_price
+from portal.site import bp
 from portal.site.board import manage_box
-from portal.site.common import bp, managed_site, site_object
+from portal.site.common import managed_site, site_object
 from portal.site.forms import EmptyForm, LinkChargePointsForm, NameForm, TariffForm
 
 
@@ -139,7 +140,7 @@ def _group_change(slug: str, group_id: int, tariff_id: int, attach: bool):
     change = site_admin.attach_tariff if attach else site_admin.detach_tariff
     change(db_session(), current_user, group, tariff)
     db_session().commit()
-    if request.htmx:
+    if wants_fragment():
         return render("site/group.html", block="tariffs_panel", **_group_context(site, group), found=None, q="")
     return hx_redirect("site.group", slug=site.slug, group_id=group.id)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from portal.models import ChargePoint, Connector
-from portal.site.common import bp
+from portal.site import bp
 
 CONNECTOR_STATUS = {
     "Available": (_l("Available"), "available"),

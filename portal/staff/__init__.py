@@ -1,0 +1,19 @@
+"""Support and sales staff console under /staff, on the blueprint ``bp`` (one module per area)."""
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_login import current_user
+
+from portal.services.staff.roles import allowed
+
+bp = Blueprint("staff", __name__)
+
+
+@bp.context_processor
+def _staff_context() -> dict:
+    return {"staff_allows": lambda area: allowed(current_user, area)}
+
+
+from portal.staff import (  # noqa: E402,F401  (registers their views on bp)
+    admin, chargers, overview, remote, sales, sessions, sites, tickets,
+)

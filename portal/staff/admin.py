@@ -10,7 +10,8 @@ from portal.extensions import db_session
 from portal.htmx import hx_redirect, render
 from portal.models import User
 from portal.services import audit
-from portal.staff.common import bp, staff_area
+from portal.staff import bp
+from portal.staff.common import staff_area
 from portal.staff.forms import RoleForm
 
 

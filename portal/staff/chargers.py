@@ -11,7 +11,8 @@ from portal.htmx import render, wants_fragment
 from portal.services import after_close
 from portal.services.staff import diagnostics
 from portal.services.staff.diagnostics import LogFilter
-from portal.staff.common import all_sites, bp, charger_or_404, site_by_slug, staff_area
+from portal.staff import bp
+from portal.staff.common import all_sites, charger_or_404, site_by_slug, staff_area
 from portal.staff.explain import explanations
 from portal.staff.forms import LogFilterForm
 

@@ -9,7 +9,8 @@ from portal.htmx import render
 from portal.services.staff import overview as service
 from portal.services.staff import pipeline
 from portal.services.staff.roles import allowed
-from portal.staff.common import all_sites, bp, site_by_slug, staff_area
+from portal.staff import bp
+from portal.staff.common import all_sites, site_by_slug, staff_area
 
 REFRESH_S = 10
 

@@ -12,7 +12,7 @@ from flask import abort, flash, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import settings
+from portal import refusals, settings
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import ActionRequest, Transaction
@@ -20,7 +20,8 @@ from portal.services import actions
 from portal.services.staff import remote, secret_rotation
 from portal.services.secrets import hide_secret_values, is_secret_key
 from portal.services.staff.remote import RemoteRefused
-from portal.staff.common import bp, charger_or_404, refusal, staff_area
+from portal.staff import bp
+from portal.staff.common import charger_or_404, staff_area
 from portal.staff.forms import ActionForm, ReasonForm
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ def action(identity: str, kind: str):
         done = _perform(kind, cp, form)
     except RemoteRefused as exc:
         session.rollback()
-        form.reason.errors = [refusal(exc.code)]
+        form.reason.errors = [refusals.text("staff", exc.code)]
         return render("staff/action.html", block="panel", cp=cp, kind=kind, form=form, step="form", status=422)
     session.commit()
     _enqueue(done)
@@ -164,7 +165,7 @@ def action_retry(action_id: int):
         row = remote.retry(session, current_user, old, form.reason.data)
     except RemoteRefused as exc:
         session.rollback()
-        form.reason.errors = [refusal(exc.code)]
+        form.reason.errors = [refusals.text("staff", exc.code)]
         return render("staff/action_request.html", block="request", row=old, cp=old.charge_point, form=form,
                       config=[], unknown_keys=[], status=422)
     session.commit()

@@ -6,37 +6,19 @@ from datetime import date
 
 from flask import abort, flash, request
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal import refusals
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import ChargerOrder, Lead, User
 from portal.services.mail import enqueue_outbox
 from portal.services.staff import pipeline
 from portal.services.staff.pipeline import PipelineError
-from portal.staff.common import bp, staff_area
+from portal.staff import bp
+from portal.staff.common import staff_area
 from portal.staff.forms import LeadForm, NewSiteForm, OrderForm, PipelineFilterForm
-
-PIPELINE_ERRORS = {
-    "not_won": _l("Only a won lead can become a site."),
-    "has_site": _l("This lead already has its site."),
-    "bad_slug": _l("Use 3 to 80 lower-case letters a-z, digits and dashes."),
-    "slug_taken": _l("That short name is taken by another site."),
-    "bad_choice": _l("Choose one of the options."),
-    "currency_area": _l("Norwegian price areas use NOK and Swedish ones SEK."),
-    "org_format": _l("An organisation number has 9 digits (Norway) or 10 digits (Sweden) for this price area."),
-    "org_checksum": _l("That organisation number does not exist (a check digit is wrong)."),
-    "invalid_status": _l("Choose one of the options."),
-    "done": _l("A configured order is done and cannot be cancelled."),
-    "not_sales": _l("Only sales staff can own this."),
-}
-
-
-def _error(code: str) -> str:
-    return str(PIPELINE_ERRORS.get(code, _l("That is not possible right now.")))
-
 
 def sales_staff() -> list[User]:
     return list(db_session().scalars(select(User).where(User.staff_role.in_(("sales", "admin")),
@@ -138,7 +120,7 @@ def lead(lead_id: int):
         pipeline.update_lead(session, current_user, row, change, form.reason.data or "")
     except PipelineError as exc:
         session.rollback()
-        form.status.errors = [_error(exc.code)]
+        form.status.errors = [refusals.text("pipeline", exc.code)]
         return _lead_page(_lead(lead_id), form, status=422)
     session.commit()
     flash(_("Saved."), "info")
@@ -161,7 +143,7 @@ def lead_site(lead_id: int):
     except PipelineError as exc:
         session.rollback()
         target = getattr(form, exc.field, None) if exc.field else None
-        (target or form.name).errors = [_error(exc.code)]
+        (target or form.name).errors = [refusals.text("pipeline", exc.code)]
         return _lead_page(_lead(lead_id), site_form=form, status=422)
     session.commit()
     flash(_("The site %(name)s is created.", name=site.name), "info")
@@ -209,7 +191,7 @@ def order(order_id: int):
         outbox = pipeline.update_order(session, current_user, row, change, form.reason.data or "")
     except PipelineError as exc:
         session.rollback()
-        form.status.errors = [_error(exc.code)]
+        form.status.errors = [refusals.text("pipeline", exc.code)]
         return _order_page(_order(order_id), form, status=422)
     session.commit()
     if outbox is not None:

@@ -6,6 +6,7 @@ from flask import abort, flash
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import refusals
 from portal.db import utcnow
 from sqlalchemy.exc import IntegrityError
 
@@ -15,7 +16,8 @@ from portal.models import OrphanStop, Transaction
 from portal.services import actions, after_close, audit
 from portal.services.staff import remote, stuck
 from portal.services.staff.overview import last_meter_at
-from portal.staff.common import bp, refusal, staff_area
+from portal.staff import bp
+from portal.staff.common import staff_area
 from portal.staff.forms import CloseSessionForm, EmptyForm, ReasonForm
 
 
@@ -44,7 +46,7 @@ def close_session(tx_id: int):
     tx = _transaction(tx_id)
     form = CloseSessionForm()
     if form.is_submitted() and not tx.is_active:
-        form.reason.errors = [refusal("not_active")]
+        form.reason.errors = [refusals.text("staff", "not_active")]
         return _render_close(tx, form, "form", 409)
     if not form.is_submitted():
         return _render_close(tx, form, "form")
@@ -52,7 +54,7 @@ def close_session(tx_id: int):
         return _render_close(tx, form, "form", 422)
     problem = stuck.hand_close_problem(stuck.decide(db_session(), tx), form.override.data, form.override_reason.data)
     if problem:
-        (form.override if problem == "override_required" else form.reason).errors = [refusal(problem)]
+        (form.override if problem == "override_required" else form.reason).errors = [refusals.text("staff", problem)]
         return _render_close(tx, form, "form", 422)
     if form.confirmed.data != "yes":
         return _render_close(tx, form, "confirm")
@@ -64,7 +66,7 @@ def close_session(tx_id: int):
                     override_reason=form.override_reason.data)
     except stuck.CloseRefused as exc:
         session.rollback()
-        form.reason.errors = [refusal(exc.code)]
+        form.reason.errors = [refusals.text("staff", exc.code)]
         return _render_close(_transaction(tx_id), form, "form", 409 if exc.code == "not_active" else 422)
     session.commit()
     flash(_("The session is closed and marked as closed by support."), "info")
@@ -81,7 +83,7 @@ def close_session_ask(tx_id: int):
     if not tx.is_active:
         return _render_close(tx, blank, "form", 409)
     if not ask.validate_on_submit():
-        ask.reason.errors = [refusal("reason_required")]
+        ask.reason.errors = [refusals.text("staff", "reason_required")]
         return _render_close(tx, blank, "form", 422, ask_form=ask)
     session = db_session()
     try:
@@ -89,7 +91,7 @@ def close_session_ask(tx_id: int):
         session.flush()
     except (remote.RemoteRefused, IntegrityError) as exc:
         session.rollback()
-        ask.reason.errors = [refusal(getattr(exc, "code", "still_pending"))]
+        ask.reason.errors = [refusals.text("staff", getattr(exc, "code", "still_pending"))]
         return _render_close(_transaction(tx_id), blank, "form", 422, ask_form=ask)
     session.commit()
     _enqueue_stop(row.id)
@@ -116,7 +118,7 @@ def after_close_stop(tx_id: int):
         row = after_close.request_stop(session, current_user, tx)
     except actions.ActionRefused as exc:
         session.rollback()
-        flash(refusal(exc.reason), "error")
+        flash(refusals.text("staff", exc.reason), "error")
         return hx_redirect("staff.charger", identity=tx.charge_point.identity)
     session.commit()
     _enqueue_stop(row.id)
@@ -130,7 +132,7 @@ def after_close_reviewed(tx_id: int):
     tx = _transaction(tx_id)
     form = ReasonForm()
     if not form.validate_on_submit():
-        flash(refusal("reason_required"), "error")
+        flash(refusals.text("staff", "reason_required"), "error")
         return hx_redirect("staff.index")
     after_close.mark_reviewed(db_session(), current_user, tx, form.reason.data)
     db_session().commit()
@@ -158,7 +160,7 @@ def flag_reviewed(tx_id: int):
 def _mark_reviewed(row, entity: str, cp_id: int, column: str):
     form = ReasonForm()
     if not form.validate_on_submit():
-        flash(refusal("reason_required"), "error")
+        flash(refusals.text("staff", "reason_required"), "error")
         return hx_redirect("staff.index")
     session = db_session()
     from portal.models import ChargePoint

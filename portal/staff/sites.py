@@ -11,7 +11,8 @@ from portal.extensions import db_session
 from portal.htmx import hx_redirect, render
 from portal.models import ChargePoint, Site
 from portal.services import audit
-from portal.staff.common import all_sites, bp, staff_area
+from portal.staff import bp
+from portal.staff.common import all_sites, staff_area
 from portal.staff.forms import AgreementForm
 
 

@@ -3,22 +3,20 @@ from __future__ import annotations
 
 from flask import abort, flash, request
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from portal import refusals
 from portal.extensions import db_session, redis_conn
-from portal.help.forms import CATEGORY_LABELS
 from portal.htmx import hx_redirect, render
+from portal.labels import TICKET_CATEGORY_LABELS as CATEGORY_LABELS
 from portal.models import SupportTicket
 from portal.models.support import TICKET_CATEGORIES
 from portal.services import audit, tickets
 from portal.services.mail import enqueue_outbox
 from portal.services.staff import queue
-from portal.staff.common import all_sites, bp, site_by_slug, staff_area
+from portal.staff import bp
+from portal.staff.common import all_sites, site_by_slug, staff_area
 from portal.staff.forms import AssignForm, MessageForm, TicketFilterForm, TicketStatusForm
-
-TICKET_ERRORS = {"empty": _l("Write a message."), "closed": _l("The ticket is closed: reopen it first.")}
-
 
 def status_labels() -> dict[str, str]:
     return {"new": _("New"), "open": _("Open"), "waiting_for_customer": _("Waiting for the customer"),
@@ -93,7 +91,7 @@ def ticket_reply(ticket_id: int):
             message, outbox = tickets.add_staff_reply(session, t, current_user, form.body.data)
         except tickets.TicketError as exc:
             session.rollback()
-            form.body.errors = [str(TICKET_ERRORS.get(exc.code, _("That is not possible right now.")))]
+            form.body.errors = [refusals.text("ticket", exc.code)]
         else:
             _audit(t, "reply", {"message": message.id, "emailed_to": t.requester_email, "language": t.language})
             session.commit()
@@ -115,7 +113,7 @@ def ticket_note(ticket_id: int):
             message = tickets.add_internal_note(session, t, current_user, form.body.data)
         except tickets.TicketError as exc:
             session.rollback()
-            form.body.errors = [str(TICKET_ERRORS.get(exc.code, _("That is not possible right now.")))]
+            form.body.errors = [refusals.text("ticket", exc.code)]
         else:
             _audit(t, "internal_note", {"message": message.id})
             session.commit()

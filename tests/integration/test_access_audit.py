@@ -27,7 +27,7 @@ from werkzeug.routing.converters import AnyConverter
 from portal.models import (
     ActionRequest, Base, Favourite, IdTag, LoginSession, Transaction, UserGroup, UserGroupMember,
 )
-from portal.services import login_sessions, site_admin, statements
+from portal.services import login_sessions, site_people, statements
 from portal.services.accounts import make_reset_token, make_verify_token
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import (
@@ -267,7 +267,7 @@ def _build_site(session, letter: str, city: str, upload_dir: str) -> tuple[SiteO
     session.add_all([action, fav_cp, fav_site, tag, user_group])
     session.flush()
     session.add(UserGroupMember(group_id=user_group.id, user_id=resident.id))
-    outcome = site_admin.create_invites(session, board, site, [f"invitee-{letter}@audit.test"])
+    outcome = site_people.create_invites(session, board, site, [f"invitee-{letter}@audit.test"])
     invite, invite_token = outcome.sent[0]
     invitee = make_user(session, f"invitee-{letter}@audit.test")
     reset_token, _expires = make_reset_token(resident, TEST_SECRET_KEY)

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from portal.models import AuditEntry
-from portal.services import site_admin
+from portal.services import site_admin, site_people
 from tests.factories import make_plan, make_site, make_tariff, make_user
 
 
@@ -29,8 +29,8 @@ def test_changes_read_as_sentences_in_the_readers_language(client, login, sessio
     _price_change(session, kari, tariff, "2.50")
     group = site_admin.create_group(session, kari, site, "Garage")
     site_admin.attach_tariff(session, kari, group, tariff)
-    ug = site_admin.create_user_group(session, kari, site, "Caretakers")
-    site_admin.add_group_member(session, kari, ug, "ola@eik.test")
+    ug = site_people.create_user_group(session, kari, site, "Caretakers")
+    site_people.add_group_member(session, kari, ug, "ola@eik.test")
     from portal.services import board_tools
 
     board_tools.set_role(session, kari, site, ola.id, "board")

@@ -75,12 +75,12 @@ def test_refusals_in_plain_words(client, login, session):
 
 
 def test_every_reason_code_has_words():
-    from portal.resident.common import DEFAULT_REASON, REASON_TEXT
+    from portal.refusals import START, START_FALLBACK
     from portal.services.access import REASONS
 
     for reason in REASONS:
-        assert reason in REASON_TEXT, reason
-        assert REASON_TEXT[reason] != DEFAULT_REASON
+        assert reason in START, reason
+        assert START[reason] != START_FALLBACK
 
 
 def test_no_subscription_says_activate_one(client, login, session):

@@ -97,7 +97,7 @@ def test_log_in_spends_the_same_password_work_for_any_address(client, session, m
     gone = make_user(session, "gone@example.test")
     gone.active = False
     session.commit()
-    import portal.auth.routes as routes
+    import portal.auth.login as routes
     import portal.services.secrets as secrets_module
 
     counter = _CountingHash(monkeypatch)

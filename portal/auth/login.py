@@ -1,26 +1,24 @@
 """Log in and log out; registration, password reset and the account page live in sibling modules."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from portal.auth import bp
 from portal.auth.forms import LoginForm
 from portal.auth.helpers import queue_verify_email
-from portal.auth.limits import LOGIN_LIMIT, LOGIN_PER_ACCOUNT_LIMIT, email_and_address, init_limiter, limiter
+from portal.auth.limits import LOGIN_LIMIT, LOGIN_PER_ACCOUNT_LIMIT, email_and_address, limiter
 from portal.db import utcnow
 from portal.extensions import db_session, redis_conn
-from portal.htmx import render
+from portal.htmx import redirect_to, render
 from portal.models import User
 from portal.security.events import security_event
 from portal.security.redirects import safe_next
 from portal.security.sessions import log_in, log_out
 from portal.services.mail import enqueue_outbox
 from portal.services.secrets import hash_secret, needs_rehash, verify_secret, verify_unknown_account
-
-bp = Blueprint("auth", __name__)
-bp.record_once(lambda state: init_limiter(state.app))
 
 
 def landing_page(user: User) -> str:
@@ -62,15 +60,7 @@ def login():
     log_in(user, remember=bool(form.remember.data))
     session.commit()
     security_event("log-in of user %s", user.id)
-    from portal.htmx import wants_fragment
-
-    target = safe_next(form.next.data, landing_page(user))
-    if wants_fragment():
-        response = redirect(target)
-        response.status_code = 204
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, code=303)
+    return redirect_to(safe_next(form.next.data, landing_page(user)))
 
 
 @bp.route("/logout", methods=["POST"])
@@ -82,6 +72,3 @@ def logout():
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"), code=303)
 
-
-# Views registered on the same blueprint (imported last: they import bp from here).
-from portal.auth import account, register, reset  # noqa: E402,F401

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, jsonify, redirect, request, url_for
+from flask import current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
 from portal.extensions import db_session, redis_conn
+from portal.public import bp
 from portal.htmx import render
 from portal.security.redirects import safe_next
 from portal.security.transport import cookie_secure
 from portal.web import LANG_COOKIE
 
-bp = Blueprint("public", __name__)
 log = logging.getLogger(__name__)
 
 

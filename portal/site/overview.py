@@ -1,7 +1,4 @@
-"""Site management for board members and operator admins: overview pages and wiring of the feature views.
-
-The views live in portal/site/{tariffs,people,chargers}.py on the same blueprint `bp`.
-"""
+"""The sites a board member or admin manages, and one site's dashboard."""
 from __future__ import annotations
 
 from flask import abort
@@ -12,9 +9,8 @@ from portal.extensions import db_session
 from portal.htmx import render
 from portal.models import ChargePoint, Invite, Membership, Tariff, TariffGroup
 from portal.services import site_admin
-from portal.site.common import bp, managed_site
-
-__all__ = ["bp"]
+from portal.site import bp
+from portal.site.common import managed_site
 
 
 @bp.route("/")
@@ -43,5 +39,3 @@ def dashboard(slug: str):
     }
     return render("site/dashboard.html", site=site, counts=counts, section="overview")
 
-
-from portal.site import board, changelog, chargers, ordering, people, tariffs, words  # noqa: E402,F401  (registers their views on bp)

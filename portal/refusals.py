@@ -1,0 +1,178 @@
+"""Every refusal code the web layer shows, with its words: one catalogue, translated by gettext (nb, sv, en).
+
+A service says no with a code (``exc.code`` or ``exc.reason``); a view turns it into words here and nowhere
+else. Codes are grouped by who says no, since the same code may read differently for a resident and for
+staff ("unknown_tag": the resident has no tag yet; staff typed a tag nobody registered):
+
+- START: access.REASONS and the actions service's refusals, as the resident's start screen shows them,
+  with what the resident can do about it;
+- STAFF: the staff services (remote calls, closing sessions by hand, staff actions);
+- SITE_RULES: site_admin.RuleError, for the board's pages;
+- PIPELINE, TICKETS, TAGS, FAQ, PHOTOS: the sales pipeline, support tickets, RFID tags, FAQ articles and
+  uploaded photos.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+
+
+class Refusal(NamedTuple):
+    """What is wrong, and (for residents) what to do about it."""
+
+    message: LazyString
+    hint: LazyString | None = None
+
+
+START = {
+    "no_access": Refusal(_l("You have no access to this charger."),
+                         _l("If you live here, ask the board of your housing cooperative to invite you.")),
+    "personal_not_owner": Refusal(_l("This is a personal charger: only its owner can charge here."),
+                                  _l("Use one of the shared chargers, or ask the board about your own.")),
+    "disabled": Refusal(_l("This charger has been switched off by the site."),
+                        _l("Use another charger, or ask the board when it will be back.")),
+    "no_tariff": Refusal(_l("No price has been set up for you at this charger."),
+                         _l("Activate a subscription for this site, or ask the board which one you need.")),
+    "not_allowed": Refusal(_l("Your subscriptions do not allow charging here."),
+                           _l("Activate the subscription for residents, or ask the board for one.")),
+    "offline": Refusal(_l("The charger is not connected to us right now."),
+                       _l("Check that it has power and try again in a few minutes. If it stays offline, contact support.")),
+    "faulted": Refusal(_l("The charger reports a fault."),
+                       _l("Try another outlet or charger, and contact support so we can look at it.")),
+    "unavailable": Refusal(_l("This outlet cannot be used right now."),
+                           _l("Choose another outlet, or try again in a while.")),
+    "occupied": Refusal(_l("Someone is already charging at this outlet."),
+                        _l("Choose a free outlet.")),
+    "reserved": Refusal(_l("This outlet is reserved."),
+                        _l("Choose another outlet.")),
+    "blocked_tag": Refusal(_l("Your charging tag is blocked."),
+                           _l("Unblock it under RFID tags, or contact support.")),
+    "unknown_tag": Refusal(_l("Your account has no charging tag yet."),
+                           _l("Contact support and we will fix it.")),
+    "already_charging": Refusal(_l("You are already charging at this outlet."),
+                                _l("Open the running session to follow or stop it.")),
+    "pending": Refusal(_l("Your start request is already on its way."),
+                       _l("Wait a few seconds for the charger to answer.")),
+}
+START_FALLBACK = Refusal(_l("Charging cannot be started right now."), _l("Try again in a moment, or contact support."))
+
+SITE_RULES = {
+    "other_site": _l("That belongs to another site."),
+    "owner_needs_personal": _l("Only a personal (home) charger has an owner. Choose the type Personal first."),
+    "owner_unknown": _l("Nobody has an account with that e-mail address. Invite them first."),
+    "owner_not_member": _l("That person has no access to this site yet: they must accept an invite first."),
+    "invite_not_pending": _l("That invite is no longer pending."),
+    "invite_expired": _l("That invite has expired. Ask the board to send it again."),
+    "email_not_verified": _l("Confirm your e-mail address first."),
+    "remove_self": _l("You cannot remove yourself."),
+    "not_member": _l("That person has no access to this site."),
+    "unknown_user": _l("Nobody has an account with that e-mail address."),
+    "already_in_group": _l("That person is already in the group."),
+    "not_in_group": _l("That person is not in the group."),
+    "duplicate_name": _l("That name is already used on this site."),
+    "name_required": _l("Write a name."),
+    "bad_role": _l("Choose board member or resident."),
+    "last_board": _l("The site must keep at least one board member. Make someone else a board member first."),
+    "tariff_in_use": _l("This tariff cannot be deleted: chargers still get their price from a tariff group it "
+                        "is attached to. Detach it from those groups first."),
+    "group_in_use": _l("This tariff group cannot be deleted: chargers still use it. Give them another tariff "
+                       "group first."),
+    "plan_in_use": _l("This plan cannot be deleted: residents still hold it. Close it to new subscribers "
+                      "instead; it can be deleted once nobody holds it."),
+    "plan_limits_tariffs": _l("This plan cannot be deleted: a tariff is limited to its holders, and would then "
+                              "apply to everybody. Change that tariff first."),
+    "user_group_in_use": _l("This user group cannot be deleted: a tariff is still limited to it. Change that "
+                            "tariff first."),
+    "negative_fee": _l("The fee cannot be negative."),
+}
+
+STAFF = {
+    "reason_required": _l("Write why you do this: it goes in the audit log."),
+    "bad_connector": _l("Choose one of the charger's outlets."),
+    "unknown_resident": _l("Nobody has an account with that e-mail address."),
+    "unknown_tag": _l("No RFID tag with that number is registered."),
+    "blocked_tag": _l("That RFID tag is blocked."),
+    "not_active": _l("That session is no longer running."),
+    "bad_choice": _l("Choose one of the options."),
+    "bad_config": _l("Enter a configuration key (at most 50 characters) and a value (at most 500)."),
+    "bad_secret": _l("The new secret must be 16 to 40 characters long, with at least 10 different characters "
+                     "from three of: lower case, upper case, digits, other characters, and no common pattern. "
+                     "Or let the portal make one."),
+    "still_pending": _l("The request is still under way; wait for its answer first."),
+    "secret_retry": _l("A new secret is never sent twice: change the AuthorizationKey again with a new secret."),
+    "invalid_payload": _l("The charger would not understand that request."),
+    "staff_only": _l("Only support staff may do that."),
+    "resident_reason_required": _l("Choose what the resident is told."),
+    "ask_charger_first": _l("Ask the charger to stop the session first. Closing by hand is for a charger that "
+                            "is offline or did not stop the session when asked."),
+    "override_required": _l("The charger reported this session a few minutes ago and may still be charging. "
+                            "Tick the box and write why you close it by hand anyway."),
+    "not_reported": _l("The charger no longer reports that session."),
+    "offline": _l("The charger is offline: it cannot be asked now."),
+    "not_owner": _l("That is not your session."),
+}
+
+PIPELINE = {
+    "not_won": _l("Only a won lead can become a site."),
+    "has_site": _l("This lead already has its site."),
+    "bad_slug": _l("Use 3 to 80 lower-case letters a-z, digits and dashes."),
+    "slug_taken": _l("That short name is taken by another site."),
+    "bad_choice": _l("Choose one of the options."),
+    "currency_area": _l("Norwegian price areas use NOK and Swedish ones SEK."),
+    "org_format": _l("An organisation number has 9 digits (Norway) or 10 digits (Sweden) for this price area."),
+    "org_checksum": _l("That organisation number does not exist (a check digit is wrong)."),
+    "invalid_status": _l("Choose one of the options."),
+    "done": _l("A configured order is done and cannot be cancelled."),
+    "not_sales": _l("Only sales staff can own this."),
+}
+
+TICKETS = {"empty": _l("Write a message."), "closed": _l("The ticket is closed: reopen it first.")}
+
+TAGS = {
+    "format": _l("A tag is 1 to 20 letters, digits or signs, as printed on the card or shown by the reader."),
+    "taken": _l("This tag is already registered. If it is yours, contact support."),
+}
+
+FAQ = {
+    "no_language": _l("Write the article in at least one language."),
+    "incomplete": _l("Each language needs both a title and a text (or leave both empty)."),
+    "slug": _l("Use lower-case letters, digits and dashes only."),
+    "category": _l("Choose a category."),
+}
+
+PHOTOS = {
+    "too_large": _l("The photo is larger than 8 MB. Take a new one, or send a smaller copy."),
+    "not_image": _l("That file is not a photo we can read. Send a JPEG or PNG picture."),
+    "too_many_pixels": _l("The picture has too many pixels for us to read. Send a JPEG photo, "
+                          "or a smaller copy (at most 12 megapixels for a PNG)."),
+    "busy": _l("We are receiving many photos right now. Send the form again in a minute."),
+}
+
+NOT_POSSIBLE = _l("That is not possible right now.")
+_FALLBACKS = {"site": _l("That change is not allowed."), "faq": FAQ["incomplete"]}
+_CATALOGUES = {"staff": STAFF, "site": SITE_RULES, "pipeline": PIPELINE, "ticket": TICKETS, "tag": TAGS,
+               "faq": FAQ, "photo": PHOTOS}
+
+# Start refusals whose advice is "contact support"; an unknown code sends there too, unless it is an
+# action's own state (the live page explains those).
+SUPPORT_CODES = frozenset({"offline", "faulted", "blocked_tag", "unknown_tag", "failed", "timed_out"})
+_NOT_SUPPORT = frozenset({"queued", "sent", "accepted", "rejected", "charger_offline", "no_start"})
+
+
+def start_refusal(code: str) -> tuple[str, str]:
+    """(what is wrong, what to do) for a start refusal code, in the current language."""
+    message, hint = START.get(code, START_FALLBACK)
+    return str(message), str(hint)
+
+
+def text(kind: str, code: str) -> str:
+    """The words for `code` in catalogue `kind` (staff, site, pipeline, ticket, tag, faq, photo)."""
+    catalogue = _CATALOGUES[kind]
+    return str(catalogue[code] if code in catalogue else _FALLBACKS.get(kind, NOT_POSSIBLE))
+
+
+def sends_to_support(code: str) -> bool:
+    """Whether the start screen offers a support link for this refusal."""
+    return code in SUPPORT_CODES or (bool(code) and code not in START and code not in _NOT_SUPPORT)
