@@ -84,4 +84,4 @@ def logout():
 
 
 # Views registered on the same blueprint (imported last: they import bp from here).
-from portal.auth import account, register, reset  # noqa: E402,F401
+from portal.auth import account, privacy, register, reset  # noqa: E402,F401

@@ -4,6 +4,6 @@ from __future__ import annotations
 from portal.staff.common import bp
 
 # Pages register themselves on bp when imported.
-from portal.staff import admin, chargers, overview, remote, sales, sessions, sites, tickets  # noqa: E402,F401
+from portal.staff import admin, chargers, overview, people, remote, sales, sessions, sites, tickets  # noqa: E402,F401
 
 __all__ = ["bp"]
