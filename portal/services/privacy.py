@@ -160,7 +160,7 @@ def charging_sessions(session: Session, user: User) -> Iterator[dict]:
              .where(Transaction.user_id == user.id).order_by(Transaction.started_at, Transaction.id)
              .execution_options(yield_per=BATCH))
     for tx, identity, slug in session.execute(query):
-        row = _pick(tx, SESSION_FIELDS[2:-1])
+        row = _pick(tx, SESSION_FIELDS[3:-1])
         row.update(id=tx.id, charger=identity, site=slug, closed_by_support=tx.closed_by_support)
         yield row
 
