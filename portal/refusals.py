@@ -8,8 +8,8 @@ staff ("unknown_tag": the resident has no tag yet; staff typed a tag nobody regi
   with what the resident can do about it;
 - STAFF: the staff services (remote calls, closing sessions by hand, staff actions);
 - SITE_RULES: site_admin.RuleError, for the board's pages;
-- PIPELINE, TICKETS, TAGS, FAQ, PHOTOS: the sales pipeline, support tickets, RFID tags, FAQ articles and
-  uploaded photos.
+- PIPELINE, TICKETS, TAGS, FAQ, PHOTOS, PRIVACY: the sales pipeline, support tickets, RFID tags, FAQ articles,
+  uploaded photos and data-rights requests (export, deletion).
 """
 from __future__ import annotations
 
@@ -150,10 +150,18 @@ PHOTOS = {
     "busy": _l("We are receiving many photos right now. Send the form again in a minute."),
 }
 
+# Why a deletion cannot go ahead now, in plain words (codes of erasure.DeletionRefused).
+PRIVACY = {
+    "charging": _l("You are charging right now. Stop the charging first, then delete your account."),
+    "starting": _l("A start or stop you asked for is still on its way to the charger. Wait a minute and try again."),
+    "staff": _l("This is a staff account. Ask an operator admin to remove your staff role first."),
+}
+
+
 NOT_POSSIBLE = _l("That is not possible right now.")
 _FALLBACKS = {"site": _l("That change is not allowed."), "faq": FAQ["incomplete"]}
 _CATALOGUES = {"staff": STAFF, "site": SITE_RULES, "pipeline": PIPELINE, "ticket": TICKETS, "tag": TAGS,
-               "faq": FAQ, "photo": PHOTOS}
+               "faq": FAQ, "photo": PHOTOS, "privacy": PRIVACY}
 
 # Start refusals whose advice is "contact support"; an unknown code sends there too, unless it is an
 # action's own state (the live page explains those).
@@ -168,7 +176,7 @@ def start_refusal(code: str) -> tuple[str, str]:
 
 
 def text(kind: str, code: str) -> str:
-    """The words for `code` in catalogue `kind` (staff, site, pipeline, ticket, tag, faq, photo)."""
+    """The words for `code` in catalogue `kind` (staff, site, pipeline, ticket, tag, faq, photo, privacy)."""
     catalogue = _CATALOGUES[kind]
     return str(catalogue[code] if code in catalogue else _FALLBACKS.get(kind, NOT_POSSIBLE))
 

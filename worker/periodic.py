@@ -31,6 +31,8 @@ def periodic_jobs() -> list[PeriodicJob]:
                     interval=settings.get("action_sweep_interval_s"), timeout=60),
         PeriodicJob("worker.jobs.offline.mark_offline_chargers", interval=60, timeout=60),
         PeriodicJob("worker.jobs.message_log.purge_message_log", cron="17 3 * * *", timeout=1800),
+        # Personal data past its retention period (SECURITY.md, "Data kept and for how long").
+        PeriodicJob("worker.jobs.retention.apply_retention", cron="37 3 * * *", timeout=1800),
         PeriodicJob("worker.jobs.spot.import_spot_prices", cron="7 * * * *", timeout=600),
         PeriodicJob("worker.jobs.mail.requeue_stuck_emails", MAIL_QUEUE, interval=120, timeout=120),
         # Daily after midnight in Norway and Sweden: on the 1st last month's statements, every day

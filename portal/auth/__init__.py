@@ -9,4 +9,4 @@ from portal.auth.limits import init_limiter
 bp = Blueprint("auth", __name__)
 bp.record_once(lambda state: init_limiter(state.app))
 
-from portal.auth import account, login, register, reset  # noqa: E402,F401  (registers their views on bp)
+from portal.auth import account, login, privacy, register, reset  # noqa: E402,F401  (registers their views on bp)

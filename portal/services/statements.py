@@ -336,3 +336,48 @@ def monthly_report(session: Session, site: Site, year: int, month: int) -> list[
     for user_id, draft in pending.items():
         _add(row_for(user_id), draft.lines, closed)
     return sorted(rows.values(), key=lambda r: (r.guest, r.email))
+
+
+# --- one person's bill before their account is deleted (portal/services/erasure.py) ------------
+
+def months_to_settle(session: Session, user_id: int, now: datetime) -> dict[Site, list[tuple[int, int]]]:
+    """Per site, the months that still hold something billable of the person: months of their completed
+    sessions on no document, and the months of their subscriptions that no monthly run has billed yet
+    (from the month after the site's last run, or last month for a site never run, up to this month)."""
+    out: dict[Site, set[tuple[int, int]]] = {}
+    txs = session.scalars(select(Transaction).where(Transaction.user_id == user_id,
+                                                    Transaction.status == "completed", ~ON_A_DOCUMENT))
+    for tx in txs:
+        if not tx.refused_at_start:
+            out.setdefault(tx.charge_point.site, set()).add(billing_month(tx))
+    subs = session.scalars(select(UserSubscription).where(UserSubscription.user_id == user_id))
+    for sub in subs:
+        site = session.get(Site, sub.plan.site_id)
+        today = now.astimezone(ZoneInfo(site.timezone)).date()
+        runs = [(y, m) for y, m in session.execute(select(StatementRun.year, StatementRun.month)
+                                                   .where(StatementRun.site_id == site.id))]
+        cursor = next_month(*max(runs)) if runs else previous_month(today)
+        started = sub.started_at.astimezone(ZoneInfo(site.timezone))
+        cursor = max(cursor, (started.year, started.month))
+        ended = sub.ended_at.astimezone(ZoneInfo(site.timezone)) if sub.ended_at else None
+        last = min((today.year, today.month), (ended.year, ended.month)) if ended else (today.year, today.month)
+        while cursor <= last:
+            out.setdefault(site, set()).add(cursor)
+            cursor = next_month(*cursor)
+    return {site: sorted(months) for site, months in out.items()}
+
+
+def issue_for_user(session: Session, site: Site, year: int, month: int, operator: Operator,
+                   user: User) -> Statement | None:
+    """Bill now what is still to be billed of one person for the month at the site: their statement
+    (with the subscription fees, pro rata to the days held) when they have none yet for the month, else a
+    supplementary statement with their sessions. Does not mark the month as run for the others."""
+    draft = drafts(session, site, year, month).get(user.id)
+    if draft is None or not draft.lines:
+        return None
+    regular = user.id in regular_statement_users(session, site, year, month)
+    lines = [StatementLine(**vars(line)) for line in sorted(draft.lines, key=_line_order)]
+    return new_document(
+        session, operator, lines, kind="supplementary" if regular else "statement", site_id=site.id,
+        site_name=site.name, user_id=user.id, billed_name=user.display_name, billed_email=user.email,
+        year=year, month=month, currency=site.currency)

@@ -190,11 +190,13 @@ def queue_confirmation_email(session: Session, ticket: SupportTicket, thread_url
                                  language=ticket.language, ticket=ticket, thread_url=thread_url)
 
 
-def queue_reply_email(session: Session, ticket: SupportTicket, message: TicketMessage) -> OutboxEmail:
+def queue_reply_email(session: Session, ticket: SupportTicket, message: TicketMessage) -> OutboxEmail | None:
     """Tell the requester that support answered. A visitor's link cannot be rebuilt (only its hash is
     kept), so the e-mail carries the answer itself and says to use the link from the first e-mail."""
     from portal.services.mail import portal_url, queue_templated_email
 
+    if not ticket.requester_email:  # the requester's account was deleted: nobody to write to
+        return None
     thread_url = portal_url("help.ticket", ticket_id=ticket.id) if ticket.requester_id else None
     return queue_templated_email(session, to=ticket.requester_email, template="ticket_reply",
                                  language=ticket.language, ticket=ticket, message=message, thread_url=thread_url)

@@ -47,6 +47,8 @@ EXPECTED_AREA = {
     "staff.ticket_note": "support", "staff.ticket_status": "support", "staff.ticket_assign": "support",
     "staff.leads": "sales", "staff.lead": "sales", "staff.lead_site": "sales", "staff.orders": "sales",
     "staff.order": "sales", "staff.sites": "overview", "staff.site_agreement": "sales",
+    "staff.people": "support", "staff.person": "support", "staff.person_export": "support",
+    "staff.person_delete": "support",
     "staff.accounts": "admin", "staff.account_role": "admin", "staff.audit_log": "admin",
 }
 ROLES = ("anonymous", "resident", "board", "support", "sales", "admin")

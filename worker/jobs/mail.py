@@ -34,6 +34,7 @@ from portal import settings
 from portal.db import Database, utcnow
 from portal.models import OutboxEmail
 from portal.security.redaction import redact_links
+from portal.services.erasure import ERASE_WHEN_SENT
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +144,10 @@ def send_outbox_email(outbox_id: int, database_url: str | None = None, smtp_url:
             # The copy we keep must not work as a reset, invite or confirmation link.
             row.body_text = redact_links(row.body_text)
             row.body_html = redact_links(row.body_html) if row.body_html else row.body_html
+            if row.kind in ERASE_WHEN_SENT:  # the last e-mail to a deleted account: no copy stays
+                session.delete(row)
             session.commit()
-            log.info("sent e-mail %s (%s) to %s", row.id, row.kind or "-", row.to_address)
+            log.info("sent e-mail %s (%s)", outbox_id, row.kind or "-")
             return "sent"
     finally:
         db.dispose()

@@ -136,8 +136,11 @@ def update_order(session: Session, staff: User, order: ChargerOrder, change: Ord
     return queue_status_email(session, order) if moved else None
 
 
-def queue_status_email(session: Session, order: ChargerOrder) -> OutboxEmail:
+def queue_status_email(session: Session, order: ChargerOrder) -> OutboxEmail | None:
     from portal.services.mail import queue_templated_email
+
+    if not order.email:  # the person's account was deleted: nobody to write to
+        return None
 
     return queue_templated_email(session, to=order.email, template="order_status", language=order.language,
                                  order=order, site=order.site)
