@@ -11,7 +11,8 @@ Under CI=true a skipped test fails the run too (tests/conftest.py turns each ski
 failure with its reason; the count from the JUnit file is checked here as well, for skips
 that happen while collecting). pytest exit code 5 ("no tests collected") is a failure under
 CI and a loud warning otherwise. A summary with the counts of every pass is printed last,
-ending in one plain line "total: N passed, N failed, N skipped".
+with each pass's time and its ten slowest tests (from the JUnit file; pytest --durations=10 also
+prints them in its own output), ending in one plain line "total: N passed, N failed, N skipped".
 
 Extra arguments are handed to pytest, e.g. `make test ARGS="tests/unit -x"`.
 """
@@ -67,20 +68,39 @@ def counts_from_junit(path: Path) -> dict[str, int] | None:
     return c
 
 
+def slowest_from_junit(path: Path, n: int = 10) -> list[tuple[float, str]]:
+    """The ``n`` slowest tests of a pass as (seconds, node id), slowest first.
+
+    JUnit's ``time`` is each test's whole duration (set-up, call and tear-down: junit_duration_report
+    defaults to "total"), the figure that makes a pass slow."""
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        return []
+    timed = []
+    for case in root.iter("testcase"):
+        name = f"{case.get('classname', '')}::{case.get('name', '')}".lstrip(":")
+        timed.append((float(case.get("time", 0) or 0), name))
+    return sorted(timed, key=lambda t: t[0], reverse=True)[:n]
+
+
 def run_pass(name: str, env_extra: dict[str, str], pytest_args: list[str]) -> dict:
     RESULTS.mkdir(parents=True, exist_ok=True)
     junit = RESULTS / f"junit-{name}.xml"
     junit.unlink(missing_ok=True)
     env = dict(os.environ, **env_extra)
     # -rfEs: list failures, errors and every skip with its reason (nothing is skipped silently)
-    cmd = [sys.executable, "-m", "pytest", "-rfEs", f"--junitxml={junit}", "-o", "junit_family=xunit2"]
+    # --durations=10: pytest prints the ten slowest phases at the end of its own output as well
+    cmd = [sys.executable, "-m", "pytest", "-rfEs", f"--junitxml={junit}", "-o", "junit_family=xunit2",
+           "--durations=10"]
     if not any(a.startswith("--timeout") for a in pytest_args):
         cmd.append(f"--timeout={os.environ.get('PYTEST_TIMEOUT', '300')}")
     cmd += pytest_args or ["tests"]
     log(f"=== {name}: {' '.join(f'{k}={v}' for k, v in env_extra.items())} {' '.join(cmd[1:])}")
     t0 = time.monotonic()
     rc = subprocess.call(cmd, cwd=ROOT, env=env)
-    return {"name": name, "rc": rc, "counts": counts_from_junit(junit), "secs": time.monotonic() - t0}
+    return {"name": name, "rc": rc, "counts": counts_from_junit(junit), "secs": time.monotonic() - t0,
+            "slowest": slowest_from_junit(junit)}
 
 
 def main() -> int:
@@ -148,6 +168,10 @@ def main() -> int:
             detail = (f"{c['passed']} passed, {c['failures']} failed, {c['errors']} errors, "
                       f"{c['skipped']} skipped")
         log(f"{r['name']:<11} {status:<22} {detail}  ({r['secs']:.0f}s)")
+    for r in results:
+        log(f"{r['name']}: the pass took {r['secs']:.1f}s; its ten slowest tests:")
+        for secs, test in r["slowest"]:
+            log(f"  {secs:7.2f}s  {test}")
     for n in notes:
         log(n)
     if not results:

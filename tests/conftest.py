@@ -74,6 +74,22 @@ def _isolated_database(request):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_redis(request):
+    """Every test that uses this run's Redis starts with it empty: no job queued, claim held, failure
+    counted or limiter hit left by an earlier test.
+
+    Flushed at the start, before the test's own processes (nodes, workers, simulators) run, so nothing
+    they hold is pulled away under them. The one process that outlives a test, the browser tests'
+    live_server, keeps nothing in Redis it needs again (jobs it enqueues belong to their test)."""
+    if "redis_url" in request.fixturenames:
+        from redis import Redis
+
+        with Redis.from_url(request.getfixturevalue("redis_url"), socket_timeout=10) as redis:
+            redis.flushdb()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _rate_limiter_back_on_redis():
     """The limiter is one object per process (one app in production). A test with Redis away leaves it
     counting in memory; the next test's app, with a working Redis, must start on Redis again."""

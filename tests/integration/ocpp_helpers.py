@@ -53,7 +53,17 @@ async def query(db: Database, fn: Callable[[Any], Any]) -> Any:
     return await asyncio.to_thread(work)
 
 
-async def eventually(db: Database, fn: Callable[[Any], Any], timeout: float = 8) -> Any:
+async def until(condition: Callable[[], Any], timeout: float = 20, what: str = "") -> Any:
+    """Wait (yielding to the loop) until condition() is truthy; generous, as the machine is shared."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (value := condition()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not reached in {timeout}s: {what or condition}")
+        await asyncio.sleep(0.02)
+    return value
+
+
+async def eventually(db: Database, fn: Callable[[Any], Any], timeout: float = 30) -> Any:
     """Poll fn(session) until it returns something truthy."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from redis import Redis
 from rq import Queue
+from rq.job import JobStatus
 from sqlalchemy import func, select
 
 from ocpp_server.calls import claim_key
@@ -69,6 +70,16 @@ def last_action(db, cp_id):
 
 def final(db, action_id, timeout=30.0):
     return wait_for_db(db, lambda s: (r := s.get(ActionRequest, action_id)).is_final and r, timeout)
+
+
+def job_end(job, timeout: float = 60.0) -> JobStatus:
+    """Wait until an RQ job has ended (finished, failed, stopped or cancelled); returns its status."""
+    ended = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+    deadline = time.monotonic() + timeout
+    while (status := job.get_status(refresh=True)) not in ended:
+        assert time.monotonic() < deadline, f"job {job.id} still {status} after {timeout}s"
+        time.sleep(0.1)
+    return status
 
 
 def sent_count(db, identity, action="RemoteStartTransaction"):
@@ -192,9 +203,10 @@ def test_worker_killed_mid_call_no_second_start_and_a_final_state(
         worker.kill()  # SIGKILL while it waits for the charger's answer
         stack.worker(name="worker-2")
         # RQ may run an abandoned job again: simulate that retry explicitly
-        Queue(settings.CHARGER_QUEUE, connection=Redis.from_url(redis_url)).enqueue(
+        retry = Queue(settings.CHARGER_QUEUE, connection=Redis.from_url(redis_url)).enqueue(
             actions.RUN_JOB, row.id, job_id=f"retry-{row.id}")
-        time.sleep(2)
+        assert job_end(retry) == JobStatus.FINISHED, retry.latest_result()
+        assert retry.return_value() == "already sent"  # the retry ran, found the claim taken and sent nothing
         assert sent_count(db, "CP-KILL") == 1
         wait_for_db(db, lambda s: s.get(ActionRequest, row.id).deadline_at < utcnow() - timedelta(seconds=1.5),
                  timeout=DEADLINE_S + 5)

@@ -76,3 +76,17 @@ def test_a_skipped_test_stays_a_skip_outside_ci(tmp_path):
         cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=120)
     assert local.returncode == 0, local.stdout + local.stderr
     assert "1 passed, 1 skipped" in local.stdout
+
+
+def test_the_summary_names_each_pass_time_and_its_slowest_tests(tmp_path):
+    folder = _project(tmp_path / "d", PASSING + "\n\ndef test_sleeps_a_little():\n"
+                      "    import time\n    time.sleep(0.3)\n")
+    run = _run_tests(tmp_path, folder, TEST_POSTGRES="0")
+    assert run.returncode == 0, run.stdout + run.stderr
+    summary = run.stdout.split("================ summary ================", 1)[1].splitlines()
+    took = [line for line in summary if "sqlite: the pass took" in line]
+    assert len(took) == 1, run.stdout
+    listed = summary[summary.index(took[0]) + 1:][:2]
+    assert "test_sleeps_a_little" in listed[0] and "test_passes" in listed[1], run.stdout  # slowest first
+    assert "slowest 10 durations" in run.stdout  # pytest's own --durations=10 table
+    assert summary[-1] == "total: 2 passed, 0 failed, 0 skipped"

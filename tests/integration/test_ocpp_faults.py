@@ -24,7 +24,7 @@ from tests.factories import CHARGER_SECRET, make_charge_point, make_site, make_u
 from tests.integration.ocpp_helpers import eventually, ocpp_node, run, simulator
 from tests.integration.queueing_charger import QueueingCharger
 from tests.support.services import RedisServer
-from tests.support.stack import Stack, free_port, start_ocpp_node
+from tests.support.stack import Stack, start_ocpp_node
 from worker.jobs.charger import run_action
 
 FEE_ORE_PER_KWH = 250
@@ -107,9 +107,9 @@ async def _deliver_all(chargers: list[QueueingCharger], fault, at_fraction: floa
 
 def test_node_sigkilled_with_20_sessions_running_every_session_is_billed_once(db, env, fleet):
     identities, tag = fleet(20)
-    port = free_port()
     with Stack(env) as stack:
-        node = stack.ocpp_node("fault-kill", port=port)
+        node = stack.ocpp_node("fault-kill")  # on a free port (started again elsewhere if it was taken)
+        port = node.port  # the restarted node comes back on the same one
         chargers = [QueueingCharger(node.url, identity, CHARGER_SECRET, pause_s=0.01) for identity in identities]
         plan_sessions(chargers, tag)
 

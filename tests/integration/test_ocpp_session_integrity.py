@@ -4,6 +4,8 @@ Each test drives a live node over a real WebSocket and checks the answers and wh
 """
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -251,31 +253,59 @@ def test_a_status_from_a_clock_running_ahead_never_hides_the_next_status(db, red
 
 # --- 8. answers when a side effect fails --------------------------------------------------------
 
-def _broken(*args, **kwargs):
-    raise OperationalError("UPDATE charge_points SET last_seen_at", {}, Exception("database is locked"))
+class BrokenWrite:
+    """Stands in for an ocpp_ingest function the node calls and fails like a locked database; records each
+    call, so a test proves the failure was injected where the node really writes."""
+
+    def __init__(self, monkeypatch, name: str) -> None:
+        self.name = self.__name__ = name  # the node logs the failed function by name
+        self.calls, self.reached = [], threading.Event()
+        # by module attribute: the node looks these up on ocpp_ingest at call time
+        monkeypatch.setattr(ocpp_ingest, name, self)
+
+    def __call__(self, *args, **kwargs):
+        self.calls.append((args, kwargs))
+        self.reached.set()
+        raise OperationalError(f"{self.name}: UPDATE charge_points", {}, Exception("database is locked"))
+
+
+async def _until(event: threading.Event, timeout: float = 20.0) -> None:
+    """Wait (without blocking the node's loop) until a thread sets ``event``."""
+    assert await asyncio.to_thread(event.wait, timeout), "the broken write was never reached"
+
+
+# Messages whose one write is the charger's last-seen time (ocpp_ingest.mark_seen, batched by
+# ocpp_server.seen), and messages that write through their own ocpp_ingest function.
+LAST_SEEN_ONLY = [("Heartbeat", {}),
+                  ("DiagnosticsStatusNotification", {"status": "Idle"}),
+                  ("FirmwareStatusNotification", {"status": "Idle"}),
+                  ("DataTransfer", {"vendorId": "com.example"})]
 
 
 def test_messages_with_only_side_effects_are_answered_even_when_the_write_fails(db, redis_url, setup, monkeypatch):
-    monkeypatch.setattr(ocpp_ingest, "heartbeat", _broken)
-    monkeypatch.setattr(ocpp_ingest, "status_notification", _broken)
-    monkeypatch.setattr(ocpp_ingest, "boot", _broken)
-    monkeypatch.setattr(ocpp_ingest, "authorize", _broken)
-    messages = [("Heartbeat", {}),
-                ("StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Available"}),
-                ("DiagnosticsStatusNotification", {"status": "Idle"}),
-                ("FirmwareStatusNotification", {"status": "Idle"}),
-                ("DataTransfer", {"vendorId": "com.example"}),
+    seen = BrokenWrite(monkeypatch, "mark_seen")
+    own = {name: BrokenWrite(monkeypatch, name) for name in ("status_notification", "boot", "authorize")}
+    messages = [("StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Available"}),
                 ("BootNotification", BOOT),
                 ("Authorize", {"idTag": setup["tag"]})]
 
     async def scenario():
         async with ocpp_node(db, redis_url) as node:
             async with raw_charger(node, setup["identity"]) as raw:
-                return [await raw.call(action, payload) for action, payload in messages]
+                first = [await raw.call(action, payload) for action, payload in LAST_SEEN_ONLY]
+                await _until(seen.reached)  # the batched last-seen write for those frames failed
+                after_failure = [await raw.call(action, payload) for action, payload in LAST_SEEN_ONLY]
+                own_writes = [await raw.call(action, payload) for action, payload in messages]
+                return first, after_failure, own_writes
 
-    replies = run(scenario())
-    assert [r[0] for r in replies] == [3] * len(messages), replies
-    assert replies[5][2]["status"] == "Pending" and replies[6][2]["idTagInfo"]["status"] == "Invalid"
+    first, after_failure, own_writes = run(scenario())
+    assert [r[0] for r in first + after_failure + own_writes] == [3] * (2 * len(LAST_SEEN_ONLY) + 3), \
+        (first, after_failure, own_writes)
+    assert any(setup["identity"] in args[-1] for args, _ in seen.calls), seen.calls  # our charger's time
+    # each reached (the node's writer tries a failed batch once more item by item, so maybe twice)
+    assert {name: broken.reached.is_set() for name, broken in own.items()} == \
+        {"status_notification": True, "boot": True, "authorize": True}
+    assert own_writes[1][2]["status"] == "Pending" and own_writes[2][2]["idTagInfo"]["status"] == "Invalid"
 
 
 def test_a_start_that_fails_half_way_answers_internal_error_and_stores_nothing(db, redis_url, setup, monkeypatch):

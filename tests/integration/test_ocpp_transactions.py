@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from ocpp.v16 import call
-from portal.models import IdTag, MeterValue, OrphanStop, Transaction
+from portal.models import IdTag, MeterValue, OcppMessage, OrphanStop, Transaction
 from portal.services.onboarding import virtual_tag
 from tests.factories import make_user, resident_with_access
 from tests.integration.ocpp_helpers import eventually, ocpp_node, query, raw_charger, run, simulator
@@ -69,6 +69,13 @@ def test_remote_start_meter_values_and_remote_stop_bill_once(db, redis_url, setu
                 return done
 
     tx = run(scenario())
+    with db.session() as s:  # once: one session for the one start and stop, nothing left over to bill again
+        assert s.scalars(select(Transaction.id)).all() == [tx.id]
+        assert s.scalars(select(OrphanStop.id)).all() == []
+        received = s.scalars(select(OcppMessage.action).where(
+            OcppMessage.identity == setup["identity"], OcppMessage.direction == "in",
+            OcppMessage.action.in_(("StartTransaction", "StopTransaction")))).all()
+    assert sorted(received) == ["StartTransaction", "StopTransaction"]
     assert tx.stop_reason == "Remote" and tx.meter_flags == []
     assert tx.energy_wh == tx.meter_stop_wh - tx.meter_start_wh > 0
     assert tx.cost_minor == _ore(tx.energy_wh) and tx.vat_minor == (tx.cost_minor * 20 + 50) // 100

@@ -215,8 +215,8 @@ def test_qr_code_encodes_the_start_screen_address(client, login, session):
     session.commit()
     login(client, board)
     png = client.get(f"/c/{cp.identity}/qr.png").data
-    import segno
+    import zxingcpp
+    from PIL import Image
 
-    expected = io.BytesIO()
-    segno.make(f"http://portal.test/c/{cp.identity}", error="m").save(expected, kind="png", scale=10, border=4)
-    assert png == expected.getvalue()
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))  # an independent QR reader, not segno
+    assert [(code.format.name, code.text) for code in found] == [("QRCode", f"http://portal.test/c/{cp.identity}")]

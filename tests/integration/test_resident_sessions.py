@@ -1,18 +1,19 @@
 """Live session fragment, start/stop through the actions service, receipts, history, monthly totals, CSV."""
 import csv
 import io
-import sys
-import types
+import socket
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from redis import Redis
+from rq import Queue
 from sqlalchemy import select
 
-import portal.services
 from portal.models import ActionRequest, MeterValue, Transaction
-from portal.services import sessions
+from portal.services import actions, sessions
 from tests.factories import make_user, resident_with_access
+from portal import settings
 
 T0 = datetime(2025, 3, 10, 8, 0, tzinfo=timezone.utc)
 
@@ -157,115 +158,75 @@ def test_csv_in_norwegian_uses_decimal_comma_and_neutralises_formulas(client, lo
     assert ';"1,500";' in body and "'=HYPERLINK" in body and '"=HYPERLINK' not in body
 
 
-# --- start and stop through the actions service (a stand-in until the real one is used) ---------
+# --- start and stop through the real actions service, enqueued on the test Redis -------------------
 
-class FakeActions(types.ModuleType):
-    def __init__(self, refuse=None, queue_down=False):
-        super().__init__("portal.services.actions")
-        self.refuse, self.queue_down, self.enqueued = refuse, queue_down, []
-
-        class ActionRefused(Exception):
-            def __init__(self, reason):
-                super().__init__(reason)
-                self.reason = reason
-
-        class QueueUnavailable(Exception):
-            pass
-
-        self.ActionRefused, self.QueueUnavailable = ActionRefused, QueueUnavailable
-
-    @staticmethod
-    def _pending(session, cp_id, connector_id, action):
-        """Like the real service: one pending start/stop per connector (the database insists)."""
-        from sqlalchemy import select
-        return session.scalar(select(ActionRequest).where(
-            ActionRequest.charge_point_id == cp_id, ActionRequest.connector_id == connector_id,
-            ActionRequest.action == action, ActionRequest.state.in_(("queued", "sent"))))
-
-    def request_remote_start(self, session, user, cp, connector_id):
-        if self.refuse:
-            raise self.ActionRefused(self.refuse)
-        if (a := self._pending(session, cp.id, connector_id, "RemoteStartTransaction")) is not None:
-            return a
-        a = ActionRequest(charge_point_id=cp.id, connector_id=connector_id, action="RemoteStartTransaction",
-                          payload={"connectorId": connector_id}, requested_by_id=user.id)
-        session.add(a)
-        session.flush()
-        return a
-
-    def place_remote_start(self, session, user, cp_id, identity, connector_id, refusal=None):
-        """The start route's call with its own checks' refusal (None when they passed): returns the request's id."""
-        if self.refuse or refusal:
-            raise self.ActionRefused(self.refuse or refusal)
-        if (a := self._pending(session, cp_id, connector_id, "RemoteStartTransaction")) is not None:
-            return a.id
-        a = ActionRequest(charge_point_id=cp_id, connector_id=connector_id, action="RemoteStartTransaction",
-                          payload={"connectorId": connector_id}, requested_by_id=user.id)
-        session.add(a)
-        session.flush()
-        return a.id
-
-    def request_remote_stop(self, session, user, tx):
-        if (a := self._pending(session, tx.charge_point_id, tx.connector_id, "RemoteStopTransaction")) is not None:
-            return a
-        a = ActionRequest(charge_point_id=tx.charge_point_id, connector_id=tx.connector_id,
-                          action="RemoteStopTransaction", payload={"transactionId": tx.id}, requested_by_id=user.id)
-        session.add(a)
-        session.flush()
-        return a
-
-    def enqueue_action(self, redis, action_id):
-        if self.queue_down:
-            raise self.QueueUnavailable()
-        self.enqueued.append(action_id)
+def queued_action_ids(redis_url: str) -> list[int]:
+    """The request ids of the charger jobs waiting in the real queue (no worker runs in these tests)."""
+    with Redis.from_url(redis_url) as conn:
+        jobs = Queue(settings.CHARGER_QUEUE, connection=conn).get_jobs()
+        return [job.args[0] for job in jobs if job.func_name == actions.RUN_JOB]
 
 
 @pytest.fixture
-def fake_actions(monkeypatch):
-    def install(**kw):
-        fake = FakeActions(**kw)
-        monkeypatch.setitem(sys.modules, "portal.services.actions", fake)
-        monkeypatch.setattr(portal.services, "actions", fake, raising=False)
-        return fake
-    return install
+def charger_queue(redis_url):
+    """The charger queue, empty at the start and at the end of the test."""
+    def empty() -> None:
+        with Redis.from_url(redis_url) as conn:
+            Queue(settings.CHARGER_QUEUE, connection=conn).empty()
+    empty()
+    yield lambda: queued_action_ids(redis_url)
+    empty()
 
 
-def test_start_creates_a_request_enqueues_after_commit_and_redirects_to_the_live_page(client, login, session, fake_actions):
-    fake = fake_actions()
+@pytest.fixture
+def queue_down(app, redis_url):
+    """The app's Redis client points at a port where nothing listens; calling the fixture brings it back."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead_port = sock.getsockname()[1]
+    app.extensions["portal_redis"] = Redis.from_url(f"redis://127.0.0.1:{dead_port}/0", socket_connect_timeout=1)
+    return lambda: app.extensions.__setitem__("portal_redis", Redis.from_url(redis_url))
+
+
+def test_start_creates_a_request_enqueues_after_commit_and_redirects_to_the_live_page(
+        client, login, session, charger_queue):
     site, user, cp = resident_with_access(session)
     session.commit()
     login(client, user)
     response = client.post(f"/c/{cp.identity}/start", data={"connector": "1"})
     assert response.status_code == 303
-    action_id = fake.enqueued[0]
+    [action_id] = charger_queue()
     assert response.headers["Location"].endswith(f"/charging/{action_id}")
-    assert session.get(ActionRequest, action_id).requested_by_id == user.id
+    session.expire_all()
+    request = session.get(ActionRequest, action_id)
+    assert (request.requested_by_id, request.action, request.state) == (user.id, "RemoteStartTransaction", "queued")
     hx = client.post(f"/c/{cp.identity}/start", data={"connector": "1"}, headers=HX)
-    assert hx.status_code == 204 and hx.headers["HX-Redirect"].startswith("/charging/")
+    assert hx.status_code == 204 and hx.headers["HX-Redirect"] == f"/charging/{action_id}"  # the same request
 
 
-def test_start_refused_by_the_service_says_why(client, login, session, fake_actions):
-    fake_actions(refuse="occupied")
+def test_start_refused_by_the_service_says_why(client, login, session, charger_queue):
     site, user, cp = resident_with_access(session)
+    cp.connector(1).status = "Charging"  # someone else's car
     session.commit()
     login(client, user)
     response = client.post(f"/c/{cp.identity}/start", data={"connector": "1"}, headers=HX)
     assert response.status_code == 409
     text = response.get_data(as_text=True)
     assert 'data-reason="occupied"' in text and "already charging" in text and "<html" not in text
+    assert charger_queue() == []
+    assert session.scalars(select(ActionRequest)).all() == []
 
 
-def test_start_with_a_bad_connector_is_422(client, login, session, fake_actions):
-    fake_actions()
+def test_start_with_a_bad_connector_is_422(client, login, session, charger_queue):
     site, user, cp = resident_with_access(session)
     session.commit()
     login(client, user)
     assert client.post(f"/c/{cp.identity}/start", data={"connector": "7"}).status_code == 422
     assert client.post(f"/c/{cp.identity}/start", data={"connector": "x"}).status_code == 422
+    assert charger_queue() == [] and session.scalars(select(ActionRequest)).all() == []
 
 
-def test_queue_unavailable_keeps_the_request_and_offers_retry(client, login, session, fake_actions):
-    fake = fake_actions(queue_down=True)
+def test_queue_unavailable_keeps_the_request_and_offers_retry(client, login, session, charger_queue, queue_down):
     site, user, cp = resident_with_access(session)
     session.commit()
     login(client, user)
@@ -273,27 +234,28 @@ def test_queue_unavailable_keeps_the_request_and_offers_retry(client, login, ses
     assert response.status_code == 303 and "busy=1" in response.headers["Location"]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert 'data-testid="busy"' in page and "request is kept" in page
-    fake.queue_down = False
     action_id = int(response.headers["Location"].split("/charging/")[1].split("?")[0])
+    assert session.get(ActionRequest, action_id).state == "queued" and charger_queue() == []
+    queue_down()  # Redis answers again
     retry = client.post(f"/c/{cp.identity}/retry/{action_id}")
-    assert retry.status_code == 303 and fake.enqueued == [action_id]
+    assert retry.status_code == 303 and charger_queue() == [action_id]
 
 
-def test_stop_requests_a_remote_stop_and_shows_stopping(client, login, session, fake_actions):
-    fake = fake_actions()
+def test_stop_requests_a_remote_stop_and_shows_stopping(client, login, session, charger_queue):
     site, user, cp = resident_with_access(session)
     tx = make_tx(session, cp, user, wh=500, started=datetime.now(timezone.utc) - timedelta(minutes=5))
     session.commit()
     login(client, user)
     fragment = client.post(f"/sessions/{tx.id}/stop", headers=HX).get_data(as_text=True)
     assert 'data-state="stopping"' in fragment and 'data-testid="stop-button"' not in fragment
-    assert len(fake.enqueued) == 1
+    stop = session.scalars(select(ActionRequest).where(ActionRequest.action == "RemoteStopTransaction")).one()
+    assert stop.payload == {"transactionId": tx.id} and charger_queue() == [stop.id]
     client.post(f"/sessions/{tx.id}/stop", headers=HX)  # a second tap does not send a second stop
-    assert len(fake.enqueued) == 1
+    assert charger_queue() == [stop.id]
+    assert len(session.scalars(select(ActionRequest)).all()) == 1
 
 
-def test_a_stop_kept_by_a_busy_queue_can_be_sent_again(client, login, session, fake_actions):
-    fake = fake_actions(queue_down=True)
+def test_a_stop_kept_by_a_busy_queue_can_be_sent_again(client, login, session, charger_queue, queue_down):
     site, user, cp = resident_with_access(session)
     tx = make_tx(session, cp, user, wh=500, started=datetime.now(timezone.utc) - timedelta(minutes=5))
     session.commit()
@@ -301,12 +263,14 @@ def test_a_stop_kept_by_a_busy_queue_can_be_sent_again(client, login, session, f
     fragment = client.post(f"/sessions/{tx.id}/stop", headers=HX).get_data(as_text=True)
     assert 'data-testid="problem"' in fragment and "kept" in fragment
     stop = session.scalars(select(ActionRequest).where(ActionRequest.action == "RemoteStopTransaction")).one()
+    assert stop.state == "queued" and charger_queue() == []
     stop.created_at = datetime.now(timezone.utc) - timedelta(seconds=30)  # still queued a while later
     session.commit()
     assert 'data-testid="stop-button"' in client.get(f"/sessions/{tx.id}", headers=HX).get_data(as_text=True)
-    fake.queue_down = False
+    queue_down()  # Redis answers again
     client.post(f"/sessions/{tx.id}/stop", headers=HX)
-    assert len(fake.enqueued) == 1
+    assert charger_queue() == [stop.id]  # the kept request, sent again, not a second one
+    assert len(session.scalars(select(ActionRequest)).all()) == 1
 
 
 def test_spot_tariff_shows_the_current_spot_price(client, login, session):

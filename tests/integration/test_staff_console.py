@@ -301,17 +301,29 @@ def test_overview_lists_timed_out_requests_and_meter_flags_until_looked_at(clien
     assert session.get(Transaction, flagged.id).flag_codes == {"register_backwards"}  # kept on the record
 
 
-def test_enable_and_disable_are_stored_sent_and_audited(client, login, session, staff):
+def test_enable_and_disable_are_stored_sent_and_audited(client, login, session, staff, redis_url):
     cp = staff["cp"]
     _login_as(client, login, staff["support"])
     client.post(f"/staff/chargers/{cp.identity}/actions/availability",
                 data={"operative": "disabled", "reason": "water leak in the garage", "confirmed": "yes"})
     session.expire_all()
     assert session.get(ChargePoint, cp.id).enabled is False
-    row = session.scalar(select(ActionRequest))
-    assert row.payload == {"connectorId": 0, "type": "Inoperative"} and row.reason == "water leak in the garage"
-    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "disabled"))
-    assert entry.reason == "water leak in the garage"
+    off = session.scalar(select(ActionRequest))
+    assert off.payload == {"connectorId": 0, "type": "Inoperative"} and off.reason == "water leak in the garage"
+    assert _queued_jobs(redis_url) and all(j.startswith(f"action-{off.id}-") for j in _queued_jobs(redis_url))
+    off.state = "accepted"  # the charger took it (no worker runs here): the next request is a new one
+    session.commit()
+
+    client.post(f"/staff/chargers/{cp.identity}/actions/availability",
+                data={"operative": "enabled", "reason": "leak fixed", "confirmed": "yes"})
+    session.expire_all()
+    assert session.get(ChargePoint, cp.id).enabled is True
+    on = session.scalar(select(ActionRequest).where(ActionRequest.id != off.id))
+    assert on.payload == {"connectorId": 0, "type": "Operative"} and on.reason == "leak fixed"
+    assert any(j.startswith(f"action-{on.id}-") for j in _queued_jobs(redis_url))
+    audited = session.execute(select(AuditEntry.action, AuditEntry.reason).where(
+        AuditEntry.action.in_(("disabled", "enabled"))).order_by(AuditEntry.id)).all()
+    assert [tuple(a) for a in audited] == [("disabled", "water leak in the garage"), ("enabled", "leak fixed")]
 
 
 def test_admin_gives_roles_and_reads_the_staff_audit_log(client, login, session, staff):

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import email
+import errno
 import threading
 import time
 from email import policy
@@ -46,12 +47,18 @@ class SmtpCatcher:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.lock = threading.Lock()
-        self.port = free_port()
         kwargs = {}
         if credentials:
             kwargs = dict(authenticator=self._authenticator(credentials), auth_require_tls=False, auth_required=True)
-        self.controller = Controller(_Collect(self), hostname="127.0.0.1", port=self.port, **kwargs)
-        self.controller.start()
+        for attempt in range(4):  # a free port can be taken by another process before we bind it
+            self.port = free_port()
+            self.controller = Controller(_Collect(self), hostname="127.0.0.1", port=self.port, **kwargs)
+            try:
+                self.controller.start()
+                return
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE or attempt == 3:
+                    raise
 
     @staticmethod
     def _authenticator(credentials: tuple[str, str]):

@@ -20,28 +20,59 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """A redis-server of our own on a free port, without persistence, removed at the end of the run."""
+    """A redis-server of our own on a free port, without persistence, removed at the end of the run.
+
+    A free port can be taken by another process before redis-server binds it (the machine is shared):
+    the server is only taken as started once the Redis that answers on the port is our process, and it
+    starts again on another port when its own log says the port was taken."""
+
+    ATTEMPTS = 4
 
     def __init__(self) -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         if not Path(binary).exists():
             raise RuntimeError("redis-server is not installed (apt-get install redis-server; `make test` does it)")
-        self.port = free_port()
+        self.binary = binary
         self.dir = tempfile.mkdtemp(prefix="test-redis-")
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self.dir, "--logfile", os.path.join(self.dir, "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        for attempt in range(self.ATTEMPTS):
+            self.port = free_port()
+            self.url = f"redis://127.0.0.1:{self.port}/0"
+            self.proc = self._spawn(log=True)
+            if self._ours_answers(timeout=10):
+                return
+            taken = "Address already in use" in self._log()
+            self.proc.kill()
+            self.proc.wait(5)
+            if not taken:
+                break
+        raise RuntimeError(f"redis-server did not start; its log:\n{self._log()[-2000:]}")
+
+    def _spawn(self, log: bool = False) -> subprocess.Popen:
+        extra = ["--logfile", os.path.join(self.dir, "redis.log")] if log else []
+        return subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", self.dir, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def _log(self) -> str:
+        try:
+            return Path(self.dir, "redis.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def _ours_answers(self, timeout: float) -> bool:
+        """True once the Redis on our port is our process; False when it exits or time runs out."""
+        from redis import Redis
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+                with Redis.from_url(self.url, socket_timeout=0.5, socket_connect_timeout=0.5) as r:
+                    if int(r.info("server")["process_id"]) == self.proc.pid:
+                        return True
+            except Exception:  # noqa: BLE001 - not up yet, or not a Redis
+                pass
+            time.sleep(0.05)
+        return False
 
     def kill(self) -> None:
         """Die at once, as a crashed Redis does (fault tests)."""
@@ -50,20 +81,9 @@ class RedisServer:
 
     def restart(self) -> None:
         """Start again on the same port, empty; returns once it answers PING."""
-        from redis import Redis
-
-        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if Redis.from_url(self.url, socket_timeout=0.5).ping():
-                    return
-            except Exception:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not come back")
+        self.proc = self._spawn()
+        if not self._ours_answers(timeout=10):
+            raise RuntimeError("redis-server did not come back")
 
     def stop(self) -> None:
         self.proc.terminate()

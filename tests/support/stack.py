@@ -51,6 +51,75 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+# A port from free_port() is only free until someone binds it: another test process on this shared
+# machine can take it before our child does. The child then fails to bind (and says so in its log) while
+# the port answers, for someone else. So a start waits until the port is ours, and starts again on a
+# new port when the child reports the port taken.
+PORT_TAKEN = ("Address already in use", "address already in use", "Errno 98", "EADDRINUSE", "Connection in use")
+PORT_ATTEMPTS = 4
+
+
+def _listening_inodes(port: int) -> set[str] | None:
+    """Socket inodes listening on TCP ``port`` (Linux /proc); None when /proc cannot tell."""
+    found: set[str] = set()
+    readable = False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        readable = True
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                found.add(fields[9])
+    return found if readable else None
+
+
+def _family(pid: int) -> set[int]:
+    """``pid`` and its descendants (a supervisor's worker may hold the listening socket)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    family, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        if p not in family:
+            family.add(p)
+            todo.extend(children.get(p, []))
+    return family
+
+
+def owns_port(pid: int, port: int) -> bool:
+    """True when ``pid`` (or a child of it) listens on ``port``; True as well when /proc cannot tell."""
+    listening = _listening_inodes(port)
+    if listening is None:
+        return True
+    for p in _family(pid):
+        try:
+            fds = os.listdir(f"/proc/{p}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{p}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in listening:
+                return True
+    return False
+
+
+def port_taken(error: BaseException) -> bool:
+    """Did a start fail because its port was taken between free_port() and the child's bind?"""
+    return any(marker in str(error) for marker in PORT_TAKEN)
+
+
 def port_open(host: str, port: int, timeout: float = 0.3) -> bool:
     try:
         with socket.create_connection((host, port), timeout=timeout):
@@ -165,7 +234,7 @@ def wait_for_port(proc: Proc, host: str, port: int, timeout: float = 20.0) -> No
     """Wait until ``host:port`` accepts TCP connections; raise StackError (with the log) if not."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if port_open(host, port):
+        if port_open(host, port) and owns_port(proc.pid, port):  # open, and by this process
             return
         if not proc.alive():
             _fail(proc, f"{proc.name} exited with code {proc.returncode} before {host}:{port} accepted connections")
@@ -174,9 +243,25 @@ def wait_for_port(proc: Proc, host: str, port: int, timeout: float = 20.0) -> No
 
 
 def _fail(proc: Proc, message: str):
-    proc.dump()
     proc.stop(timeout=3)
-    raise StackError(f"{message}\n--- log {proc.log_path} ---\n{proc.output()[-8000:]}")
+    error = StackError(f"{message}\n--- log {proc.log_path} ---\n{proc.output()[-8000:]}")
+    if not port_taken(error):  # a taken port is retried on another one (the caller says so if it gives up)
+        proc.dump()
+    raise error
+
+
+def _on_a_free_port(start, host: str, port: int | None):
+    """``start(port)`` on ``port``, or when none is given on a free one, again on another if it was taken."""
+    if port is not None:
+        return start(port)
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        try:
+            return start(free_port(host))
+        except StackError as exc:
+            if not port_taken(exc) or attempt == PORT_ATTEMPTS:
+                raise
+            print(f"[stack] port taken by another process; starting again on another ({attempt})",
+                  file=sys.stderr, flush=True)
 
 
 def start_ocpp_node(env: Mapping[str, str] | None, node_id: str, *, host: str = "127.0.0.1",
@@ -185,12 +270,14 @@ def start_ocpp_node(env: Mapping[str, str] | None, node_id: str, *, host: str = 
 
     The returned Proc has ``.port`` and ``.url`` (``ws://HOST:PORT/ocpp``; a charger connects to
     ``url + "/" + identity``)."""
-    port = port or free_port(host)
-    e = dict(env or {}, OCPP_HOST=host, OCPP_PORT=str(port), OCPP_NODE_ID=node_id)
-    proc = start_process(f"ocpp-{node_id}", ["-m", "ocpp_server"], e,
-                         port=port, url=f"ws://{host}:{port}/ocpp")
-    wait_for_port(proc, host, port, timeout)
-    return proc
+    def start(port: int) -> Proc:
+        e = dict(env or {}, OCPP_HOST=host, OCPP_PORT=str(port), OCPP_NODE_ID=node_id)
+        proc = start_process(f"ocpp-{node_id}", ["-m", "ocpp_server"], e,
+                             port=port, url=f"ws://{host}:{port}/ocpp")
+        wait_for_port(proc, host, port, timeout)
+        return proc
+
+    return _on_a_free_port(start, host, port)
 
 
 def start_worker(env: Mapping[str, str] | None, *, name: str = "worker", args: Iterable[str] = ()) -> Proc:
@@ -221,12 +308,16 @@ def start_web(env: Mapping[str, str] | None, *, host: str = "127.0.0.1", port: i
     (``flask run``, single process); $STACK_WEB_SERVER chooses the default.
     PORTAL_BASE_URL is set to the base URL unless ``env`` sets it.
     Any HTTP answer from /healthz counts as up (503 means the app runs but a dependency is down)."""
-    port = port or free_port(host)
+    server = server or os.environ.get("STACK_WEB_SERVER", "gunicorn")
+    return _on_a_free_port(lambda p: _start_web_on(env, host, p, server, timeout), host, port)
+
+
+def _start_web_on(env: Mapping[str, str] | None, host: str, port: int, server: str,
+                  timeout: float) -> tuple[Proc, str]:
     base_url = f"http://{host}:{port}"
     e = dict(env or {})
     e.setdefault("PORTAL_BASE_URL", base_url)
     e.setdefault("SECRET_KEY", "stack-test-secret-not-for-production")  # the app refuses to start without one
-    server = server or os.environ.get("STACK_WEB_SERVER", "gunicorn")
     if server == "flask":
         args = ["-m", "flask", "--app", "portal", "run", "--host", host, "--port", str(port), "--no-reload"]
     else:
@@ -238,7 +329,9 @@ def start_web(env: Mapping[str, str] | None, *, host: str = "127.0.0.1", port: i
     while time.monotonic() < deadline:
         if not proc.alive():
             _fail(proc, f"web exited with code {proc.returncode} before it answered on {base_url}")
-        if port_open(host, port):
+        if "Connection in use" in proc.output():  # gunicorn would retry the bind for 5 s; another port is quicker
+            _fail(proc, f"web: {host}:{port} was taken (Connection in use)")
+        if port_open(host, port) and owns_port(proc.pid, port):
             try:
                 with urllib.request.urlopen(f"{base_url}/healthz", timeout=5):
                     return proc, base_url
