@@ -214,21 +214,10 @@ async def execute(node: "Node", request: dict) -> dict:
         payload = build_payload(action, request.get("payload") or {})
     except (AttributeError, TypeError) as exc:
         return {"status": "bad_call", "detail": str(exc)[:200]}
-    sent = False
+    sent: list[bool] = []  # set once the call is on its way (a timeout after that is the charger's)
     try:
         async with asyncio.timeout(remaining):
-            result = None
-            while not sent:  # the connection's lock; a newer connection of the charger has its own
-                cp = node.connections.get(identity)
-                if cp is None:
-                    return {"status": "not_connected", "detail": f"{identity} went away"}
-                async with cp.in_flight:
-                    if node.connections.get(identity) is not cp:
-                        continue  # replaced while we waited: wait on the new connection
-                    if cp.boot_status != "Accepted" and action not in BOOTLESS_ACTIONS:
-                        return {"status": "not_accepted", "detail": f"boot status {cp.boot_status}"}
-                    sent = True
-                    result = await cp.call_in_flight(payload, suppress=False, unique_id=str(request["id"])[:36])
+            result = await _call_when_free(node, identity, action, payload, str(request["id"])[:36], sent)
     except TimeoutError:
         if not sent:
             log.warning("%s: %s dropped, the charger was busy until the deadline", identity, action)
@@ -242,4 +231,22 @@ async def execute(node: "Node", request: dict) -> dict:
         log.exception("%s: %s failed", identity, action)
         return {"status": "not_accepted" if type(exc).__name__ == "CallNotAllowed" else "call_error",
                 "detail": str(exc)[:300]}
+    if isinstance(result, dict):  # answered without sending
+        return result
     return {"status": "ok", "response": response_dict(result)}
+
+
+async def _call_when_free(node: "Node", identity: str, action: str, payload: Any, unique_id: str,
+                          sent: list[bool]) -> Any:
+    """Wait for the charger's connection to have no call in flight, then send; a reply dict when not sent."""
+    while True:  # the connection's lock; a newer connection of the charger has its own
+        cp = node.connections.get(identity)
+        if cp is None:
+            return {"status": "not_connected", "detail": f"{identity} went away"}
+        async with cp.in_flight:
+            if node.connections.get(identity) is not cp:
+                continue  # replaced while we waited: wait on the new connection
+            if cp.boot_status != "Accepted" and action not in BOOTLESS_ACTIONS:
+                return {"status": "not_accepted", "detail": f"boot status {cp.boot_status}"}
+            sent.append(True)
+            return await cp.call_in_flight(payload, suppress=False, unique_id=unique_id)

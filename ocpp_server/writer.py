@@ -62,6 +62,16 @@ class _Item:
         return self.fn(session, self.charger, *self.args, batch=batch, **self.kwargs)
 
 
+def _settle(item: _Item, ok: bool, value: Any) -> None:
+    """Hand a message's result (or exception) to its handler, unless it gave up (its socket closed)."""
+    if item.future is None or item.future.done():
+        return
+    if ok:
+        item.future.set_result(value)
+    else:
+        item.future.set_exception(value)
+
+
 class GroupWriter:
     def __init__(self, db: Database, window_s: float = WINDOW_S, max_batch: int = MAX_BATCH,
                  cache: ChargerCache | None = None, session_factory: sessionmaker | None = None) -> None:
@@ -119,13 +129,8 @@ class GroupWriter:
                     if item.future is not None and not item.future.done():
                         item.future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("writer stopped"))
                 raise
-            for item, (ok, value) in zip(batch, outcomes):
-                if item.future is None or item.future.done():  # the handler gave up (its socket closed)
-                    continue
-                if ok:
-                    item.future.set_result(value)
-                else:
-                    item.future.set_exception(value)
+            for item, outcome in zip(batch, outcomes):
+                _settle(item, *outcome)
 
     def _commit(self, batch: list[_Item]) -> list[tuple[bool, Any]]:
         self.batches += 1

@@ -120,6 +120,17 @@ def heartbeat(session: Session, identity: str, now: datetime, batch: MessageBatc
     session.flush()
 
 
+def _older(at: datetime, *known: datetime | None) -> bool:
+    """Is a report at `at` older than the newest known one (compared in whole seconds)?"""
+    newest = max((t for t in known if t is not None), default=None)
+    return newest is not None and at.replace(microsecond=0) < newest.replace(microsecond=0)
+
+
+def _unchanged(conn: Connector, status: str, error_code: str, info: str | None, vendor_error_code: str | None) -> bool:
+    return (conn.status, conn.error_code, conn.info, conn.vendor_error_code) == (
+        status, error_code, (info or "")[:50], (vendor_error_code or "")[:50])
+
+
 def status_notification(session: Session, identity: str, *, connector_id: int, status: str,
                         error_code: str, info: str | None, vendor_error_code: str | None,
                         timestamp: datetime | None, now: datetime,
@@ -139,13 +150,11 @@ def status_notification(session: Session, identity: str, *, connector_id: int, s
     # ahead cannot hide the statuses that follow), and in whole seconds (many chargers send no
     # fractions): within one second the later arrival wins.
     at = min(charger_time(cp, timestamp, now).at, now) if timestamp is not None else now
-    newest = max((t for t in (conn.status_at, newest_seen) if t is not None), default=None)
-    if newest is not None and at.replace(microsecond=0) < newest.replace(microsecond=0):
+    if _older(at, conn.status_at, newest_seen):
         log.info("%s connector %s: older status %s (%s) kept out of the current state",
                  identity, connector_id, status, at.isoformat())
         return StatusOutcome(cp.enabled, None)
-    if conn.status_at is not None and (conn.status, conn.error_code, conn.info, conn.vendor_error_code) == (
-            status, error_code, (info or "")[:50], (vendor_error_code or "")[:50]):
+    if conn.status_at is not None and _unchanged(conn, status, error_code, info, vendor_error_code):
         # e.g. Preparing again after a reboot may still autostart
         return StatusOutcome(cp.enabled, actions.on_connector_status(session, cp, connector_id, status), at)
     conn.status, conn.error_code, conn.status_at = status, error_code, at

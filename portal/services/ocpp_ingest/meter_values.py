@@ -85,11 +85,8 @@ def _timestamp(value: Any) -> datetime | None:
 
 def _sample(at: datetime, item: Any) -> Sample | None:
     """One sampledValue, or None when it is not a finite, sane number with known enum values."""
-    if not isinstance(item, dict) or not isinstance(item.get("value"), str):
+    if not isinstance(item, dict) or not isinstance(item.get("value"), str) or not _known_enums(item):
         return None
-    for field, allowed in _ENUMS.items():
-        if field in item and item[field] is not None and item[field] not in allowed:
-            return None
     if item.get("format") == "SignedData":
         return None
     try:
@@ -101,6 +98,11 @@ def _sample(at: datetime, item: Any) -> Sample | None:
         return None
     return Sample(at, value, measurand, item.get("unit") or "Wh", item.get("phase") or None,
                   item.get("location") or None, item.get("context"))
+
+
+def _known_enums(item: dict) -> bool:
+    """Every enum field present holds a value OCPP 1.6 knows."""
+    return all(item.get(field) is None or item[field] in allowed for field, allowed in _ENUMS.items())
 
 
 def sample_key(cp_id: int, connector_id: int, s: Sample) -> str:
