@@ -4,13 +4,15 @@ dropped through Redis.
 Kept per charger (by identity): the ChargePoint row with its connectors and its site, and its open
 transactions, as ORM objects in one long-lived session that only the node's group commit uses, batch after
 batch (expire_on_commit=False, so they keep their committed state). A batch that names a cached charger
-finds it in that session's identity map: the domain functions (portal.services.ocpp_ingest) run no lookup
-query, and the node's own writes go through these very objects (the unit of work writes only what changed,
+gets it (and its open transactions) in its WriteBatch (ocpp_server.batch), which the writer hands the
+domain functions (portal.services.ocpp_ingest) as `batch=`: they run no lookup query, and the node's own writes go through these very objects (the unit of work writes only what changed,
 and the objects then hold what was committed). Why objects and not snapshots: the handlers (and the access
 decisions they call) read and write ChargePoint, Connector, Site and Transaction objects; snapshots would
 need every one of them rewritten around explicit UPDATEs. Why one session rather than re-attaching
 detached objects to a new session per batch: re-attaching (session.add and its cascades) cost as much
-CPU as the queries it saved (bench/prefetch_cost.py).
+CPU as the queries it saved (measured with the former bench/prefetch_cost.py, issue 14). Why a cache at
+all, now that each connection holds its charge point id and open transactions: a MeterValues still needs
+its Transaction object; bench/cache_worth.py compares (BENCHMARKS.md, issue 26).
 
 The identity map is pruned after every batch, so the long-lived session never serves anything stale:
 every object the batch loaded or inserted that is not part of a kept entry (tags, users, tariffs, closed
@@ -27,8 +29,9 @@ Rules that keep it correct:
 - One Site object per site for all cached chargers (the identity map's); older than the maximum age it
   is refreshed in place.
 - Every commit anywhere that changes a charge point, its connectors, its site or its transactions
-  publishes the ids after COMMIT (portal.db: ORM writes by an after_flush hook, Core statements
-  explicitly); `ocpp_server.changes.listen()` drops those entries. A change arriving while a batch runs is remembered, so the
+  publishes the ids after COMMIT (portal.db.track_changes, installed on each process's session factory at
+  start-up: ORM writes by an after_flush hook, Core statements explicitly);
+  `ocpp_server.changes.listen()` drops those entries. A change arriving while a batch runs is remembered, so the
   batch cannot keep what it read before. The node's own writes: through the cached objects they keep the
   entry; through any other object (a query in a batch that did not hold the entry) they drop it.
 - Backstops: while the node is not subscribed the cache is off (every batch loads, nothing is kept); on
