@@ -22,6 +22,7 @@ other messages are answered even when their write fails.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 from datetime import datetime, timedelta
@@ -305,3 +306,11 @@ class CentralChargePoint(ChargePoint):
     @on(Action.firmware_status_notification, skip_schema_validation=True)
     async def on_firmware_status(self, **kwargs: Any) -> call_result.FirmwareStatusNotification:
         return call_result.FirmwareStatusNotification()
+
+
+# The library asks inspect.signature(handler) twice per message; a stored signature (the standard
+# __signature__ attribute) answers that without parsing the function again.
+for _handler in vars(CentralChargePoint).values():
+    if inspect.isfunction(_handler) and _handler.__name__.startswith(("on_", "after_")):
+        _handler.__signature__ = inspect.signature(_handler)
+
