@@ -121,21 +121,18 @@ def _keys(peer: str, identity: str) -> list[str]:
     return [f"{FAIL_PREFIX}ip:{peer}", f"{FAIL_PREFIX}id:{identity}"]
 
 
-def failure_counts(node: "Node") -> "BatchedLookup":
-    """The node's batched reader of failure counters (one MGET for the handshakes of a few ms)."""
-    lookup = getattr(node, "_failure_counts", None)
-    if lookup is None:
-        async def mget(keys: list[str]) -> dict[str, Any]:
-            return dict(zip(keys, await node.redis.mget(keys)))
-        lookup = node._failure_counts = BatchedLookup(mget, name="ocpp-auth-failures")  # type: ignore[attr-defined]
-    return lookup
+def failure_lookup(redis: Any) -> "BatchedLookup":
+    """A node's batched reader of failure counters (one MGET for the handshakes of a few ms); Node builds it."""
+    async def mget(keys: list[str]) -> dict[str, Any]:
+        return dict(zip(keys, await redis.mget(keys)))
+    return BatchedLookup(mget, name="ocpp-auth-failures")
 
 
 async def too_many_failures(node: "Node", peer: str, identity: str) -> bool:
     """Has this address or this identity failed too often lately?"""
     limit, _ = _limits()
     try:
-        counts = await failure_counts(node).get_many(_keys(peer, identity))
+        counts = await node.auth_failures.get_many(_keys(peer, identity))
     except RedisError as exc:
         log.warning("auth failure counters unavailable: %s", exc)
         return False

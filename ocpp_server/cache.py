@@ -4,13 +4,15 @@ dropped through Redis.
 Kept per charger (by identity): the ChargePoint row with its connectors and its site, and its open
 transactions, as ORM objects in one long-lived session that only the node's group commit uses, batch after
 batch (expire_on_commit=False, so they keep their committed state). A batch that names a cached charger
-finds it in that session's identity map: the domain functions (portal.services.ocpp_ingest) run no lookup
-query, and the node's own writes go through these very objects (the unit of work writes only what changed,
+gets it (and its open transactions) in its WriteBatch (ocpp_server.batch), which the writer hands the
+domain functions (portal.services.ocpp_ingest) as `batch=`: they run no lookup query, and the node's own writes go through these very objects (the unit of work writes only what changed,
 and the objects then hold what was committed). Why objects and not snapshots: the handlers (and the access
 decisions they call) read and write ChargePoint, Connector, Site and Transaction objects; snapshots would
 need every one of them rewritten around explicit UPDATEs. Why one session rather than re-attaching
 detached objects to a new session per batch: re-attaching (session.add and its cascades) cost as much
-CPU as the queries it saved (bench/prefetch_cost.py).
+CPU as the queries it saved (measured with the former bench/prefetch_cost.py, issue 14). Why a cache at
+all, now that each connection holds its charge point id and open transactions: a MeterValues still needs
+its Transaction object; bench/cache_worth.py compares (BENCHMARKS.md, issue 26).
 
 The identity map is pruned after every batch, so the long-lived session never serves anything stale:
 every object the batch loaded or inserted that is not part of a kept entry (tags, users, tariffs, closed
@@ -27,8 +29,9 @@ Rules that keep it correct:
 - One Site object per site for all cached chargers (the identity map's); older than the maximum age it
   is refreshed in place.
 - Every commit anywhere that changes a charge point, its connectors, its site or its transactions
-  publishes the ids after COMMIT (portal.db: ORM writes by an after_flush hook, Core statements
-  explicitly); `ocpp_server.changes.listen()` drops those entries. A change arriving while a batch runs is remembered, so the
+  publishes the ids after COMMIT (portal.db.track_changes, installed on each process's session factory at
+  start-up: ORM writes by an after_flush hook, Core statements explicitly);
+  `ocpp_server.changes.listen()` drops those entries. A change arriving while a batch runs is remembered, so the
   batch cannot keep what it read before. The node's own writes: through the cached objects they keep the
   entry; through any other object (a query in a batch that did not hold the entry) they drop it.
 - Backstops: while the node is not subscribed the cache is off (every batch loads, nothing is kept); on
@@ -42,32 +45,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import Session, joinedload, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
+from ocpp_server.batch import WriteBatch
+from ocpp_server.cache_objects import charger_usable, expunge, expunge_entry, loaded_nulls, trim, usable
 from portal import settings
 from portal.db import Changes
-from portal.models import ChargePoint, Connector, Site, Transaction
-from portal.services.ocpp_ingest.common import CACHE_BATCH, PREFETCHED, PREFETCHED_OPEN
+from portal.models import ChargePoint, Site, Transaction
 
 log = logging.getLogger(__name__)
-
-
-def _columns(cls: type) -> frozenset[str]:
-    return frozenset(attr.key for attr in inspect(cls).column_attrs)
-
-
-# Relationships a cached object keeps loaded; any other loaded relationship is expired before the batch's
-# session closes (read fresh next time, as without a cache).
-KEPT = {ChargePoint: frozenset({"site", "connectors"}), Connector: frozenset({"charge_point"}),
-        Site: frozenset(), Transaction: frozenset()}
-COLUMNS = {cls: _columns(cls) for cls in KEPT}
-RELATIONSHIPS = {cls: tuple(rel.key for rel in inspect(cls).relationships if rel.key not in KEPT[cls])
-                 for cls in KEPT}
 
 
 def max_age_s() -> float:
@@ -82,25 +72,6 @@ class Entry:
     loaded_at: float
 
 
-@dataclass
-class Batch:
-    """What one group commit took from (or loaded into) the cache."""
-
-    generation: int
-    thread: int
-    cps: dict[str, ChargePoint] = field(default_factory=dict)
-    ids: set[int] = field(default_factory=set)  # charge point ids held by this batch
-    transactions: dict[int, list[Transaction]] = field(default_factory=dict)  # by charge point id
-    loaded_at: dict[str, float] = field(default_factory=dict)
-    new_sites: dict[int, Site] = field(default_factory=dict)
-    dropped: set[int] = field(default_factory=set)  # charge point ids changed elsewhere meanwhile
-    dropped_sites: set[int] = field(default_factory=set)
-    loaded: set[int] = field(default_factory=set)  # charge point ids this batch loaded (misses)
-    written: set[int] = field(default_factory=set)  # charge point ids this batch wrote through held objects
-    touched: list[Any] = field(default_factory=list)  # states of objects that entered the session in this batch
-    inserted: list[Any] = field(default_factory=list)  # ... of rows this batch inserted (a Start, a new connector)
-
-
 class ChargerCache:
     """Per-node cache; the writer thread uses it batch by batch, the event loop drops entries."""
 
@@ -112,7 +83,7 @@ class ChargerCache:
         self._identity_by_id: dict[int, str] = {}
         self._sites: dict[int, tuple[Site, float]] = {}
         self._generation = 0
-        self._batch: Batch | None = None
+        self._batch: WriteBatch | None = None
         self._session: Session | None = None  # the writer's long-lived session (see the module docstring)
         self._session_generation = 0
         self._evict: list[Any] = []  # objects of dropped entries, expunged before the next batch
@@ -147,8 +118,8 @@ class ChargerCache:
             entry = self._entries.get(identity)
             if entry is not None:
                 self._drop_id_locked(entry.cp.id)
-            elif self._batch is not None and identity in self._batch.cps:
-                self._batch.dropped.add(self._batch.cps[identity].id)
+            elif self._batch is not None and identity in self._batch.charge_points:
+                self._batch.dropped.add(self._batch.charge_points[identity].id)
 
     def drop(self, charge_points: Iterable[int] = (), sites: Iterable[int] = (), everything: bool = False) -> None:
         """Changed elsewhere: forget these chargers (and every charger of these sites)."""
@@ -200,25 +171,36 @@ class ChargerCache:
 
     # --- one batch (the writer's thread) -------------------------------------------------------------
 
-    def begin(self, db: Any, info: dict, identities: Iterable[str]) -> Session:
-        """The writer's session for the next batch, holding the cached state of these chargers; the others
-        are loaded (three queries for all of them). The domain functions find both through session.info."""
+    def begin(self, factory: sessionmaker, batch: WriteBatch, identities: Iterable[str]) -> Session:
+        """The writer's session for the next batch; `batch` is filled with the cached state of these chargers,
+        the others are loaded (three queries for all of them)."""
         with self._lock:
             evict, self._evict = self._evict, []
             if self._session is not None and self._session_generation != self._generation:
                 self._retire_session()
                 evict = []
             if self._session is None:
-                self._session = db.session_factory(info=info)
+                self._session = factory()
                 self._session_generation = self._generation
                 # raw: the listeners get the InstanceState (the ORM's wrapper per object cost more than the rest)
-                event.listen(self._session, "loaded_as_persistent", _note_touched, raw=True)
-                event.listen(self._session, "pending_to_persistent", _note_inserted, raw=True)
+                event.listen(self._session, "loaded_as_persistent", self._note_touched, raw=True)
+                event.listen(self._session, "pending_to_persistent", self._note_inserted, raw=True)
         session = self._session
         for obj in evict:
-            _expunge(session, obj)
-        self._open(session, identities)
+            expunge(session, obj)
+        self._open(session, batch, identities)
         return session
+
+    def _note_touched(self, session: Session, state: Any) -> None:
+        batch = self._batch
+        if batch is not None:
+            batch.touched.append(state)
+
+    def _note_inserted(self, session: Session, state: Any) -> None:
+        batch = self._batch
+        if batch is not None:
+            batch.touched.append(state)
+            batch.inserted.append(state)
 
     def close(self) -> None:
         """At shutdown (the writer has stopped; a batch cancelled mid-commit may still finish in its thread,
@@ -235,37 +217,17 @@ class ChargerCache:
         except Exception:
             log.exception("closing the charger cache's session failed")
 
-    def _open(self, session: Session, identities: Iterable[str]) -> None:
+    def _open(self, session: Session, batch: WriteBatch, identities: Iterable[str]) -> None:
         now = time.monotonic()
         with self._lock:
-            batch = Batch(self._generation, threading.get_ident())
+            batch.generation, batch.thread = self._generation, threading.get_ident()
             self._batch = batch
-            use = self.enabled
-            hits: list[Entry] = []
-            misses: list[str] = []
-            aged: list[Entry] = []
-            for identity in identities:
-                entry = self._entries.get(identity) if use else None
-                if entry is not None and now - entry.loaded_at < self.max_age:
-                    hits.append(entry)
-                else:
-                    misses.append(identity)
-                    if entry is not None:
-                        aged.append(entry)
+            hits, misses, aged = self._lookup(identities, now)
             stale_sites = [site for site, loaded_at in self._sites.values() if now - loaded_at >= self.max_age]
         for entry in aged:  # loaded again below: the old objects must not answer the query from the identity map
-            _expunge_entry(session, entry)
-        session.info[CACHE_BATCH] = batch
-        prefetched = session.info[PREFETCHED] = {}
-        open_txs = session.info[PREFETCHED_OPEN] = {}
+            expunge_entry(session, entry)
         for entry in hits:
-            cp = entry.cp
-            prefetched[cp.identity] = cp
-            batch.cps[cp.identity] = cp
-            batch.ids.add(cp.id)
-            batch.loaded_at[cp.identity] = entry.loaded_at
-            txs = batch.transactions[cp.id] = list(entry.transactions)
-            open_txs[cp.id] = [(tx.connector_id, tx.id) for tx in txs]
+            batch.hold(entry.cp, list(entry.transactions), entry.loaded_at)
         self.hits += len(hits)
         for site in stale_sites:  # older than the maximum age: read again, in place
             session.refresh(site)
@@ -274,7 +236,22 @@ class ChargerCache:
             self.misses += len(misses)
             self._load(session, batch, misses, now)
 
-    def _load(self, session: Session, batch: Batch, identities: list[str], now: float) -> None:
+    def _lookup(self, identities: Iterable[str], now: float) -> tuple[list[Entry], list[str], list[Entry]]:
+        """(entries to use, identities to load, aged entries among those) under the lock."""
+        hits: list[Entry] = []
+        misses: list[str] = []
+        aged: list[Entry] = []
+        for identity in identities:
+            entry = self._entries.get(identity) if self.enabled else None
+            if entry is not None and now - entry.loaded_at < self.max_age:
+                hits.append(entry)
+                continue
+            misses.append(identity)
+            if entry is not None:
+                aged.append(entry)
+        return hits, misses, aged
+
+    def _load(self, session: Session, batch: WriteBatch, identities: list[str], now: float) -> None:
         # populate_existing: should any object of these rows still be in the identity map (the site all
         # cached chargers share, say), it is overwritten with what the database holds now, never served as it was
         cps = session.scalars(select(ChargePoint).where(ChargePoint.identity.in_(identities))
@@ -284,28 +261,18 @@ class ChargerCache:
             return
         for cp in cps:
             batch.new_sites[cp.site_id] = cp.site  # read just now: fresh
-        prefetched = session.info[PREFETCHED]
-        open_txs = session.info[PREFETCHED_OPEN]
-        for cp in cps:
-            prefetched[cp.identity] = cp
-            batch.cps[cp.identity] = cp
-            batch.ids.add(cp.id)
+            batch.hold(cp, [], now)
             batch.loaded.add(cp.id)
-            batch.loaded_at[cp.identity] = now
-            batch.transactions[cp.id] = []
-            open_txs[cp.id] = []
         for tx in session.scalars(select(Transaction).where(
                 Transaction.charge_point_id.in_([cp.id for cp in cps]), Transaction.status == "active")
                 .order_by(Transaction.started_at).execution_options(populate_existing=True)):
             batch.transactions[tx.charge_point_id].append(tx)
-            open_txs[tx.charge_point_id].append((tx.connector_id, tx.id))
 
-    def end(self, session: Session, committed: bool) -> None:
+    def end(self, session: Session, batch: WriteBatch, committed: bool) -> None:
         """After the batch: keep what it committed and prune the rest, or (after a failure) roll back,
         clear everything and replace the session."""
-        batch = session.info.pop(CACHE_BATCH, None)
         try:
-            if committed and batch is not None:
+            if committed:
                 self._keep(session, batch)
             else:
                 try:
@@ -321,122 +288,93 @@ class ChargerCache:
                 if self._session is session:
                     self._retire_session()
         finally:
-            session.info.pop(PREFETCHED, None)
-            session.info.pop(PREFETCHED_OPEN, None)
             with self._lock:
                 if self._batch is batch:
                     self._batch = None
 
-    def _keep(self, session: Session, batch: Batch) -> None:
+    def _keep(self, session: Session, batch: WriteBatch) -> None:
         for state in batch.inserted:
             obj = state.obj()
             if obj is not None:
-                _loaded_nulls(obj)
+                loaded_nulls(obj)
+        kept, unkept = self._candidates(batch)
+        stored, sites = self._store(batch, kept, unkept)
+        keep_ids = self._trim_kept(session, batch, stored, sites)
+        _prune(session, batch, keep_ids, unkept)
+
+    def _candidates(self, batch: WriteBatch) -> tuple[list[Entry], list[ChargePoint]]:
+        """The chargers of the batch that can be kept (as entries), and those that cannot."""
         kept: list[Entry] = []
         unkept: list[ChargePoint] = []
         checked = batch.loaded | batch.written  # the others are as the cache kept them: nothing to check
         for site in batch.new_sites.values():
-            if not _usable(site):
+            if not usable(site):
                 batch.dropped_sites.add(site.id)
-        for identity, cp in batch.cps.items():
+        for identity, cp in batch.charge_points.items():
             txs = tuple(tx for tx in batch.transactions.get(cp.id, ()) if tx.status == "active")
-            if cp.id in batch.dropped or cp.site_id in batch.dropped_sites or (cp.id in checked and not (
-                    _usable(cp) and all(_usable(c) for c in cp.connectors) and all(_usable(tx) for tx in txs))):
+            if cp.id in batch.dropped or cp.site_id in batch.dropped_sites or (
+                    cp.id in checked and not charger_usable(cp, txs)):
                 unkept.append(cp)
             else:
                 kept.append(Entry(cp, txs, cp.site_id, batch.loaded_at[identity]))
+        return kept, unkept
+
+    def _store(self, batch: WriteBatch, kept: list[Entry], unkept: list[ChargePoint]) -> tuple[list[Entry], list[Site]]:
+        """Enter the kept entries (unless the cache was cleared or they were dropped meanwhile); unkept
+        grows by the ones refused. Returns the stored entries and every cached site."""
         now = time.monotonic()
         stored: list[Entry] = []
         with self._lock:
-            current = batch.generation == self._generation and self.enabled
-            if current:
+            if batch.generation == self._generation and self.enabled:
                 for site_id, site in batch.new_sites.items():
                     if site_id not in batch.dropped_sites:
                         self._sites[site_id] = (site, now)
                 for entry in kept:
-                    if entry.cp.id in batch.dropped or entry.site_id in batch.dropped_sites \
-                            or entry.site_id not in self._sites:
+                    if self._storable(batch, entry):
+                        self._entries[entry.cp.identity] = entry
+                        self._identity_by_id[entry.cp.id] = entry.cp.identity
+                        stored.append(entry)
+                    else:
                         unkept.append(entry.cp)
-                        continue
-                    self._entries[entry.cp.identity] = entry
-                    self._identity_by_id[entry.cp.id] = entry.cp.identity
-                    stored.append(entry)
             else:  # cleared while the batch ran, or the cache is off: keep nothing of this batch
                 unkept.extend(entry.cp for entry in kept)
             for cp in unkept:  # what the cache held before this batch is outdated now
                 if self._identity_by_id.get(cp.id) == cp.identity:
                     del self._identity_by_id[cp.id]
                     self._entries.pop(cp.identity, None)
-            sites = [site for site, _ in self._sites.values()]
+            return stored, [site for site, _ in self._sites.values()]
+
+    def _storable(self, batch: WriteBatch, entry: Entry) -> bool:
+        return (entry.cp.id not in batch.dropped and entry.site_id not in batch.dropped_sites
+                and entry.site_id in self._sites)
+
+    @staticmethod
+    def _trim_kept(session: Session, batch: WriteBatch, stored: list[Entry], sites: list[Site]) -> set[int]:
+        """Expire what the kept objects do not keep; returns the ids (id()) of every object kept."""
         keep_ids = {id(site) for site in sites}
         for entry in stored:
             keep_ids.add(id(entry.cp))
             keep_ids.update(id(c) for c in entry.cp.connectors)
             keep_ids.update(id(tx) for tx in entry.transactions)
-            _trim(session, entry.cp)
+            trim(session, entry.cp)
             for tx in entry.transactions:
-                _trim(session, tx)
+                trim(session, tx)
         trimmed_sites = {id(site): site for site in batch.new_sites.values()}
         trimmed_sites.update((id(entry.cp.site), entry.cp.site) for entry in stored)
         for site in trimmed_sites.values():
-            _trim(session, site)
-        # prune: nothing the batch touched outlives it unless it belongs to a kept entry
-        for state in batch.touched:
-            obj = state.obj()
-            if obj is not None and id(obj) not in keep_ids:
-                _expunge(session, obj)
-        for cp in unkept:
-            _expunge(session, cp)
-        for txs in batch.transactions.values():
-            for tx in txs:
-                if id(tx) not in keep_ids:
-                    _expunge(session, tx)
+            trim(session, site)
+        return keep_ids
 
 
-def _note_touched(session: Session, state: Any) -> None:
-    batch = session.info.get(CACHE_BATCH)
-    if batch is not None:
-        batch.touched.append(state)
-
-
-def _note_inserted(session: Session, state: Any) -> None:
-    batch = session.info.get(CACHE_BATCH)
-    if batch is not None:
-        batch.touched.append(state)
-        batch.inserted.append(state)
-
-
-def _expunge(session: Session, obj: Any) -> None:
-    if obj in session:
-        session.expunge(obj)
-
-
-def _expunge_entry(session: Session, entry: Entry) -> None:
-    _expunge(session, entry.cp)  # cascades to its connectors
-    for tx in entry.transactions:
-        _expunge(session, tx)
-
-
-def _trim(session: Session, obj: Any) -> None:
-    """Expire relationships a cached object does not keep (what they pointed to is expunged)."""
-    loaded = [key for key in RELATIONSHIPS[type(obj)] if key in obj.__dict__]
-    if loaded:
-        session.expire(obj, loaded)
-
-
-def _loaded_nulls(obj: Any) -> None:
-    """A row this batch inserted: a column the INSERT left out and the database has no default for is
-    NULL. The ORM leaves it unloaded (it would query to read it); say so, so the object can be kept."""
-    state = inspect(obj)
-    if not state.persistent or type(obj) not in COLUMNS:
-        return
-    for key in COLUMNS[type(obj)] - obj.__dict__.keys():
-        column = state.mapper.columns[key]
-        if column.server_default is None and column.server_onupdate is None and column.default is None:
-            set_committed_value(obj, key, None)
-
-
-def _usable(obj: Any) -> bool:
-    """Persistent, with every column loaded (nothing the next batch would have to query for)."""
-    state = inspect(obj)
-    return state.persistent and not state.expired and obj.__dict__.keys() >= COLUMNS[type(obj)]
+def _prune(session: Session, batch: WriteBatch, keep_ids: set[int], unkept: list[ChargePoint]) -> None:
+    """Nothing the batch touched outlives it unless it belongs to a kept entry."""
+    for state in batch.touched:
+        obj = state.obj()
+        if obj is not None and id(obj) not in keep_ids:
+            expunge(session, obj)
+    for cp in unkept:
+        expunge(session, cp)
+    for txs in batch.transactions.values():
+        for tx in txs:
+            if id(tx) not in keep_ids:
+                expunge(session, tx)

@@ -9,8 +9,8 @@ Keys (all short-lived, so nothing outlives a dead process for long):
 A call: {"id", "identity", "action", "payload" (OCPP camelCase), "deadline" (epoch seconds)}.
 A reply: {"status": "ok", "response": {...}} or {"status": <error>, "detail": "..."} where
 error is one of ERRORS. The node answers at once when it does not hold the charger, keeps one
-call in flight per charger (calls wait on a per-identity lock; the deadline covers the wait),
-and drops a call whose deadline passed before it could be sent.
+call in flight per charger (calls wait on the connection's `in_flight` lock, the one lock for that;
+the deadline covers the wait), and drops a call whose deadline passed before it could be sent.
 """
 from __future__ import annotations
 
@@ -89,31 +89,27 @@ def hand_over(redis: Any, identity: str, call_json: str) -> str | None:
 
 # --- claims ----------------------------------------------------------------------------------------
 
-def _claim_writer(node: "Node") -> BatchedLookup:
-    """The node's claim SETs gathered per few milliseconds into one pipeline (a reconnect storm makes
-    hundreds a second; one round trip each cost more CPU than the rest of the claim)."""
-    writer = getattr(node, "_claim_writer", None)
-    if writer is None:
-        async def set_claims(identities: list[str]) -> dict[str, Any]:
-            async with node.redis.pipeline(transaction=False) as pipe:
-                for identity in identities:
-                    pipe.set(claim_key(identity), node.node_id, px=int(claim_ttl_s() * 1000))
-                await pipe.execute()
-            return {}
-        writer = node._claim_writer = BatchedLookup(set_claims, name="ocpp-claims")  # type: ignore[attr-defined]
-    return writer
+def claim_writer(redis: Any, node_id: str) -> BatchedLookup:
+    """A node's claim SETs gathered per few milliseconds into one pipeline (a reconnect storm makes
+    hundreds a second; one round trip each cost more CPU than the rest of the claim). Node builds it."""
+    async def set_claims(identities: list[str]) -> dict[str, Any]:
+        async with redis.pipeline(transaction=False) as pipe:
+            for identity in identities:
+                pipe.set(claim_key(identity), node_id, px=int(claim_ttl_s() * 1000))
+            await pipe.execute()
+        return {}
+    return BatchedLookup(set_claims, name="ocpp-claims")
 
 
 async def on_charger_connected(node: "Node", identity: str) -> None:
     """This node now holds the charger (a newer connection elsewhere simply overwrites the claim).
 
     Returns once the claim is set (in a pipeline with the other connects of the same few ms)."""
-    await _claim_writer(node).get(identity)
+    await node.claims.get(identity)
 
 
 async def on_charger_disconnected(node: "Node", identity: str) -> None:
     await node.redis.eval(_RELEASE, 1, claim_key(identity), node.node_id)
-    _locks(node).pop(identity, None)
 
 
 async def refresh_claims(node: "Node") -> None:
@@ -148,17 +144,10 @@ def _close_superseded(node: "Node", identity: str) -> None:
     if cp is None:
         return
     log.info("%s: reconnected to another node; closing the stale socket on node %s", identity, node.node_id)
-    node.spawn(cp._connection.close(1000, "reconnected to another node"), name=f"{identity}-superseded")
+    node.spawn(cp.socket.close(1000, "reconnected to another node"), name=f"{identity}-superseded")
 
 
 # --- serving calls ---------------------------------------------------------------------------------
-
-def _locks(node: "Node") -> dict[str, asyncio.Lock]:
-    """One lock per charger identity: OCPP-J allows one call in flight per connection."""
-    locks = getattr(node, "_call_locks", None)
-    if locks is None:
-        locks = node._call_locks = {}  # type: ignore[attr-defined]
-    return locks
 
 
 async def serve(node: "Node") -> None:
@@ -225,18 +214,10 @@ async def execute(node: "Node", request: dict) -> dict:
         payload = build_payload(action, request.get("payload") or {})
     except (AttributeError, TypeError) as exc:
         return {"status": "bad_call", "detail": str(exc)[:200]}
-    lock = _locks(node).setdefault(identity, asyncio.Lock())
-    sent = False
+    sent: list[bool] = []  # set once the call is on its way (a timeout after that is the charger's)
     try:
         async with asyncio.timeout(remaining):
-            async with lock:
-                cp = node.connections.get(identity)
-                if cp is None:
-                    return {"status": "not_connected", "detail": f"{identity} went away"}
-                if cp.boot_status != "Accepted" and action not in BOOTLESS_ACTIONS:
-                    return {"status": "not_accepted", "detail": f"boot status {cp.boot_status}"}
-                sent = True
-                result = await cp.call(payload, suppress=False, unique_id=str(request["id"])[:36])
+            result = await _call_when_free(node, identity, action, payload, str(request["id"])[:36], sent)
     except TimeoutError:
         if not sent:
             log.warning("%s: %s dropped, the charger was busy until the deadline", identity, action)
@@ -250,4 +231,22 @@ async def execute(node: "Node", request: dict) -> dict:
         log.exception("%s: %s failed", identity, action)
         return {"status": "not_accepted" if type(exc).__name__ == "CallNotAllowed" else "call_error",
                 "detail": str(exc)[:300]}
+    if isinstance(result, dict):  # answered without sending
+        return result
     return {"status": "ok", "response": response_dict(result)}
+
+
+async def _call_when_free(node: "Node", identity: str, action: str, payload: Any, unique_id: str,
+                          sent: list[bool]) -> Any:
+    """Wait for the charger's connection to have no call in flight, then send; a reply dict when not sent."""
+    while True:  # the connection's lock; a newer connection of the charger has its own
+        cp = node.connections.get(identity)
+        if cp is None:
+            return {"status": "not_connected", "detail": f"{identity} went away"}
+        async with cp.in_flight:
+            if node.connections.get(identity) is not cp:
+                continue  # replaced while we waited: wait on the new connection
+            if cp.boot_status != "Accepted" and action not in BOOTLESS_ACTIONS:
+                return {"status": "not_accepted", "detail": f"boot status {cp.boot_status}"}
+            sent.append(True)
+            return await cp.call_in_flight(payload, suppress=False, unique_id=unique_id)

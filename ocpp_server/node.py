@@ -1,73 +1,45 @@
-"""One OCPP server node: its live charger connections, database, Redis and background tasks.
+"""One OCPP server node: its live charger connections and the parts that serve them, built in one place.
 
-Hooks for the call path (ocpp_server.calls, optional until it exists):
-  await calls.on_charger_connected(node, identity)     after a charger's socket is registered
-  await calls.on_charger_disconnected(node, identity)  after it is gone (not when a newer socket replaced it)
-  asyncio.create_task(calls.serve(node))               once at start-up
+Node.__init__ composes the parts and hands each what it needs:
+  writer        group commit (ocpp_server.writer) over the charger cache (ocpp_server.cache), whose
+                sessions announce the node's commits through its announcer (ocpp_server.changes)
+  msglog, seen  the message log and the last-seen times, written in batches
+  secrets, credentials, auth_failures   the authentication gate (ocpp_server.auth)
+  claims        which chargers this node holds, in Redis (ocpp_server.calls), set in batches
+  liveness      idle and half-open sockets (ocpp_server.liveness)
+start() runs the background loops; the call server (ocpp_server.calls.serve) takes workers' calls.
 """
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import os
 import secrets
 import socket
-from typing import TYPE_CHECKING, Any, Callable, Coroutine
-
 import time
+from typing import TYPE_CHECKING, Any, Callable, Coroutine
 
 import redis.asyncio as aioredis
 from sqlalchemy.exc import DBAPIError
 
-from portal import settings
-from portal.db import ANNOUNCER_INFO, NODE_INFO, Database, utcnow
-from portal.services import ocpp_ingest
-from ocpp_server.auth import CredentialLookup, VerifiedSecrets
+from ocpp_server import calls
+from ocpp_server.auth import CredentialLookup, VerifiedSecrets, failure_lookup
 from ocpp_server.cache import ChargerCache
 from ocpp_server.changes import NodeAnnouncer, listen as cache_listen
+from ocpp_server.liveness import Liveness
 from ocpp_server.msglog import MessageLog
+from ocpp_server.ocpp_adapter import check_versions
 from ocpp_server.seen import LastSeen
 from ocpp_server.writer import GroupWriter
+from portal import settings
+from portal.db import Database, utcnow
+from portal.services import actions, ocpp_ingest
 
 if TYPE_CHECKING:
     from ocpp_server.v16 import CentralChargePoint
 
 log = logging.getLogger(__name__)
 REDIS_POOL = 64
-
-
-def calls_hook(name: str) -> Callable[..., Any] | None:
-    """A function of ocpp_server.calls, or None while that module (or the function) does not exist."""
-    try:
-        module = importlib.import_module("ocpp_server.calls")
-    except ImportError as exc:
-        if exc.name not in ("ocpp_server.calls",):
-            log.exception("ocpp_server.calls failed to import")
-        return None
-    return getattr(module, name, None)
-
-
-def named_chargers(calls: list[tuple[Callable[..., Any], tuple]]) -> list[str]:
-    """The identities a group commit's per-charger messages name (each once, in order)."""
-    seen: dict[str, None] = {}
-    for fn, args in calls:
-        if fn in ocpp_ingest.PER_CHARGER and args and isinstance(args[0], str) and args[0]:
-            seen[args[0]] = None
-    return list(seen)
-
-
-class BatchSessions:
-    """The group commit's sessions: the charger cache's, holding the chargers a batch names."""
-
-    def __init__(self, cache: ChargerCache) -> None:
-        self.cache = cache
-
-    def begin(self, db: Database, info: dict, calls: list[tuple[Callable[..., Any], tuple]]) -> Any:
-        return self.cache.begin(db, info, named_chargers(calls))
-
-    def end(self, session: Any, committed: bool) -> None:
-        self.cache.end(session, committed)
 
 
 def default_node_id() -> str:
@@ -89,15 +61,17 @@ class Node:
         self.connections: dict[str, "CentralChargePoint"] = {}
         self.cache = ChargerCache()
         self.announcer = NodeAnnouncer(self, self.cache)
-        self.writer = GroupWriter(db, sessions=BatchSessions(self.cache),
-                                  session_info={ANNOUNCER_INFO: self.announcer, NODE_INFO: node_id})
+        self.writer = GroupWriter(db, cache=self.cache, session_factory=db.tracked_sessions(self.announcer))
         self.msglog = MessageLog(db, run=self.run_db)
         self.seen = LastSeen(self)
         self.secrets = VerifiedSecrets()
         self.credentials = CredentialLookup(self.read_db)
+        self.auth_failures = failure_lookup(self.redis)
+        self.claims = calls.claim_writer(self.redis, node_id)
+        self.liveness = Liveness.from_settings(self)
         self.response_timeout = response_timeout
         self._tasks: set[asyncio.Task] = set()
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._registering: dict[str, asyncio.Lock] = {}  # attach/detach of one identity, one at a time
         self.db_errors = 0  # database calls that failed (timeouts included), for /healthz
         self._last_db_ok = self._last_db_error = 0.0
 
@@ -113,6 +87,7 @@ class Node:
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
+        check_versions()
         self.announcer.loop = asyncio.get_running_loop()
         self.spawn(cache_listen(self, self.cache), name="ocpp-cache-listen")
         self.msglog.start()
@@ -121,9 +96,7 @@ class Node:
         stale = await self.run_db(ocpp_ingest.node_stopped, self.node_id, utcnow())
         if stale:
             log.info("node %s: %d chargers left online by a previous run marked offline", self.node_id, stale)
-        serve = calls_hook("serve")
-        if serve is not None:
-            self.spawn(serve(self), name="ocpp-calls")
+        self.spawn(calls.serve(self), name="ocpp-calls")
 
     async def stop(self) -> None:
         """After the server closed its sockets: finish follow-ups, flush the log, release resources."""
@@ -157,8 +130,15 @@ class Node:
         """Run a domain function fn(session, ...) in the node's group commit (ocpp_server.writer).
 
         Returns once the transaction holding it has committed."""
+        return await self._counted(self.writer.submit(fn, *args, **kwargs))
+
+    async def run_for(self, identity: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A per-charger message fn(session, identity, *args, batch=..., **kwargs) in the group commit."""
+        return await self._counted(self.writer.submit_for(identity, fn, *args, **kwargs))
+
+    async def _counted(self, submitted: Coroutine[Any, Any, Any]) -> Any:
         try:
-            result = await self.writer.submit(fn, *args, **kwargs)
+            result = await submitted
         except Exception as exc:
             if isinstance(exc, (DBAPIError, TimeoutError)):
                 self.db_errors += 1
@@ -182,55 +162,49 @@ class Node:
 
     async def enqueue_after_commit(self, value: Any) -> None:
         """Hand jobs the actions service asked for to portal.services.actions.enqueue_after_commit."""
-        enqueue = ocpp_ingest.actions_hook("enqueue_after_commit")
-        if enqueue is None:
-            return
         try:
-            await asyncio.to_thread(enqueue, self.redis_url, value)
+            await asyncio.to_thread(actions.enqueue_after_commit, self.redis_url, value)
         except Exception:
             log.exception("enqueue after commit failed")
 
     # --- connections -------------------------------------------------------------------------
 
-    def _lock(self, identity: str) -> asyncio.Lock:
-        return self._locks.setdefault(identity, asyncio.Lock())
+    def _registration(self, identity: str) -> asyncio.Lock:
+        return self._registering.setdefault(identity, asyncio.Lock())
 
     async def attach(self, identity: str, make_cp: Callable[[ocpp_ingest.ConnectInfo], "CentralChargePoint"]):
         """Register a new socket for identity; an older one is replaced and closed."""
-        async with self._lock(identity):
+        async with self._registration(identity):
             self.cache.forget(identity)  # a connect reads the database: another node may have held it
-            info = await self.run_db(ocpp_ingest.connected, identity, self.node_id, utcnow())
+            info = await self.run_for(identity, ocpp_ingest.connected, self.node_id, utcnow())
             cp = make_cp(info)
             old = self.connections.get(identity)
             self.connections[identity] = cp
             if old is not None:
                 old.replaced = True
                 log.info("%s: new connection replaces the old one", identity)
-                self.spawn(old._connection.close(1000, "replaced by a new connection"), name=f"{identity}-close")
-            await self._hook("on_charger_connected", identity)
+                self.spawn(old.socket.close(1000, "replaced by a new connection"), name=f"{identity}-close")
+            await self._hook(calls.on_charger_connected, identity)
         log.info("%s: connected to node %s", identity, self.node_id)
         return cp
 
     async def detach(self, cp: "CentralChargePoint") -> None:
         """The socket ended: forget it and mark the charger offline, unless a newer socket took over."""
-        async with self._lock(cp.identity):
+        async with self._registration(cp.identity):
             if self.connections.get(cp.identity) is not cp:
                 return
             del self.connections[cp.identity]
             self.cache.forget(cp.identity)  # whether another node took it over is read from the database
             try:
-                await self.run_db(ocpp_ingest.disconnected, cp.identity, self.node_id, utcnow(),
-                                  self.seen.take(cp.identity))
+                await self.run_for(cp.identity, ocpp_ingest.disconnected, self.node_id, utcnow(),
+                                   self.seen.take(cp.identity))
             finally:
                 self.cache.forget(cp.identity)
-                await self._hook("on_charger_disconnected", cp.identity)
+                await self._hook(calls.on_charger_disconnected, cp.identity)
         log.info("%s: disconnected", cp.identity)
 
-    async def _hook(self, name: str, identity: str) -> None:
-        hook = calls_hook(name)
-        if hook is None:
-            return
+    async def _hook(self, hook: Callable[["Node", str], Coroutine[Any, Any, None]], identity: str) -> None:
         try:
             await hook(self, identity)
         except Exception:
-            log.exception("%s hook failed for %s", name, identity)
+            log.exception("%s failed for %s", hook.__name__, identity)

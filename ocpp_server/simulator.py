@@ -7,27 +7,27 @@ It boots, sends heartbeats at the interval the server gives, reports every conne
 remote start/stop, availability, reset, unlock, trigger and configuration calls, and meters
 energy while charging. With --stdin it reads commands: plug N, unplug N, swipe N TAG, fault N, clear N,
 stop N, quit. In tests use `SimulatedCharger` directly (`await sim.start()` ... `await sim.close()`).
+
+  simulator      the charger: connection, boot, heartbeats, outlets, transactions, metering
+  sim_options    what it is made of (Options, Outlet)
+  sim_protocol   what it answers to the central system's calls (the ocpp ChargePoint subclass)
+  sim_cli        the command line
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import logging
-import random
-import signal
 import ssl
-import sys
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from ocpp.messages import MessageType, unpack
-from ocpp.routing import after, on
-from ocpp.v16 import ChargePoint, call, call_result
-from ocpp.v16.enums import Action
+from ocpp.v16 import call
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from ocpp_server.sim_options import Options, Outlet  # noqa: F401  (Options: importable from here)
+from ocpp_server.sim_protocol import SimChargePoint
 
 log = logging.getLogger("ocpp_server.simulator")
 VOLTAGE = 230.0
@@ -36,127 +36,6 @@ PHASES = 3
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-@dataclass
-class Outlet:
-    connector_id: int
-    status: str = "Available"
-    error_code: str = "NoError"
-    plugged: bool = False
-    operative: bool = True
-    transaction_id: int | None = None
-    id_tag: str | None = None
-    meter_wh: float = field(default_factory=lambda: float(random.randint(1_000_000, 5_000_000)))
-
-
-@dataclass
-class Options:
-    connectors: int = 1
-    heartbeat: float | None = None  # None: the interval the server sends
-    meter_interval: float = 5.0
-    power_w: float = 11_000.0
-    auto_plug: bool = False
-    reject_remote_start: bool = False
-    no_answer: bool = False
-    no_start_after_accept: bool = False
-    reconnect: bool = True
-    vendor: str = "SimuCharge"
-    model: str = "Sim-22"
-    serial: str = ""
-
-
-class _SimChargePoint(ChargePoint):
-    """Charger-side protocol object; answers the central system's calls for its SimulatedCharger."""
-
-    def __init__(self, sim: "SimulatedCharger", connection: ClientConnection) -> None:
-        super().__init__(sim.identity, connection, response_timeout=sim.response_timeout)
-        self.sim = sim
-
-    async def route_message(self, raw_msg: str) -> None:
-        if self.sim.options.no_answer:
-            try:
-                if unpack(raw_msg).message_type_id == MessageType.Call:
-                    self.sim.ignored_calls.append(raw_msg)
-                    return
-            except Exception:
-                return
-        await super().route_message(raw_msg)
-
-    @on(Action.remote_start_transaction)
-    def on_remote_start(self, id_tag: str, connector_id: int | None = None, **_: Any):
-        outlet = self.sim.pick_outlet(connector_id)
-        ok = outlet is not None and not self.sim.options.reject_remote_start
-        self.sim.calls_received.append(("RemoteStartTransaction", id_tag, connector_id))
-        self._pending_start = (outlet, id_tag) if ok else None
-        return call_result.RemoteStartTransaction(status="Accepted" if ok else "Rejected")
-
-    @after(Action.remote_start_transaction)
-    async def after_remote_start(self, **_: Any) -> None:
-        pending, self._pending_start = getattr(self, "_pending_start", None), None
-        if pending and not self.sim.options.no_start_after_accept:
-            self.sim.spawn(self.sim.start_transaction(pending[0].connector_id, pending[1]))
-
-    @on(Action.remote_stop_transaction)
-    def on_remote_stop(self, transaction_id: int, **_: Any):
-        outlet = self.sim.outlet_for_transaction(transaction_id)
-        self.sim.calls_received.append(("RemoteStopTransaction", transaction_id))
-        if outlet is None:
-            return call_result.RemoteStopTransaction(status="Rejected")
-        self.sim.spawn(self.sim.stop_transaction(outlet.connector_id, "Remote"))
-        return call_result.RemoteStopTransaction(status="Accepted")
-
-    @on(Action.change_availability)
-    def on_change_availability(self, connector_id: int, type: str, **_: Any):
-        self.sim.calls_received.append(("ChangeAvailability", connector_id, type))
-        status = self.sim.change_availability(connector_id, type == "Operative")
-        return call_result.ChangeAvailability(status=status)
-
-    @on(Action.reset)
-    def on_reset(self, type: str, **_: Any):
-        self.sim.calls_received.append(("Reset", type))
-        self.sim.spawn(self.sim.reboot(f"{type}Reset"))
-        return call_result.Reset(status="Accepted")
-
-    @on(Action.unlock_connector)
-    def on_unlock(self, connector_id: int, **_: Any):
-        self.sim.calls_received.append(("UnlockConnector", connector_id))
-        outlet = self.sim.outlets.get(connector_id)
-        if outlet is None or connector_id == 0:
-            return call_result.UnlockConnector(status="NotSupported")
-        if outlet.transaction_id is not None:
-            self.sim.spawn(self.sim.stop_transaction(connector_id, "UnlockCommand", unplug=True))
-        else:
-            self.sim.spawn(self.sim.unplug(connector_id))
-        return call_result.UnlockConnector(status="Unlocked")
-
-    @on(Action.trigger_message)
-    def on_trigger(self, requested_message: str, connector_id: int | None = None, **_: Any):
-        self.sim.calls_received.append(("TriggerMessage", requested_message, connector_id))
-        if requested_message not in ("BootNotification", "Heartbeat", "StatusNotification", "MeterValues"):
-            return call_result.TriggerMessage(status="NotImplemented")
-        self.sim.spawn(self.sim.triggered(requested_message, connector_id))
-        return call_result.TriggerMessage(status="Accepted")
-
-    @on(Action.get_configuration)
-    def on_get_configuration(self, key: list | None = None, **_: Any):
-        self.sim.calls_received.append(("GetConfiguration", key))
-        known, unknown = self.sim.configuration(key)
-        return call_result.GetConfiguration(configuration_key=known, unknown_key=unknown or None)
-
-    @on(Action.change_configuration)
-    def on_change_configuration(self, key: str, value: str, **_: Any):
-        self.sim.calls_received.append(("ChangeConfiguration", key, value))
-        return call_result.ChangeConfiguration(status=self.sim.change_configuration(key, value))
-
-    @on(Action.clear_cache)
-    def on_clear_cache(self, **_: Any):
-        self.sim.calls_received.append(("ClearCache",))
-        return call_result.ClearCache(status="Accepted")
-
-    @on(Action.data_transfer)
-    def on_data_transfer(self, vendor_id: str, **_: Any):
-        return call_result.DataTransfer(status="UnknownVendorId")
 
 
 class SimulatedCharger:
@@ -184,7 +63,7 @@ class SimulatedCharger:
         self.ignored_calls: list[str] = []
         self.connected = asyncio.Event()
         self.booted = asyncio.Event()
-        self.cp: _SimChargePoint | None = None
+        self.cp: SimChargePoint | None = None
         self._ws: ClientConnection | None = None
         self._tasks: set[asyncio.Task] = set()
         self._runner: asyncio.Task | None = None
@@ -204,7 +83,7 @@ class SimulatedCharger:
         self._ws = await connect(f"{self.url}/{self.identity}", subprotocols=["ocpp1.6"],
                                  additional_headers=self._headers(), open_timeout=10, ping_interval=None,
                                  **({"ssl": self.ssl_context} if self.ssl_context else {}))
-        self.cp = _SimChargePoint(self, self._ws)
+        self.cp = SimChargePoint(self, self._ws)
         self.connected.set()
         reader = self.spawn(self._read(self.cp))
         await self._boot()
@@ -216,7 +95,7 @@ class SimulatedCharger:
                     await self.plug(outlet.connector_id)
         self._reader = reader
 
-    async def _read(self, cp: _SimChargePoint) -> None:
+    async def _read(self, cp: SimChargePoint) -> None:
         try:
             await cp.start()
         except ConnectionClosed:
@@ -290,7 +169,7 @@ class SimulatedCharger:
                 return
             await asyncio.sleep(min(max(result.interval, 1), 60))
 
-    async def _heartbeats(self, cp: _SimChargePoint) -> None:
+    async def _heartbeats(self, cp: SimChargePoint) -> None:
         while self.cp is cp and self.connected.is_set():
             await asyncio.sleep(self.heartbeat_interval)
             if self.cp is cp and self.connected.is_set():
@@ -494,94 +373,7 @@ class SimulatedCharger:
         return "Accepted"
 
 
-# --- command line ------------------------------------------------------------------------------
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m ocpp_server.simulator", description=__doc__.split("\n")[0])
-    p.add_argument("--url", default="ws://127.0.0.1:9000/ocpp", help="endpoint without the identity")
-    p.add_argument("--id", dest="ids", action="append", required=True, help="charger identity (repeatable)")
-    p.add_argument("--password", default=None, help="Basic-auth secret (same for every --id)")
-    p.add_argument("--connectors", type=int, default=1)
-    p.add_argument("--heartbeat", type=float, default=None, help="seconds; default: what the server says")
-    p.add_argument("--meter-interval", type=float, default=5.0)
-    p.add_argument("--power", type=float, default=11.0, help="charging power in kW")
-    p.add_argument("--auto-plug", action="store_true", help="plug a car into every connector at start")
-    p.add_argument("--reject-remote-start", action="store_true")
-    p.add_argument("--no-answer", action="store_true", help="never answer the central system's calls")
-    p.add_argument("--no-start-after-accept", action="store_true")
-    p.add_argument("--ca", default=None, help="CA certificate file to trust for wss:// (security profile 2)")
-    p.add_argument("--stdin", action="store_true", help="read commands (plug 1, unplug 1, swipe 1 TAG ...)")
-    p.add_argument("-v", "--verbose", action="store_true")
-    return p.parse_args(argv)
-
-
-async def stdin_commands(chargers: list[SimulatedCharger]) -> None:
-    """plug N | unplug N | swipe N TAG | fault N | clear N | stop N [ID] -- applied to the first (or named) charger."""
-    loop = asyncio.get_running_loop()
-    by_id = {c.identity: c for c in chargers}
-    while True:
-        line = await loop.run_in_executor(None, sys.stdin.readline)
-        if not line:
-            return
-        words = line.split()
-        if not words:
-            continue
-        if words[0] == "quit":
-            return
-        target = by_id.get(words[-1], chargers[0])
-        try:
-            n = int(words[1])
-            handlers = {"plug": target.plug, "unplug": target.unplug, "fault": target.fault,
-                        "clear": target.clear_fault, "stop": target.stop_transaction}
-            if words[0] == "swipe":
-                await target.swipe(n, words[2])
-            else:
-                await handlers[words[0]](n)
-        except (IndexError, KeyError, ValueError):
-            print("commands: plug N | unplug N | swipe N TAG | fault N | clear N | stop N | quit", flush=True)
-
-
-async def main_async(args: argparse.Namespace) -> None:
-    options = dict(connectors=args.connectors, heartbeat=args.heartbeat, meter_interval=args.meter_interval,
-                   power_w=args.power * 1000, auto_plug=args.auto_plug, reject_remote_start=args.reject_remote_start,
-                   no_answer=args.no_answer, no_start_after_accept=args.no_start_after_accept)
-    tls = ssl.create_default_context(cafile=args.ca) if args.ca else None
-    chargers = [SimulatedCharger(args.url, i, args.password, Options(**options), ssl_context=tls) for i in args.ids]
-    for charger in chargers:
-        while True:
-            try:
-                await charger.start()
-                log.info("%s connected and booted (%s)", charger.identity, charger.boot_status)
-                break
-            except InvalidStatus as exc:
-                log.error("%s refused by the server: HTTP %s", charger.identity, exc.response.status_code)
-                raise SystemExit(2)
-            except OSError as exc:
-                log.warning("%s: server not reachable (%s); retrying", charger.identity, exc)
-                await asyncio.sleep(2)
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    try:
-        if args.stdin:
-            await asyncio.wait([asyncio.ensure_future(stdin_commands(chargers)), asyncio.ensure_future(stop.wait())],
-                               return_when=asyncio.FIRST_COMPLETED)
-        else:
-            await stop.wait()
-    finally:
-        await asyncio.gather(*(c.close() for c in chargers), return_exceptions=True)
-
-
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("ocpp").setLevel(logging.INFO if args.verbose else logging.WARNING)
-    try:
-        asyncio.run(main_async(args))
-    except KeyboardInterrupt:
-        pass
-
-
 if __name__ == "__main__":
+    from ocpp_server.sim_cli import main
+
     main()

@@ -11,10 +11,13 @@ messages. A batch that fails anywhere (an exception in one fn, or the COMMIT its
 its items are retried one by one, each in its own transaction, so one bad message cannot fail its
 neighbours; each then gets its own result or exception.
 
-With `sessions` (the node's charger cache, ocpp_server.cache) a batch runs in the session
-`sessions.begin(db, session_info, [(fn, args), ...])` gives (one long-lived session holding the cached
-chargers) and `sessions.end(session, committed)` follows its COMMIT or failure (keep what was committed, or
-roll back and drop the cache). The retries one by one always use fresh sessions.
+Each transaction has its WriteBatch (ocpp_server.batch), handed to the per-charger messages
+(`submit_for(identity, fn, ...)` runs fn(session, identity, ..., batch=batch)); the batch's meter rows are
+inserted just before its COMMIT. With `cache` (the node's charger cache, ocpp_server.cache) a batch runs in
+the session `cache.begin(factory, batch, identities)` gives (one long-lived session holding the cached
+chargers, which it puts in the batch) and `cache.end(session, batch, committed)` follows its COMMIT or
+failure (keep what was committed, or roll back and drop the cache). The retries one by one always use
+fresh sessions and a fresh batch.
 """
 from __future__ import annotations
 
@@ -23,11 +26,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from ocpp_server.batch import WriteBatch
+from ocpp_server.cache import ChargerCache
+from ocpp_server.tasks import cancel_and_wait
 from portal import settings
 from portal.db import Database
-from ocpp_server.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +46,31 @@ class _Item:
     fn: Callable[..., Any]
     args: tuple
     kwargs: dict
-    future: asyncio.Future
+    future: asyncio.Future | None
+    charger: str | None = None  # a per-charger message: fn(session, charger, *args, batch=..., **kwargs)
+
+    def run(self, session: Session, batch: WriteBatch) -> Any:
+        if self.charger is None:
+            return self.fn(session, *self.args, **self.kwargs)
+        return self.fn(session, self.charger, *self.args, batch=batch, **self.kwargs)
+
+
+def _settle(item: _Item, ok: bool, value: Any) -> None:
+    """Hand a message's result (or exception) to its handler, unless it gave up (its socket closed)."""
+    if item.future is None or item.future.done():
+        return
+    if ok:
+        item.future.set_result(value)
+    else:
+        item.future.set_exception(value)
 
 
 class GroupWriter:
     def __init__(self, db: Database, window_s: float = WINDOW_S, max_batch: int = MAX_BATCH,
-                 prepare: Callable[[Session, list[tuple[Callable[..., Any], tuple]]], None] | None = None,
-                 sessions: Any = None, session_info: dict | None = None) -> None:
+                 cache: ChargerCache | None = None, session_factory: sessionmaker | None = None) -> None:
         self.db = db
-        self.prepare = prepare  # prepare(session, [(fn, args), ...]) before a batch runs (e.g. bulk lookups)
-        self.sessions = sessions  # begin(db, info, calls) -> session; end(session, committed)
-        self.session_info = session_info  # added to every session's info (the node's announcer)
+        self.cache = cache
+        self.session_factory = session_factory or db.session_factory  # the node's announces its commits
         self.window_s = window_s
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
@@ -74,11 +93,20 @@ class GroupWriter:
         self._task = None
 
     async def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """fn(session, *args, **kwargs) in the next batch; its result once that batch committed."""
+        return await self._submit(_Item(fn, args, kwargs, None))
+
+    async def submit_for(self, charger: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A message about one charger: fn(session, charger, *args, batch=<the WriteBatch>, **kwargs); the
+        batch holds that charger (from the cache, or loaded with the batch's other chargers)."""
+        return await self._submit(_Item(fn, args, kwargs, None, charger))
+
+    async def _submit(self, item: _Item) -> Any:
         if self._task is None or self._task.done():  # not started, stopped or failed: one-message transaction
-            return await asyncio.to_thread(self._single, _Item(fn, args, kwargs, None))  # type: ignore[arg-type]
-        future = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Item(fn, args, kwargs, future))
-        return await future
+            return await asyncio.to_thread(self._single, item)
+        item.future = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(item)
+        return await item.future
 
     async def _run(self) -> None:
         while True:
@@ -91,29 +119,20 @@ class GroupWriter:
                 outcomes = await asyncio.to_thread(self._commit, batch)
             except BaseException as exc:  # cancelled while committing, or the thread failed
                 for item in batch:
-                    if not item.future.done():
+                    if item.future is not None and not item.future.done():
                         item.future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("writer stopped"))
                 raise
-            for item, (ok, value) in zip(batch, outcomes):
-                if item.future.done():  # the handler gave up (its socket closed)
-                    continue
-                if ok:
-                    item.future.set_result(value)
-                else:
-                    item.future.set_exception(value)
+            for item, outcome in zip(batch, outcomes):
+                _settle(item, *outcome)
 
     def _commit(self, batch: list[_Item]) -> list[tuple[bool, Any]]:
         self.batches += 1
         self.items += len(batch)
         try:
-            if self.sessions is not None:
+            if self.cache is not None:
                 results = self._in_kept_session(batch)
             else:
-                with self.db.session(self.session_info) as session:
-                    if self.prepare is not None and len(batch) > 1:
-                        self.prepare(session, [(item.fn, item.args) for item in batch])
-                    results = [item.fn(session, *item.args, **item.kwargs) for item in batch]
-                    session.commit()
+                results = self._in_fresh_session(batch)
             return [(True, r) for r in results]
         except Exception:
             if len(batch) == 1:
@@ -122,16 +141,27 @@ class GroupWriter:
             log.warning("group commit of %d messages failed; retrying them one by one", len(batch), exc_info=True)
             return [self._outcome(item) for item in batch]
 
-    def _in_kept_session(self, batch: list[_Item]) -> list[Any]:
-        session = self.sessions.begin(self.db, self.session_info or {}, [(item.fn, item.args) for item in batch])
+    def _in_kept_session(self, items: list[_Item]) -> list[Any]:
+        batch = WriteBatch()
+        chargers = list(dict.fromkeys(item.charger for item in items if item.charger))
+        session = self.cache.begin(self.session_factory, batch, chargers)
         committed = False
         try:
-            results = [item.fn(session, *item.args, **item.kwargs) for item in batch]
+            results = [item.run(session, batch) for item in items]
+            batch.write_meter_rows(session)
             session.commit()
             committed = True
             return results
         finally:
-            self.sessions.end(session, committed)
+            self.cache.end(session, batch, committed)
+
+    def _in_fresh_session(self, items: list[_Item]) -> list[Any]:
+        batch = WriteBatch()
+        with self.db.session(self.session_factory) as session:
+            results = [item.run(session, batch) for item in items]
+            batch.write_meter_rows(session)
+            session.commit()
+            return results
 
     def _outcome(self, item: _Item) -> tuple[bool, Any]:
         try:
@@ -140,7 +170,4 @@ class GroupWriter:
             return False, exc
 
     def _single(self, item: _Item) -> Any:
-        with self.db.session(self.session_info) as session:
-            result = item.fn(session, *item.args, **item.kwargs)
-            session.commit()
-            return result
+        return self._in_fresh_session([item])[0]

@@ -2,14 +2,18 @@
 
 Change announcements (for the OCPP nodes' caches, ocpp_server.cache): every commit, in any process, that
 writes a charge point, a connector, a site or a transaction publishes after COMMIT, on the Redis channel
-CHANGES_CHANNEL, the ids of the charge points (and sites) it changed. ORM writes are found by a Session
-`after_flush` hook; a Core UPDATE/DELETE on one of those tables cannot be read that way, so it announces
+CHANGES_CHANNEL, the ids of the charge points (and sites) it changed. Nothing is installed at import: a
+process turns the announcements on for its own sessions when it builds its Database (the web app factory,
+each worker job's database, the CLI through the app; `Database(engine, redis_url)` or `track_changes()`),
+and an OCPP node builds its writer's sessions with its own announcer (`Database.tracked_sessions`). ORM
+writes are found by an `after_flush` hook on that session factory; a Core UPDATE/DELETE on one of those tables cannot be read that way, so it announces
 "everything changed" unless its caller says what it changed (`announce()` with the statement marked
 `execution_options(**ANNOUNCED)`). Publishing never fails a commit: with Redis away the message is
 logged as lost and the nodes' bounded cache age (and their clearing on resubscription) covers it.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -108,8 +112,18 @@ class Database:
     def __init__(self, engine: Engine, redis_url: str | None = None) -> None:
         self.engine = engine
         self.announcer = ChangeAnnouncer(redis_url) if redis_url else None
-        self.session_factory = sessionmaker(bind=engine, expire_on_commit=False,
-                                            info={ANNOUNCER_INFO: self.announcer})
+        self.session_factory = sessionmaker(bind=engine, expire_on_commit=False)
+        if self.announcer is not None:
+            track_changes(self.session_factory, self.announcer)
+
+    def tracked_sessions(self, announcer: "ChangeAnnouncer | None", *, node: bool = True) -> sessionmaker:
+        """A second session factory on the same engine whose commits announce through `announcer`.
+
+        node=True: a write that changed only the node's bookkeeping columns (BOOKKEEPING) is noted as
+        quiet (the announcer learns it, other nodes are not told)."""
+        factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        track_changes(factory, announcer, node=node)
+        return factory
 
     @classmethod
     def from_url(cls, url: str, statement_timeout_s: float | None = None, redis_url: str | None = None) -> "Database":
@@ -121,9 +135,9 @@ class Database:
         return cls(make_engine(url, statement_timeout_s), redis_url)
 
     @contextmanager
-    def session(self, info: dict | None = None) -> Iterator[Session]:
-        """A session closed on exit (rolled back on an exception); info is added to its Session.info."""
-        session = self.session_factory(info=info) if info else self.session_factory()
+    def session(self, factory: sessionmaker | None = None) -> Iterator[Session]:
+        """A session (of this database's factory, or of `factory`) closed on exit, rolled back on an exception."""
+        session = (factory or self.session_factory)()
         try:
             yield session
         except BaseException:
@@ -139,9 +153,7 @@ class Database:
 # --- change announcements for the OCPP nodes' caches -------------------------------------------
 
 CHANGES_CHANNEL = "portal:charger-changes"
-ANNOUNCER_INFO = "change_announcer"  # session.info: who publishes after COMMIT (None: nobody)
-CHANGES_INFO = "charger_changes"  # session.info: what the open transaction changed so far
-NODE_INFO = "ocpp_node"  # session.info: set on an OCPP node's own sessions (see BOOKKEEPING)
+CHANGES_INFO = "charger_changes"  # session.info (this module's own): what the open transaction changed so far
 ANNOUNCED = {"charger_changes_announced": True}  # execution option: this Core statement needs no fallback
 # Tables whose rows an OCPP node caches, and how a row names the charge point it belongs to.
 WATCHED = {"charge_points": "id", "connectors": "charge_point_id", "transactions": "charge_point_id"}
@@ -189,10 +201,18 @@ def _changed_keys(obj: Any) -> set[str]:
     return {key for key in state.committed_state if state.attrs[key].history.has_changes()}
 
 
-@event.listens_for(Session, "after_flush")
-def _collect_changes(session: Session, _flush_context: Any) -> None:
+def track_changes(factory: sessionmaker, announcer: Any, *, node: bool = False) -> None:
+    """Install the change announcements on one session factory (called at a process's start-up).
+
+    announcer.announce(Changes) runs after each COMMIT that changed something; node: see tracked_sessions."""
+    event.listen(factory, "after_flush", functools.partial(_collect_changes, node=node))
+    event.listen(factory, "do_orm_execute", _collect_core_changes)
+    event.listen(factory, "after_commit", functools.partial(_publish_changes, announcer=announcer))
+    event.listen(factory, "after_soft_rollback", _forget_changes)
+
+
+def _collect_changes(session: Session, _flush_context: Any, *, node: bool) -> None:
     """Note which charge points and sites this flush wrote (the lists still show the pre-flush state)."""
-    node = session.info.get(NODE_INFO)
     found: Changes | None = None
     for dirty, group in ((False, session.new), (True, session.dirty), (False, session.deleted)):
         for obj in group:
@@ -211,18 +231,20 @@ def _collect_changes(session: Session, _flush_context: Any) -> None:
                 keys = _changed_keys(obj)
                 if not keys:
                     continue
-                quiet = bool(node) and keys <= BOOKKEEPING.get(table, frozenset())
+                quiet = node and keys <= BOOKKEEPING.get(table, frozenset())
             found = found or changes(session)
-            cp_id = getattr(obj, column)
-            if cp_id is None:
-                found.everything = True
-            elif quiet:
-                found.quiet.add(cp_id)
-            else:
-                found.charge_points.add(cp_id)
+            _note(found, getattr(obj, column), quiet)
 
 
-@event.listens_for(Session, "do_orm_execute")
+def _note(found: Changes, cp_id: int | None, quiet: bool) -> None:
+    if cp_id is None:
+        found.everything = True
+    elif quiet:
+        found.quiet.add(cp_id)
+    else:
+        found.charge_points.add(cp_id)
+
+
 def _collect_core_changes(state: ORMExecuteState) -> None:
     """A Core UPDATE/DELETE of a watched table: its rows are unknown here, so everything counts as changed
     unless the caller announced what it changed (execution option ANNOUNCED)."""
@@ -236,15 +258,12 @@ def _collect_core_changes(state: ORMExecuteState) -> None:
     changes(state.session).everything = True
 
 
-@event.listens_for(Session, "after_commit")
-def _publish_changes(session: Session) -> None:
+def _publish_changes(session: Session, *, announcer: Any) -> None:
     found = session.info.pop(CHANGES_INFO, None)
-    announcer = session.info.get(ANNOUNCER_INFO)
     if found and announcer is not None:
         announcer.announce(found)
 
 
-@event.listens_for(Session, "after_soft_rollback")
 def _forget_changes(session: Session, previous_transaction: Any) -> None:
     """A rolled-back transaction changed nothing (a rolled-back SAVEPOINT keeps what its parent wrote:
     announcing a little more than changed is harmless, less is not)."""

@@ -17,8 +17,9 @@ import pytest
 from redis import Redis
 from sqlalchemy import event, update
 
+from ocpp_server.batch import WriteBatch
 from ocpp_server.cache import ChargerCache
-from portal.db import ANNOUNCED, ANNOUNCER_INFO, CHANGES_CHANNEL, NODE_INFO, Database, utcnow
+from portal.db import ANNOUNCED, CHANGES_CHANNEL, ChangeAnnouncer, Database, utcnow
 from portal.models import ActionRequest, ChargePoint, Connector, MeterValue, Site, Transaction
 from portal.services import ocpp_ingest
 from portal.services.ocpp_ingest.common import charge_point, format_time
@@ -47,18 +48,21 @@ def statements(db: Database):
         event.remove(db.engine, "before_cursor_execute", note)
 
 
-def batch(db: Database, cache: ChargerCache, identities: list[str], work: Callable[[Any], Any],
-          info: dict | None = None) -> Any:
-    """One group commit as the node's writer runs it: begin (the cache's session), run, commit, keep."""
-    s = cache.begin(db, info or {}, identities)
+def batch(db: Database, cache: ChargerCache, identities: list[str], work: Callable[[Any, WriteBatch], Any],
+          factory: Any = None) -> Any:
+    """One group commit as the node's writer runs it: begin (the cache's session, the batch it fills), run
+    work(session, batch), insert the batch's meter rows, commit, keep."""
+    b = WriteBatch()
+    s = cache.begin(factory or db.session_factory, b, identities)
     committed = False
     try:
-        result = work(s)
+        result = work(s, b)
+        b.write_meter_rows(s)
         s.commit()
         committed = True
         return result
     finally:
-        cache.end(s, committed)
+        cache.end(s, b, committed)
 
 
 def meter(wh: int, at=None) -> list[dict]:
@@ -89,8 +93,8 @@ class LocalAnnouncer:
 def warm(db: Database, charger: dict) -> ChargerCache:
     cache = ChargerCache(max_age=60)
     cache.enabled = True
-    info = {NODE_INFO: "test-node", ANNOUNCER_INFO: LocalAnnouncer(cache)}
-    batch(db, cache, [charger["identity"]], lambda s: charge_point(s, charger["identity"]), info)
+    factory = db.tracked_sessions(LocalAnnouncer(cache))  # as a node's writer: its own announcer, node mode
+    batch(db, cache, [charger["identity"]], lambda s, b: charge_point(s, charger["identity"], b), factory)
     assert charger["identity"] in cache and cache.misses == 1
     return cache
 
@@ -102,15 +106,15 @@ def test_a_batch_of_cached_chargers_runs_no_lookup(db, charger):
     identity, cp_id, tx_id = charger["identity"], charger["cp"].id, charger["tx"].id
     now = utcnow()
 
-    def messages(s):
-        ocpp_ingest.boot(s, identity, vendor="V", model="M", serial=None, firmware="1.2", now=now)
+    def messages(s, b):
+        ocpp_ingest.boot(s, identity, vendor="V", model="M", serial=None, firmware="1.2", now=now, batch=b)
         ocpp_ingest.status_notification(s, identity, connector_id=1, status="Charging", error_code="NoError",
-                                        info=None, vendor_error_code=None, timestamp=now, now=now)
+                                        info=None, vendor_error_code=None, timestamp=now, now=now, batch=b)
         ocpp_ingest.meter_values(s, identity, connector_id=1, transaction_id=None, meter_value=meter(1500, now),
-                                 now=now, charge_point_id=cp_id, open_transaction_id=tx_id)
+                                 now=now, charge_point_id=cp_id, open_transaction_id=tx_id, batch=b)
         later = meter(1600, now + timedelta(seconds=1))
         ocpp_ingest.meter_values(s, identity, connector_id=1, transaction_id=tx_id, meter_value=later,
-                                 now=utcnow(), charge_point_id=cp_id, open_transaction_id=tx_id)
+                                 now=utcnow(), charge_point_id=cp_id, open_transaction_id=tx_id, batch=b)
 
     with statements(db) as sql:
         batch(db, cache, [identity], messages)
@@ -122,7 +126,7 @@ def test_a_batch_of_cached_chargers_runs_no_lookup(db, charger):
         assert cp.connector(1).status == "Charging" and tx.meter_last_wh == 1600
     # and the next batch reads what this one wrote, still without a query
     with statements(db) as sql:
-        seen = batch(db, cache, [identity], lambda s: (charge_point(s, identity).connector(1).status,
+        seen = batch(db, cache, [identity], lambda s, b: (charge_point(s, identity, b).connector(1).status,
                                                        s.get(Transaction, tx_id).meter_last_wh))
     assert seen == ("Charging", 1600) and sql == []
 
@@ -137,16 +141,16 @@ def test_a_start_and_a_stop_keep_the_open_transactions_exact(db, session, charge
     charger = {"identity": cp.identity, "cp": cp, "tx": tx}
     cache = warm(db, charger)
     identity, cp_id = charger["identity"], charger["cp"].id
-    started = batch(db, cache, [identity], lambda s: ocpp_ingest.start_transaction(
-        s, identity, connector_id=2, id_tag=tag, meter_start=50, timestamp=utcnow(), now=utcnow()))
+    started = batch(db, cache, [identity], lambda s, b: ocpp_ingest.start_transaction(
+        s, identity, connector_id=2, id_tag=tag, meter_start=50, timestamp=utcnow(), now=utcnow(), batch=b))
     assert started.status == "Accepted"
     assert [tx.id for tx in cache._entries[identity].transactions] == [charger["tx"].id, started.transaction_id]
     with statements(db) as sql:
-        opened = batch(db, cache, [identity], lambda s: ocpp_ingest.open_transaction(s, cp_id, 2))
+        opened = batch(db, cache, [identity], lambda s, b: ocpp_ingest.open_transaction(b, cp_id, 2))
     assert opened == (True, started.transaction_id) and "SELECT" not in sql
-    batch(db, cache, [identity], lambda s: ocpp_ingest.stop_transaction(
+    batch(db, cache, [identity], lambda s, b: ocpp_ingest.stop_transaction(
         s, identity, transaction_id=started.transaction_id, meter_stop=900, timestamp=utcnow(), reason=None,
-        id_tag=None, transaction_data=None, payload={}, now=utcnow()))
+        id_tag=None, transaction_data=None, payload={}, now=utcnow(), batch=b))
     assert [tx.id for tx in cache._entries[identity].transactions] == [charger["tx"].id]
 
 
@@ -154,8 +158,8 @@ def test_a_failed_batch_leaves_nothing_cached(db, charger):
     cache = warm(db, charger)
     identity = charger["identity"]
 
-    def fails(s):
-        cp = charge_point(s, identity)
+    def fails(s, b):
+        cp = charge_point(s, identity, b)
         cp.vendor, cp.enabled = "never stored", False
         cp.connector(1).status = "Faulted"
         s.flush()
@@ -164,7 +168,7 @@ def test_a_failed_batch_leaves_nothing_cached(db, charger):
     with pytest.raises(RuntimeError):
         batch(db, cache, [identity], fails)
     assert len(cache) == 0 and cache.clears == 1
-    cp = batch(db, cache, [identity], lambda s: charge_point(s, identity))
+    cp = batch(db, cache, [identity], lambda s, b: charge_point(s, identity, b))
     assert (cp.vendor, cp.enabled, cp.connector(1).status) == ("", True, "Available")
     assert cache.misses == 2
 
@@ -173,8 +177,8 @@ def test_a_change_announced_while_a_batch_runs_is_not_stored_back(db, charger):
     cache = warm(db, charger)
     identity, cp_id = charger["identity"], charger["cp"].id
 
-    def meanwhile(s):
-        charge_point(s, identity)
+    def meanwhile(s, b):
+        charge_point(s, identity, b)
         cache.drop(charge_points=[cp_id])  # the subscriber, on the event loop, while the batch runs
     batch(db, cache, [identity], meanwhile)
     assert identity not in cache
@@ -184,9 +188,9 @@ def test_a_site_change_drops_every_charger_of_the_site_and_they_share_one_site_o
     other = make_charge_point(session, charger["site"], "CP-CACHE-2")
     session.commit()
     cache = warm(db, charger)
-    batch(db, cache, [other.identity], lambda s: charge_point(s, other.identity))  # loaded later, alone
+    batch(db, cache, [other.identity], lambda s, b: charge_point(s, other.identity, b))  # loaded later, alone
     both = [charger["identity"], other.identity]
-    sites = batch(db, cache, both, lambda s: {id(charge_point(s, i).site) for i in both})
+    sites = batch(db, cache, both, lambda s, b: {id(charge_point(s, i, b).site) for i in both})
     assert len(sites) == 1
     cache.drop(sites=[charger["site"].id])
     assert len(cache) == 0
@@ -195,10 +199,10 @@ def test_a_site_change_drops_every_charger_of_the_site_and_they_share_one_site_o
 def test_the_node_keeps_its_own_writes_and_drops_writes_through_other_objects(db, charger):
     cache = warm(db, charger)
     identity, cp_id = charger["identity"], charger["cp"].id
-    batch(db, cache, [identity], lambda s: setattr(charge_point(s, identity), "firmware_version", "2.0"))
+    batch(db, cache, [identity], lambda s, b: setattr(charge_point(s, identity, b), "firmware_version", "2.0"))
     assert identity in cache and cache._entries[identity].cp.firmware_version == "2.0"
 
-    def behind_its_back(s):  # a batch that did not name the charger loads and changes it
+    def behind_its_back(s, b):  # a batch that did not name the charger loads and changes it
         s.get(ChargePoint, cp_id).firmware_version = "3.0"
     batch(db, cache, [], behind_its_back)
     assert identity not in cache
@@ -208,7 +212,7 @@ def test_an_entry_is_loaded_again_after_its_maximum_age(db, charger):
     cache = warm(db, charger)
     cache.max_age = 0
     with statements(db) as sql:
-        batch(db, cache, [charger["identity"]], lambda s: charge_point(s, charger["identity"]))
+        batch(db, cache, [charger["identity"]], lambda s, b: charge_point(s, charger["identity"], b))
     assert "SELECT" in sql and cache.misses == 2
 
 
@@ -216,8 +220,8 @@ def test_an_object_with_a_column_the_database_computed_is_not_kept(db, charger):
     cache = warm(db, charger)
     identity = charger["identity"]
 
-    def server_side_value(s):  # an UPDATE whose other column the database computes (server onupdate)
-        cp = charge_point(s, identity)
+    def server_side_value(s, b):  # an UPDATE whose other column the database computes (server onupdate)
+        cp = charge_point(s, identity, b)
         cp.firmware_version = "9"
         s.flush()
         s.expire(cp, ["heartbeat_interval"])  # what the ORM leaves behind for such a column
@@ -231,7 +235,7 @@ def test_other_relationships_are_not_kept(db, session, charger):
     session.commit()
     cache = warm(db, charger)
     identity = charger["identity"]
-    assert batch(db, cache, [identity], lambda s: charge_point(s, identity).owner.email) == "owner@cache.test"
+    assert batch(db, cache, [identity], lambda s, b: charge_point(s, identity, b).owner.email) == "owner@cache.test"
     cp = cache._entries[identity].cp
     assert "owner" not in cp.__dict__ and "site" in cp.__dict__ and "connectors" in cp.__dict__
 
@@ -288,7 +292,7 @@ def test_every_commit_that_changes_what_a_node_caches_is_announced_after_commit(
 def test_a_nodes_bookkeeping_is_not_announced_but_the_same_write_elsewhere_is(db, charger, redis_url):
     cp_id = charger["cp"].id
     with channel(redis_url) as messages:
-        with db.session({NODE_INFO: "node-x"}) as s:
+        with db.session(db.tracked_sessions(ChangeAnnouncer(redis_url, origin="node-x"))) as s:
             s.get(ChargePoint, cp_id).last_seen_at = utcnow()
             s.get(Transaction, charger["tx"].id).meter_last_wh = 1234
             s.commit()
@@ -448,7 +452,7 @@ def test_another_nodes_commit_drops_this_nodes_entry(db, redis_url, session):
                 await boot(raw)
                 assert cp.identity in a.cache
                 # the charger shows up on node B (its old socket on A not yet gone)
-                await b.run_db(ocpp_ingest.connected, cp.identity, b.node_id, utcnow())
+                await b.run_for(cp.identity, ocpp_ingest.connected, b.node_id, utcnow())
                 await until(lambda: cp.identity not in a.cache)
                 own = a.announcer.published
                 await boot(raw)  # A reads the database again
@@ -463,8 +467,8 @@ def test_a_failed_group_commit_keeps_nothing_of_it(db, redis_url, session):
     cp = make_charge_point(session, site, "CP-FAILING")
     session.commit()
 
-    def breaks(s, identity):
-        charge_point(s, identity).vendor = "never stored"
+    def breaks(s, identity, batch=None):
+        charge_point(s, identity, batch).vendor = "never stored"
         raise RuntimeError("a bad message in the batch")
 
     async def scenario():
@@ -475,9 +479,9 @@ def test_a_failed_group_commit_keeps_nothing_of_it(db, redis_url, session):
                 assert cp.identity in node.cache
                 boot_again = ocpp_ingest.boot
                 results = await asyncio.gather(
-                    node.run_db(boot_again, cp.identity, vendor="W", model="M", serial=None, firmware=None,
+                    node.run_for(cp.identity, boot_again, vendor="W", model="M", serial=None, firmware=None,
                                 now=utcnow()),
-                    node.run_db(breaks, cp.identity), return_exceptions=True)
+                    node.run_for(cp.identity, breaks), return_exceptions=True)
                 assert node.writer.retried_batches == 1
                 assert isinstance(results[1], RuntimeError) and results[0].status == "Accepted"
                 await status(raw)
@@ -521,8 +525,8 @@ def test_with_the_cache_off_every_batch_reads_the_database(db, session, charger)
     cache = warm(db, charger)
     cache.enabled = False  # not subscribed: nothing may be served from memory
     identity = charger["identity"]
-    assert batch(db, cache, [identity], lambda s: charge_point(s, identity).enabled) is True
+    assert batch(db, cache, [identity], lambda s, b: charge_point(s, identity, b).enabled) is True
     session.get(ChargePoint, charger["cp"].id).enabled = False
     session.commit()  # announced, but nobody is listening
-    assert batch(db, cache, [identity], lambda s: charge_point(s, identity).enabled) is False
+    assert batch(db, cache, [identity], lambda s, b: charge_point(s, identity, b).enabled) is False
     assert len(cache) == 0

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
-import types
 
 import pytest
 from sqlalchemy import select
@@ -96,8 +94,6 @@ def test_hooks_for_the_call_path_and_actions(db, redis_url, setup, monkeypatch):
     identity, tag = setup
     seen: list[tuple] = []
 
-    calls = types.ModuleType("ocpp_server.calls")
-
     async def serve(node):
         seen.append(("serve", node.node_id))
 
@@ -107,16 +103,17 @@ def test_hooks_for_the_call_path_and_actions(db, redis_url, setup, monkeypatch):
     async def on_charger_disconnected(node, ident):
         seen.append(("disconnected", ident, ident in node.connections))
 
-    calls.serve, calls.on_charger_connected, calls.on_charger_disconnected = serve, on_charger_connected, \
-        on_charger_disconnected
-    actions = types.ModuleType("portal.services.actions")
-    actions.on_connector_status = lambda session, cp, connector_id, status: \
-        ["job-1"] if status == "Preparing" else None
-    actions.on_transaction_started = lambda session, tx: seen.append(("started", tx.id is not None))
-    actions.on_transaction_stopped = lambda session, tx: seen.append(("stopped", tx.status))
-    actions.enqueue_after_commit = lambda url, value: seen.append(("enqueue", url, value))
-    monkeypatch.setitem(sys.modules, "ocpp_server.calls", calls)
-    monkeypatch.setitem(sys.modules, "portal.services.actions", actions)
+    from ocpp_server import calls
+    from portal.services import actions
+
+    for name, fn in {"serve": serve, "on_charger_connected": on_charger_connected,
+                     "on_charger_disconnected": on_charger_disconnected}.items():
+        monkeypatch.setattr(calls, name, fn)
+    monkeypatch.setattr(actions, "on_connector_status", lambda session, cp, connector_id, status:
+                        ["job-1"] if status == "Preparing" else None)
+    monkeypatch.setattr(actions, "on_transaction_started", lambda session, tx: seen.append(("started", tx.id is not None)))
+    monkeypatch.setattr(actions, "on_transaction_stopped", lambda session, tx: seen.append(("stopped", tx.status)))
+    monkeypatch.setattr(actions, "enqueue_after_commit", lambda url, value: seen.append(("enqueue", url, value)))
 
     async def scenario():
         async with ocpp_node(db, redis_url) as node:

@@ -117,15 +117,15 @@ def test_unpack_parsed_matches_the_library():
         assert type(ours.value) is type(theirs.value)
 
 
-def test_a_central_charge_point_sets_what_the_library_constructor_sets():
-    """CentralChargePoint does not call the library's __init__ (it shares one route table instead of a
-    route map per connection); this catches a library upgrade that adds state of its own."""
+def test_a_central_charge_point_is_built_by_the_library_constructor():
+    """CentralChargePoint goes through the library's __init__ (public) and its handlers skip the library's
+    schema validation through @on(..., skip_schema_validation=True): ocpp_server.frames checks first."""
     import asyncio
 
     from ocpp.routing import create_route_map
     from ocpp.v16 import ChargePoint
 
-    from ocpp_server.v16 import BoundRoutes, CentralChargePoint
+    from ocpp_server.v16 import CentralChargePoint
     from portal.services.ocpp_ingest import ConnectInfo
 
     async def build():
@@ -136,12 +136,18 @@ def test_a_central_charge_point_sets_what_the_library_constructor_sets():
 
     library, ours = asyncio.run(build())
     assert set(vars(library)) <= set(vars(ours))
-    assert isinstance(ours.route_map, BoundRoutes)
-    assert set(ours.route_map) == set(create_route_map(ours))  # what the library would have built
-    heartbeat = ours.route_map["Heartbeat"]
-    assert heartbeat["_skip_schema_validation"] is True
-    assert heartbeat["_on_action"].__self__ is ours
-    assert "NoSuchAction" not in ours.route_map
+    assert set(ours.route_map) == set(create_route_map(ours))
+    assert all(route["_skip_schema_validation"] is True for route in ours.route_map.values())
+    assert ours.route_map["Heartbeat"]["_on_action"].__self__ is ours
+
+
+def test_the_adapter_refuses_a_library_version_it_was_not_checked_against():
+    from ocpp_server.ocpp_adapter import PINNED, LibraryVersionMismatch, check_versions
+
+    check_versions()  # the installed versions are the pinned ones
+    check_versions(lambda name: PINNED[name])
+    with pytest.raises(LibraryVersionMismatch, match="ocpp 9.9"):
+        check_versions(lambda name: "9.9" if name == "ocpp" else PINNED[name])
 
 
 def test_secret_verifications_are_bounded_and_batched():

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from portal.db import ANNOUNCED
 from portal.models import ChargePoint, Connector
-from portal.services import after_close
+from portal.services import actions, after_close
 from portal.services.ocpp_ingest.common import (
-    RETRY_INTERVAL_S, BootOutcome, ConnectInfo, StatusOutcome, actions_hook, charge_point, charger_time,
+    RETRY_INTERVAL_S, BootOutcome, ConnectInfo, MessageBatch, StatusOutcome, charge_point, charger_time,
     open_transactions, seen,
 )
 
@@ -31,20 +31,21 @@ def credentials_many(session: Session, identities: list[str]) -> dict[str, str]:
                                 .where(ChargePoint.identity.in_(identities))).all())
 
 
-def connected(session: Session, identity: str, node_id: str, now: datetime) -> ConnectInfo:
-    cp = charge_point(session, identity)
+def connected(session: Session, identity: str, node_id: str, now: datetime,
+              batch: MessageBatch | None = None) -> ConnectInfo:
+    cp = charge_point(session, identity, batch)
     cp.connected_node = node_id
     seen(cp, now)
     return ConnectInfo(identity, cp.enabled, cp.relaxed_validation, cp.boot_status, cp.heartbeat_interval,
-                       cp.id, open_transactions(session, cp))
+                       cp.id, open_transactions(session, cp, batch))
 
 
 def disconnected(session: Session, identity: str, node_id: str, now: datetime,
-                 last_seen: datetime | None = None) -> None:
+                 last_seen: datetime | None = None, batch: MessageBatch | None = None) -> None:
     """The socket closed: offline, unless another node took the charger over meanwhile.
 
     last_seen: the charger's last message, when the node had not written it yet (see mark_seen)."""
-    cp = charge_point(session, identity)
+    cp = charge_point(session, identity, batch)
     if last_seen is not None and (cp.last_seen_at is None or last_seen > cp.last_seen_at):
         cp.last_seen_at = last_seen
     if cp.connected_node not in (None, node_id):
@@ -94,8 +95,8 @@ def missed_heartbeats(session: Session, now: datetime, factor: float = 2.0, min_
 # --- charger-initiated messages --------------------------------------------------------------
 
 def boot(session: Session, identity: str, *, vendor: str, model: str, serial: str | None,
-         firmware: str | None, now: datetime) -> BootOutcome:
-    cp = charge_point(session, identity)
+         firmware: str | None, now: datetime, batch: MessageBatch | None = None) -> BootOutcome:
+    cp = charge_point(session, identity, batch)
     seen(cp, now)
     cp.vendor, cp.model = vendor[:50], model[:50]
     cp.serial_number = (serial or cp.serial_number or "")[:50]
@@ -114,22 +115,33 @@ def boot_decision(cp: ChargePoint) -> str:
     return "Accepted"
 
 
-def heartbeat(session: Session, identity: str, now: datetime) -> None:
-    seen(charge_point(session, identity), now)
+def heartbeat(session: Session, identity: str, now: datetime, batch: MessageBatch | None = None) -> None:
+    seen(charge_point(session, identity, batch), now)
     session.flush()
+
+
+def _older(at: datetime, *known: datetime | None) -> bool:
+    """Is a report at `at` older than the newest known one (compared in whole seconds)?"""
+    newest = max((t for t in known if t is not None), default=None)
+    return newest is not None and at.replace(microsecond=0) < newest.replace(microsecond=0)
+
+
+def _unchanged(conn: Connector, status: str, error_code: str, info: str | None, vendor_error_code: str | None) -> bool:
+    return (conn.status, conn.error_code, conn.info, conn.vendor_error_code) == (
+        status, error_code, (info or "")[:50], (vendor_error_code or "")[:50])
 
 
 def status_notification(session: Session, identity: str, *, connector_id: int, status: str,
                         error_code: str, info: str | None, vendor_error_code: str | None,
                         timestamp: datetime | None, now: datetime,
-                        newest_seen: datetime | None = None) -> StatusOutcome:
+                        newest_seen: datetime | None = None, batch: MessageBatch | None = None) -> StatusOutcome:
     """Store a connector's status; an older report (queued while offline) never overwrites a newer one.
 
     A report that changes nothing (same status, error code and texts) writes nothing; the connection
     remembers its time instead (newest_seen: the newest report time this connection has seen for the
     connector, returned as outcome.at), so an older report that follows is still recognised as older.
     The charger's last-seen time is the node's business (ocpp_server.seen), not written per message."""
-    cp = charge_point(session, identity)
+    cp = charge_point(session, identity, batch)
     conn = cp.connector(connector_id)
     if conn is None:
         conn = Connector(connector_id=connector_id)
@@ -138,19 +150,16 @@ def status_notification(session: Session, identity: str, *, connector_id: int, s
     # ahead cannot hide the statuses that follow), and in whole seconds (many chargers send no
     # fractions): within one second the later arrival wins.
     at = min(charger_time(cp, timestamp, now).at, now) if timestamp is not None else now
-    newest = max((t for t in (conn.status_at, newest_seen) if t is not None), default=None)
-    if newest is not None and at.replace(microsecond=0) < newest.replace(microsecond=0):
+    if _older(at, conn.status_at, newest_seen):
         log.info("%s connector %s: older status %s (%s) kept out of the current state",
                  identity, connector_id, status, at.isoformat())
         return StatusOutcome(cp.enabled, None)
-    hook = actions_hook("on_connector_status")
-    if conn.status_at is not None and (conn.status, conn.error_code, conn.info, conn.vendor_error_code) == (
-            status, error_code, (info or "")[:50], (vendor_error_code or "")[:50]):
+    if conn.status_at is not None and _unchanged(conn, status, error_code, info, vendor_error_code):
         # e.g. Preparing again after a reboot may still autostart
-        return StatusOutcome(cp.enabled, hook(session, cp, connector_id, status) if hook else None, at)
+        return StatusOutcome(cp.enabled, actions.on_connector_status(session, cp, connector_id, status), at)
     conn.status, conn.error_code, conn.status_at = status, error_code, at
     if status in after_close.CHARGING_STATUSES and connector_id >= 1 and not any(
-            c == connector_id for c, _tx in open_transactions(session, cp)):
+            c == connector_id for c, _tx in open_transactions(session, cp, batch)):
         after_close.charging_status(session, cp, connector_id, now)  # a session closed by hand goes on
     conn.info, conn.vendor_error_code = (info or "")[:50], (vendor_error_code or "")[:50]
-    return StatusOutcome(cp.enabled, hook(session, cp, connector_id, status) if hook else None, at)
+    return StatusOutcome(cp.enabled, actions.on_connector_status(session, cp, connector_id, status), at)

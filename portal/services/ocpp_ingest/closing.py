@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from portal.models import ChargePoint, OrphanStop, Transaction
 from portal.services.meter_flags import add_flag
 from portal.services.metering import register_readings, session_energy, transaction_cost
-from portal.services.ocpp_ingest.meter_values import write_pending
+from portal.services.ocpp_ingest.common import MessageBatch
 
 log = logging.getLogger(__name__)
 ABANDONED = "Abandoned"
@@ -21,12 +21,13 @@ MAX_BIGINT = 2**63 - 1
 
 
 def close(session: Session, tx: Transaction, meter_stop: int, at: datetime, reason: str | None, key: str,
-          *, no_readings: bool = False) -> None:
+          *, no_readings: bool = False, batch: MessageBatch | None = None) -> None:
     """Complete the session: energy from its readings, cost from its price snapshot (0 when not billable)."""
     tx.stop_key, tx.meter_stop_wh, tx.stop_reason = key, meter_stop, reason or "Local"
     tx.stopped_at = max(at, tx.started_at)
     tx.status = "completed"
-    write_pending(session)  # the readings of this very batch count too
+    if batch is not None:
+        batch.write_meter_rows(session)  # the readings of this very batch count too
     readings = register_readings(session, tx)
     energy = session_energy(tx, meter_stop, tx.stopped_at, readings)
     tx.energy_wh = energy.wh
@@ -39,7 +40,8 @@ def close(session: Session, tx: Transaction, meter_stop: int, at: datetime, reas
     tx.cost_minor, tx.vat_minor = cost.total_minor, cost.vat_minor
 
 
-def close_abandoned(session: Session, cp: ChargePoint, connector_id: int, before: datetime) -> None:
+def close_abandoned(session: Session, cp: ChargePoint, connector_id: int, before: datetime,
+                    batch: MessageBatch | None = None) -> None:
     """An older session on this connector that never got its stop: close it on its last reading, flagged.
 
     Without any reading after its start it costs 0 (nothing says energy was delivered). If its real
@@ -53,7 +55,7 @@ def close_abandoned(session: Session, cp: ChargePoint, connector_id: int, before
         add_flag(old, "no_stop_received")
         no_readings = old.meter_last_wh is None
         meter = old.meter_start_wh if no_readings else old.meter_last_wh
-        close(session, old, meter, before, ABANDONED, f"abandoned-{old.id}", no_readings=no_readings)
+        close(session, old, meter, before, ABANDONED, f"abandoned-{old.id}", no_readings=no_readings, batch=batch)
 
 
 def orphan(session: Session, cp: ChargePoint, transaction_id: int, meter_stop: int, timestamp: datetime,

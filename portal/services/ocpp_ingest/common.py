@@ -1,14 +1,14 @@
-"""What every OCPP message handler shares: time parsing, the charge point lookup, "last seen", outcomes."""
+"""What every OCPP message handler shares: time parsing, the charge point lookup, "last seen", outcomes,
+and the batch a node's group commit hands the handlers (MessageBatch)."""
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Protocol
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session
 
 from portal.models import ChargePoint, Transaction
 
@@ -94,13 +94,26 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
-PREFETCHED = "ocpp_prefetched_charge_points"
-PREFETCHED_OPEN = "ocpp_prefetched_open_transactions"
-CACHE_BATCH = "ocpp_cache_batch"  # the node's charger cache, for this batch (ocpp_server.cache.Batch)
+class MessageBatch(Protocol):
+    """What an OCPP node's group commit hands the message functions (ocpp_server.batch.WriteBatch): the
+    chargers it already holds, their open transactions, and the meter rows it inserts before its COMMIT.
+
+    Passed explicitly as `batch=`; without one (a test, a one-off call) every lookup asks the database
+    and meter rows are inserted at once."""
+
+    meter_rows: dict[str, dict]  # rows to insert before COMMIT, by sample key
+
+    def charge_point(self, identity: str) -> ChargePoint | None: ...
+
+    def open_transactions(self, charge_point_id: int) -> list[tuple[int, int]] | None: ...
+
+    def transaction_opened(self, tx: Transaction) -> None: ...
+
+    def write_meter_rows(self, session: Session) -> int: ...
 
 
-def charge_point(session: Session, identity: str) -> ChargePoint:
-    cp = session.info.get(PREFETCHED, {}).get(identity)
+def charge_point(session: Session, identity: str, batch: MessageBatch | None = None) -> ChargePoint:
+    cp = batch.charge_point(identity) if batch is not None else None
     if cp is None:
         cp = session.scalar(select(ChargePoint).where(ChargePoint.identity == identity))
     if cp is None:
@@ -108,52 +121,29 @@ def charge_point(session: Session, identity: str) -> ChargePoint:
     return cp
 
 
-def prefetch(session: Session, identities: set[str]) -> None:
-    """Load the charge points (with site and connectors) and their open transactions that a group
-    commit's messages are about, in three queries for the whole batch instead of two or three per
-    message; charge_point() and open_transactions() then find them here."""
-    if not identities:
-        return
-    cps = session.scalars(select(ChargePoint).where(ChargePoint.identity.in_(identities))
-                          .options(joinedload(ChargePoint.site), selectinload(ChargePoint.connectors))).all()
-    session.info.setdefault(PREFETCHED, {}).update({cp.identity: cp for cp in cps})
-    open_txs = session.info.setdefault(PREFETCHED_OPEN, {})
-    for cp in cps:
-        open_txs.setdefault(cp.id, [])
-    if cps:
-        for cp_id, connector, tx_id in session.execute(
-                select(Transaction.charge_point_id, Transaction.connector_id, Transaction.id)
-                .where(Transaction.charge_point_id.in_([cp.id for cp in cps]), Transaction.status == "active")
-                .order_by(Transaction.started_at)):
-            open_txs[cp_id].append((connector, tx_id))
-
-
-def open_transactions(session: Session, cp: ChargePoint) -> tuple[tuple[int, int], ...]:
+def open_transactions(session: Session, cp: ChargePoint,
+                      batch: MessageBatch | None = None) -> tuple[tuple[int, int], ...]:
     """(connector id, transaction id) of the charge point's active transactions, oldest first."""
-    known = session.info.get(PREFETCHED_OPEN, {}).get(cp.id)
+    known = batch.open_transactions(cp.id) if batch is not None else None
     if known is not None:
         return tuple(known)
     return tuple((c, t) for c, t in session.execute(select(Transaction.connector_id, Transaction.id).where(
         Transaction.charge_point_id == cp.id, Transaction.status == "active").order_by(Transaction.started_at)))
 
 
-def open_transaction(session: Session, charge_point_id: int, connector_id: int) -> tuple[bool, int | None]:
-    """(known, id of the connector's newest active transaction) from what this batch loaded for the
+def open_transaction(batch: MessageBatch | None, charge_point_id: int, connector_id: int) -> tuple[bool, int | None]:
+    """(known, id of the connector's newest active transaction) from what the batch loaded for the
     charger; known is False when the batch did not load the charger (then ask the database)."""
-    known = session.info.get(PREFETCHED_OPEN, {}).get(charge_point_id)
+    known = batch.open_transactions(charge_point_id) if batch is not None else None
     if known is None:
         return False, None
     return True, next((tx_id for connector, tx_id in reversed(known) if connector == connector_id), None)
 
 
-def transaction_opened(session: Session, tx: Transaction) -> None:
+def transaction_opened(batch: MessageBatch | None, tx: Transaction) -> None:
     """A transaction this batch opened joins its charger's open transactions (and the node's cache)."""
-    batch = session.info.get(CACHE_BATCH)
-    if batch is not None and tx.charge_point_id in batch.ids:
-        batch.transactions.setdefault(tx.charge_point_id, []).append(tx)
-    known = session.info.get(PREFETCHED_OPEN, {}).get(tx.charge_point_id)
-    if known is not None:
-        known.append((tx.connector_id, tx.id))
+    if batch is not None:
+        batch.transaction_opened(tx)
 
 
 def seen(cp: ChargePoint, now: datetime) -> None:
@@ -161,12 +151,3 @@ def seen(cp: ChargePoint, now: datetime) -> None:
     if not cp.online:
         cp.online = True
         cp.offline_since = None
-
-
-def actions_hook(name: str) -> Callable[..., Any] | None:
-    """A function of portal.services.actions if that module provides it (it is optional)."""
-    try:
-        module = importlib.import_module("portal.services.actions")
-    except ImportError:
-        return None
-    return getattr(module, name, None)

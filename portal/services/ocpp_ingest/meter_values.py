@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ocpp.v16.enums import Location, Measurand, Phase, ReadingContext, UnitOfMeasure, ValueFormat
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -25,7 +25,7 @@ from portal.services import after_close
 from portal.services.meter_flags import add_flag
 from portal.services.metering import ENERGY_REGISTER, to_wh
 from portal.services.ocpp_ingest.common import (
-    CLOCK_AHEAD_LIMIT, charge_point, format_time, open_transaction, parse_time,
+    CLOCK_AHEAD_LIMIT, MessageBatch, charge_point, format_time, open_transaction, parse_time,
 )
 
 log = logging.getLogger(__name__)
@@ -85,11 +85,8 @@ def _timestamp(value: Any) -> datetime | None:
 
 def _sample(at: datetime, item: Any) -> Sample | None:
     """One sampledValue, or None when it is not a finite, sane number with known enum values."""
-    if not isinstance(item, dict) or not isinstance(item.get("value"), str):
+    if not isinstance(item, dict) or not isinstance(item.get("value"), str) or not _known_enums(item):
         return None
-    for field, allowed in _ENUMS.items():
-        if field in item and item[field] is not None and item[field] not in allowed:
-            return None
     if item.get("format") == "SignedData":
         return None
     try:
@@ -103,6 +100,11 @@ def _sample(at: datetime, item: Any) -> Sample | None:
                   item.get("location") or None, item.get("context"))
 
 
+def _known_enums(item: dict) -> bool:
+    """Every enum field present holds a value OCPP 1.6 knows."""
+    return all(item.get(field) is None or item[field] in allowed for field, allowed in _ENUMS.items())
+
+
 def sample_key(cp_id: int, connector_id: int, s: Sample) -> str:
     raw = f"{cp_id}|{connector_id}|{format_time(s.timestamp)}|{s.measurand}|{s.phase}|{s.location}|{s.unit}"
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -110,8 +112,10 @@ def sample_key(cp_id: int, connector_id: int, s: Sample) -> str:
 
 def meter_values(session: Session, identity: str, *, connector_id: int, transaction_id: int | None,
                  meter_value: Any, now: datetime, context: str | None = None,
-                 charge_point_id: int | None = None, open_transaction_id: int | None = None) -> int:
-    """Store every sane sample once; the transaction keeps its newest energy reading. Returns rows queued.
+                 charge_point_id: int | None = None, open_transaction_id: int | None = None,
+                 batch: MessageBatch | None = None) -> int:
+    """Store every sane sample once; the transaction keeps its newest energy reading. Returns rows queued
+    (in the batch, inserted before its COMMIT; without a batch, inserted here).
 
     A connection that knows its charge point id and the connector's open transaction passes them, so
     the hot path looks nothing up (the charge point is loaded only to count skipped samples). The
@@ -119,19 +123,24 @@ def meter_values(session: Session, identity: str, *, connector_id: int, transact
     samples, skipped = readable_samples(meter_value, now)
     known = charge_point_id is not None  # the connection tracks its open transactions
     if charge_point_id is None or skipped:
-        cp = charge_point(session, identity)
+        cp = charge_point(session, identity, batch)
         charge_point_id = cp.id
         if skipped:
             cp.skipped_samples = (cp.skipped_samples or 0) + skipped
             log.warning("%s: %d unreadable meter value(s) skipped", identity, skipped)
-    tx = _transaction_for(session, charge_point_id, connector_id, transaction_id, open_transaction_id, known)
+    tx = _transaction_for(session, charge_point_id, connector_id, transaction_id, open_transaction_id,
+                          batch, known)
     closed = tx if tx is not None and after_close.is_hand_closed(tx) else (
         _closed_by_hand(session, charge_point_id, connector_id, open_transaction_id)
         if tx is None and transaction_id is None else None)
     if closed is not None:  # support closed it by hand, the charger goes on: recorded for review, never billed
         after_close.record_report(closed, _register_wh(samples), now)
-        return store_samples(session, charge_point_id, connector_id, None, samples, context)
-    return store_samples(session, charge_point_id, connector_id, tx, samples, context)
+        tx = None
+    rows = sample_rows(charge_point_id, connector_id, tx, samples, context,
+                       batch.meter_rows if batch is not None else {})
+    if batch is None:
+        insert_meter_rows(session, list(rows.values()))
+    return len(rows)
 
 
 def _closed_by_hand(session: Session, charge_point_id: int, connector_id: int,
@@ -152,33 +161,29 @@ def _register_wh(samples: list[Sample]) -> int | None:
     return max(readings, default=None)
 
 
-PENDING_METER_ROWS = "ocpp_pending_meter_rows"
+def sample_rows(charge_point_id: int, connector_id: int, tx: Transaction | None, samples: list[Sample],
+                context: str | None, pending: dict[str, dict]) -> dict[str, dict]:
+    """The meter rows of these samples not yet in `pending` (the batch's rows, by sample key), added to it.
 
-
-def store_samples(session: Session, charge_point_id: int, connector_id: int, tx: Transaction | None,
-                  samples: list[Sample], context: str | None) -> int:
-    """Queue the samples for this transaction's bulk INSERT; a sample already stored (same key) is
-    skipped by the database (ON CONFLICT DO NOTHING), so resent values are stored once."""
-    pending: dict[str, dict] = session.info.setdefault(PENDING_METER_ROWS, {})
-    queued = 0
+    A sample already stored (same key) is skipped by the database (ON CONFLICT DO NOTHING), so resent
+    values are stored once. Returns only the rows this call added."""
+    added: dict[str, dict] = {}
     for s in sorted(samples, key=lambda s: s.timestamp):
         key = sample_key(charge_point_id, connector_id, s)
         if key in pending:
             continue
-        pending[key] = {
+        pending[key] = added[key] = {
             "charge_point_id": charge_point_id, "connector_id": connector_id,
             "transaction_id": tx.id if tx else None, "timestamp": s.timestamp, "measurand": s.measurand,
             "value": s.value, "unit": s.unit, "phase": s.phase, "context": s.context or context, "sample_key": key,
         }
-        queued += 1
         if tx is not None and s.measurand == ENERGY_REGISTER and not s.phase:
             track_register(tx, int(to_wh(s.value, s.unit)), s.timestamp)  # idempotent for a resent sample
-    return queued
+    return added
 
 
-def write_pending(session: Session) -> int:
-    """Insert the meter rows this session queued, in one executemany; known sample keys are skipped."""
-    rows = session.info.pop(PENDING_METER_ROWS, None)
+def insert_meter_rows(session: Session, rows: list[dict]) -> int:
+    """Insert meter rows in one executemany; known sample keys are skipped."""
     if not rows:
         return 0
     table = MeterValue.__table__
@@ -189,24 +194,20 @@ def write_pending(session: Session) -> int:
         stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["sample_key"])
     else:  # pragma: no cover - the portal runs on SQLite and PostgreSQL only
         stmt = insert(table)
-    session.execute(stmt, list(rows.values()))
+    session.execute(stmt, rows)
     return len(rows)
 
 
-@event.listens_for(Session, "before_commit")
-def _write_pending_before_commit(session: Session) -> None:
-    write_pending(session)
-
-
 def _transaction_for(session: Session, charge_point_id: int, connector_id: int, transaction_id: Any,
-                     open_transaction_id: int | None = None, known: bool = False):
+                     open_transaction_id: int | None = None, batch: MessageBatch | None = None,
+                     known: bool = False):
     if isinstance(transaction_id, int) and not isinstance(transaction_id, bool):
         tx = session.get(Transaction, transaction_id) if abs(transaction_id) < 2**62 else None
         return tx if tx is not None and tx.charge_point_id == charge_point_id else None
     if connector_id < 1:
         return None
     if known:  # the connection tracks the transactions started and stopped through it
-        loaded, open_id = open_transaction(session, charge_point_id, connector_id)
+        loaded, open_id = open_transaction(batch, charge_point_id, connector_id)
         if loaded:  # what the batch loaded (or the node's cache held) is fresher: support may have closed it
             open_transaction_id = open_id
         tx = session.get(Transaction, open_transaction_id) if open_transaction_id is not None else None

@@ -17,11 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.models import ChargePoint, IdTag, Transaction
-from portal.services import access, after_close
+from portal.services import access, actions, after_close
 from portal.services.meter_flags import add_flag
 from portal.services.ocpp_ingest.closing import ABANDONED, close, close_abandoned, orphan
 from portal.services.ocpp_ingest.common import (
-    TAG_STATUS, StartOutcome, actions_hook, charge_point, charger_time, format_time, seen, transaction_opened,
+    TAG_STATUS, MessageBatch, StartOutcome, charge_point, charger_time, format_time, seen, transaction_opened,
 )
 from portal.services.ocpp_ingest.meter_values import meter_values
 
@@ -29,9 +29,10 @@ log = logging.getLogger(__name__)
 MAX_ID = 2**31 - 1  # transaction ids are 32-bit integers in the database
 
 
-def authorize(session: Session, identity: str, id_tag: str, now: datetime) -> str:
+def authorize(session: Session, identity: str, id_tag: str, now: datetime,
+              batch: MessageBatch | None = None) -> str:
     """idTagInfo.status for this tag at this charge point (site access, owner, tariff)."""
-    cp = charge_point(session, identity)
+    cp = charge_point(session, identity, batch)
     seen(cp, now)
     session.flush()
     return tag_status(session, cp, id_tag)
@@ -86,14 +87,15 @@ def access_moment(started_at: datetime, now: datetime) -> datetime | None:
 
 
 def start_transaction(session: Session, identity: str, *, connector_id: int, id_tag: str,
-                      meter_start: int, timestamp: datetime | None, now: datetime) -> StartOutcome:
+                      meter_start: int, timestamp: datetime | None, now: datetime,
+                      batch: MessageBatch | None = None) -> StartOutcome:
     """Allocate the transaction id; a resent start gets the same id while that session is open.
 
     A refused tag still gets a transaction id (the charger needs one to report its stop, and may
     keep charging): the session records its energy, is marked not billable with the access
     decision, and costs 0.
     """
-    cp = charge_point(session, identity)
+    cp = charge_point(session, identity, batch)
     seen(cp, now)
     existing, key = _repeated_start(session, start_key(identity, connector_id, id_tag, meter_start, timestamp))
     if existing is not None:
@@ -112,7 +114,7 @@ def start_transaction(session: Session, identity: str, *, connector_id: int, id_
     if when.replaced:
         add_flag(tx, "clock_replaced", field="StartTransaction.timestamp", claimed=_time_text(timestamp))
     _snapshot_price(tx, cp, decision.tariff_choice)
-    close_abandoned(session, cp, connector_id, when.at)
+    close_abandoned(session, cp, connector_id, when.at, batch)
     if not decision.allowed:
         tx.status, tx.stopped_at, tx.stop_reason = "completed", when.at, "DeAuthorized"
         tx.cost_minor, tx.vat_minor = 0, 0
@@ -124,11 +126,9 @@ def start_transaction(session: Session, identity: str, *, connector_id: int, id_
         existing = session.scalar(select(Transaction).where(Transaction.start_key == key))
         return StartOutcome(existing.id, _start_status(existing), True)
     if tx.status == "active":
-        transaction_opened(session, tx)
+        transaction_opened(batch, tx)
     if decision.allowed:
-        hook = actions_hook("on_transaction_started")
-        if hook:
-            hook(session, tx)
+        actions.on_transaction_started(session, tx)
     return StartOutcome(tx.id, TAG_STATUS.get(decision.reason, "Invalid"), False)
 
 
@@ -153,12 +153,13 @@ def _snapshot_price(tx: Transaction, cp: ChargePoint, choice: Any) -> None:
 
 def stop_transaction(session: Session, identity: str, *, transaction_id: int, meter_stop: int,
                      timestamp: datetime | None, reason: str | None, id_tag: str | None,
-                     transaction_data: Any, payload: dict, now: datetime) -> str | None:
+                     transaction_data: Any, payload: dict, now: datetime,
+                     batch: MessageBatch | None = None) -> str | None:
     """Close and bill a session once; a retry is recognised; an unknown id is kept as an OrphanStop.
 
     Returns the idTagInfo.status for the stop's id tag (None when the charger sent none).
     """
-    cp = charge_point(session, identity)
+    cp = charge_point(session, identity, batch)
     seen(cp, now)
     key = stop_key(identity, transaction_id, meter_stop, timestamp)
     tx = session.get(Transaction, transaction_id) if 0 < transaction_id <= MAX_ID else None
@@ -174,13 +175,13 @@ def stop_transaction(session: Session, identity: str, *, transaction_id: int, me
             after_close.record_late_stop(tx, meter_stop, now)
         orphan(session, cp, transaction_id, meter_stop, timestamp or now, reason, id_tag, key, payload, note)
     else:
-        _stop(session, cp, tx, meter_stop, timestamp, reason, transaction_data, key, now)
+        _stop(session, cp, tx, meter_stop, timestamp, reason, transaction_data, key, now, batch)
     session.flush()
     return tag_status(session, cp, id_tag) if id_tag else None
 
 
 def _stop(session: Session, cp: ChargePoint, tx: Transaction, meter_stop: int, timestamp: datetime | None,
-          reason: str | None, transaction_data: Any, key: str, now: datetime) -> None:
+          reason: str | None, transaction_data: Any, key: str, now: datetime, batch: MessageBatch | None) -> None:
     if tx.stop_reason == ABANDONED:
         add_flag(tx, "late_stop_replaced_closure")
     when = charger_time(cp, timestamp, now, earliest=tx.started_at)
@@ -188,8 +189,7 @@ def _stop(session: Session, cp: ChargePoint, tx: Transaction, meter_stop: int, t
         add_flag(tx, "clock_replaced", field="StopTransaction.timestamp", claimed=_time_text(timestamp))
     if transaction_data:
         meter_values(session, cp.identity, connector_id=tx.connector_id, transaction_id=tx.id,
-                     meter_value=transaction_data, now=now, context="Transaction.End")
-    close(session, tx, meter_stop, when.at, reason, key)
-    hook = actions_hook("on_transaction_stopped")
-    if hook and not tx.refused_at_start:
-        hook(session, tx)
+                     meter_value=transaction_data, now=now, context="Transaction.End", batch=batch)
+    close(session, tx, meter_stop, when.at, reason, key, batch=batch)
+    if not tx.refused_at_start:
+        actions.on_transaction_stopped(session, tx)
