@@ -34,6 +34,7 @@ from ocpp_server.writer import GroupWriter
 from portal import settings
 from portal.db import Database, utcnow
 from portal.services import actions, ocpp_ingest
+from portal.services import action_queue
 
 if TYPE_CHECKING:
     from ocpp_server.v16 import CentralChargePoint
@@ -161,9 +162,9 @@ class Node:
         return self._last_db_error > self._last_db_ok
 
     async def enqueue_after_commit(self, value: Any) -> None:
-        """Hand jobs the actions service asked for to portal.services.actions.enqueue_after_commit."""
+        """Hand jobs the actions service asked for to portal.services.action_queue.enqueue_after_commit."""
         try:
-            await asyncio.to_thread(actions.enqueue_after_commit, self.redis_url, value)
+            await asyncio.to_thread(action_queue.enqueue_after_commit, self.redis_url, value)
         except Exception:
             log.exception("enqueue after commit failed")
 

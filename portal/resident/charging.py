@@ -103,7 +103,7 @@ def stop(tx_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     if tx.is_active and sessions.may_send_stop(sessions.pending_stop(db_session(), tx)):
-        from portal.services import actions
+        from portal.services import action_queue, actions
 
         s = db_session()
         try:
@@ -115,7 +115,7 @@ def stop(tx_id: int):
                                        "by unplugging the car."))
         s.commit()
         try:
-            actions.enqueue_action(redis_conn(), action.id)
+            action_queue.enqueue_action(redis_conn(), action.id)
         except actions.QueueUnavailable:
             return _stop_problem(tx, _("Our system is busy. Your stop request is kept; press Stop again to retry."))
     return _after_post(tx)
@@ -128,7 +128,7 @@ def stop_after_close(tx_id: int):
     tx = _own_transaction(tx_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    from portal.services import actions, after_close
+    from portal.services import action_queue, actions, after_close
 
     s = db_session()
     try:
@@ -139,7 +139,7 @@ def stop_after_close(tx_id: int):
     else:
         s.commit()
         try:
-            actions.enqueue_action(redis_conn(), action.id)
+            action_queue.enqueue_action(redis_conn(), action.id)
         except actions.QueueUnavailable:
             log.warning("stop after close of %s kept queued: the queue is unavailable", tx.id)
     return hx_redirect("resident.start_screen", identity=tx.charge_point.identity)

@@ -1,7 +1,8 @@
 """Charger actions: a page asks, a row records it, a worker carries it to the charger.
 
 Flask-free. Functions take a Session and flush but never commit; the caller commits, and only
-then calls `enqueue_action` (a job for a row that is not committed yet could find nothing).
+then calls `action_queue.enqueue_action` (a job for a row that is not committed yet could find
+nothing). What the OCPP node calls inside its transaction is in `action_hooks`.
 
 States (portal.models.actions): queued -> sent -> accepted | rejected | failed | timed_out |
 charger_offline. `queued -> sent` is a conditional UPDATE committed before the call is handed
@@ -17,9 +18,8 @@ of the last few seconds (START_TAP_WINDOW_S) whatever became of it; anyone else'
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -277,51 +277,6 @@ def retry_action(session: Session, action_request: ActionRequest) -> ActionReque
     return action_request
 
 
-# --- handing requests to the workers -----------------------------------------------------------
-
-def job_id_for(action_id: int) -> str:
-    """A fresh job id naming its request (ids are not reused: a database reset must not meet old jobs)."""
-    return f"action-{action_id}-{uuid.uuid4().hex[:8]}"
-
-
-def enqueue_action(redis_conn_or_url: Any, action_request_id: int) -> str:
-    """Enqueue the job for a committed request; returns the job id. Raises QueueUnavailable.
-
-    Enqueuing twice is harmless: only one run moves the row out of 'queued'; the others return."""
-    from redis import Redis
-    from redis.exceptions import RedisError
-    from rq import Queue, Retry
-
-    conn = Redis.from_url(redis_conn_or_url, socket_connect_timeout=2, socket_timeout=5) \
-        if isinstance(redis_conn_or_url, str) else redis_conn_or_url
-    try:
-        job = Queue(settings.CHARGER_QUEUE, connection=conn).enqueue(
-            RUN_JOB, args=(int(action_request_id),), job_id=job_id_for(action_request_id),
-            job_timeout=settings.action_job_timeout_s(), ttl=settings.action_job_ttl_s(),
-            result_ttl=settings.ACTION_RESULT_TTL_S, failure_ttl=settings.ACTION_FAILURE_TTL_S,
-            retry=Retry(max=len(settings.ACTION_RETRY_INTERVALS_S), interval=list(settings.ACTION_RETRY_INTERVALS_S)),
-        )
-    except RedisError as exc:
-        log.warning("action %s could not be enqueued: %s", action_request_id, exc)
-        raise QueueUnavailable(str(exc)) from exc
-    finally:
-        if isinstance(redis_conn_or_url, str):
-            conn.close()
-    return job.id
-
-
-def enqueue_after_commit(redis_url: str, value: Iterable[int] | int | None) -> list[str]:
-    """Enqueue what a hook returned (action ids), after the OCPP handler committed; never raises."""
-    ids = [value] if isinstance(value, int) else list(value or [])
-    done = []
-    for action_id in ids:
-        try:
-            done.append(enqueue_action(redis_url, action_id))
-        except QueueUnavailable:
-            log.error("action %s kept 'queued': the queue is unavailable", action_id)
-    return done
-
-
 # --- state transitions used by the worker ------------------------------------------------------
 
 def claim_for_sending(session: Session, action_id: int, now: datetime | None = None) -> bool:
@@ -410,63 +365,3 @@ def _close_stuck(row: ActionRequest, now: datetime) -> None:
     else:
         row.state, row.error = "timed_out", "not sent: no worker took the request before its deadline"
     row.answered_at, row.updated_at = now, now
-
-
-# --- hooks called by the OCPP server (inside its transaction) ----------------------------------
-
-def on_transaction_started(session: Session, transaction: Transaction) -> ActionRequest | None:
-    """Link the remote start this session answers (same id tag and connector) so the page shows charging."""
-    tx = transaction
-    candidates = session.scalars(select(ActionRequest).where(
-        ActionRequest.charge_point_id == tx.charge_point_id, ActionRequest.action == START,
-        ActionRequest.transaction_id.is_(None), ActionRequest.state.in_(("sent", "accepted", "timed_out")),
-        ActionRequest.created_at > utcnow() - LINK_WINDOW,
-    ).order_by(ActionRequest.id.desc()))
-    for row in candidates:
-        if (row.payload or {}).get("idTag") != tx.id_tag:
-            continue
-        if row.connector_id not in (None, tx.connector_id):
-            continue
-        row.transaction_id, row.updated_at = tx.id, utcnow()
-        if row.no_start_flag:
-            row.no_start_flag, row.error = False, "the session began later than expected"
-        if row.state == "timed_out":  # the answer was lost, but the charger did start
-            row.state, row.error = "accepted", "no answer arrived in time, but the charger started the session"
-        session.flush()
-        return row
-    return None
-
-
-def on_transaction_stopped(session: Session, transaction: Transaction) -> ActionRequest | None:
-    """The session's start and stop let go of the connector; a stop whose answer was lost is shown as done."""
-    holds.let_go_session(session, transaction.id, utcnow())
-    row = session.scalar(select(ActionRequest).where(
-        ActionRequest.action == STOP, ActionRequest.transaction_id == transaction.id,
-        ActionRequest.state == "timed_out").order_by(ActionRequest.id.desc()).limit(1))
-    if row is not None:
-        row.state, row.error = "accepted", "no answer arrived in time, but the charger stopped the session"
-        row.updated_at = utcnow()
-        session.flush()
-    return row
-
-
-def on_connector_status(session: Session, charge_point: ChargePoint, connector_id: int,
-                        status: str) -> list[int] | None:
-    """Autostart: a car plugged into a personal charger without authentication starts for its owner.
-
-    Returns the action ids to enqueue after the OCPP handler commits."""
-    cp = charge_point
-    if status != "Preparing" or connector_id < 1 or not cp.autostart or cp.owner is None:
-        return None
-    active = session.scalar(select(Transaction.id).where(
-        Transaction.charge_point_id == cp.id, Transaction.connector_id == connector_id,
-        Transaction.status == "active"))
-    if active is not None:
-        return None
-    try:
-        row = request_remote_start(session, cp.owner, cp, connector_id)
-    except ActionRefused as exc:
-        log.info("%s connector %s: no autostart (%s)", cp.identity, connector_id, exc.reason)
-        return None
-    log.info("%s connector %s: autostart for the owner (action %s)", cp.identity, connector_id, row.id)
-    return [row.id]

@@ -4,7 +4,7 @@ autostart on a personal charger.
 Flask-free. `start_charging` decides (access.start_decision: access or ownership, charger enabled, the
 person's tariff, the outlet's state) and places the start request (actions.place_remote_start: one per
 outlet and tap); it flushes but never commits. The caller commits, and only then calls `enqueue_start`
-(the web view) or hands the ids to actions.enqueue_after_commit (the OCPP node, for autostart).
+(the web view) or hands the ids to action_queue.enqueue_after_commit (the OCPP node, for autostart).
 """
 from __future__ import annotations
 
@@ -42,10 +42,10 @@ def start_charging(session: Session, user: User, cp: Any, connector_id: int | No
 def enqueue_start(redis_conn: Any, action_id: int) -> bool:
     """After the commit, hand the request to the workers; False (the request kept 'queued', to retry)
     when the queue is unreachable."""
-    from portal.services import actions
+    from portal.services import action_queue, actions
 
     try:
-        actions.enqueue_action(redis_conn, action_id)
+        action_queue.enqueue_action(redis_conn, action_id)
     except actions.QueueUnavailable:
         log.warning("queue unavailable; action %s kept for retry", action_id)
         return False

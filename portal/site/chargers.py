@@ -15,7 +15,7 @@ from portal import refusals
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import ActionRequest, ChargePoint, Site
-from portal.services import site_admin, statements
+from portal.services import action_queue, actions, site_admin, statements
 from portal.services.site_admin import RuleError
 from portal.site import bp
 from portal.site.common import managed_site, site_object
@@ -57,14 +57,9 @@ def _charger_form(site: Site, cp: ChargePoint) -> ChargerForm:
     return form
 
 
-def _request_availability(cp: ChargePoint):
-    """Ask the worker to send ChangeAvailability (the actions module is optional until it lands)."""
-    try:
-        from portal.services import actions
-    except ImportError:  # pragma: no cover - before the actions helper's module exists
-        log.warning("portal.services.actions missing: %s availability stored only", cp.identity)
-        return None, None
-    return actions, actions.request_availability(db_session(), current_user, cp, cp.enabled)
+def _request_availability(cp: ChargePoint) -> ActionRequest:
+    """ChangeAvailability for the charger's new state, sent by the worker once the page has committed."""
+    return actions.request_availability(db_session(), current_user, cp, cp.enabled)
 
 
 @bp.route("/<slug>/chargers/<int:cp_id>", methods=["GET", "POST"])
@@ -83,12 +78,12 @@ def charger_edit(slug: str, cp_id: int):
             getattr(form, exc.field or "name").errors = [refusals.text("site", exc.code)]
             status = 422
         else:
-            actions, action = _request_availability(cp) if toggled else (None, None)
+            action = _request_availability(cp) if toggled else None
             s.commit()
             flash(_("Charger %(name)s saved.", name=cp.display_name), "success")
             if action is not None:
                 try:
-                    actions.enqueue_action(redis_conn(), action.id)
+                    action_queue.enqueue_action(redis_conn(), action.id)
                 except actions.QueueUnavailable:
                     flash(_("The charger could not be sent the new status right now. The request is kept; "
                             "open the charger again in a moment to check it."), "error")

@@ -17,6 +17,7 @@ from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import ActionRequest, Transaction
 from portal.services import actions
+from portal.services import action_queue
 from portal.services.staff import remote, secret_rotation
 from portal.services.secrets import hide_secret_values, is_secret_key
 from portal.services.staff.remote import RemoteRefused
@@ -98,7 +99,7 @@ def _enqueue(done: remote.Requested) -> None:
         if done.secret is not None:
             ttl = int(settings.get("action_deadline_s")) + 30
             secret_rotation.stash_secret(redis_conn(), done.row.id, done.secret, ttl)
-        actions.enqueue_action(redis_conn(), done.row.id)
+        action_queue.enqueue_action(redis_conn(), done.row.id)
     except Exception as exc:  # noqa: BLE001 - RedisError or QueueUnavailable: the page shows 'queued'
         log.warning("staff action %s not enqueued: %s", done.row.id, exc)
         flash(_("The request is saved but could not be handed to the worker yet. Try again in a moment."), "error")

@@ -14,6 +14,7 @@ from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import OrphanStop, Transaction
 from portal.services import actions, after_close, audit
+from portal.services import action_queue
 from portal.services.staff import remote, stuck
 from portal.services.staff.overview import last_meter_at
 from portal.staff import bp
@@ -101,7 +102,7 @@ def close_session_ask(tx_id: int):
 def _enqueue_stop(action_id: int) -> None:
     """After the commit; with Redis away the request stays queued (the page says so) and can be retried."""
     try:
-        actions.enqueue_action(redis_conn(), action_id)
+        action_queue.enqueue_action(redis_conn(), action_id)
     except actions.QueueUnavailable:
         flash(_("The request is saved but could not be handed to the worker yet. Try again in a moment."), "error")
 

@@ -104,16 +104,16 @@ def test_hooks_for_the_call_path_and_actions(db, redis_url, setup, monkeypatch):
         seen.append(("disconnected", ident, ident in node.connections))
 
     from ocpp_server import calls
-    from portal.services import actions
+    from portal.services import action_hooks, action_queue
 
     for name, fn in {"serve": serve, "on_charger_connected": on_charger_connected,
                      "on_charger_disconnected": on_charger_disconnected}.items():
         monkeypatch.setattr(calls, name, fn)
-    monkeypatch.setattr(actions, "on_connector_status", lambda session, cp, connector_id, status:
+    monkeypatch.setattr(action_hooks, "on_connector_status", lambda session, cp, connector_id, status:
                         ["job-1"] if status == "Preparing" else None)
-    monkeypatch.setattr(actions, "on_transaction_started", lambda session, tx: seen.append(("started", tx.id is not None)))
-    monkeypatch.setattr(actions, "on_transaction_stopped", lambda session, tx: seen.append(("stopped", tx.status)))
-    monkeypatch.setattr(actions, "enqueue_after_commit", lambda url, value: seen.append(("enqueue", url, value)))
+    monkeypatch.setattr(action_hooks, "on_transaction_started", lambda session, tx: seen.append(("started", tx.id is not None)))
+    monkeypatch.setattr(action_hooks, "on_transaction_stopped", lambda session, tx: seen.append(("stopped", tx.status)))
+    monkeypatch.setattr(action_queue, "enqueue_after_commit", lambda url, value: seen.append(("enqueue", url, value)))
 
     async def scenario():
         async with ocpp_node(db, redis_url) as node:

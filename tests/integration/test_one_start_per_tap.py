@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from portal.db import utcnow
 from portal.models import ActionRequest, ChargePoint, Connector, SubscriptionPlan, Transaction, User
 from portal.services import actions
+from portal.services import action_hooks
 from portal.services.staff import remote
 from tests.conftest import browser_like_client
 from tests.factories import make_user, resident_with_access, subscribe
@@ -73,7 +74,7 @@ def charger_starts(db, setup, status: str = "Charging") -> int:
                          started_at=utcnow())
         s.add(tx)
         s.flush()
-        actions.on_transaction_started(s, tx)
+        action_hooks.on_transaction_started(s, tx)
         s.execute(update(Connector).where(Connector.charge_point_id == setup["cp_id"], Connector.connector_id == 1)
                   .values(status=status))
         s.commit()
@@ -84,7 +85,7 @@ def charger_stops(db, tx_id: int) -> None:
     with db.session() as s:
         tx = s.get(Transaction, tx_id)
         tx.status, tx.stopped_at, tx.stop_key = "completed", utcnow(), f"stop-{tx_id}"
-        actions.on_transaction_stopped(s, tx)
+        action_hooks.on_transaction_stopped(s, tx)
         s.execute(update(Connector).where(Connector.charge_point_id == tx.charge_point_id)
                   .values(status="Available"))
         s.commit()

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from portal.db import utcnow
 from portal.models import ActionRequest, Transaction
 from portal.services import actions
+from portal.services import action_hooks, action_queue
 from portal.services.onboarding import virtual_tag
 from tests.factories import make_charge_point, make_user, resident_with_access
 
@@ -120,9 +121,9 @@ def test_start_links_the_session_and_rescues_a_lost_answer(session):
     row = actions.request_remote_start(session, user, cp, 1)
     row.state = "timed_out"
     other_user = make_user(session, site=site)
-    assert actions.on_transaction_started(session, _tx(session, cp, other_user)) is None  # other tag
+    assert action_hooks.on_transaction_started(session, _tx(session, cp, other_user)) is None  # other tag
     tx = _tx(session, cp, user)
-    assert actions.on_transaction_started(session, tx).id == row.id
+    assert action_hooks.on_transaction_started(session, tx).id == row.id
     assert (row.transaction_id, row.state) == (tx.id, "accepted")
 
 
@@ -148,16 +149,16 @@ def test_sweeper_closes_stuck_requests_and_flags_starts_that_never_began(session
 
 def test_autostart_on_plug_in_for_the_owner(session):
     site, user, cp = resident_with_access(session)
-    assert actions.on_connector_status(session, cp, 1, "Preparing") is None  # not a personal charger
+    assert action_hooks.on_connector_status(session, cp, 1, "Preparing") is None  # not a personal charger
     cp.cp_type, cp.owner_id, cp.auth_required = "personal", user.id, False
     cp.connector(1).status = "Preparing"
     session.flush()
-    ids = actions.on_connector_status(session, cp, 1, "Preparing")
+    ids = action_hooks.on_connector_status(session, cp, 1, "Preparing")
     row = session.get(ActionRequest, ids[0])
     assert row.requested_by_id == user.id and row.payload["idTag"] == virtual_tag(session, user).tag
-    assert actions.on_connector_status(session, cp, 1, "Available") is None
+    assert action_hooks.on_connector_status(session, cp, 1, "Available") is None
     cp.auth_required = True
-    assert actions.on_connector_status(session, cp, 1, "Preparing") is None
+    assert action_hooks.on_connector_status(session, cp, 1, "Preparing") is None
 
 
 def test_queue_unavailable_keeps_the_row(session):
@@ -165,7 +166,7 @@ def test_queue_unavailable_keeps_the_row(session):
     row = actions.request_remote_start(session, user, cp, 1)
     session.commit()
     with pytest.raises(actions.QueueUnavailable):
-        actions.enqueue_action("redis://127.0.0.1:1/0", row.id)
+        action_queue.enqueue_action("redis://127.0.0.1:1/0", row.id)
     session.expire_all()
     assert session.get(ActionRequest, row.id).state == "queued"
     assert actions.retry_action(session, row).state == "queued"

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from portal.db import ANNOUNCED
 from portal.models import ChargePoint, Connector
 from portal.services import actions, after_close
+from portal.services import action_hooks
 from portal.services.ocpp_ingest.common import (
     RETRY_INTERVAL_S, BootOutcome, ConnectInfo, MessageBatch, StatusOutcome, charge_point, charger_time,
     open_transactions, seen,
@@ -156,10 +157,10 @@ def status_notification(session: Session, identity: str, *, connector_id: int, s
         return StatusOutcome(cp.enabled, None)
     if conn.status_at is not None and _unchanged(conn, status, error_code, info, vendor_error_code):
         # e.g. Preparing again after a reboot may still autostart
-        return StatusOutcome(cp.enabled, actions.on_connector_status(session, cp, connector_id, status), at)
+        return StatusOutcome(cp.enabled, action_hooks.on_connector_status(session, cp, connector_id, status), at)
     conn.status, conn.error_code, conn.status_at = status, error_code, at
     if status in after_close.CHARGING_STATUSES and connector_id >= 1 and not any(
             c == connector_id for c, _tx in open_transactions(session, cp, batch)):
         after_close.charging_status(session, cp, connector_id, now)  # a session closed by hand goes on
     conn.info, conn.vendor_error_code = (info or "")[:50], (vendor_error_code or "")[:50]
-    return StatusOutcome(cp.enabled, actions.on_connector_status(session, cp, connector_id, status), at)
+    return StatusOutcome(cp.enabled, action_hooks.on_connector_status(session, cp, connector_id, status), at)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import ChargePoint, IdTag, Transaction
 from portal.services import access, actions, after_close
+from portal.services import action_hooks
 from portal.services.meter_flags import add_flag
 from portal.services.ocpp_ingest.closing import ABANDONED, close, close_abandoned, orphan
 from portal.services.ocpp_ingest.common import (
@@ -128,7 +129,7 @@ def start_transaction(session: Session, identity: str, *, connector_id: int, id_
     if tx.status == "active":
         transaction_opened(batch, tx)
     if decision.allowed:
-        actions.on_transaction_started(session, tx)
+        action_hooks.on_transaction_started(session, tx)
     return StartOutcome(tx.id, TAG_STATUS.get(decision.reason, "Invalid"), False)
 
 
@@ -192,4 +193,4 @@ def _stop(session: Session, cp: ChargePoint, tx: Transaction, meter_stop: int, t
                      meter_value=transaction_data, now=now, context="Transaction.End", batch=batch)
     close(session, tx, meter_stop, when.at, reason, key, batch=batch)
     if not tx.refused_at_start:
-        actions.on_transaction_stopped(session, tx)
+        action_hooks.on_transaction_stopped(session, tx)
