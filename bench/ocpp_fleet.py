@@ -231,7 +231,7 @@ def provision(kind: str, n: int) -> tuple[str, callable]:
     from portal.cli import upgrade_database
     from portal.db import Database
     from portal.models import ChargePoint, Connector, Site
-    from portal.services.secrets import hash_charger_secret
+    from portal.services.people.secrets import hash_charger_secret
     from tests.support import services
 
     os.environ["TEST_DATABASE"] = kind

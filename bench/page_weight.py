@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from portal import create_app  # noqa: E402
 from portal.cli import upgrade_database  # noqa: E402
-from portal.services.demo import seed_demo  # noqa: E402
+from portal.services.demodata.demo import seed_demo  # noqa: E402
 
 PAGES = ("/login", "/chargers", "/c/CP-DEMO-1", "/favorites", "/history", "/subscriptions", "/tags")
 ASSETS = ("vendor/htmx.min.js", "vendor/pico.min.css", "css/app.css")
@@ -31,7 +31,7 @@ def main() -> None:
     with app.extensions["portal_db"].session() as session:
         seed_demo(session)
         session.commit()
-        from portal.services.onboarding import find_user
+        from portal.services.sites.onboarding import find_user
 
         resident_session_id = find_user(session, "resident@demo.test").get_id()
     client = app.test_client()

@@ -28,8 +28,8 @@ from sqlalchemy import create_engine, insert, text  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.cli import upgrade_database  # noqa: E402
 from portal.models import FaqArticle, FaqTranslation, Site  # noqa: E402
-from portal.services import faq, faq_search  # noqa: E402
-from portal.services.site_search import search_sites  # noqa: E402
+from portal.services.helpdesk import faq, faq_search  # noqa: E402
+from portal.services.sales.site_search import search_sites  # noqa: E402
 from portal.textnorm import digits, fold  # noqa: E402
 
 PREFIXES = ["Bjørk", "Løv", "Sol", "Fjell", "Sjø", "Ær", "Nord", "Sør", "Vest", "Øster", "Lille", "Store", "Gamle",

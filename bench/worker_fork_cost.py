@@ -24,7 +24,7 @@ def measure(conn: Redis, worker_class, jobs: int) -> float:
     queue = Queue(QUEUE, connection=conn)
     queue.empty()
     for i in range(jobs):
-        queue.enqueue("portal.services.action_queue.job_id_for", i, result_ttl=0)
+        queue.enqueue("portal.services.charging.action_queue.job_id_for", i, result_ttl=0)
     start = time.perf_counter()
     worker_class([queue], connection=conn).work(burst=True, logging_level="WARNING")
     return (time.perf_counter() - start) / jobs

@@ -46,7 +46,7 @@ from websockets.datastructures import Headers
 
 from portal import settings
 from portal.services import ocpp_ingest
-from portal.services.secrets import hash_charger_secret, verify_secret
+from portal.services.people.secrets import hash_charger_secret, verify_secret
 from portal.services.staff import secret_rotation
 
 if TYPE_CHECKING:

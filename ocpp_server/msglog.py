@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from portal import settings
 from portal.db import Database, utcnow
 from portal.models import OcppMessage
-from portal.services.secrets import redact_frame
+from portal.services.people.secrets import redact_frame
 from ocpp_server.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)

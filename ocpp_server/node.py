@@ -33,8 +33,9 @@ from ocpp_server.seen import LastSeen
 from ocpp_server.writer import GroupWriter
 from portal import settings
 from portal.db import Database, utcnow
-from portal.services import actions, ocpp_ingest
-from portal.services import action_queue
+from portal.services import ocpp_ingest
+from portal.services.charging import actions
+from portal.services.charging import action_queue
 
 if TYPE_CHECKING:
     from ocpp_server.v16 import CentralChargePoint
@@ -162,7 +163,7 @@ class Node:
         return self._last_db_error > self._last_db_ok
 
     async def enqueue_after_commit(self, value: Any) -> None:
-        """Hand jobs the actions service asked for to portal.services.action_queue.enqueue_after_commit."""
+        """Hand jobs the actions service asked for to portal.services.charging.action_queue.enqueue_after_commit."""
         try:
             await asyncio.to_thread(action_queue.enqueue_after_commit, self.redis_url, value)
         except Exception:

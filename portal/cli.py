@@ -45,7 +45,7 @@ def db_upgrade() -> None:
 @with_appcontext
 def seed_demo_command() -> None:
     """Load the demo sites, accounts, tariffs and charge points."""
-    from portal.services.demo import NotADemoDatabase, seed_demo
+    from portal.services.demodata.demo import NotADemoDatabase, seed_demo
 
     with _db().session() as session:
         try:
@@ -68,7 +68,7 @@ def users_create(email, password, name, language, staff_role, site_slug, role) -
     """Create an account, optionally with access to a site."""
     from portal.security.events import security_event
     from portal.security.passwords import PASSWORD_MAX, PASSWORD_MIN, password_problem
-    from portal.services.onboarding import OnboardingError, add_member, create_user, site_by_slug
+    from portal.services.sites.onboarding import OnboardingError, add_member, create_user, site_by_slug
 
     problem = password_problem(password, email=email)
     if problem == "length":
@@ -103,8 +103,8 @@ def users_create(email, password, name, language, staff_role, site_slug, role) -
 @click.option("--type", "cp_type", type=click.Choice(["public", "private", "personal"]), default="private")
 def chargers_add(identity, site_slug, password, connectors, name, cp_type) -> None:
     """Register a charge point so it can connect with its password (made here unless --password)."""
-    from portal.services.onboarding import OnboardingError, add_charge_point, site_by_slug
-    from portal.services.secrets import charger_secret_problem, new_charger_secret
+    from portal.services.sites.onboarding import OnboardingError, add_charge_point, site_by_slug
+    from portal.services.people.secrets import charger_secret_problem, new_charger_secret
 
     generated = password is None
     if generated:
@@ -132,7 +132,7 @@ def chargers_add(identity, site_slug, password, connectors, name, cp_type) -> No
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def chargers_import(csv_file: Path) -> None:
     """Register many charge points from a CSV file: identity,site,password,connectors."""
-    from portal.services.onboarding import import_charge_points, parse_import_rows
+    from portal.services.sites.onboarding import import_charge_points, parse_import_rows
 
     started = time.perf_counter()
     with csv_file.open(newline="", encoding="utf-8-sig") as fh:

@@ -16,7 +16,7 @@ MESSAGES = {
 
 
 def _operator():
-    from portal.services.ledger import Operator
+    from portal.services.billing.ledger import Operator
 
     return Operator(current_app.config["OPERATOR_NAME"], current_app.config["OPERATOR_ORG_NUMBER"])
 
@@ -46,8 +46,8 @@ def show(number: str) -> None:
 def credit(number: str, reason: str, actor_email: str, line_ids: tuple[int, ...], rebill: bool) -> None:
     """Issue a credit note for statement NUMBER (whole or chosen lines) and e-mail it to the resident."""
     from portal.models import Statement, User
-    from portal.services import notify
-    from portal.services.credit_notes import CreditNoteError, credit as issue_credit
+    from portal.services.people import notify
+    from portal.services.billing.credit_notes import CreditNoteError, credit as issue_credit
 
     with current_app.extensions["portal_db"].session() as session:
         actor = session.scalar(select(User).where(User.email == actor_email.strip().lower()))
@@ -65,7 +65,7 @@ def credit(number: str, reason: str, actor_email: str, line_ids: tuple[int, ...]
         session.commit()
     from redis import Redis
 
-    from portal.services.mail import enqueue_outbox
+    from portal.services.people.mail import enqueue_outbox
 
     enqueue_outbox(Redis.from_url(current_app.config["REDIS_URL"]), mails)
     click.echo(f"credit note {done.credit_note.number}: {done.credit_note.total_minor}"

@@ -1,5 +1,5 @@
 """Web pieces shared by the two doors to a person's data rights: the account page (portal/auth/privacy.py)
-and the staff console (portal/staff/people.py). The work itself is in portal/services/privacy.py and
+and the staff console (portal/staff/people.py). The work itself is in portal/services/people/privacy.py and
 erasure.py (Flask-free)."""
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from flask import current_app, send_file
 
 from portal.extensions import db_session
 from portal.models import User
-from portal.services import erasure, privacy
-from portal.services.ledger import Operator
-from portal.services.mail import portal_url, queue_templated_email
+from portal.services.people import erasure, privacy
+from portal.services.billing.ledger import Operator
+from portal.services.people.mail import portal_url, queue_templated_email
 
 
 def operator() -> Operator:

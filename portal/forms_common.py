@@ -5,7 +5,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError
 
-from portal.services.pricing import PriceFormatError, parse_price
+from portal.services.billing.pricing import PriceFormatError, parse_price
 
 
 class EmailAddress:

@@ -21,9 +21,9 @@ from portal.models import Membership
 from portal.security.headers import init_headers
 from portal.security.sessions import init_sessions, load_user
 from portal.security.transport import init_transport
-from portal.services import after_close, meter_flags
-from portal.services import pricing
-from portal.services.secrets import hide_secret_values, redact_frame
+from portal.services.charging import after_close, meter_flags
+from portal.services.billing import pricing
+from portal.services.people.secrets import hide_secret_values, redact_frame
 
 log = logging.getLogger(__name__)
 LANG_COOKIE = "lang"

@@ -179,7 +179,7 @@ def login(db):
     from portal.models import User
 
     def _login(client, user) -> None:
-        from portal.services import login_sessions
+        from portal.services.people import login_sessions
 
         with db.session() as s:
             token = login_sessions.start(s, s.get(User, user.id), remember=False, user_agent="pytest")

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from portal.models import (
     ChargePoint, Site, SubscriptionPlan, Tariff, TariffGroup, User, UserSubscription,
 )
-from portal.services.onboarding import add_charge_point, add_member, create_user
-from portal.services.secrets import hash_charger_secret, hash_secret
+from portal.services.sites.onboarding import add_charge_point, add_member, create_user
+from portal.services.people.secrets import hash_charger_secret, hash_secret
 
 PASSWORD = "correct-horse-battery"
 CHARGER_SECRET = "test-charger-secret-0001"

@@ -107,7 +107,7 @@ def run_cron(redis_url: str) -> None:
 
 def preload() -> None:
     """Import what jobs need once, before workers start (SimpleWorker keeps it for every job)."""
-    for module in ("portal.models", "portal.services.actions", "worker.jobs.charger", "worker.jobs.mail",
+    for module in ("portal.models", "portal.services.charging.actions", "worker.jobs.charger", "worker.jobs.mail",
                    "worker.jobs.offline", "worker.jobs.spot", "worker.jobs.message_log",
                    "worker.jobs.statements"):
         try:

@@ -36,7 +36,7 @@ def periodic_jobs() -> list[PeriodicJob]:
         PeriodicJob("worker.jobs.spot.import_spot_prices", cron="7 * * * *", timeout=600),
         PeriodicJob("worker.jobs.mail.requeue_stuck_emails", MAIL_QUEUE, interval=120, timeout=120),
         # Daily after midnight in Norway and Sweden: on the 1st last month's statements, every day
-        # supplementary statements for sessions of past months that ended since (portal/services/statements.py).
+        # supplementary statements for sessions of past months that ended since (portal/services/billing/statements.py).
         PeriodicJob("worker.jobs.statements.issue_monthly_statements", cron="15 2 * * *", timeout=3600),
         PeriodicJob("worker.jobs.statements.send_notifications", interval=60, timeout=120),
     ]

@@ -16,10 +16,10 @@ from portal.htmx import hx_redirect, redirect_to, render
 from portal.models import User
 from portal.security.events import security_event
 from portal.security.sessions import current_login_session, limits, log_out
-from portal.services import login_sessions
-from portal.services.accounts import set_password, update_profile
-from portal.services.mail import enqueue_outbox, portal_url, queue_templated_email
-from portal.services.secrets import verify_secret
+from portal.services.people import login_sessions
+from portal.services.people.accounts import set_password, update_profile
+from portal.services.people.mail import enqueue_outbox, portal_url, queue_templated_email
+from portal.services.people.secrets import verify_secret
 
 
 def _user() -> User:

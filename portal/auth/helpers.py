@@ -6,8 +6,8 @@ from flask import Response, current_app
 from portal.extensions import db_session
 from portal.models import OutboxEmail, User
 from portal.security.transport import cookie_secure
-from portal.services.accounts import VERIFY_MAX_AGE_S, make_verify_token
-from portal.services.mail import portal_url, queue_templated_email
+from portal.services.people.accounts import VERIFY_MAX_AGE_S, make_verify_token
+from portal.services.people.mail import portal_url, queue_templated_email
 from portal.web import LANG_COOKIE
 
 

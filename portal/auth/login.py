@@ -17,8 +17,8 @@ from portal.models import User
 from portal.security.events import security_event
 from portal.security.redirects import safe_next
 from portal.security.sessions import log_in, log_out
-from portal.services.mail import enqueue_outbox
-from portal.services.secrets import hash_secret, needs_rehash, verify_secret, verify_unknown_account
+from portal.services.people.mail import enqueue_outbox
+from portal.services.people.secrets import hash_secret, needs_rehash, verify_secret, verify_unknown_account
 
 
 def landing_page(user: User) -> str:

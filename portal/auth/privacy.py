@@ -1,6 +1,6 @@
 """The account page's privacy part: download one's data (zip) and delete the account.
 
-The work is done by Flask-free services (portal/services/privacy.py and erasure.py), shared with the
+The work is done by Flask-free services (portal/services/people/privacy.py and erasure.py), shared with the
 staff console (portal/staff/people.py); these views parse, check and render.
 """
 from __future__ import annotations
@@ -22,9 +22,10 @@ from portal.htmx import hx_redirect, render
 from portal.models import User
 from portal.security.events import security_event
 from portal.security.sessions import log_out
-from portal.services import audit, erasure
-from portal.services.mail import enqueue_outbox
-from portal.services.secrets import verify_secret
+from portal.services.people import erasure
+from portal.services.sites import audit
+from portal.services.people.mail import enqueue_outbox
+from portal.services.people.secrets import verify_secret
 
 EXPORT_LIMIT = "5 per hour; 20 per day"  # per account: building the zip reads everything the person has
 DELETE_LIMIT = "10 per hour"  # password tries on the deletion form, per account

@@ -24,10 +24,10 @@ from portal.htmx import redirect_to, render
 from portal.models import OutboxEmail
 from portal.security.redirects import safe_next
 from portal.security.sessions import log_in
-from portal.services.accounts import mark_verified, register_user, restart_registration, user_for_verify_token
-from portal.services.mail import enqueue_outbox, portal_url, queue_templated_email
-from portal.services.onboarding import find_user
-from portal.services.secrets import hash_secret, verify_secret
+from portal.services.people.accounts import mark_verified, register_user, restart_registration, user_for_verify_token
+from portal.services.people.mail import enqueue_outbox, portal_url, queue_templated_email
+from portal.services.sites.onboarding import find_user
+from portal.services.people.secrets import hash_secret, verify_secret
 from portal.web import current_language
 
 TOKEN_MAX_LENGTH = 600

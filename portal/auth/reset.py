@@ -13,12 +13,12 @@ from portal.extensions import db_session, redis_conn
 from portal.htmx import redirect_to, render
 from portal.security.events import security_event
 from portal.security.sessions import log_in
-from portal.services import login_sessions
-from portal.services.accounts import (
+from portal.services.people import login_sessions
+from portal.services.people.accounts import (
     RESET_MAX_AGE_S, make_reset_token, mark_verified, set_password, user_for_reset_token,
 )
-from portal.services.mail import enqueue_outbox, portal_url, queue_templated_email
-from portal.services.onboarding import find_user
+from portal.services.people.mail import enqueue_outbox, portal_url, queue_templated_email
+from portal.services.sites.onboarding import find_user
 from portal.web import current_language
 
 TOKEN_MAX_LENGTH = 400

@@ -15,7 +15,7 @@ from wtforms.validators import Length, NumberRange, Optional, Regexp
 
 from portal.faq import CATEGORY_LABELS
 from portal.forms_common import NoControlCharacters
-from portal.services.faq import LANGUAGE_ORDER, RESERVED_SLUGS  # noqa: F401  (used by the editor view)
+from portal.services.helpdesk.faq import LANGUAGE_ORDER, RESERVED_SLUGS  # noqa: F401  (used by the editor view)
 
 
 class ArticleForm(FlaskForm):
@@ -34,7 +34,7 @@ class ArticleForm(FlaskForm):
     body_en = TextAreaField(_l("Text (English, Markdown)"), validators=[Optional(), Length(max=20000)])
 
     def texts(self) -> dict:
-        from portal.services.faq import ArticleText
+        from portal.services.helpdesk.faq import ArticleText
 
         return {code: ArticleText(getattr(self, f"title_{code}").data or "", getattr(self, f"body_{code}").data or "")
                 for code in LANGUAGE_ORDER}

@@ -16,7 +16,7 @@ from portal.faq import CATEGORY_LABELS, LANGUAGE_NAMES, bp
 from portal.faq.forms import RESERVED_SLUGS, ArticleForm
 from portal.htmx import redirect_to, render
 from portal.models import FaqArticle
-from portal.services import faq
+from portal.services.helpdesk import faq
 from portal.services.staff import roles
 
 def staff_required(view):

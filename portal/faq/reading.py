@@ -11,7 +11,7 @@ from portal.extensions import db_session
 from portal.faq import CATEGORY_LABELS, LANGUAGE_NAMES, bp
 from portal.htmx import render, wants_fragment
 from portal.models import FaqArticle
-from portal.services import faq, faq_search
+from portal.services.helpdesk import faq, faq_search
 from portal.web import current_language
 
 VOTER_COOKIE = "faq_voter"

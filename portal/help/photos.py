@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app, send_file
 
 from portal.models import TicketPhoto
-from portal.services.photos import Encoded, PhotoError, photo_path, reencode
+from portal.services.helpdesk.photos import Encoded, PhotoError, photo_path, reencode
 
 
 def read_photo(field) -> Encoded | str | None:

@@ -18,9 +18,9 @@ from portal.htmx import redirect_to, render
 from portal.models import ChargePoint
 from portal.models.support import TICKET_ROUTES
 from portal.refusals import start_refusal
-from portal.services import tickets
-from portal.services.mail import enqueue_outbox, portal_url
-from portal.services.photos import store_photo
+from portal.services.helpdesk import tickets
+from portal.services.people.mail import enqueue_outbox, portal_url
+from portal.services.helpdesk.photos import store_photo
 from portal.web import current_language
 
 TICKET_LIMIT = "5 per hour; 20 per day"  # per client address: enough for a building sharing one, not a flood

@@ -18,9 +18,9 @@ from portal.help.forms import CATEGORY_LABELS, ROUTE_LABELS, ReplyForm
 from portal.help.photos import read_photo, send_photo
 from portal.htmx import redirect_to, render
 from portal.models import SupportTicket, TicketPhoto
-from portal.services import tickets
-from portal.services.photos import store_photo
-from portal.services.tokens import private_link_used
+from portal.services.helpdesk import tickets
+from portal.services.helpdesk.photos import store_photo
+from portal.services.helpdesk.tokens import private_link_used
 
 REPLY_LIMIT = "30 per hour"  # per address: a conversation, not a flood
 

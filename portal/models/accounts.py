@@ -34,7 +34,7 @@ class User(Base):
 
     # The token of the log-in session this object was loaded for (set by portal.security.sessions; not stored).
     login_token = None  # type: str | None
-    # E-mail notifications the user can turn off on the account page (see portal/services/notify.py).
+    # E-mail notifications the user can turn off on the account page (see portal/services/people/notify.py).
     notify_session_done: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     notify_session_stopped: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     notify_start_failed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())

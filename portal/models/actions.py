@@ -13,7 +13,7 @@ FINAL_STATES = ("accepted", "rejected", "failed", "timed_out", "charger_offline"
 # At most one start and one stop holding each connector, guaranteed by the database (double taps). A start
 # holds from its INSERT until it fails, or its session ends, or it was accepted but no session followed in
 # time; a stop until it fails, or its StopTransaction arrives, or it was accepted but none followed in time
-# (portal.services.connector_holds). A flag, not the state: the hold outlives 'accepted'.
+# (portal.services.charging.connector_holds). A flag, not the state: the hold outlives 'accepted'.
 HOLDING_ACTIONS = ("RemoteStartTransaction", "RemoteStopTransaction")
 ONE_HOLDING_WHERE = text(
     "holds_connector AND action IN ('RemoteStartTransaction','RemoteStopTransaction')"

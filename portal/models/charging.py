@@ -40,7 +40,7 @@ class Transaction(Base):
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     stop_reason: Mapped[str | None] = mapped_column(String(32), default=None)
     energy_wh: Mapped[int] = mapped_column(BigInteger, default=0)
-    # Meter and clock problems, one {"code": ..., details} per problem (see portal.services.meter_flags):
+    # Meter and clock problems, one {"code": ..., details} per problem (see portal.services.charging.meter_flags):
     # flagged for support, not billed blindly, never parsed back from text.
     meter_flags: Mapped[list | None] = mapped_column(JSON, default=list)
     # The access decision when the start arrived (access.REASONS code or "ok") and whether it is billed.
@@ -69,10 +69,10 @@ class Transaction(Base):
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     close_note: Mapped[str | None] = mapped_column(Text, default=None)
     close_billed: Mapped[bool | None] = mapped_column(default=None)
-    # What the resident is told about that closure: a code of portal.services.after_close.RESIDENT_REASONS,
+    # What the resident is told about that closure: a code of portal.services.charging.after_close.RESIDENT_REASONS,
     # shown translated. close_note is the internal reason and never reaches a resident's page.
     resident_reason: Mapped[str | None] = mapped_column(String(32), default=None)
-    # The charger went on reporting a session support closed by hand (portal.services.after_close): the
+    # The charger went on reporting a session support closed by hand (portal.services.charging.after_close): the
     # energy it reported beyond the closure (Wh, never billed), when it first and last did so (our clock),
     # when its own StopTransaction finally came, and when support looked at that energy.
     after_close_wh: Mapped[int | None] = mapped_column(BigInteger, default=None)

@@ -1,7 +1,7 @@
 """FAQ articles: a stable slug and category, one translation per language, helpful votes.
 
 Full-text search lives in the database next to ``faq_translations`` and is kept in step by the
-database itself (see migration 0002 and portal/services/faq_search.py): an FTS5 table with
+database itself (see migration 0002 and portal/services/helpdesk/faq_search.py): an FTS5 table with
 triggers on SQLite, a generated ``search_vector`` tsvector column on PostgreSQL.
 """
 from __future__ import annotations

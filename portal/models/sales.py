@@ -78,7 +78,7 @@ class ChargerOrder(Base):
     language: Mapped[str] = mapped_column(String(2), default="nb")
     # sha256 hex of the private link in the confirmation e-mail (visitors have no account).
     access_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
-    # last use of the private link; it stops working LINK_IDLE_DAYS after (portal/services/tokens.py)
+    # last use of the private link; it stops working LINK_IDLE_DAYS after (portal/services/helpdesk/tokens.py)
     access_token_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     assignee_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True)

@@ -54,7 +54,7 @@ class SupportTicket(Base):
         ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True)
     # sha256 hex of the visitor's private link token; None for tickets of signed-in users.
     access_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
-    # last use of the private link; it stops working LINK_IDLE_DAYS after (portal/services/tokens.py)
+    # last use of the private link; it stops working LINK_IDLE_DAYS after (portal/services/helpdesk/tokens.py)
     access_token_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -1,7 +1,7 @@
 """Private links: "send me a new link" (`/links`) and the page an expired link answers with (410).
 
 A private link (a visitor's ticket, an order) stops working LINK_IDLE_DAYS after its last use
-(portal/services/tokens.py). Whoever holds the inbox asks here for new ones. The answer is the same
+(portal/services/helpdesk/tokens.py). Whoever holds the inbox asks here for new ones. The answer is the same
 whether or not the address has any; limited per client and, silently, per address.
 """
 from __future__ import annotations
@@ -17,9 +17,9 @@ from portal.extensions import db_session, redis_conn
 from portal.forms_common import EmailAddress, Honeypot
 from portal.htmx import render
 from portal.public import bp
-from portal.services.mail import enqueue_outbox
-from portal.services.private_links import queue_links_email, reissue_links
-from portal.services.tokens import LINK_IDLE_DAYS, LinkExpired
+from portal.services.people.mail import enqueue_outbox
+from portal.services.helpdesk.private_links import queue_links_email, reissue_links
+from portal.services.helpdesk.tokens import LINK_IDLE_DAYS, LinkExpired
 from portal.web import current_language
 
 LINKS_LIMIT = "5 per hour; 20 per day"  # per client address

@@ -10,7 +10,9 @@ from portal.extensions import db_session
 from portal.htmx import hx_redirect, render, wants_fragment
 from portal.resident import bp
 from portal.resident.forms import EmptyForm, TagForm, TagNameForm
-from portal.services import favourites, subscriptions, tags
+from portal.services.billing import subscriptions
+from portal.services.charging import favourites
+from portal.services.people import tags
 
 
 # --- favourites -----------------------------------------------------------------------------------

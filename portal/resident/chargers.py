@@ -24,9 +24,10 @@ from portal.resident.common import (
 )
 from portal.resident.forms import AuthSettingForm, EmptyForm, FavouriteForm, StartForm
 from portal.security.redirects import safe_next
-from portal.services import access, after_close, favourites, sessions, spot, starting
-from portal.services.pricing import comparison_price
-from portal.services.start_facts import ChargePointFacts, StartFacts
+from portal.services.billing import spot
+from portal.services.charging import access, after_close, favourites, sessions, starting
+from portal.services.billing.pricing import comparison_price
+from portal.services.charging.start_facts import ChargePointFacts, StartFacts
 
 
 @bp.errorhandler(Refused)
@@ -165,7 +166,7 @@ def start(identity: str):
     form = _start_form(cp, None)
     if not form.validate_on_submit():
         return render("resident/start.html", block="start_panel", status=422, **start_context(facts, form))
-    from portal.services import actions
+    from portal.services.charging import actions
 
     s = db_session()
     try:
@@ -273,7 +274,7 @@ def retry(identity: str, action_id: int):
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    from portal.services import actions
+    from portal.services.charging import actions
 
     busy = False
     if action.state == "queued":

@@ -16,8 +16,9 @@ from portal.htmx import hx_redirect, render, render_live, wants_fragment
 from portal.models import ActionRequest, Transaction
 from portal.resident import bp
 from portal.resident.forms import EmptyForm
-from portal.services import receipts, sessions
-from portal.services.pricing import format_amount
+from portal.services.billing import receipts
+from portal.services.charging import sessions
+from portal.services.billing.pricing import format_amount
 from portal.web import current_language
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ def stop(tx_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     if tx.is_active and sessions.may_send_stop(sessions.pending_stop(db_session(), tx)):
-        from portal.services import action_queue, actions
+        from portal.services.charging import action_queue, actions
 
         s = db_session()
         try:
@@ -128,7 +129,7 @@ def stop_after_close(tx_id: int):
     tx = _own_transaction(tx_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    from portal.services import action_queue, actions, after_close
+    from portal.services.charging import action_queue, actions, after_close
 
     s = db_session()
     try:

@@ -13,9 +13,9 @@ from portal.extensions import db_session
 from portal.htmx import render
 from portal.models import ChargePoint, Connector, Tariff, TariffGroup
 from portal.refusals import start_refusal
-from portal.services import sessions, start_facts
-from portal.services.access import OCCUPIED_STATUSES, can_see_charge_point, membership
-from portal.services.start_facts import StartFacts
+from portal.services.charging import sessions, start_facts
+from portal.services.charging.access import OCCUPIED_STATUSES, can_see_charge_point, membership
+from portal.services.charging.start_facts import StartFacts
 
 @dataclass(frozen=True)
 class OutletState:
@@ -96,7 +96,7 @@ def visible_charge_point(identity: str) -> ChargePoint:
 
 
 def visible_start_facts(identity: str) -> StartFacts:
-    """The start screen's facts (portal.services.start_facts) if the current user may see the charger;
+    """The start screen's facts (portal.services.charging.start_facts) if the current user may see the charger;
     404 when unknown, Refused when not theirs. One membership read decides both access and the sticker."""
     facts = start_facts.load(db_session(), identity, current_user.id)
     if facts is None:

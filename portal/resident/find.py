@@ -13,7 +13,7 @@ from portal.htmx import render
 from portal.models import Site
 from portal.resident import bp
 from portal.resident.common import may_print_sticker, my_outlets, outlet_state, state_class, visible_charge_point
-from portal.services import finding
+from portal.services.charging import finding
 
 
 @bp.route("/chargers/search")

@@ -7,7 +7,7 @@ from wtforms import HiddenField, RadioField, SelectChoice, StringField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from portal.forms_common import NoControlCharacters
-from portal.services.tags import NAME_MAX, normalise, valid_format
+from portal.services.people.tags import NAME_MAX, normalise, valid_format
 
 
 class EmptyForm(FlaskForm):

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from portal.extensions import db_session
 from portal.htmx import render
 from portal.resident import bp
-from portal.services import statements
+from portal.services.billing import statements
 
 DEFAULT_VAT_BP = 2500  # 25 % in Norway and Sweden: the rate shown when the site is gone (lines keep their VAT)
 

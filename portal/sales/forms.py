@@ -24,7 +24,7 @@ from wtforms.validators import (
 )
 
 from portal.forms_common import EmailAddress, Honeypot, NoControlCharacters, strip_text
-from portal.services.orgnumbers import OrgNumberError, parse_org_number
+from portal.services.sales.orgnumbers import OrgNumberError, parse_org_number
 
 ORG_TYPE_LABELS = {
     "housing_cooperative": _l("Housing cooperative (borettslag, bostadsrättsförening)"),

@@ -18,10 +18,10 @@ from portal.htmx import redirect_to, render
 from portal.models import ChargerOrder, Site
 from portal.sales import bp
 from portal.sales.forms import ORDER_STATUS_LABELS, OrderForm
-from portal.services import orders
-from portal.services.mail import enqueue_outbox, portal_url
-from portal.services.site_search import search_sites
-from portal.services.tokens import private_link_used
+from portal.services.sales import orders
+from portal.services.people.mail import enqueue_outbox, portal_url
+from portal.services.sales.site_search import search_sites
+from portal.services.helpdesk.tokens import private_link_used
 from portal.web import current_language
 
 ORDER_LIMIT = "10 per hour; 30 per day"  # per address

@@ -15,8 +15,8 @@ from portal.htmx import redirect_to, render
 from portal.models import Site
 from portal.sales import bp
 from portal.sales.forms import KIND_LABELS, QuoteForm
-from portal.services import leads
-from portal.services.mail import enqueue_outbox
+from portal.services.sales import leads
+from portal.services.people.mail import enqueue_outbox
 from portal.web import current_language
 
 QUOTE_LIMIT = "5 per hour; 20 per day"  # per address: a board sends one, a bot many

@@ -1,4 +1,4 @@
-"""Log-in and log-out for the web app on top of server-side sessions (portal.services.login_sessions).
+"""Log-in and log-out for the web app on top of server-side sessions (portal.services.people.login_sessions).
 
 `log_in` starts a fresh Flask session (new CSRF token, nothing carried over from before log-in) and a
 new server-side session; `load_user` (Flask-Login's user loader) accepts a cookie only while its
@@ -13,7 +13,7 @@ from flask_login import login_user, logout_user
 
 from portal.extensions import db_session
 from portal.models import LoginSession, User
-from portal.services import login_sessions
+from portal.services.people import login_sessions
 
 
 def limits() -> login_sessions.SessionLimits:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEntry, ChargePoint, Invite, SubscriptionPlan, Tariff, TariffGroup, User, UserGroup
-from portal.services.pricing import format_amount, format_money
+from portal.services.billing.pricing import format_amount, format_money
 from portal.web import current_language
 
 MODELS = {"tariff": Tariff, "tariff_group": TariffGroup, "plan": SubscriptionPlan, "user_group": UserGroup,

@@ -11,9 +11,9 @@ from portal import refusals
 from portal.extensions import db_session
 from portal.htmx import hx_redirect, render, wants_fragment
 from portal.models import SubscriptionPlan, Tariff, TariffGroup, UserGroup
-from portal.services import board_tools
-from portal.services.pricing import parse_price, to_minor
-from portal.services.site_admin import RuleError
+from portal.services.sites import board_tools
+from portal.services.billing.pricing import parse_price, to_minor
+from portal.services.sites.site_admin import RuleError
 from portal.site import bp
 from portal.site.common import managed_site, site_object
 from portal.site.forms import NameForm, PlanOpenForm, PlanPriceForm, RoleForm
@@ -118,7 +118,7 @@ def member_role(slug: str, user_id: int):
 
 
 def _still_manages(site) -> bool:
-    from portal.services.access import can_manage_site
+    from portal.services.charging.access import can_manage_site
 
     return can_manage_site(db_session(), current_user, site.id)
 

@@ -9,7 +9,7 @@ from flask_login import login_required
 
 from portal.extensions import db_session
 from portal.htmx import render
-from portal.services import audit
+from portal.services.sites import audit
 from portal.site import audit_text, bp
 from portal.site.common import managed_site
 

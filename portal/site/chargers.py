@@ -15,8 +15,10 @@ from portal import refusals
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import ActionRequest, ChargePoint, Site
-from portal.services import action_queue, actions, site_admin, statements
-from portal.services.site_admin import RuleError
+from portal.services.billing import statements
+from portal.services.charging import action_queue, actions
+from portal.services.sites import site_admin
+from portal.services.sites.site_admin import RuleError
 from portal.site import bp
 from portal.site.common import managed_site, site_object
 from portal.site.forms import ChargerForm

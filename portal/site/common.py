@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.extensions import db_session
 from portal.models import Site
-from portal.services.access import can_manage_site
+from portal.services.charging.access import can_manage_site
 
 T = TypeVar("T")
 

@@ -12,8 +12,8 @@ from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.forms_common import EmailAddress, Price
-from portal.services.pricing import parse_price, to_minor
-from portal.services.site_admin import ChargerChange, TariffData
+from portal.services.billing.pricing import parse_price, to_minor
+from portal.services.sites.site_admin import ChargerChange, TariffData
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -12,7 +12,7 @@ from wtforms.validators import Length, Optional
 from portal.extensions import db_session
 from portal.forms_common import NoControlCharacters, strip_text
 from portal.htmx import redirect_to, render
-from portal.services.orders import ORDERING_FIELDS, update_ordering_settings
+from portal.services.sales.orders import ORDERING_FIELDS, update_ordering_settings
 from portal.site import bp
 from portal.site.common import managed_site
 

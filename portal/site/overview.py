@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from portal.extensions import db_session
 from portal.htmx import render
 from portal.models import ChargePoint, Invite, Membership, Tariff, TariffGroup
-from portal.services import site_admin
+from portal.services.sites import site_admin
 from portal.site import bp
 from portal.site.common import managed_site
 

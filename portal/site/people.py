@@ -12,9 +12,9 @@ from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import Invite, Site, SubscriptionPlan, UserGroup
 from portal.security.events import security_event
-from portal.services import site_admin, site_people
-from portal.services.pricing import parse_price, to_minor
-from portal.services.site_admin import RuleError
+from portal.services.sites import site_admin, site_people
+from portal.services.billing.pricing import parse_price, to_minor
+from portal.services.sites.site_admin import RuleError
 from portal.site import bp
 from portal.site.common import managed_site, site_object
 from portal.site.forms import EmailForm, EmptyForm, InviteForm, NameForm, PlanForm, PlanOpenForm, PlanPriceForm
@@ -70,7 +70,7 @@ def _site_language(site: Site) -> str:
 
 def _queue_invite_mail(site: Site, invite: Invite, token: str) -> int | None:
     """Put the invite e-mail in the outbox (in the site's language); returns the outbox id."""
-    from portal.services import mail
+    from portal.services.people import mail
 
     link = current_app.config["PORTAL_BASE_URL"].rstrip("/") + url_for("invite.accept", token=token)
     language = _site_language(site)
@@ -87,7 +87,7 @@ def _queue_invite_mail(site: Site, invite: Invite, token: str) -> int | None:
 
 def _send_outbox(ids: list) -> None:
     """Hand queued e-mails to the worker (after commit)."""
-    from portal.services import mail
+    from portal.services.people import mail
 
     ids = [i for i in ids if i is not None]
     if ids:

@@ -13,8 +13,9 @@ from portal.extensions import db_session
 from portal.htmx import hx_redirect, render, wants_fragment
 from portal.models import Tariff, TariffGroup
 from portal.models.sites import PRICE_AREAS
-from portal.services import site_admin, spot
-from portal.services.pricing import from_minor, spot_unit_price
+from portal.services.billing import spot
+from portal.services.sites import site_admin
+from portal.services.billing.pricing import from_minor, spot_unit_price
 from portal.site import bp
 from portal.site.board import manage_box
 from portal.site.common import managed_site, site_object

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from portal.extensions import db_session
 from portal.htmx import hx_redirect, render
 from portal.models import User
-from portal.services import audit
+from portal.services.sites import audit
 from portal.staff import bp
 from portal.staff.common import staff_area
 from portal.staff.forms import RoleForm

@@ -8,7 +8,7 @@ from flask import request
 
 from portal.extensions import db_session
 from portal.htmx import render, wants_fragment
-from portal.services import after_close
+from portal.services.charging import after_close
 from portal.services.staff import diagnostics
 from portal.services.staff.diagnostics import LogFilter
 from portal.staff import bp

@@ -10,7 +10,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from portal.services.after_close import RESIDENT_REASONS
+from portal.services.charging.after_close import RESIDENT_REASONS
 
 REASON = dict(validators=[InputRequired(message=_l("Write why you do this: it goes in the audit log.")),
                           Length(max=500)])

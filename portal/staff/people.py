@@ -17,8 +17,9 @@ from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import User
 from portal.security.events import security_event
-from portal.services import audit, erasure
-from portal.services.mail import enqueue_outbox
+from portal.services.people import erasure
+from portal.services.sites import audit
+from portal.services.people.mail import enqueue_outbox
 from portal.staff import bp
 from portal.staff.common import staff_area
 from portal.staff.forms import REASON

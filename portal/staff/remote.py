@@ -16,10 +16,10 @@ from portal import refusals, settings
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import ActionRequest, Transaction
-from portal.services import actions
-from portal.services import action_queue
+from portal.services.charging import actions
+from portal.services.charging import action_queue
 from portal.services.staff import remote, secret_rotation
-from portal.services.secrets import hide_secret_values, is_secret_key
+from portal.services.people.secrets import hide_secret_values, is_secret_key
 from portal.services.staff.remote import RemoteRefused
 from portal.staff import bp
 from portal.staff.common import charger_or_404, staff_area

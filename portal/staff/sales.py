@@ -13,7 +13,7 @@ from portal import refusals
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import ChargerOrder, Lead, User
-from portal.services.mail import enqueue_outbox
+from portal.services.people.mail import enqueue_outbox
 from portal.services.staff import pipeline
 from portal.services.staff.pipeline import PipelineError
 from portal.staff import bp

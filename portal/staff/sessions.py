@@ -13,8 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import OrphanStop, Transaction
-from portal.services import actions, after_close, audit
-from portal.services import action_queue
+from portal.services.charging import actions, after_close
+from portal.services.sites import audit
+from portal.services.charging import action_queue
 from portal.services.staff import remote, stuck
 from portal.services.staff.overview import last_meter_at
 from portal.staff import bp

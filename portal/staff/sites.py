@@ -10,7 +10,7 @@ from sqlalchemy import case, func, select
 from portal.extensions import db_session
 from portal.htmx import hx_redirect, render
 from portal.models import ChargePoint, Site
-from portal.services import audit
+from portal.services.sites import audit
 from portal.staff import bp
 from portal.staff.common import all_sites, staff_area
 from portal.staff.forms import AgreementForm

@@ -11,8 +11,9 @@ from portal.htmx import hx_redirect, render
 from portal.labels import TICKET_CATEGORY_LABELS as CATEGORY_LABELS
 from portal.models import SupportTicket
 from portal.models.support import TICKET_CATEGORIES
-from portal.services import audit, tickets
-from portal.services.mail import enqueue_outbox
+from portal.services.helpdesk import tickets
+from portal.services.sites import audit
+from portal.services.people.mail import enqueue_outbox
 from portal.services.staff import queue
 from portal.staff import bp
 from portal.staff.common import all_sites, site_by_slug, staff_area

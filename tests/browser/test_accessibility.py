@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from portal.models import Transaction, UserGroup
-from portal.services import statements
+from portal.services.billing import statements
 from tests.factories import PASSWORD, make_user, resident_with_access
 from tests.support.browser import run_axe
 

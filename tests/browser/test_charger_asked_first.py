@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.models import ChargePoint, OrphanStop, Transaction
-from portal.services.pricing import session_cost
+from portal.services.billing.pricing import session_cost
 from tests.browser.test_staff_console import log_in
 from tests.factories import CHARGER_SECRET, make_site, make_user, standard_setup, subscribe
 from tests.support.browser import PHONE, assert_no_horizontal_scroll, run_axe
@@ -31,7 +31,7 @@ def garage(session):
     resident = make_user(session, "rune@asked.test", site=site)
     subscribe(session, resident, plan)
     make_user(session, "siri@support.test", staff_role="support")
-    from portal.services.onboarding import add_charge_point
+    from portal.services.sites.onboarding import add_charge_point
 
     cp = add_charge_point(session, IDENTITY, site, CHARGER_SECRET, 2, name="Garage B, spaces 4 and 5")
     cp.tariff_group_id = group.id

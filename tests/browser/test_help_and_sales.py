@@ -9,7 +9,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from portal.models import ChargerOrder, Lead, SupportTicket, TicketPhoto
-from portal.services.faq_seed import seed_faq
+from portal.services.helpdesk.faq_seed import seed_faq
 from tests.factories import PASSWORD, make_site, resident_with_access
 from tests.support.browser import assert_no_horizontal_scroll, run_axe
 from tests.support.mail import run_mail_jobs, text_part

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from portal.models import ChargePoint, Transaction
-from portal.services.pricing import format_money, session_cost
+from portal.services.billing.pricing import format_money, session_cost
 from tests.factories import CHARGER_SECRET, make_site, make_user, standard_setup, subscribe
 from tests.support.browser import assert_no_horizontal_scroll, run_axe
 from tests.support.stack import Stack, wait_for_db
@@ -26,7 +26,7 @@ def resident(session):
     group, plan = standard_setup(session, site, fee="3.20")
     user = make_user(session, "driver@stack.test", site=site)
     subscribe(session, user, plan)
-    from portal.services.onboarding import add_charge_point
+    from portal.services.sites.onboarding import add_charge_point
 
     cp = add_charge_point(session, IDENTITY, site, CHARGER_SECRET, 1, name="Garage C, space 7")
     cp.tariff_group_id = group.id

@@ -14,7 +14,8 @@ from portal.db import utcnow
 from portal.models import (
     ActionRequest, ChargePoint, MeterValue, OcppMessage, OrphanStop, Site, SupportTicket, Transaction,
 )
-from portal.services import leads, tickets
+from portal.services.helpdesk import tickets
+from portal.services.sales import leads
 from tests.factories import CHARGER_SECRET, PASSWORD, make_user, resident_with_access
 from tests.support.browser import assert_no_horizontal_scroll, run_axe
 from tests.support.mail import SmtpCatcher, reset_mail_queue, text_part

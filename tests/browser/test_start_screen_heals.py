@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from portal.models import ChargePoint
-from portal.services.onboarding import add_charge_point
+from portal.services.sites.onboarding import add_charge_point
 from tests.factories import CHARGER_SECRET, PASSWORD, make_site, make_user, standard_setup, subscribe
 from tests.support.stack import Stack, wait_for_db
 

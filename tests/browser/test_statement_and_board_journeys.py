@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from portal.models import Membership, Transaction, User
-from portal.services import statements
+from portal.services.billing import statements
 from tests.factories import PASSWORD, make_charge_point, make_plan, make_site, make_user, subscribe
 from tests.support.browser import assert_no_horizontal_scroll, run_axe
 

@@ -27,8 +27,10 @@ from werkzeug.routing.converters import AnyConverter
 from portal.models import (
     ActionRequest, Base, Favourite, IdTag, LoginSession, Transaction, UserGroup, UserGroupMember,
 )
-from portal.services import login_sessions, site_people, statements
-from portal.services.accounts import make_reset_token, make_verify_token
+from portal.services.billing import statements
+from portal.services.people import login_sessions
+from portal.services.sites import site_people
+from portal.services.people.accounts import make_reset_token, make_verify_token
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import (
     make_charge_point, make_group, make_plan, make_site, make_tariff, make_user, subscribe,
@@ -206,8 +208,9 @@ def _help_objects(session, letter: str, city: str, site, resident, cp, upload_di
 
     from PIL import Image
 
-    from portal.services import faq, orders, tickets
-    from portal.services.photos import reencode, store_photo
+    from portal.services.helpdesk import faq, tickets
+    from portal.services.sales import orders
+    from portal.services.helpdesk.photos import reencode, store_photo
 
     def photo(ticket, message_id):
         out = io.BytesIO()

@@ -1,4 +1,4 @@
-from portal.services import access
+from portal.services.charging import access
 from tests.factories import make_charge_point, make_site, make_user, resident_with_access, standard_setup
 
 

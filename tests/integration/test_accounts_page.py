@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from portal.models import OutboxEmail, User
-from portal.services.secrets import verify_secret
+from portal.services.people.secrets import verify_secret
 from tests.factories import PASSWORD, make_user
 
 

@@ -125,7 +125,7 @@ def test_reset_mails_per_account_are_capped_but_the_answer_stays_the_same(limite
 def _unconfirmed(session):
     from flask import current_app
 
-    from portal.services.accounts import make_verify_token
+    from portal.services.people.accounts import make_verify_token
 
     user = make_user(session, "new@example.test")
     user.email_verified_at = None
@@ -145,7 +145,7 @@ def test_password_guesses_on_confirmation_links_from_one_address_are_limited(lim
     with limited_client.application.app_context():
         from flask import current_app
 
-        from portal.services.accounts import make_verify_token
+        from portal.services.people.accounts import make_verify_token
 
         users = [make_user(session, f"new{i}@example.test") for i in range(11)]
         for u in users:
@@ -159,7 +159,7 @@ def test_password_guesses_on_confirmation_links_from_one_address_are_limited(lim
 def test_a_confirmation_link_lives_a_day_not_three(client, session, monkeypatch):
     import itsdangerous.timed
 
-    from portal.services.accounts import VERIFY_MAX_AGE_S
+    from portal.services.people.accounts import VERIFY_MAX_AGE_S
 
     assert VERIFY_MAX_AGE_S <= 24 * 3600
     with client.application.app_context():

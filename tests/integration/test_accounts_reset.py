@@ -6,8 +6,8 @@ import re
 from sqlalchemy import select
 
 from portal.models import OutboxEmail, User
-from portal.services.accounts import make_reset_token, user_for_reset_token
-from portal.services.secrets import verify_secret
+from portal.services.people.accounts import make_reset_token, user_for_reset_token
+from portal.services.people.secrets import verify_secret
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import PASSWORD, make_user
 

@@ -14,7 +14,7 @@ from ocpp_server.calls import claim_key
 from portal import settings
 from portal.db import utcnow
 from portal.models import ActionRequest, OcppMessage, Transaction
-from portal.services import actions
+from portal.services.charging import actions
 from tests.factories import make_user, resident_with_access
 from tests.integration.ocpp_helpers import eventually, ocpp_node, query, run, simulator, until
 from worker.jobs.charger import run_action, sweep_actions

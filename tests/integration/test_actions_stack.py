@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from ocpp_server.calls import claim_key
 from portal.db import utcnow
 from portal.models import ActionRequest, ChargePoint, OcppMessage, Transaction
-from portal.services import actions
+from portal.services.charging import actions
 from tests.factories import CHARGER_SECRET, make_charge_point, make_site, make_user, standard_setup, subscribe
 from tests.support.stack import Stack, wait_for_db
 from portal import settings

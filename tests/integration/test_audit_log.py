@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from portal.models import AuditEntry
-from portal.services import site_admin, site_people
+from portal.services.sites import site_admin, site_people
 from tests.factories import make_plan, make_site, make_tariff, make_user
 
 
@@ -31,7 +31,7 @@ def test_changes_read_as_sentences_in_the_readers_language(client, login, sessio
     site_admin.attach_tariff(session, kari, group, tariff)
     ug = site_people.create_user_group(session, kari, site, "Caretakers")
     site_people.add_group_member(session, kari, ug, "ola@eik.test")
-    from portal.services import board_tools
+    from portal.services.sites import board_tools
 
     board_tools.set_role(session, kari, site, ola.id, "board")
     session.commit()

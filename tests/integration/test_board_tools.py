@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from portal.models import AuditEntry, Membership, SubscriptionPlan, Tariff, TariffGroup, UserGroup, UserSubscription
-from portal.services import access, board_tools, statements
+from portal.services.billing import statements
+from portal.services.charging import access
+from portal.services.sites import board_tools
 from tests.factories import (
     make_charge_point, make_group, make_plan, make_site, make_tariff, make_user, standard_setup, subscribe,
 )

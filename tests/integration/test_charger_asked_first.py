@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from portal.db import utcnow
 from portal.models import ActionRequest, AuditEntry, MeterValue, OrphanStop, Transaction
-from portal.services import actions, after_close, ocpp_ingest
+from portal.services import ocpp_ingest
+from portal.services.charging import actions, after_close
 from portal.services.ocpp_ingest.common import format_time
 from portal.services.staff import overview, stuck
 from tests.factories import make_user, resident_with_access

@@ -10,8 +10,8 @@ from rq import Queue
 from sqlalchemy import select
 
 from portal.models import ActionRequest, AuditEntry, ChargePoint
-from portal.services import actions
-from portal.services.secrets import verify_secret
+from portal.services.charging import actions
+from portal.services.people.secrets import verify_secret
 from portal.services.staff import secret_rotation
 from tests.factories import make_charge_point, make_site, make_user
 from tests.integration.test_access_audit import db_snapshot
@@ -108,7 +108,7 @@ def test_a_weak_typed_secret_is_refused(client, session, console):
 
 def test_no_other_path_stores_the_key_in_clear(db, session, console):
     from portal.models import User
-    from portal.services import audit
+    from portal.services.sites import audit
 
     support = session.get(User, console["support_id"])
     cp = session.get(ChargePoint, console["cp_id"])

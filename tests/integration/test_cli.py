@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine, func, inspect, select, text
 
 from portal.models import ChargePoint, Connector, Membership, Site, User
-from portal.services.secrets import verify_secret
+from portal.services.people.secrets import verify_secret
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from portal.models import ChargerOrder, FaqArticle, Lead, Site, SupportTicket, TicketMessage
-from portal.services.site_search import search_sites
+from portal.services.sales.site_search import search_sites
 
 MODELS = (Site, FaqArticle, SupportTicket, TicketMessage, Lead, ChargerOrder)
 
@@ -33,7 +33,7 @@ def test_seed_demo_loads_help_and_sales_data_once(app, session):
 
 def test_every_demo_site_has_an_org_number_the_quote_form_accepts(app, session):
     """The quote form pre-filled from a demo cooperative must not open with a check-digit error."""
-    from portal.services.orgnumbers import parse_org_number  # noqa: PLC0415
+    from portal.services.sales.orgnumbers import parse_org_number  # noqa: PLC0415
 
     assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
     for site in session.scalars(select(Site)):

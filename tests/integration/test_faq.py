@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from portal.models import FaqArticle, FaqVote
-from portal.services import faq, faq_search
-from portal.services.faq import ArticleText
-from portal.services.faq_seed import ARTICLES, seed_faq
+from portal.services.helpdesk import faq, faq_search
+from portal.services.helpdesk.faq import ArticleText
+from portal.services.helpdesk.faq_seed import ARTICLES, seed_faq
 from tests.factories import make_user
 
 

@@ -50,7 +50,7 @@ def user(session):
 
 @pytest.fixture
 def reset_link(client, session, user):
-    from portal.services.accounts import make_reset_token
+    from portal.services.people.accounts import make_reset_token
 
     token, _ = make_reset_token(user, client.application.secret_key)
     return f"/reset/{token}"

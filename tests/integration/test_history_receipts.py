@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from portal.models import Transaction
-from portal.services import receipts
+from portal.services.billing import receipts
 from tests.factories import make_charge_point, make_site, make_user
 from tests.unit.test_spot_billing import T0, charge, price_hour, spot_setup
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from portal.services.mail import portal_url, queue_email, queue_templated_email, render_email
+from portal.services.people.mail import portal_url, queue_email, queue_templated_email, render_email
 
 WHEN = datetime(2026, 3, 14, 12, 30, tzinfo=timezone.utc)  # 13:30 in Oslo and Stockholm
 CTX = dict(name="Ann", reset_url="http://portal.test/reset/abc", expires_at=WHEN)

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from portal.db import utcnow
 from portal.models import OutboxEmail
-from portal.services import mail as mail_service
+from portal.services.people import mail as mail_service
 from tests.factories import make_user
 from tests.support.mail import SmtpCatcher, reset_mail_queue, run_mail_jobs, text_part
 from worker.jobs.mail import requeue_stuck_emails, send_outbox_email

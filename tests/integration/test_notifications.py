@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from portal.db import utcnow
 from portal.models import ActionRequest, Notification, OutboxEmail, Transaction, User
-from portal.services import notify
+from portal.services.people import notify
 from tests.factories import make_charge_point, make_site, make_user
 
 

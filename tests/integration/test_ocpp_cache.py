@@ -23,7 +23,7 @@ from portal.db import ANNOUNCED, CHANGES_CHANNEL, ChangeAnnouncer, Database, utc
 from portal.models import ActionRequest, ChargePoint, Connector, MeterValue, Site, Transaction
 from portal.services import ocpp_ingest
 from portal.services.ocpp_ingest.common import charge_point, format_time
-from portal.services.onboarding import virtual_tag
+from portal.services.sites.onboarding import virtual_tag
 from portal.services.staff import stuck
 from tests.factories import make_charge_point, make_site, make_user, resident_with_access
 from tests.integration.ocpp_helpers import ocpp_node, query, raw_charger, run

@@ -12,7 +12,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from ocpp.v16 import call
 from ocpp_server.node import Node
-from portal.services.secrets import hash_charger_secret
+from portal.services.people.secrets import hash_charger_secret
 from tests.factories import CHARGER_SECRET, make_charge_point, make_site
 from tests.integration.ocpp_helpers import RawCharger, basic, ocpp_node, run, simulator, until
 

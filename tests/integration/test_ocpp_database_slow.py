@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from portal.db import Database
 from portal.models import Transaction
-from portal.services.onboarding import virtual_tag
+from portal.services.sites.onboarding import virtual_tag
 from tests.factories import resident_with_access
 from tests.integration.ocpp_helpers import ocpp_node, raw_charger, run
 

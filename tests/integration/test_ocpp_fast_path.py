@@ -137,7 +137,7 @@ def test_group_commit_batches_concurrent_messages(db, session):
 def test_meter_values_without_transaction_id_follow_the_connections_open_transaction(db, redis_url, session):
     from datetime import datetime, timezone
 
-    from portal.services.onboarding import virtual_tag
+    from portal.services.sites.onboarding import virtual_tag
     from tests.factories import resident_with_access
 
     _site, user, cp = resident_with_access(session)
@@ -178,7 +178,7 @@ def test_a_verified_secret_is_remembered_until_the_password_or_the_stored_hash_c
     from websockets.asyncio.client import connect
     from websockets.exceptions import InvalidStatus
 
-    from portal.services.secrets import hash_charger_secret
+    from portal.services.people.secrets import hash_charger_secret
     from tests.factories import CHARGER_SECRET
     from tests.integration.ocpp_helpers import basic
 

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, func, select, text
 from ocpp_server.calls import claim_key
 from portal.db import Database
 from portal.models import ActionRequest, ChargePoint, MeterValue, Transaction
-from portal.services.onboarding import virtual_tag
+from portal.services.sites.onboarding import virtual_tag
 from tests.conftest import browser_like_client
 from tests.factories import CHARGER_SECRET, make_charge_point, make_site, make_user, standard_setup, subscribe
 from tests.integration.ocpp_helpers import eventually, ocpp_node, run, simulator

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.models import ChargePoint, IdTag, MeterValue, OrphanStop, Transaction
-from portal.services.onboarding import virtual_tag
+from portal.services.sites.onboarding import virtual_tag
 from tests.factories import make_user, resident_with_access
 from tests.integration.ocpp_helpers import ocpp_node, raw_charger, run
 

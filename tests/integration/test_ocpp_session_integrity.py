@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
-import portal.services.action_hooks
+import portal.services.charging.action_hooks
 from portal.models import ChargePoint, IdTag, Membership, Tariff, Transaction, UserSubscription
 from portal.services import ocpp_ingest
-from portal.services.onboarding import virtual_tag
+from portal.services.sites.onboarding import virtual_tag
 from tests.factories import make_user, resident_with_access
 from tests.integration.ocpp_helpers import ocpp_node, raw_charger, run
 
@@ -312,7 +312,7 @@ def test_a_start_that_fails_half_way_answers_internal_error_and_stores_nothing(d
     def hook_fails(session, tx):
         raise RuntimeError("the actions hook failed after the session was added")
 
-    monkeypatch.setattr(portal.services.action_hooks, "on_transaction_started", hook_fails)
+    monkeypatch.setattr(portal.services.charging.action_hooks, "on_transaction_started", hook_fails)
 
     async def scenario():
         async with ocpp_node(db, redis_url) as node:

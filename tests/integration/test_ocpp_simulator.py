@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ocpp.v16 import call
 from portal.models import ChargePoint, Transaction
-from portal.services.onboarding import virtual_tag
+from portal.services.sites.onboarding import virtual_tag
 from tests.factories import resident_with_access
 from tests.integration.ocpp_helpers import eventually, ocpp_node, raw_charger, run, simulator
 
@@ -104,7 +104,7 @@ def test_hooks_for_the_call_path_and_actions(db, redis_url, setup, monkeypatch):
         seen.append(("disconnected", ident, ident in node.connections))
 
     from ocpp_server import calls
-    from portal.services import action_hooks, action_queue
+    from portal.services.charging import action_hooks, action_queue
 
     for name, fn in {"serve": serve, "on_charger_connected": on_charger_connected,
                      "on_charger_disconnected": on_charger_disconnected}.items():

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ocpp.v16 import call
 from portal.models import IdTag, MeterValue, OcppMessage, OrphanStop, Transaction
-from portal.services.onboarding import virtual_tag
+from portal.services.sites.onboarding import virtual_tag
 from tests.factories import make_user, resident_with_access
 from tests.integration.ocpp_helpers import eventually, ocpp_node, query, raw_charger, run, simulator
 

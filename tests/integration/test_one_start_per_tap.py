@@ -16,8 +16,8 @@ from sqlalchemy import func, select, update
 
 from portal.db import utcnow
 from portal.models import ActionRequest, ChargePoint, Connector, SubscriptionPlan, Transaction, User
-from portal.services import actions
-from portal.services import action_hooks
+from portal.services.charging import actions
+from portal.services.charging import action_hooks
 from portal.services.staff import remote
 from tests.conftest import browser_like_client
 from tests.factories import make_user, resident_with_access, subscribe

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from portal.models import ChargerOrder, OutboxEmail
-from portal.services import orders
-from portal.services.site_search import search_sites
+from portal.services.sales import orders
+from portal.services.sales.site_search import search_sites
 from tests.factories import make_site, make_user
 
 

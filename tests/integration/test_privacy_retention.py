@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from portal.db import utcnow
 from portal.models import Invite, LoginSession, OutboxEmail, SupportTicket, User
-from portal.services import login_sessions
+from portal.services.people import login_sessions
 from tests.factories import make_site, make_user
 
 

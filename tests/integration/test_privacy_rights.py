@@ -18,7 +18,8 @@ from portal.models import (
     AuditEntry, Base, ChargePoint, Favourite, IdTag, Invite, LoginSession, OutboxEmail, Site, Statement,
     SupportTicket, Transaction, User, UserSubscription,
 )
-from portal.services import erasure, login_sessions, privacy, statements
+from portal.services.billing import statements
+from portal.services.people import erasure, login_sessions, privacy
 from tests.factories import PASSWORD, make_charge_point, make_plan, make_site, make_user, subscribe
 
 UTC = timezone.utc

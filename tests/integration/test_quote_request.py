@@ -9,7 +9,7 @@ from redis import Redis
 from sqlalchemy import select
 
 from portal.models import Lead, OutboxEmail
-from portal.services import leads
+from portal.services.sales import leads
 from tests.conftest import browser_like_client
 from tests.factories import make_user
 

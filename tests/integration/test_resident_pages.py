@@ -76,7 +76,7 @@ def test_refusals_in_plain_words(client, login, session):
 
 def test_every_reason_code_has_words():
     from portal.refusals import START, START_FALLBACK
-    from portal.services.access import REASONS
+    from portal.services.charging.access import REASONS
 
     for reason in REASONS:
         assert reason in START, reason

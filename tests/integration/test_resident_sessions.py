@@ -11,7 +11,7 @@ from rq import Queue
 from sqlalchemy import select
 
 from portal.models import ActionRequest, MeterValue, Transaction
-from portal.services import actions, sessions
+from portal.services.charging import actions, sessions
 from tests.factories import make_user, resident_with_access
 from portal import settings
 

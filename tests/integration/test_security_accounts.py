@@ -72,7 +72,7 @@ class _CountingHash:
     """Counts argon2 work (hash or verify) per request: the time a request takes follows it."""
 
     def __init__(self, monkeypatch):
-        import portal.services.secrets as secrets_module
+        import portal.services.people.secrets as secrets_module
 
         self.calls = 0
         for name in ("hash_secret", "verify_secret"):
@@ -98,7 +98,7 @@ def test_log_in_spends_the_same_password_work_for_any_address(client, session, m
     gone.active = False
     session.commit()
     import portal.auth.login as routes
-    import portal.services.secrets as secrets_module
+    import portal.services.people.secrets as secrets_module
 
     counter = _CountingHash(monkeypatch)
     monkeypatch.setattr(routes, "verify_secret", secrets_module.verify_secret)
@@ -123,8 +123,8 @@ def test_registration_answers_and_works_the_same_for_new_taken_and_deactivated_a
     gone.active = False
     session.commit()
     import portal.auth.register as register_module
-    import portal.services.onboarding as onboarding_module
-    import portal.services.secrets as secrets_module
+    import portal.services.sites.onboarding as onboarding_module
+    import portal.services.people.secrets as secrets_module
 
     counter = _CountingHash(monkeypatch)
     monkeypatch.setattr(register_module, "hash_secret", secrets_module.hash_secret)

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from portal.models import Transaction
-from portal.services.csv_export import csv_text, neutralise
+from portal.services.billing.csv_export import csv_text, neutralise
 from tests.factories import make_charge_point, make_site, make_user, resident_with_access
 
 FORMULAS = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]

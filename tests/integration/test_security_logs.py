@@ -16,7 +16,7 @@ from ocpp_server.msglog import redact
 from portal.db import utcnow
 from portal.models import OrphanStop, OutboxEmail, Transaction
 from portal.security.redaction import RedactSecretPaths, redact_links
-from portal.services.retention import forget_old_id_tags
+from portal.services.people.retention import forget_old_id_tags
 from tests.factories import PASSWORD, make_user, resident_with_access
 from tests.support.mail import reset_mail_queue, run_mail_jobs
 

@@ -19,7 +19,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from portal.models import SupportTicket, TicketPhoto
-from portal.services.photos import MAX_SIDE_PX, PhotoError, reencode
+from portal.services.helpdesk.photos import MAX_SIDE_PX, PhotoError, reencode
 from tests.integration.test_support_tickets import VISITOR, errors
 
 
@@ -46,7 +46,7 @@ def jpeg_of(width: int, height: int, mode: str = "L", progressive: bool = False)
 PROBE = """
 import json, resource, sys
 from pathlib import Path
-from portal.services.photos import PhotoError, reencode
+from portal.services.helpdesk.photos import PhotoError, reencode
 data = Path(sys.argv[1]).read_bytes()
 import io
 try:  # warm up imports and Pillow's plugins on a tiny image first
@@ -161,7 +161,7 @@ def test_a_reply_with_a_bomb_is_refused_too(client, session):
 
 def test_concurrent_decodes_are_bounded(monkeypatch):
     """More decodes than the bound wait for a slot (and give up with 'busy' after the wait)."""
-    from portal.services import photos
+    from portal.services.helpdesk import photos
 
     monkeypatch.setattr(photos, "DECODE_WAIT_S", 0.05)
     slots = photos.decode_slots()

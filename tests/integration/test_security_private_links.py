@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from portal.db import utcnow
 from portal.models import ChargerOrder, OutboxEmail, SupportTicket
-from portal.services.tokens import LINK_IDLE_DAYS
+from portal.services.helpdesk.tokens import LINK_IDLE_DAYS
 from tests.factories import make_site
 from tests.integration.test_support_tickets import VISITOR
 from tests.support.mail import reset_mail_queue, run_mail_jobs

@@ -5,7 +5,7 @@ Runs the real stack (OCPP node, RQ worker, simulator) around the in-process web 
 from sqlalchemy import select
 
 from portal.models import ActionRequest, ChargePoint, OcppMessage
-from portal.services import access
+from portal.services.charging import access
 from tests.factories import CHARGER_SECRET, make_site, make_user, standard_setup, subscribe
 from tests.support.stack import Stack, wait_for_db
 
@@ -17,7 +17,7 @@ def test_disable_sends_change_availability_and_the_start_screen_refuses(client, 
     group, plan = standard_setup(session, site)
     resident = make_user(session, "resident@stack.test", site=site)
     subscribe(session, resident, plan)
-    from portal.services.onboarding import add_charge_point
+    from portal.services.sites.onboarding import add_charge_point
     cp = add_charge_point(session, "CP-STACK-1", site, CHARGER_SECRET, 2)
     cp.tariff_group_id = group.id
     session.commit()

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.models import AuditEntry, ChargePoint, Invite, Transaction
-from portal.services import site_admin
+from portal.services.sites import site_admin
 from tests.factories import make_charge_point, make_group, make_site, make_user
 
 HX = {"HX-Request": "true"}

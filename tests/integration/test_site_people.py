@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.models import Invite, Membership, OutboxEmail, UserGroup, UserGroupMember, UserSubscription
-from portal.services.site_people import parse_invite_lines
+from portal.services.sites.site_people import parse_invite_lines
 from tests.factories import make_plan, make_site, make_user, subscribe
 
 HX = {"HX-Request": "true"}

@@ -2,7 +2,7 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from portal.services import spot
+from portal.services.billing import spot
 from tests.factories import make_site, make_user
 from tests.support.spot_fixture import SpotFixture
 from worker.jobs.spot import import_spot_prices

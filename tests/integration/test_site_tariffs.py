@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from portal.models import AuditEntry, ChargePoint, Tariff, TariffGroup, Transaction
 from portal.services import ocpp_ingest
-from portal.services.onboarding import virtual_tag
+from portal.services.sites.onboarding import virtual_tag
 from tests.factories import (
     make_charge_point, make_group, make_plan, make_site, make_tariff, make_user, standard_setup, subscribe,
 )
@@ -118,7 +118,7 @@ def test_preview_shows_the_start_screen_rule_for_each_kind_of_user(client, board
     assert "2.10 kr/kWh" in html and "4.50 kr/kWh" in html and "Cannot charge" in html
 
     # the start-screen rule gives the same answers
-    from portal.services.access import tariff_for
+    from portal.services.charging.access import tariff_for
     holder = make_user(session, site=site)
     subscribe(session, holder, residents)
     cp = make_charge_point(session, site, group=group)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal.db import utcnow
 from portal.models import ActionRequest, AuditEntry, ChargePoint, OcppMessage, OrphanStop, Transaction
-from portal.services.secrets import verify_secret
+from portal.services.people.secrets import verify_secret
 from portal.services.staff import remote, secret_rotation
 from tests.factories import make_charge_point, make_site, make_user, resident_with_access
 from portal import settings
@@ -390,7 +390,7 @@ def test_a_rotation_that_never_left_drops_its_pending_secret(session, staff):
 
 def test_stop_on_behalf_and_a_worker_that_died_mid_call(client, login, session, staff):
     """A stop request left 'sent' by a dead worker is closed by the sweeper; the page shows it and a retry."""
-    from portal.services import actions
+    from portal.services.charging import actions
 
     cp, resident = staff["cp"], staff["resident"]
     tx = Transaction(charge_point_id=cp.id, connector_id=1, id_tag="V1", user_id=resident.id, status="active",

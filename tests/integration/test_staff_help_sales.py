@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from portal.models import AuditEntry, Lead, Site, SupportTicket
-from portal.services import leads, orders, tickets
+from portal.services.helpdesk import tickets
+from portal.services.sales import leads, orders
 from tests.factories import make_user, resident_with_access
 from tests.support.mail import run_mail_jobs, text_part
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.models import ActionRequest, ChargePoint, OcppMessage, Site
-from portal.services.secrets import verify_secret
+from portal.services.people.secrets import verify_secret
 from tests.factories import CHARGER_SECRET, make_charge_point, make_site, make_user
 from tests.support.stack import Stack, wait_for_db
 from portal import settings

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.models import AuditEntry, Statement, StatementLine, Transaction, UserSubscription
-from portal.services import accounts, credit_notes, statements
+from portal.services.billing import credit_notes, statements
+from portal.services.people import accounts
 from tests.factories import make_charge_point, make_plan, make_site, make_user
 
 UTC = timezone.utc

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.models import OutboxEmail, Statement, Transaction, UserSubscription
-from portal.services import statements
+from portal.services.billing import statements
 from tests.factories import make_charge_point, make_plan, make_site, make_user
 
 UTC = timezone.utc

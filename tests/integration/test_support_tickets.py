@@ -10,7 +10,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from portal.models import OutboxEmail, SupportTicket, TicketMessage, TicketPhoto
-from portal.services import tickets
+from portal.services.helpdesk import tickets
 from tests.factories import make_user, resident_with_access
 
 

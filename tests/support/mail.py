@@ -95,7 +95,7 @@ def mail_queue(redis_url: str):
     from redis import Redis
     from rq import Queue
 
-    from portal.services.mail import MAIL_QUEUE
+    from portal.services.people.mail import MAIL_QUEUE
 
     return Queue(MAIL_QUEUE, connection=Redis.from_url(redis_url))
 

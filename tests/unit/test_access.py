@@ -1,6 +1,6 @@
 from portal.models import ChargePoint, Connector
-from portal.services import access
-from portal.services.pricing import TariffChoice
+from portal.services.charging import access
+from portal.services.billing.pricing import TariffChoice
 
 OK = TariffChoice(None, "ok")
 

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from portal.db import utcnow
 from portal.models import ActionRequest, Transaction
-from portal.services import actions
-from portal.services import action_hooks, action_queue
-from portal.services.onboarding import virtual_tag
+from portal.services.charging import actions
+from portal.services.charging import action_hooks, action_queue
+from portal.services.sites.onboarding import virtual_tag
 from tests.factories import make_charge_point, make_user, resident_with_access
 
 

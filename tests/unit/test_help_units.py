@@ -7,10 +7,10 @@ import pytest
 from PIL import Image
 
 from portal.help.guide import GuideState, guide_state
-from portal.services.faq import plain_text, render_markdown
-from portal.services.faq_search import query_words
-from portal.services.orgnumbers import OrgNumberError, parse_org_number
-from portal.services.photos import MAX_SIDE_PX, PhotoError, reencode
+from portal.services.helpdesk.faq import plain_text, render_markdown
+from portal.services.helpdesk.faq_search import query_words
+from portal.services.sales.orgnumbers import OrgNumberError, parse_org_number
+from portal.services.helpdesk.photos import MAX_SIDE_PX, PhotoError, reencode
 from portal.textnorm import digits, fold
 
 

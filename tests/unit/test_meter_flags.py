@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from portal.models import Transaction
-from portal.services.meter_flags import add_flag, billing_note, describe
+from portal.services.charging.meter_flags import add_flag, billing_note, describe
 
 
 def test_a_note_per_code_and_repeats_are_counted_so_the_list_stays_small():

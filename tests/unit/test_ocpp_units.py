@@ -11,7 +11,7 @@ from ocpp.exceptions import ProtocolError
 from ocpp_server.msglog import describe, describe_parsed, redact
 from ocpp_server.server import identity_from_path
 from ocpp_server.v16 import frame_error, schema_error
-from portal.services.metering import session_energy
+from portal.services.charging.metering import session_energy
 from portal.services.ocpp_ingest import format_time, parse_time, start_key, stop_key
 
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=timezone.utc)
@@ -154,7 +154,7 @@ def test_secret_verifications_are_bounded_and_batched():
     import asyncio
 
     from ocpp_server.auth import VerifiedSecrets
-    from portal.services.secrets import hash_charger_secret
+    from portal.services.people.secrets import hash_charger_secret
 
     right = hash_charger_secret("right-secret-000000001")
 

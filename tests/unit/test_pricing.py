@@ -5,8 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portal.models import SubscriptionPlan, Tariff
-from portal.services import pricing
-from portal.services.pricing import PriceFormatError, choose_tariff, parse_price, session_cost
+from portal.services.billing import pricing
+from portal.services.billing.pricing import PriceFormatError, choose_tariff, parse_price, session_cost
 
 
 def tariff(id, kind="standard", fee="3.00", plans=()):

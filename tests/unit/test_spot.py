@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.models import SpotPrice
-from portal.services import spot
+from portal.services.billing import spot
 from tests.support.spot_fixture import SpotFixture, day_prices
 from worker.jobs.spot import import_spot_prices
 

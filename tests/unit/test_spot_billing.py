@@ -4,8 +4,8 @@ from decimal import Decimal
 
 from portal.models import SpotPrice, Transaction
 from portal.services import ocpp_ingest
-from portal.services.onboarding import virtual_tag
-from portal.services.spot import FALLBACK_FLAG
+from portal.services.sites.onboarding import virtual_tag
+from portal.services.billing.spot import FALLBACK_FLAG
 from tests.factories import make_charge_point, make_group, make_plan, make_site, make_tariff, make_user, subscribe
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)

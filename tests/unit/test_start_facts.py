@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from portal.models import UserGroup, UserGroupMember
-from portal.services import access, start_facts
-from portal.services.onboarding import add_member
+from portal.services.charging import access, start_facts
+from portal.services.sites.onboarding import add_member
 from tests.factories import (
     make_charge_point, make_group, make_plan, make_site, make_tariff, make_user, subscribe,
 )

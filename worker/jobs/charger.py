@@ -21,7 +21,7 @@ from ocpp_server.calls import hand_over, reply_key
 from portal import settings
 from portal.db import Database, utcnow
 from portal.models import ActionRequest
-from portal.services import actions
+from portal.services.charging import actions
 from portal.services.staff import secret_rotation
 
 log = logging.getLogger(__name__)

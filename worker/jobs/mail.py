@@ -1,6 +1,6 @@
 """Sending the e-mail outbox through SMTP (SMTP_URL), one RQ job per row.
 
-``send_outbox_email(outbox_id)`` is enqueued by ``portal.services.mail.enqueue_outbox`` with an
+``send_outbox_email(outbox_id)`` is enqueued by ``portal.services.people.mail.enqueue_outbox`` with an
 RQ Retry and back-off. It is safe to run twice, even at the same time: an attempt first claims the
 row with a conditional UPDATE (attempts = seen + 1), and only 'queued' rows are sent, so a 'sent'
 row is never sent again (to try a 'failed' row again, set it back to 'queued' and enqueue it).
@@ -34,7 +34,7 @@ from portal import settings
 from portal.db import Database, utcnow
 from portal.models import OutboxEmail
 from portal.security.redaction import redact_links
-from portal.services.erasure import ERASE_WHEN_SENT
+from portal.services.people.erasure import ERASE_WHEN_SENT
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ def requeue_stuck_emails(database_url: str | None = None, redis_url: str | None 
     from rq.exceptions import NoSuchJobError
     from rq.job import Job, JobStatus
 
-    from portal.services.mail import enqueue_outbox, job_id_for
+    from portal.services.people.mail import enqueue_outbox, job_id_for
 
     pending = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED}
     db = Database.from_url(database_url or settings.get("database_url"))

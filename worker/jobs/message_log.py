@@ -1,5 +1,5 @@
 """Retention: OCPP frames older than OCPP_LOG_RETENTION_DAYS are deleted, and RFID card ids of sessions
-older than RFID_RETENTION_DAYS are forgotten (portal.services.retention).
+older than RFID_RETENTION_DAYS are forgotten (portal.services.people.retention).
 
 Schedule daily with RQ's scheduler, e.g. cron.register(purge_message_log, "maintenance", cron="17 3 * * *").
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 from ocpp_server.msglog import purge_old_messages
 from portal import settings
 from portal.db import Database
-from portal.services.retention import forget_old_id_tags
+from portal.services.people.retention import forget_old_id_tags
 
 
 def purge_message_log(database_url: str | None = None, retention_days: int | None = None) -> int:

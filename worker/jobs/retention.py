@@ -1,4 +1,4 @@
-"""Daily: personal data past its retention period is deleted or blanked (portal/services/retention_policy.py;
+"""Daily: personal data past its retention period is deleted or blanked (portal/services/people/retention_policy.py;
 the table is in SECURITY.md). Safe to run twice: every rule selects only what is still there."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import logging
 
 from portal import settings
 from portal.db import Database
-from portal.services import login_sessions
-from portal.services.retention_policy import apply_all
+from portal.services.people import login_sessions
+from portal.services.people.retention_policy import apply_all
 
 log = logging.getLogger(__name__)
 

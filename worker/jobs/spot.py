@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from portal import settings
 from portal.db import Database
 from portal.models.sites import PRICE_AREAS
-from portal.services import spot
+from portal.services.billing import spot
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@
 e-mails (every minute).
 
 Both are periodic jobs in worker/periodic.py and safe to run twice: a regular statement exists once per
-site, resident and month, a session is on one document (portal/services/statements.py), and a
-notification is sent once per thing (portal/services/notify.py). E-mails
+site, resident and month, a session is on one document (portal/services/billing/statements.py), and a
+notification is sent once per thing (portal/services/people/notify.py). E-mails
 are rendered with the portal's templates in each recipient's language, inside the app context of
 `portal.create_mail_app` (templates, translations, the URL map; built once per worker process, not the
 web app); each job opens its own database session from the settings. The outbox ids go to the mail
@@ -24,8 +24,9 @@ from sqlalchemy.exc import DBAPIError
 
 from portal import settings
 from portal.db import Database
-from portal.services import notify, statements
-from portal.services.mail import enqueue_outbox
+from portal.services.billing import statements
+from portal.services.people import notify
+from portal.services.people.mail import enqueue_outbox
 
 log = logging.getLogger(__name__)
 

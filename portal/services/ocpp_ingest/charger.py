@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from portal.db import ANNOUNCED
 from portal.models import ChargePoint, Connector
-from portal.services import actions, after_close
-from portal.services import action_hooks
+from portal.services.charging import actions, after_close
+from portal.services.charging import action_hooks
 from portal.services.ocpp_ingest.common import (
     RETRY_INTERVAL_S, BootOutcome, ConnectInfo, MessageBatch, StatusOutcome, charge_point, charger_time,
     open_transactions, seen,

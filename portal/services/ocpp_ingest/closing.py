@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import ChargePoint, OrphanStop, Transaction
-from portal.services.meter_flags import add_flag
-from portal.services.metering import register_readings, session_energy, transaction_cost
+from portal.services.charging.meter_flags import add_flag
+from portal.services.charging.metering import register_readings, session_energy, transaction_cost
 from portal.services.ocpp_ingest.common import MessageBatch
 
 log = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from portal.models import MeterValue, Transaction
-from portal.services import after_close
-from portal.services.meter_flags import add_flag
-from portal.services.metering import ENERGY_REGISTER, to_wh
+from portal.services.charging import after_close
+from portal.services.charging.meter_flags import add_flag
+from portal.services.charging.metering import ENERGY_REGISTER, to_wh
 from portal.services.ocpp_ingest.common import (
     CLOCK_AHEAD_LIMIT, MessageBatch, charge_point, format_time, open_transaction, parse_time,
 )

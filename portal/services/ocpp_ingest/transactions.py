@@ -17,9 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.models import ChargePoint, IdTag, Transaction
-from portal.services import access, actions, after_close
-from portal.services import action_hooks
-from portal.services.meter_flags import add_flag
+from portal.services.charging import access, actions, after_close
+from portal.services.charging import action_hooks
+from portal.services.charging.meter_flags import add_flag
 from portal.services.ocpp_ingest.closing import ABANDONED, close, close_abandoned, orphan
 from portal.services.ocpp_ingest.common import (
     TAG_STATUS, MessageBatch, StartOutcome, charge_point, charger_time, format_time, seen, transaction_opened,

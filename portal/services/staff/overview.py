@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from portal.db import utcnow
 from portal.models import ActionRequest, ChargePoint, Connector, OrphanStop, Transaction
-from portal.services import after_close
+from portal.services.charging import after_close
 
 LONG_SESSION = timedelta(hours=14)
 QUIET_SESSION = timedelta(minutes=30)

@@ -1,7 +1,7 @@
 """Sales pipelines: leads and charger orders moved along with an audit entry each, a won lead turned
 into a site in one step, and order status e-mails to the requester in their language.
 
-Flask-free apart from e-mail rendering (an app context, as portal.services.mail needs). Flush only."""
+Flask-free apart from e-mail rendering (an app context, as portal.services.people.mail needs). Flush only."""
 from __future__ import annotations
 
 import re
@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from portal.models import ChargerOrder, Lead, OutboxEmail, Site, User
 from portal.models.sites import PRICE_AREAS
-from portal.services import audit, leads, orders
-from portal.services.orgnumbers import OrgNumberError, parse_org_number
+from portal.services.sales import leads, orders
+from portal.services.sites import audit
+from portal.services.sales.orgnumbers import OrgNumberError, parse_org_number
 from portal.services.staff.roles import require
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}[a-z0-9]$")
@@ -137,7 +138,7 @@ def update_order(session: Session, staff: User, order: ChargerOrder, change: Ord
 
 
 def queue_status_email(session: Session, order: ChargerOrder) -> OutboxEmail | None:
-    from portal.services.mail import queue_templated_email
+    from portal.services.people.mail import queue_templated_email
 
     if not order.email:  # the person's account was deleted: nobody to write to
         return None

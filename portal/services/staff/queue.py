@@ -7,7 +7,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.models import ChargePoint, Membership, Site, SupportTicket, Transaction, User
-from portal.services.tickets import user_chargers
+from portal.services.helpdesk.tickets import user_chargers
 
 QUEUE_LIMIT = 200
 

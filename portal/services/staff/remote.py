@@ -1,7 +1,7 @@
 """Remote actions from the staff console: each one a charger request with a reason and an audit entry.
 
 Support staff (and admins) only. The request row and the audit entry are flushed here; the view commits
-and then enqueues (portal.services.action_queue.enqueue_action). An offline charger is not refused here: the
+and then enqueues (portal.services.charging.action_queue.enqueue_action). An offline charger is not refused here: the
 worker records 'charger_offline' and the page offers a retry, so the attempt is on record.
 
 Rotating the charger's secret (ChangeConfiguration AuthorizationKey): the new secret's hash waits on the
@@ -18,10 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import ActionRequest, ChargePoint, IdTag, Transaction, User
-from portal.services import actions, audit
-from portal.services import action_queue
-from portal.services.onboarding import virtual_tag
-from portal.services.secrets import (
+from portal.services.charging import actions
+from portal.services.sites import audit
+from portal.services.charging import action_queue
+from portal.services.sites.onboarding import virtual_tag
+from portal.services.people.secrets import (
     REDACTED, SECRET_CONFIG_KEY, charger_secret_problem, hash_charger_secret, is_secret_key, new_charger_secret,
 )
 from portal.services.staff.roles import require

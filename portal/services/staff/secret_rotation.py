@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from portal.db import utcnow
 from portal.models import ActionRequest, ChargePoint
-from portal.services import audit
-from portal.services.secrets import verify_secret
+from portal.services.sites import audit
+from portal.services.people.secrets import verify_secret
 
 SECRET_PREFIX = "action-secret:"
 UNKNOWN_OUTCOME = ("timed_out", "failed")

@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 
 from portal.db import ANNOUNCED, announce, utcnow
 from portal.models import ActionRequest, MeterValue, Transaction, User
-from portal.services import audit
-from portal.services.after_close import RESIDENT_REASONS
-from portal.services.meter_flags import add_flag
-from portal.services.metering import ENERGY_REGISTER, register_readings, session_energy, transaction_cost
+from portal.services.sites import audit
+from portal.services.charging.after_close import RESIDENT_REASONS
+from portal.services.charging.meter_flags import add_flag
+from portal.services.charging.metering import ENERGY_REGISTER, register_readings, session_energy, transaction_cost
 from portal.services.staff.roles import require
 
 STOP_REASON = "ClosedBySupport"
@@ -63,7 +63,7 @@ def last_report_at(session: Session, tx: Transaction) -> datetime | None:
 
 def decide(session: Session, tx: Transaction, now: datetime | None = None) -> CloseDecision:
     """Ask the charger first: a hand close only when it is offline or did not stop the session when asked."""
-    from portal.services.sessions import pending_stop
+    from portal.services.charging.sessions import pending_stop
 
     now = now or utcnow()
     cp = tx.charge_point

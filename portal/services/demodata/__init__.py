@@ -1,0 +1,1 @@
+"""The demo data loaded by `flask --app portal seed-demo` and `make run`."""

@@ -1,0 +1,1 @@
+"""Sales: quote requests (leads), charger orders, finding a cooperative, organisation numbers."""
