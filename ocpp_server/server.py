@@ -150,7 +150,7 @@ async def running(node: Node, host: str, port: int, tls: ssl.SSLContext | None =
                   reuse_port: bool = False) -> AsyncIterator[Server]:
     """Start the node and the WebSocket server; on exit close every socket and stop the node cleanly.
 
-    reuse_port: share the port with the other node processes of `python -m ocpp_server --processes N`.
+    reuse_port: share the port with other node processes (OCPP_REUSE_PORT=1; the Procfile's `ocpp=N`).
     The listen backlog is raised so a reconnect storm queues in the kernel instead of being reset."""
     await node.start()
     node.liveness.start()

@@ -1,8 +1,8 @@
 """The OCPP 1.6J central-system side of one charger connection.
 
 `@on` handlers (skip_schema_validation=True: ocpp_server.frames checks every CALL first, with the
-codes below) answer fast and do their database work in a worker thread (one fresh session and
-one commit per message); follow-up calls to the charger go in `@after` tasks, never inside `@on`.
+codes below) answer fast and hand their database work to the node's writer (ocpp_server.writer: a group commit in
+a worker thread, answered only after COMMIT); follow-up calls to the charger go in `@after` tasks, never inside `@on`.
 
 CALLERROR codes (OCPP-J 1.6 names):
   frame that is not JSON            -> FormationViolation, unique id "-1"

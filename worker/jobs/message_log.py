@@ -1,7 +1,7 @@
 """Retention: OCPP frames older than OCPP_LOG_RETENTION_DAYS are deleted, and RFID card ids of sessions
 older than RFID_RETENTION_DAYS are forgotten (portal.services.people.retention).
 
-Schedule daily with RQ's scheduler, e.g. cron.register(purge_message_log, "maintenance", cron="17 3 * * *").
+Scheduled daily in worker/periodic.py (RQ's cron scheduler, the default queue).
 """
 from __future__ import annotations
 

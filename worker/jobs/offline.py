@@ -1,7 +1,6 @@
 """Offline detection: chargers whose socket closed are marked by their node; this job catches missed heartbeats.
 
-Run it periodically with RQ's scheduler, e.g. in the rq cron config:
-    cron.register(mark_offline_chargers, "maintenance", interval=60, job_timeout=60)
+Scheduled every minute in worker/periodic.py (RQ's cron scheduler, the default queue).
 Safe to run twice or concurrently: it only ever moves online -> offline for silent chargers.
 """
 from __future__ import annotations

@@ -46,7 +46,7 @@ class BootOutcome:
 @dataclass(frozen=True)
 class StatusOutcome:
     enabled: bool
-    jobs: Any  # what portal.services.charging.actions.on_connector_status returned, to enqueue after commit
+    jobs: Any  # what portal.services.charging.action_hooks.on_connector_status returned, to enqueue after commit
     at: datetime | None = None  # the report's time as ordered (the connection remembers the newest)
 
 
