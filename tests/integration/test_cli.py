@@ -114,25 +114,27 @@ def test_chargers_import_good_and_bad_lines(runner, session, tmp_path):
     csv_file = tmp_path / "fleet.csv"
     csv_file.write_text(
         "identity,site,password,connectors\n"
-        "CP-IMP-1,solbakken,secret-number-one-xx,2\n"     # line 2: good
-        "CP-IMP-2,solbakken,secret-number-two-xx,\n"      # line 3: good, 1 connector by default
+        "CP-IMP-1,solbakken,Fjord-Lader-01-xyz,2\n"       # line 2: good
+        "CP-IMP-2,solbakken,Fjord-Lader-02-xyz,\n"        # line 3: good, 1 connector by default
         "CP-IMP-3,solbakken,short,1\n"                    # line 4: password too short
-        "CP-IMP-4,nowhere,secret-number-four-x,1\n"       # line 5: unknown site
-        "bad identity!,solbakken,secret-number-five-x,1\n"  # line 6: invalid identity
-        "CP-IMP-1,solbakken,secret-number-one-xx,1\n"     # line 7: duplicate in the file
-        "CP-IMP-7,solbakken,secret-number-seven,many\n",  # line 8: connectors not a number
+        "CP-IMP-4,nowhere,Fjord-Lader-04-xyz,1\n"         # line 5: unknown site
+        "bad identity!,solbakken,Fjord-Lader-05-xyz,1\n"  # line 6: invalid identity
+        "CP-IMP-1,solbakken,Fjord-Lader-01-xyz,1\n"       # line 7: duplicate in the file
+        "CP-IMP-7,solbakken,Fjord-Lader-07-xyz,many\n"    # line 8: connectors not a number
+        "CP-IMP-9,solbakken,secret-number-nine-x,1\n",  # line 9: long enough, but too easy to guess
         encoding="utf-8",
     )
     result = runner.invoke(args=["chargers", "import", str(csv_file)])
     assert result.exit_code == 1
     assert "imported 2 charge point(s)" in result.output
-    for line in ("line 4:", "line 5: unknown site", "line 6: invalid identity", "line 7: duplicate", "line 8:"):
+    for line in ("line 4:", "line 5: unknown site", "line 6: invalid identity", "line 7: duplicate", "line 8:",
+                 "line 9: the charger password is too easy to guess"):
         assert line in result.output
     session.expire_all()
     imported = {cp.identity: len(cp.connectors) for cp in session.scalars(select(ChargePoint))}
     assert imported == {"CP-IMP-1": 3, "CP-IMP-2": 2}
     cp = session.scalar(select(ChargePoint).where(ChargePoint.identity == "CP-IMP-1"))
-    assert verify_secret(cp.secret_hash, "secret-number-one-xx")
+    assert verify_secret(cp.secret_hash, "Fjord-Lader-01-xyz")
 
     again = runner.invoke(args=["chargers", "import", str(csv_file)])
     assert "already exists" in again.output and "imported 0" in again.output

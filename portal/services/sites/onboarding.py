@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from portal.db import utcnow
 from portal.models import ChargePoint, Connector, IdTag, Membership, Site, User
 from portal.services.people.secrets import (
-    CHARGER_SECRET_MAX, CHARGER_SECRET_MIN, hash_charger_secret, hash_secret,
+    CHARGER_SECRET_MAX, CHARGER_SECRET_MIN, charger_secret_problem, hash_charger_secret, hash_secret,
 )
 
 # '%' and ':' occur in identities chargers are configured with elsewhere; the node takes them
@@ -156,6 +156,9 @@ def parse_import_rows(rows: Iterable[dict]) -> tuple[list[ImportRow], list[str]]
         try:
             identity = validate_identity(row.get("identity") or "")
             secret = validate_charger_secret((row.get("password") or "").strip())
+            if charger_secret_problem(secret) == "weak":  # typed by a person: held to the same rule as the CLI
+                raise OnboardingError("the charger password is too easy to guess (at least 10 different "
+                                      "characters from three of lower case, upper case, digits and others)")
             connectors = int((row.get("connectors") or "1").strip())
             if identity in seen:
                 raise OnboardingError(f"duplicate identity {identity}")
