@@ -232,6 +232,11 @@ def test_deleting_bills_late_sessions_and_fees_to_the_day_ends_log_ins_and_logs_
     login(client, ada)
     page = client.get("/account/delete").get_data(as_text=True)
     assert 'data-testid="delete-billing"' in page
+    # counted in words that fit the count: two sessions, and however many subscriptions she holds
+    assert "2 charging sessions that are not on a statement yet" in page
+    subs = erasure.preview(session, ada).subscriptions
+    assert ("your subscription, up to today; it ends now" in page) == (subs == 1)
+    assert "1 active" not in page and "(0 active" not in page
     ada_id = ada.id
     response = client.post("/account/delete", data={"password": PASSWORD, "confirm_email": " ADA@eik.test "})
     assert response.status_code in (303, 204), response.get_data(as_text=True)[:500]
