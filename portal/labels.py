@@ -11,3 +11,12 @@ TICKET_CATEGORY_LABELS = {
     "getting_started": _l("Getting started"),
     "other": _l("Something else"),
 }
+
+# Whose a charger's downtime was (incidents.downtime_owner), on the uptime pages and the monthly report.
+DOWNTIME_OWNER_LABELS = {
+    "operator": _l("Operator (us)"),
+    "cooperative_network": _l("The cooperative's network"),
+    "cooperative_power": _l("The cooperative's power supply"),
+    "grid": _l("The grid"),
+    "unknown": _l("Not yet known"),
+}

@@ -144,3 +144,17 @@ def test_month_bounds_follow_the_site_clock():
     assert (end.astimezone(timezone.utc) - start.astimezone(timezone.utc)) == timedelta(hours=743)
     start, end = month_bounds(2026, 12, OSLO)
     assert end == datetime(2027, 1, 1, tzinfo=OSLO)
+
+
+def test_the_trend_chart_is_drawn_within_its_box():
+    from portal.services.reliability.chart import trend_chart
+
+    chart = trend_chart([("Oct", 0.9712), ("Nov", 0.9825), ("Dec", None), ("Jan", 1.0)])
+    assert chart.floor == 0.9  # the lowest share, 97 %, rounded down to 5 % is 95 %, but at most 90 %
+    full = chart.bars[3]
+    assert full.y == 10.0 and full.height == 180.0  # 100 %: the whole plot height (220 - 30 - 10)
+    # 97.12 % of the span 90..100 %: 71.2 % of 180 px = 128.16 px high
+    assert chart.bars[0].height == pytest.approx(128.2, abs=0.1)
+    assert chart.bars[2].height == 0 and chart.bars[2].share is None
+    assert all(0 <= b.y <= chart.height and b.x + b.width <= chart.width for b in chart.bars)
+    assert trend_chart([("Mar", 0.42)]).floor == 0.4
