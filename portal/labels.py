@@ -20,3 +20,12 @@ DOWNTIME_OWNER_LABELS = {
     "grid": _l("The grid"),
     "unknown": _l("Not yet known"),
 }
+
+WORK_ORDER_STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "sent": _l("Sent to the technician"),
+    "scheduled": _l("Visit time confirmed"),
+    "on_site": _l("Technician on site"),
+    "done": _l("Done"),
+    "cancelled": _l("Cancelled"),
+}
