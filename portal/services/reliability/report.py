@@ -13,7 +13,7 @@ from portal.services.billing.csv_export import csv_text
 from portal.services.reliability.record import SiteMonth, site_month
 from portal.services.reliability.uptime import OWNERS, Figures
 
-CSV_HEADER = ("month", "charger", "connector", "uptime_percent", "up_hours", "down_hours", "maintenance_hours",
+CSV_HEADER = ("month", "charger", "charger_name", "connector", "uptime_percent", "up_hours", "down_hours", "maintenance_hours",
               "no_data_hours", *(f"down_hours_{o}" for o in OWNERS), "first_attempts", "first_attempts_ok",
               "first_time_success_percent")
 
@@ -41,15 +41,15 @@ def month_csv(report: SiteMonth) -> str:
     """One line for the site, one per charger and one per connector."""
     label = f"{report.year:04d}-{report.month:02d}"
 
-    def line(charger: str, connector: str, figures: Figures, success) -> list:
+    def line(cp, connector: str, figures: Figures, success) -> list:
         ok = round(success.share * 100, 2) if success.share is not None else ""
-        return [label, charger, connector, *_figure_cells(figures), success.attempts, success.succeeded, ok]
+        names = [cp.identity, cp.name] if cp is not None else ["", ""]
+        return [label, *names, connector, *_figure_cells(figures), success.attempts, success.succeeded, ok]
 
-    rows = [line("", "", report.figures, report.success)]
+    rows = [line(None, "", report.figures, report.success)]
     for charger in report.chargers:
-        name = charger.charge_point.identity
-        rows.append(line(name, "", charger.figures, charger.success))
-        rows += [line(name, str(c.connector_id), c.figures, c.success) for c in charger.connectors]
+        rows.append(line(charger.charge_point, "", charger.figures, charger.success))
+        rows += [line(charger.charge_point, str(c.connector_id), c.figures, c.success) for c in charger.connectors]
     return csv_text(CSV_HEADER, rows)
 
 
