@@ -12,7 +12,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from portal.db import utcnow
-from portal.models import ConnectorStatusChange, WorkOrder
+from portal.models import ConnectorStatusChange, OutboxEmail, WorkOrder
 from portal.services.helpdesk import tickets
 from portal.services.helpdesk.tokens import LINK_IDLE_DAYS
 from tests.factories import make_user, resident_with_access
@@ -51,7 +51,11 @@ def _send(client, session, smtp, redis_url, order_id) -> str:
     assert mail["To"] == "per@elektro.test" and "WO-" in mail["Subject"]
     body = text_part(mail)
     assert "Weekdays 08-16, key at the caretaker" in body and "E42" in body and "Solveien 4" in body
-    return LINK.search(body).group(1)
+    path = LINK.search(body).group(1)
+    session.expire_all()
+    kept = session.scalars(select(OutboxEmail).where(OutboxEmail.kind == "work_order")).all()
+    assert kept and all(path not in row.body_text for row in kept)  # the sent copy keeps no working link
+    return path
 
 
 def test_from_ticket_to_done_when_the_charger_works_again(client, login, session, desk, smtp, redis_url, app):
@@ -142,3 +146,19 @@ def test_a_wrong_replaced_or_expired_link_gets_nothing(client, login, session, d
     expired = technician.get(new)
     assert expired.status_code == 410 and "Elektro" not in expired.get_data(as_text=True)
     assert technician.get(f"{new}/photos/1").status_code in (404, 410)
+
+
+def test_a_work_order_from_an_incident_starts_with_its_story(client, login, session, desk):
+    from portal.models import Incident
+
+    incident = Incident(site_id=desk["site"].id, charge_point_id=desk["cp"].id, connector_id=1, scope="connector",
+                        cause="faulted", error_code="GroundFailure", started_at=utcnow() - timedelta(hours=3),
+                        cause_found="Earth fault after heavy rain", downtime_owner="cooperative_power")
+    session.add(incident)
+    session.commit()
+    login(client, desk["support"])
+    page = client.get(f"/staff/workorders/new?incident={incident.id}").get_data(as_text=True)
+    assert f"Incident #{incident.id}: faulted (connector 1)" in page and "GroundFailure" in page
+    assert "Earth fault after heavy rain" in page and f'value="{desk["cp"].identity}"' in page
+    assert client.get("/staff/workorders/new?incident=999999").status_code == 404
+    assert client.get("/staff/workorders/new?ticket=abc").status_code == 404
