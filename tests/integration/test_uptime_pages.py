@@ -67,6 +67,23 @@ def test_the_board_sees_the_month_its_causes_and_the_trend(client, login, month)
     assert fragment.lstrip().startswith('<section id="uptime"') and 'data-month="2026-10"' in fragment
 
 
+def test_the_board_sees_planned_technician_visits_of_its_own_site_only(client, login, session, month):
+    from portal.models import WorkOrder
+
+    session.add_all([
+        WorkOrder(site_id=month["site"].id, charge_point_id=month["cp"].id, status="scheduled",
+                  installer_company="Solvik Elektro", scheduled_for=utc(9, 8, month=12)),
+        WorkOrder(site_id=month["site"].id, charge_point_id=month["cp"].id, status="done", installer_company="Old Visit"),
+        WorkOrder(site_id=month["site"].id, status="draft", installer_company="Not Sent Yet"),
+    ])
+    session.commit()
+    login(client, month["board_en"])
+    visits = client.get("/manage/solvik/uptime").get_data(as_text=True)
+    planned = visits[visits.index('data-testid="planned-visits"'):]
+    assert "Solvik Elektro" in planned and "Garage 1" in planned
+    assert "Old Visit" not in visits and "Not Sent Yet" not in visits
+
+
 def test_the_csv_has_every_connector_and_no_formula(client, login, month):
     login(client, month["board_en"])
     response = client.get("/manage/solvik/uptime.csv?month=2026-11")
