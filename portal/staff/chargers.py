@@ -1,19 +1,26 @@
 """Support's charger pages: search, and one charger's live state, sessions, requests and message log."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from flask import request
+from flask import abort, request, url_for
 
 from portal.extensions import db_session
 from portal.htmx import render, wants_fragment
-from portal.services.charging import after_close
+from portal.labels_ocpp import label
+from portal.models import OcppMessage
+from portal.services.charging import after_close, sessions
+from portal.services.people.secrets import redact_frame
 from portal.services.staff import diagnostics
 from portal.services.staff.diagnostics import LogFilter
+from portal.services.staff.message_facts import facts
 from portal.staff import bp
 from portal.staff.common import all_sites, charger_or_404, site_by_slug, staff_area
 from portal.staff.explain import explanations
+
+PAYLOAD_SHOWN = 20000  # characters of one pretty-printed payload
 from portal.staff.forms import LogFilterForm
 
 
@@ -45,10 +52,32 @@ def log_filter(form: LogFilterForm) -> LogFilter:
                      until=_when(form.until.data))
 
 
+def _page_number() -> int:
+    text = request.args.get("page", "1")
+    return min(int(text), 100000) if text.isdigit() and int(text) > 0 else 1
+
+
+def _log_context(cp, form: LogFilterForm) -> dict:
+    """One page of the message log, each row with its plain lines and the links to newer and older pages."""
+    session = db_session()
+    log = diagnostics.message_log(session, cp.identity, log_filter(form), _page_number())
+    answered = diagnostics.call_actions(session, cp.identity, log.messages)
+    kept = {k: v for k, v in request.args.items() if k not in ("page", "part") and v}
+
+    def page_url(page: int, fragment: bool = False) -> str:
+        if fragment:
+            return url_for("staff.charger", identity=cp.identity, page=page, part="log", **kept)
+        return url_for("staff.charger", identity=cp.identity, page=page, **kept) + "#message-log"
+
+    return dict(form=form, log=log, answered=answered, page_url=page_url,
+                explain=lambda m: explanations(facts(m.frame, m.action, answered.get(m.unique_id or "", ""))))
+
+
 @bp.route("/chargers/<identity>")
 @staff_area("support")
 def charger(identity: str):
-    """The whole page; htmx asks for the live block (polling every few seconds) or the log block (filters)."""
+    """The whole page; htmx asks for the live block (polling every few seconds) or the log block (filters,
+    paging). Each section of the page is a block of its own, so a new panel is one more include."""
     cp = charger_or_404(identity)
     session = db_session()
     part = request.args.get("part") if wants_fragment() else None
@@ -57,12 +86,33 @@ def charger(identity: str):
     if wants_fragment() and part != "log":
         return render("staff/charger.html", block="live", cp=cp, **alerts)  # the poll: live state only
     form = LogFilterForm(request.args)
-    form.action.choices = [("", "–")] + [(a, a) for a in diagnostics.logged_actions(session, cp.identity)]
-    messages = diagnostics.message_log(session, cp.identity, log_filter(form))
-    call_actions = diagnostics.call_actions(session, cp.identity, messages)
-    context = dict(cp=cp, form=form, messages=messages, call_actions=call_actions,
-                   explain=lambda m: explanations(diagnostics.explain(m, call_actions)))
+    form.action.choices = [("", "–")] + [(a, f"{label(a, 'action')} ({a})")
+                                         for a in diagnostics.logged_actions(session, cp.identity)]
+    context = dict(cp=cp, **_log_context(cp, form))
     if part == "log":
         return render("staff/charger.html", block="log", **context)
     return render("staff/charger.html", **context, **alerts, transactions=diagnostics.recent_transactions(session, cp),
-                  history=diagnostics.action_history(session, cp), section="chargers")
+                  energy=sessions.energy_so_far, history=diagnostics.action_history(session, cp),
+                  section="chargers")
+
+
+def pretty_payload(frame: str) -> str:
+    """A logged frame, secrets blanked, indented for reading (as it came when it is not JSON)."""
+    shown = redact_frame(frame or "")
+    try:
+        shown = json.dumps(json.loads(shown), indent=2, ensure_ascii=False)
+    except ValueError:
+        pass
+    return shown if len(shown) <= PAYLOAD_SHOWN else shown[:PAYLOAD_SHOWN] + "\n…"
+
+
+@bp.route("/chargers/<identity>/messages/<int:message_id>")
+@staff_area("support")
+def charger_message(identity: str, message_id: int):
+    """One logged frame in full (what a folded log row fetches when opened)."""
+    cp = charger_or_404(identity)
+    message = db_session().get(OcppMessage, message_id)
+    if message is None or message.identity != cp.identity:
+        abort(404)
+    return render("staff/message.html", block="payload", cp=cp, m=message, payload=pretty_payload(message.frame),
+                  section="chargers")
