@@ -36,6 +36,25 @@ ANSWER_STATUS = {
     "Occupied": _l("Occupied"),
     "Failed": _l("Failed"),
     "VersionMismatch": _l("Version mismatch"),
+    "UnknownMessageId": _l("Unknown message"),
+    "UnknownVendorId": _l("Unknown vendor"),
+    "Idle": _l("Idle"),
+    "Uploading": _l("Uploading"),
+    "Uploaded": _l("Uploaded"),
+    "UploadFailed": _l("Upload failed"),
+    "DownloadScheduled": _l("Download scheduled"),
+    "Downloading": _l("Downloading"),
+    "DownloadPaused": _l("Download paused"),
+    "Downloaded": _l("Downloaded"),
+    "DownloadFailed": _l("Download failed"),
+    "SignatureVerified": _l("Signature checked"),
+    "InvalidSignature": _l("Signature not valid"),
+    "InstallScheduled": _l("Installation scheduled"),
+    "Installing": _l("Installing"),
+    "InstallRebooting": _l("Restarting to install"),
+    "Installed": _l("Installed"),
+    "InstallationFailed": _l("Installation failed"),
+    "InstallVerificationFailed": _l("Installation check failed"),
 }
 
 # Every OCPP 1.6 action, by the side that sends it.
@@ -68,6 +87,18 @@ ACTION = {
     "TriggerMessage": _l("Ask for a message"),
     "UnlockConnector": _l("Unlock the cable"),
     "UpdateFirmware": _l("Update the firmware"),
+    # the security extension of OCPP 1.6
+    "CertificateSigned": _l("Send a signed certificate"),
+    "DeleteCertificate": _l("Delete a certificate"),
+    "ExtendedTriggerMessage": _l("Ask for a message (extended)"),
+    "GetInstalledCertificateIds": _l("List the certificates"),
+    "GetLog": _l("Ask for a log"),
+    "InstallCertificate": _l("Install a certificate"),
+    "LogStatusNotification": _l("Log upload status"),
+    "SecurityEventNotification": _l("Security event"),
+    "SignCertificate": _l("Certificate signing request"),
+    "SignedFirmwareStatusNotification": _l("Signed firmware update status"),
+    "SignedUpdateFirmware": _l("Update the firmware (signed)"),
 }
 
 ERROR_CODE = {
@@ -128,11 +159,11 @@ CATALOGUE = {"status": CONNECTOR_STATUS, "answer": ANSWER_STATUS, "action": ACTI
 
 
 def label(code: str | None, kind: str) -> str:
-    """The code in plain words (a status is looked up among outlet statuses, then answers); the code itself
+    """The code in plain words (a status or answer is looked up among both kinds of status); the code itself
     when unknown, '–' when empty."""
     if not code:
         return "–"
     found = CATALOGUE[kind].get(code)
-    if found is None and kind == "status":
-        found = ANSWER_STATUS.get(code)
+    if found is None and kind in ("status", "answer"):
+        found = ANSWER_STATUS.get(code) or CONNECTOR_STATUS.get(code)
     return str(found) if found is not None else code

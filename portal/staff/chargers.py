@@ -77,8 +77,10 @@ def _log_context(cp, form: LogFilterForm) -> dict:
 @staff_area("support")
 def charger(identity: str):
     """The whole page; htmx asks for the live block (polling every few seconds) or the log block (filters,
-    paging). Each section of the page is a block of its own, so a new panel is one more include."""
+    paging); ?message=id shows one logged frame in full. Each section of the page is a block of its own, so a new panel is one more include."""
     cp = charger_or_404(identity)
+    if request.args.get("message"):
+        return _message(cp, request.args["message"])
     session = db_session()
     part = request.args.get("part") if wants_fragment() else None
     alerts = dict(still_charging=after_close.still_reported(session, charge_point_id=cp.id),
@@ -106,12 +108,9 @@ def pretty_payload(frame: str) -> str:
     return shown if len(shown) <= PAYLOAD_SHOWN else shown[:PAYLOAD_SHOWN] + "\n…"
 
 
-@bp.route("/chargers/<identity>/messages/<int:message_id>")
-@staff_area("support")
-def charger_message(identity: str, message_id: int):
-    """One logged frame in full (what a folded log row fetches when opened)."""
-    cp = charger_or_404(identity)
-    message = db_session().get(OcppMessage, message_id)
+def _message(cp, message_id: str):
+    """One logged frame of the charger in full (?message=id: what a folded log row fetches when opened)."""
+    message = db_session().get(OcppMessage, int(message_id)) if message_id.isdigit() and int(message_id) < 2**31 else None
     if message is None or message.identity != cp.identity:
         abort(404)
     return render("staff/message.html", block="payload", cp=cp, m=message, payload=pretty_payload(message.frame),

@@ -77,6 +77,11 @@ def _stop(p: dict) -> list[Fact]:
                       "energy_wh": _number(p.get("meterStop"))})]
 
 
+def _one_of(code: str, value: Any, known: tuple[str, ...], action: str, params: dict, other: str = "call") -> Fact:
+    """code:value when the value is one OCPP allows, else the plain fact about the action."""
+    return (f"{code}:{value}", params) if value in known else (other, {"action": action})
+
+
 CALLS: dict[str, Callable[[dict], list[Fact]]] = {
     "Heartbeat": lambda p: [("heartbeat", {})],
     "BootNotification": lambda p: [("boot", {"vendor": p.get("chargePointVendor") or "–",
@@ -93,8 +98,9 @@ CALLS: dict[str, Callable[[dict], list[Fact]]] = {
     "RemoteStartTransaction": lambda p: [("remote_start", {"connector": p.get("connectorId") or "–"})],
     "RemoteStopTransaction": lambda p: [("remote_stop", {"id": p.get("transactionId")})],
     "UnlockConnector": lambda p: [("unlock", {"connector": p.get("connectorId")})],
-    "Reset": lambda p: [(f"reset:{p.get('type')}", {})],
-    "ChangeAvailability": lambda p: [(f"availability:{p.get('type')}", {"connector": p.get("connectorId")})],
+    "Reset": lambda p: [_one_of("reset", p.get("type"), ("Soft", "Hard"), "Reset", {})],
+    "ChangeAvailability": lambda p: [_one_of("availability", p.get("type"), ("Operative", "Inoperative"),
+                                             "ChangeAvailability", {"connector": p.get("connectorId")})],
     "ChangeConfiguration": lambda p: [("change_config", {"key": p.get("key") or "–"})],
     "GetConfiguration": lambda p: [("get_config", {})],
     "TriggerMessage": lambda p: [("trigger", {"message": p.get("requestedMessage")})],
@@ -107,7 +113,8 @@ def _tag(p: dict) -> list[Fact]:
 
 
 ANSWERS: dict[str, Callable[[dict], list[Fact]]] = {
-    "BootNotification": lambda p: [(f"boot_answer:{p.get('status')}", {"interval": p.get("interval")})],
+    "BootNotification": lambda p: [_one_of("boot_answer", p.get("status"), ("Accepted", "Pending", "Rejected"),
+                                           "BootNotification", {"interval": p.get("interval")}, "received")],
     "Heartbeat": lambda p: [("heartbeat_answer", {})],
     "Authorize": _tag,
     "StartTransaction": lambda p: [("start_answer", {"id": p.get("transactionId")})] + _tag(p),
@@ -117,8 +124,9 @@ ANSWERS: dict[str, Callable[[dict], list[Fact]]] = {
 
 
 def _answer(action: str, payload: dict) -> list[Fact]:
-    if action in ANSWERS:
-        return ANSWERS[action](payload)
+    found = ANSWERS[action](payload) if action in ANSWERS else []
+    if found:
+        return found
     if isinstance(payload.get("status"), str):
         return [("answer", {"action": action or "–", "status": payload["status"]}),
                 (f"result:{action}:{payload['status']}", {})]
