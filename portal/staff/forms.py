@@ -94,6 +94,20 @@ class LogFilterForm(FlaskForm):
     until = StringField(_l("To"), validators=[Optional()])
 
 
+class AuditFilterForm(FlaskForm):
+    """GET filters of the staff audit log (no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    who = SelectField(_l("Who"), default="", choices=[], validate_choice=False)
+    what = SelectField(_l("What"), default="", choices=[], validate_choice=False)
+    kind = SelectField(_l("Object"), default="", choices=[], validate_choice=False)
+    object_id = IntegerField(_l("Object number"), validators=[Optional(), NumberRange(min=1, max=2**31 - 1)])
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("To (inclusive)"), validators=[Optional()])
+
+
 class TicketFilterForm(FlaskForm):
     """GET filters of the ticket queue."""
 
