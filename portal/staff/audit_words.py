@@ -32,6 +32,17 @@ SENTENCES = {
     "status": _l("%(who)s changed the status of %(object)s: %(detail)s."),
     "assign": _l("%(who)s assigned %(object)s to %(detail)s."),
 }
+# What each action is called in the 'what' filter.
+ACTION_NAMES = {
+    "staff_role": _l("Staff role changed"), "data_exported": _l("Personal data downloaded"),
+    "account_deleted": _l("Account deleted"), "reviewed": _l("Marked as looked at"),
+    "agreement": _l("Agreement changed"), "after_close_reviewed": _l("Energy after closing looked at"),
+    "enabled": _l("Charger enabled"), "disabled": _l("Charger disabled"),
+    "secret_confirmed_by_charger": _l("Charger secret confirmed"), "closed_by_support": _l("Session ended by hand"),
+    "updated": _l("Quote request or order changed"), "created_from_lead": _l("Cooperative created"),
+    "credit_note": _l("Credit note"), "reply": _l("Ticket answered"), "internal_note": _l("Internal note"),
+    "status": _l("Ticket status changed"), "assign": _l("Ticket assigned"),
+}
 OTHER = _l("%(who)s: %(detail)s on %(object)s.")
 
 KINDS = {
@@ -58,8 +69,7 @@ def action_label(action: str) -> str:
     """What an action is called in the 'what' filter."""
     if action.startswith("remote:"):
         return label(action.split(":", 1)[1], "action")
-    sentence = SENTENCES.get(action)
-    return str(sentence % {"who": "", "object": "…", "detail": "…"}).strip(" .:") if sentence else action
+    return str(ACTION_NAMES.get(action, action))
 
 
 def kind_label(kind: str) -> str:
