@@ -164,6 +164,7 @@ class NewSiteForm(FlaskForm):
                        validators=[InputRequired(), Length(min=3, max=80)])
     org_number = StringField(_l("Organisation number"), validators=[InputRequired(), Length(max=20)])
     address = StringField(_l("Address"), validators=[InputRequired(), Length(max=200)])
+    postcode = StringField(_l("Postcode"), validators=[Optional(), Length(max=10)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=80)])
     price_area = SelectField(_l("Price area"), choices=[
         SelectChoice(a, a) for a in ("NO1", "NO2", "NO3", "NO4", "NO5", "SE1", "SE2", "SE3", "SE4")])

@@ -135,7 +135,7 @@ def lead_site(lead_id: int):
     if not form.validate_on_submit():
         return _lead_page(row, site_form=form, status=422)
     data = pipeline.NewSite(form.name.data, form.slug.data.strip(), form.org_number.data, form.address.data,
-                            form.city.data or "", form.price_area.data, form.currency.data)
+                            form.city.data or "", form.price_area.data, form.currency.data, form.postcode.data or "")
     session = db_session()
     try:
         site = pipeline.site_from_lead(session, current_user, row, data)
