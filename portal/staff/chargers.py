@@ -84,7 +84,8 @@ def charger(identity: str):
     session = db_session()
     part = request.args.get("part") if wants_fragment() else None
     alerts = dict(still_charging=after_close.still_reported(session, charge_point_id=cp.id),
-                  after_close_energy=after_close.energy_to_review(session, charge_point_id=cp.id))
+                  after_close_energy=after_close.energy_to_review(session, charge_point_id=cp.id),
+                  running=diagnostics.active_sessions(session, cp), energy=sessions.energy_so_far)
     if wants_fragment() and part != "log":
         return render("staff/charger.html", block="live", cp=cp, **alerts)  # the poll: live state only
     form = LogFilterForm(request.args)
@@ -94,7 +95,7 @@ def charger(identity: str):
     if part == "log":
         return render("staff/charger.html", block="log", **context)
     return render("staff/charger.html", **context, **alerts, transactions=diagnostics.recent_transactions(session, cp),
-                  energy=sessions.energy_so_far, history=diagnostics.action_history(session, cp),
+                  history=diagnostics.action_history(session, cp),
                   section="chargers")
 
 

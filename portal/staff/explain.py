@@ -96,6 +96,7 @@ SENTENCES = {
     "received": _l("The system received the “%(action)s” message."),
     "answer_unknown": _l("An answer to a request no longer in the log."),
     "callerror": _l("Error answer to “%(action)s”: %(code)s."),
+    "callerror_alone": _l("Error answer: %(code)s."),
     "unreadable": _l("A frame that could not be read."),
 }
 

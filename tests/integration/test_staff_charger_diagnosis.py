@@ -42,6 +42,10 @@ def test_live_session_energy_is_the_figure_the_resident_sees(client, session, st
     page = client.get(f"/staff/chargers/{cp.identity}").get_data(as_text=True)
     row = re.search(rf'<tr data-session="{tx.id}".*?</tr>', page, re.S).group(0)
     assert 'data-wh="240"' in row and "0.24 kWh" in row
+    client.set_cookie("lang", "nb")
+    live = client.get(f"/staff/chargers/{cp.identity}", headers=HX).get_data(as_text=True)  # the 5-second poll
+    assert live.lstrip().startswith('<section id="charger-live"')
+    assert f'data-testid="live-energy-1" data-wh="240">#{tx.id} · 0,24 kWh' in live
 
 
 def _meter_frame(uid: str, wh: int) -> str:

@@ -42,6 +42,13 @@ def recent_transactions(session: Session, cp: ChargePoint, limit: int = 20) -> l
                                 .order_by(Transaction.started_at.desc()).limit(limit)))
 
 
+def active_sessions(session: Session, cp: ChargePoint) -> dict[int, Transaction]:
+    """The charger's running sessions by outlet (the live block shows their energy so far)."""
+    rows = session.scalars(select(Transaction).where(Transaction.charge_point_id == cp.id,
+                                                     Transaction.status == "active").order_by(Transaction.id))
+    return {tx.connector_id: tx for tx in rows}
+
+
 def action_history(session: Session, cp: ChargePoint, limit: int = 30) -> list[ActionRequest]:
     return list(session.scalars(select(ActionRequest).where(ActionRequest.charge_point_id == cp.id)
                                 .options(selectinload(ActionRequest.requested_by))
