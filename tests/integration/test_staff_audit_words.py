@@ -86,6 +86,10 @@ def test_filters_by_who_what_object_and_time_and_pages_fifty(client, login, sess
     body = bad.get_data(as_text=True)
     assert bad.status_code == 200 and 'data-testid="error-since"' in body and 'value="last week"' in body
     assert 'data-testid="error-object_id"' in body and len(_entries(body)) == 50
+    fragment = client.get("/staff/audit", query_string={"since": "last week", "what": "agreement"},
+                          headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<div id="audit-view">') and 'data-testid="error-since"' in fragment
+    assert _entries(fragment) == ["agreement"]
 
 
 def test_lead_and_order_pages_show_values_in_the_readers_language(client, login, session, world):

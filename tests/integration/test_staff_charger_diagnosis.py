@@ -128,4 +128,5 @@ def test_the_page_of_a_charger_with_2000_logged_messages_stays_under_200_kb(clie
         client.set_cookie("lang", lang)
         body = client.get(f"/staff/chargers/{cp.identity}").get_data()
         assert len(body) < 200_000, (lang, len(body))
+        print(f"staff charger page, {lang}: {len(body)} bytes")
         assert body.count(b"data-message=") == 50
