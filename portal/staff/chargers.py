@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, request, url_for
 
+from portal import refusals
 from portal.extensions import db_session
 from portal.htmx import render, wants_fragment
 from portal.labels_ocpp import label
@@ -96,6 +97,7 @@ def charger(identity: str):
         return render("staff/charger.html", block="log", **context)
     return render("staff/charger.html", **context, **alerts, transactions=diagnostics.recent_transactions(session, cp),
                   history=diagnostics.action_history(session, cp),
+                  refusal=lambda code: refusals.start_refusal(code)[0].rstrip("."),
                   section="chargers")
 
 
