@@ -78,7 +78,7 @@ def _log_context(cp, form: LogFilterForm) -> dict:
 @staff_area("support")
 def charger(identity: str):
     """The whole page; htmx asks for the live block (polling every few seconds) or the log block (filters,
-    paging); ?message=id shows one logged frame in full. Each section of the page is a block of its own, so a new panel is one more include."""
+    paging); ?message=id shows one logged frame in full. A new panel is one more <section> include."""
     cp = charger_or_404(identity)
     if request.args.get("message"):
         return _message(cp, request.args["message"])
@@ -113,7 +113,8 @@ def pretty_payload(frame: str) -> str:
 
 def _message(cp, message_id: str):
     """One logged frame of the charger in full (?message=id: what a folded log row fetches when opened)."""
-    message = db_session().get(OcppMessage, int(message_id)) if message_id.isdigit() and int(message_id) < 2**31 else None
+    readable = message_id.isdigit() and int(message_id) < 2**31
+    message = db_session().get(OcppMessage, int(message_id)) if readable else None
     if message is None or message.identity != cp.identity:
         abort(404)
     return render("staff/message.html", block="payload", cp=cp, m=message, payload=pretty_payload(message.frame),

@@ -76,8 +76,8 @@ def test_message_log_pages_fifty_rows_and_keeps_the_filters(client, session, sta
     _many(session, cp.identity, 120)
     _log(session, cp.identity, "in", '[2,"h1","Heartbeat",{}]', "Heartbeat", uid="h1", minutes_ago=60)
     session.commit()
-    first = client.get(f"/staff/chargers/{cp.identity}", query_string={"part": "log", "action": "MeterValues",
-                                                                       "direction": "in"}, headers=HX).get_data(as_text=True)
+    first = client.get(f"/staff/chargers/{cp.identity}", headers=HX, query_string={
+        "part": "log", "action": "MeterValues", "direction": "in"}).get_data(as_text=True)
     assert 'data-count="50"' in first and 'data-page="1"' in first and "log-newer" not in first
     older = re.search(r'data-testid="log-older" hx-get="([^"]+)"', first).group(1).replace("&amp;", "&")
     assert "action=MeterValues" in older and "direction=in" in older and "page=2" in older

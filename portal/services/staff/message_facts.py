@@ -137,7 +137,8 @@ def facts(frame: str, action: str | None, answered: str = "") -> list[Fact]:
     """The facts of one frame: `action` is the call's own name, `answered` the name of the call a reply answers."""
     kind, payload = parse(frame)
     if kind == 4:
-        return [("callerror" if answered else "callerror_alone", {"code": payload.get("errorCode"), "action": answered}),
+        code = "callerror" if answered else "callerror_alone"
+        return [(code, {"code": payload.get("errorCode"), "action": answered}),
                 (f"callerror:{payload.get('errorCode')}", {})]
     if kind == 3:
         return _answer(answered, payload)
