@@ -123,6 +123,8 @@ PIPELINE = {
     "currency_area": _l("Norwegian price areas use NOK and Swedish ones SEK."),
     "org_format": _l("An organisation number has 9 digits (Norway) or 10 digits (Sweden) for this price area."),
     "org_checksum": _l("That organisation number does not exist (a check digit is wrong)."),
+    "postcode_no": _l("A Norwegian postcode has 4 digits, such as 0591."),
+    "postcode_se": _l("A Swedish postcode has 5 digits, such as 118 20."),
     "invalid_status": _l("Choose one of the options."),
     "done": _l("A configured order is done and cannot be cancelled."),
     "not_sales": _l("Only sales staff can own this."),

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from portal.db import Database
 from portal.extensions import babel, close_db_session, csrf, htmx, login_manager
 from portal.htmx import render
+from portal.labels_ocpp import label as ocpp_label
 from portal.models import Membership
 from portal.security.headers import init_headers
 from portal.security.sessions import init_sessions, load_user
@@ -62,6 +63,7 @@ def init_templates(app: Flask) -> None:
     # a charger's secret is never shown, even from rows written before it was blanked on the way in
     app.jinja_env.filters["hide_secrets"] = hide_secret_values
     app.jinja_env.filters["log_frame"] = _log_frame
+    app.jinja_env.globals["ocpp_label"] = ocpp_label  # OCPP codes and charger types in plain words
 
 
 def select_locale() -> str:
