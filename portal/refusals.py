@@ -158,10 +158,19 @@ PRIVACY = {
 }
 
 
+FLEET = {  # claiming waiting chargers (portal/services/fleet/onboarding.py)
+    "not_waiting": _l("That charger is not on the waiting list."),
+    "already_claimed": _l("Someone has already claimed this charger."),
+    "site_not_managed": _l("You cannot add chargers to that site: its operating agreement has ended."),
+    "became_known": _l("A charger with this identity was registered meanwhile; check it on its own page."),
+    "not_known": _l("This charger is not registered: claim it to a site instead."),
+    "tariff_group": _l("That tariff group belongs to another site."),
+    "invalid": _l("This identity cannot be registered."),
+}
 NOT_POSSIBLE = _l("That is not possible right now.")
 _FALLBACKS = {"site": _l("That change is not allowed."), "faq": FAQ["incomplete"]}
 _CATALOGUES = {"staff": STAFF, "site": SITE_RULES, "pipeline": PIPELINE, "ticket": TICKETS, "tag": TAGS,
-               "faq": FAQ, "photo": PHOTOS, "privacy": PRIVACY}
+               "faq": FAQ, "photo": PHOTOS, "privacy": PRIVACY, "fleet": FLEET}
 
 # Start refusals whose advice is "contact support"; an unknown code sends there too, unless it is an
 # action's own state (the live page explains those).

@@ -1,0 +1,143 @@
+"""The waiting list (issue 21): refused handshakes recorded per identity (unknown identity, wrong password,
+no password), bounded against strangers, and a claimed charger let in at its next attempt with a real node
+and a plain OCPP client."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+from sqlalchemy import func, select
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from portal.models import AuditEntry, ChargePoint, WaitingCharger
+from tests.factories import CHARGER_SECRET, make_charge_point, make_site, make_user
+from tests.integration.ocpp_helpers import basic, eventually, ocpp_node, query, run
+
+
+async def _try(node, identity: str, password: str | None, **headers) -> int:
+    extra = dict(basic(identity, password) if password is not None else {}, **headers)
+    try:
+        async with connect(f"{node.url}/{identity}", subprotocols=["ocpp1.6"], additional_headers=extra) as ws:
+            await ws.send(json.dumps([2, "b1", "BootNotification",
+                                      {"chargePointVendor": "Acme", "chargePointModel": "Garage 11"}]))
+            reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert reply[2]["status"] == "Accepted"
+            return 101
+    except InvalidStatus as refused:
+        return refused.response.status_code
+
+
+def _rows(s):
+    return {w.identity: (w.reason, w.attempts, w.charge_point_id, w.user_agent)
+            for w in s.scalars(select(WaitingCharger))}
+
+
+def test_unknown_wrong_and_missing_passwords_are_recorded_once_per_identity(db, redis_url, session):
+    site = make_site(session)
+    known = make_charge_point(session, site, "CP-KNOWN-1", online=False)
+    session.commit()
+
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            answers = [await _try(node, "ACME-NEW-7", "Some-Password-123", **{"User-Agent": "AcmeBox/2.1"})
+                       for _ in range(3)]
+            answers.append(await _try(node, "CP-KNOWN-1", "not-the-secret-000"))
+            answers.append(await _try(node, "CP-KNOWN-2", None))
+            await node.refused.flush()
+            return answers, await query(db, _rows)
+
+    answers, rows = run(scenario())
+    assert answers == [401] * 5
+    assert rows["ACME-NEW-7"] == ("unknown_identity", 3, None, "AcmeBox/2.1")
+    assert rows["CP-KNOWN-1"][:3] == ("wrong_password", 1, known.id)
+    assert rows["CP-KNOWN-2"][:2] == ("unknown_identity", 1)
+
+
+def test_a_known_charger_without_a_password_is_recorded_as_such(db, redis_url, session):
+    site = make_site(session)
+    make_charge_point(session, site, "CP-NOPASS", online=False)
+    session.commit()
+
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            assert await _try(node, "CP-NOPASS", None) == 401
+            assert await _try(node, "CP-NOPASS", CHARGER_SECRET) == 101  # the right secret still gets in
+            await node.refused.flush()
+            return await query(db, _rows)
+
+    assert run(scenario())["CP-NOPASS"][:2] == ("no_password", 1)
+
+
+def test_strangers_cannot_fill_the_table(db, redis_url, monkeypatch):
+    """Random identities from one address: rows stop once the address is suspect (the Redis failure
+    counters), and the table never holds more than OCPP_WAITING_MAX_ROWS."""
+    monkeypatch.setenv("OCPP_AUTH_PENALTY_S", "0.01")
+    monkeypatch.setenv("OCPP_WAITING_MAX_ROWS", "6")
+
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            for n in range(15):
+                await _try(node, f"STRANGER-{n}", "guess-guess-guess-1")
+            await node.refused.flush()
+            count = await query(db, lambda s: s.scalar(select(func.count()).select_from(WaitingCharger)))
+            monkeypatch.setenv("OCPP_WAITING_MAX_ROWS", "500")
+            await node.redis.delete("ocpp:authfail:ip:127.0.0.1")
+            for n in range(15, 30):
+                await _try(node, f"STRANGER-{n}", "guess-guess-guess-1")
+            await node.refused.flush()
+            later = await query(db, lambda s: s.scalar(select(func.count()).select_from(WaitingCharger)))
+            return count, later
+
+    count, later = run(scenario(), timeout=60)
+    assert count == 6  # the cap
+    assert later == 6 + 10  # after the counters expired: OCPP_AUTH_MAX_FAILURES more, then suspect again
+
+
+def test_the_handshake_does_not_wait_for_the_waiting_list(db, redis_url, monkeypatch):
+    monkeypatch.setenv("OCPP_WAITING_FLUSH_S", "3600")
+
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            assert await _try(node, "ACME-LATER", "Some-Password-123") == 401
+            before = await query(db, _rows)
+            await node.refused.flush()
+            return before, await query(db, _rows)
+
+    before, after = run(scenario())
+    assert before == {} and after["ACME-LATER"][:2] == ("unknown_identity", 1)
+
+
+def test_refused_then_claimed_then_connected(app, client, login, db, redis_url, session):
+    """The whole story with a real node: refused, claimed on the staff page, in with the shown secret."""
+    site = make_site(session, "fjordgarasjen", name="Fjordgarasjen borettslag")
+    support = make_user(session, "support@fleet.test", staff_role="support")
+    session.commit()
+
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            assert await _try(node, "ACME-0099", "factory-default-pw") == 401
+            await node.refused.flush()
+            login(client, support)
+            page = await asyncio.to_thread(client.get, "/staff/chargers/waiting")
+            assert "ACME-0099" in page.get_data(as_text=True) and "Unknown identity" in page.get_data(as_text=True)
+            answer = await asyncio.to_thread(client.post, "/staff/chargers/waiting/claim", data={
+                "identity": "ACME-0099", "site": "fjordgarasjen", "name": "Plass 14", "cp_type": "private",
+                "connectors": "2", "tariff_group": "", "reason": "electrician on the phone"})
+            assert answer.status_code == 200, answer.get_data(as_text=True)[:2000]
+            secret = answer.get_data(as_text=True).split('data-testid="secret">')[1].split("<")[0]
+            assert answer.headers["Cache-Control"] == "no-store"
+            assert await _try(node, "ACME-0099", "factory-default-pw") == 401  # the old one stays out
+            assert await _try(node, "ACME-0099", secret) == 101
+            return await eventually(db, lambda s: [(cp.id, cp.name, cp.site_id, len(cp.connectors)) for cp in s.scalars(
+                select(ChargePoint).where(ChargePoint.identity == "ACME-0099", ChargePoint.vendor == "Acme"))])
+
+    [(cp_id, name, site_id, connectors)] = run(scenario(), timeout=60)
+    assert name == "Plass 14" and site_id == site.id and connectors == 3
+    with db.session() as s:
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "claimed"))
+        assert entry.actor_id == support.id and entry.area == "staff" and entry.entity_id == cp_id
+        assert entry.reason == "electrician on the phone"
+        assert not any(secret_like in json.dumps(entry.after) for secret_like in ("secret", "hash"))
+        row = s.scalar(select(WaitingCharger).where(WaitingCharger.identity == "ACME-0099"))
+        assert row.claimed_by_id == support.id and row.charge_point_id == cp_id
