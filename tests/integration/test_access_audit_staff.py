@@ -50,6 +50,7 @@ EXPECTED_AREA = {
     "staff.people": "support", "staff.person": "support", "staff.person_export": "support",
     "staff.person_delete": "support",
     "staff.accounts": "admin", "staff.account_role": "admin", "staff.audit_log": "admin",
+    "staff.waiting_chargers": "support", "staff.waiting_claim": "support", "staff.waiting_reset": "support",
 }
 ROLES = ("anonymous", "resident", "board", "support", "sales", "admin")
 

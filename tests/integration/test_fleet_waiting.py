@@ -141,3 +141,45 @@ def test_refused_then_claimed_then_connected(app, client, login, db, redis_url, 
         assert not any(secret_like in json.dumps(entry.after) for secret_like in ("secret", "hash"))
         row = s.scalar(select(WaitingCharger).where(WaitingCharger.identity == "ACME-0099"))
         assert row.claimed_by_id == support.id and row.charge_point_id == cp_id
+
+
+def test_the_simulated_charger_retries_with_backoff_until_claimed(db, redis_url, session, tmp_path):
+    from ocpp_server.sim_onboarding import InstalledCharger, password_from_file, start_until_let_in
+    from ocpp_server.simulator import Options
+    from portal.services.fleet import onboarding
+
+    site = make_site(session)
+    support = make_user(session, staff_role="support")
+    session.commit()
+    typed = tmp_path / "password"  # what the electrician types into the charger
+
+    def claim() -> str:
+        with db.session() as s:
+            done = onboarding.claim_new(s, s.get(type(support), support.id), "SIMU-NEW-1",
+                                        onboarding.NewCharger(s.get(type(site), site.id), connectors=2))
+            s.commit()
+            return done.secret
+
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            charger = InstalledCharger(node.url, "SIMU-NEW-1", "as-delivered-0000", Options(connectors=2, vendor="Simu", model="Box-7"),
+                                       response_timeout=5)
+            trying = asyncio.create_task(start_until_let_in(
+                charger, first_s=0.05, max_s=0.3, password_source=password_from_file(typed, "as-delivered-0000")))
+            await eventually(db, lambda s: s.scalar(select(WaitingCharger.attempts).where(
+                WaitingCharger.identity == "SIMU-NEW-1", WaitingCharger.attempts >= 2)))
+            assert not trying.done()
+            typed.write_text(await asyncio.to_thread(claim))
+            refused = await asyncio.wait_for(trying, 30)
+            try:
+                await asyncio.wait_for(charger.booted.wait(), 10)
+                row = await query(db, lambda s: _rows(s)["SIMU-NEW-1"])
+                online = await eventually(db, lambda s: s.scalar(select(ChargePoint.online).where(
+                    ChargePoint.identity == "SIMU-NEW-1", ChargePoint.vendor == "Simu")))
+            finally:
+                await charger.close()
+            return refused, row, online
+
+    refused, row, online = run(scenario(), timeout=60)
+    assert refused >= 2 and online
+    assert row[0] == "unknown_identity" and row[3] == "Simu/Box-7"  # the handshake's User-Agent
