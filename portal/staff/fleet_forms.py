@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
-from wtforms import BooleanField, HiddenField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from portal.staff.forms import REASON
@@ -32,11 +32,15 @@ class ResetForm(FlaskForm):
 
 
 class TakeoverForm(FlaskForm):
+    """Step one uploads the files and checks them (a dry run); step two sends the checked text back (base64
+    in hidden fields, with the plan's digest) to apply exactly what was shown."""
+
     site = SelectField(_l("Site"), validators=[InputRequired(message=_l("Choose the site."))])
-    chargers = FileField(_l("Chargers (CSV: identity, name, type, connectors)"),
+    chargers = FileField(_l("Chargers (CSV: identity, name, type, connectors, password)"),
                          validators=[Optional(), FileAllowed(["csv", "txt"], _l("Upload a CSV file."))])
-    residents = FileField(_l("Residents (CSV: email, tag, tag name)"),
+    residents = FileField(_l("Residents (CSV: email, tag, tag_name)"),
                           validators=[Optional(), FileAllowed(["csv", "txt"], _l("Upload a CSV file."))])
-    apply = BooleanField(_l("Apply these changes"))
-    token = HiddenField()
+    chargers_data = HiddenField()
+    residents_data = HiddenField()
+    digest = HiddenField()
     reason = TextAreaField(_l("Reason"), **REASON)

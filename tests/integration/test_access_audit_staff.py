@@ -51,6 +51,7 @@ EXPECTED_AREA = {
     "staff.person_delete": "support",
     "staff.accounts": "admin", "staff.account_role": "admin", "staff.audit_log": "admin",
     "staff.waiting_chargers": "support", "staff.waiting_claim": "support", "staff.waiting_reset": "support",
+    "staff.takeover_import": "support",
 }
 ROLES = ("anonymous", "resident", "board", "support", "sales", "admin")
 

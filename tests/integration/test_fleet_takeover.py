@@ -154,3 +154,53 @@ def test_cli_dry_run_then_apply_with_a_formula_safe_report(app, db, session, tmp
     assert "secret for TK-1" in done.stderr and "applied: 4 new" in done.stderr
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(ChargePoint)) == 5
+
+
+def _hidden(body: str, name: str) -> str:
+    return body.split(f'name="{name}" type="hidden" value="')[1].split('"')[0]
+
+
+def test_staff_page_checks_then_applies_what_it_showed(client, login, db, session):
+    import io
+
+    site, staff = _world(session)
+    login(client, staff)
+    assert client.get("/staff/sites/takeover").status_code == 200
+    checked = client.post("/staff/sites/takeover", content_type="multipart/form-data", data={
+        "site": "bakken", "reason": "board signed on 1 March", "step": "check",
+        "chargers": (io.BytesIO(CHARGERS.encode()), "chargers.csv"),
+        "residents": (io.BytesIO(RESIDENTS.encode()), "residents.csv")})
+    body = checked.get_data(as_text=True)
+    assert checked.status_code == 200, body[:3000]
+    assert "registered at another site" in body and "takeover-apply" in body
+    assert session.scalar(select(func.count()).select_from(ChargePoint)) == 3
+    form = {"site": "bakken", "reason": "board signed on 1 March", "step": "apply",
+            "chargers_data": _hidden(body, "chargers_data"), "residents_data": _hidden(body, "residents_data"),
+            "digest": _hidden(body, "digest")}
+    done = client.post("/staff/sites/takeover", data=form)
+    text = done.get_data(as_text=True)
+    assert done.status_code == 200 and 'data-testid="takeover-secrets"' in text and "TK-1" in text, text[:3000]
+    assert done.headers["Cache-Control"] == "no-store"
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(ChargePoint)) == 5
+    stale = client.post("/staff/sites/takeover", data=form)  # the same confirmation again: the plan changed
+    assert stale.status_code == 422 and "Something changed since the check" in stale.get_data(as_text=True)
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(ChargePoint)) == 5
+
+
+def test_staff_page_refuses_a_site_whose_agreement_ended_and_bad_lines(client, login, db, session):
+    import io
+
+    site, staff = _world(session)
+    make_site(session, "slutt", agreement_status="ended")
+    session.commit()
+    login(client, staff)
+    ended = client.post("/staff/sites/takeover", content_type="multipart/form-data", data={
+        "site": "slutt", "reason": "x", "step": "check", "chargers": (io.BytesIO(CHARGERS.encode()), "c.csv")})
+    assert ended.status_code == 422 and "agreement has ended" in ended.get_data(as_text=True)
+    bad = client.post("/staff/sites/takeover", content_type="multipart/form-data", data={
+        "site": "bakken", "reason": "x", "step": "check",
+        "chargers": (io.BytesIO((CHARGERS + "TK-9,x,garage,1,\n").encode()), "c.csv")})
+    body = bad.get_data(as_text=True)
+    assert bad.status_code == 200 and "must be public, private or personal" in body and "takeover-apply" not in body
