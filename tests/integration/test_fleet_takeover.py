@@ -204,3 +204,15 @@ def test_staff_page_refuses_a_site_whose_agreement_ended_and_bad_lines(client, l
         "chargers": (io.BytesIO((CHARGERS + "TK-9,x,garage,1,\n").encode()), "c.csv")})
     body = bad.get_data(as_text=True)
     assert bad.status_code == 200 and "must be public, private or personal" in body and "takeover-apply" not in body
+
+
+def test_the_reasons_are_in_the_staff_members_language(client, login, session):
+    import io
+
+    _site, staff = _world(session)
+    login(client, staff)
+    client.set_cookie("lang", "sv")
+    checked = client.post("/staff/sites/takeover", content_type="multipart/form-data", data={
+        "site": "bakken", "reason": "x", "step": "check", "chargers": (io.BytesIO(CHARGERS.encode()), "c.csv")})
+    body = checked.get_data(as_text=True)
+    assert "Den här laddaren är registrerad på en annan plats" in body and "Oförändrad" in body
