@@ -33,6 +33,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--until-let-in", action="store_true",
                    help="a charger being installed: retry refused connections with backoff (ocpp_server.sim_onboarding)")
     p.add_argument("--password-file", default=None, help="with --until-let-in: read the password from here before each try")
+    p.add_argument("--retry-max", type=float, default=60.0, help="with --until-let-in: the longest wait between tries (s)")
     p.add_argument("--stdin", action="store_true", help="read commands (plug 1, unplug 1, swipe 1 TAG ...)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p.parse_args(argv)

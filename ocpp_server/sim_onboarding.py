@@ -80,5 +80,6 @@ async def install(args, chargers: list[SimulatedCharger]) -> list[SimulatedCharg
     """The command line's --until-let-in: each charger retries until let in, then runs as usual."""
     installed = [InstalledCharger(c.url, c.identity, c.password, c.options, ssl_context=c.ssl_context) for c in chargers]
     source = password_from_file(args.password_file, args.password) if args.password_file else None
-    await asyncio.gather(*(start_until_let_in(c, password_source=source) for c in installed))
+    await asyncio.gather(*(start_until_let_in(c, max_s=args.retry_max, first_s=min(2.0, args.retry_max),
+                                             password_source=source) for c in installed))
     return installed
