@@ -183,3 +183,29 @@ def test_the_simulated_charger_retries_with_backoff_until_claimed(db, redis_url,
     refused, row, online = run(scenario(), timeout=60)
     assert refused >= 2 and online
     assert row[0] == "unknown_identity" and row[3] == "Simu/Box-7"  # the handshake's User-Agent
+
+
+def test_a_new_secret_for_a_known_charger_shuts_out_the_old_one_at_once(db, redis_url, session):
+    """The node remembered the old secret as verified; after the reset it must not let it in any more."""
+    from portal.services.fleet import onboarding
+
+    site = make_site(session)
+    make_charge_point(session, site, "CP-RESET-1", online=False)
+    support = make_user(session, staff_role="support")
+    session.commit()
+
+    def reset() -> str:
+        with db.session() as s:
+            done = onboarding.claim_known(s, s.get(type(support), support.id), "CP-RESET-1", "lost secret")
+            s.commit()
+            return done.secret
+
+    async def scenario():
+        async with ocpp_node(db, redis_url) as node:
+            assert await _try(node, "CP-RESET-1", CHARGER_SECRET) == 101  # remembered by the node
+            assert await _try(node, "CP-RESET-1", "what-the-charger-has-now") == 401
+            await node.refused.flush()
+            secret = await asyncio.to_thread(reset)
+            return [await _try(node, "CP-RESET-1", CHARGER_SECRET), await _try(node, "CP-RESET-1", secret)]
+
+    assert run(scenario()) == [401, 101]
