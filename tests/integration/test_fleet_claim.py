@@ -109,3 +109,23 @@ def test_a_claimed_row_keeps_counting_but_stays_claimed(session, staff):
     onboarding.claim_new(session, staff, "ACME-6", NewCharger(site))
     row = _refused(session, "ACME-6")
     assert row.claimed_at is not None and row.attempts == 2 and row.reason == "unknown_identity"
+
+
+def test_the_claim_form_says_what_is_wrong_and_keeps_what_was_typed(client, login, session, staff):
+    site = make_site(session, "lia")
+    _refused(session, "ACME-WEB")
+    session.commit()
+    login(client, staff)
+    page = client.get("/staff/chargers/waiting?claim=ACME-WEB")
+    assert page.status_code == 200 and "Claim ACME-WEB" in page.get_data(as_text=True)
+    form = {"identity": "ACME-WEB", "site": "lia", "name": "Plass 40", "cp_type": "private", "connectors": "40",
+            "tariff_group": "", "reason": "new charger"}
+    wrong = client.post("/staff/chargers/waiting/claim", data=form)
+    body = wrong.get_data(as_text=True)
+    assert wrong.status_code == 422 and "Give the number of outlets (1 to 16)." in body and 'value="Plass 40"' in body
+    assert client.post("/staff/chargers/waiting/claim", data=dict(form, connectors="2")).status_code == 200
+    twice = client.post("/staff/chargers/waiting/claim", data=dict(form, connectors="2"))
+    assert twice.status_code == 422 and "Someone has already claimed this charger." in twice.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(ChargePoint).where(ChargePoint.site_id == site.id)) == 1
+    no_reason = client.post("/staff/chargers/waiting/reset", data={"identity": "ACME-WEB", "reason": ""})
+    assert no_reason.status_code == 422 and "audit log" in no_reason.get_data(as_text=True)

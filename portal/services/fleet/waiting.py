@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from portal.db import utcnow
 from portal.models import ChargePoint, WaitingCharger
@@ -79,12 +79,13 @@ def _update(row: WaitingCharger, attempt: Attempt, charge_point_id: int | None) 
 def waiting(session: Session, limit: int = 200) -> list[WaitingCharger]:
     """Unclaimed rows, the most recently seen first."""
     return list(session.scalars(select(WaitingCharger).where(WaitingCharger.claimed_at.is_(None))
-                                .order_by(WaitingCharger.last_seen_at.desc()).limit(limit)))
+                                .options(selectinload(WaitingCharger.charge_point)).order_by(WaitingCharger.last_seen_at.desc()).limit(limit)))
 
 
 def claimed_lately(session: Session, days: int = 7, limit: int = 50) -> list[WaitingCharger]:
     """Rows claimed in the last days, newest first: did the charger come in since?"""
     return list(session.scalars(select(WaitingCharger).where(WaitingCharger.claimed_at > utcnow() - timedelta(days=days))
+                                .options(selectinload(WaitingCharger.charge_point), selectinload(WaitingCharger.claimed_by))
                                 .order_by(WaitingCharger.claimed_at.desc()).limit(limit)))
 
 
