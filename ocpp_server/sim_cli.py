@@ -10,7 +10,7 @@ import sys
 
 from websockets.exceptions import InvalidStatus
 
-from ocpp_server import simulator
+from ocpp_server import sim_onboarding, simulator
 from ocpp_server.simulator import Options, SimulatedCharger
 
 log = logging.getLogger("ocpp_server.simulator")
@@ -30,6 +30,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-answer", action="store_true", help="never answer the central system's calls")
     p.add_argument("--no-start-after-accept", action="store_true")
     p.add_argument("--ca", default=None, help="CA certificate file to trust for wss:// (security profile 2)")
+    p.add_argument("--until-let-in", action="store_true",
+                   help="a charger being installed: retry refused connections with backoff (ocpp_server.sim_onboarding)")
+    p.add_argument("--password-file", default=None, help="with --until-let-in: read the password from here before each try")
+    p.add_argument("--retry-max", type=float, default=60.0, help="with --until-let-in: the longest wait between tries (s)")
     p.add_argument("--stdin", action="store_true", help="read commands (plug 1, unplug 1, swipe 1 TAG ...)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p.parse_args(argv)
@@ -67,7 +71,9 @@ async def main_async(args: argparse.Namespace) -> None:
                    no_answer=args.no_answer, no_start_after_accept=args.no_start_after_accept)
     tls = ssl.create_default_context(cafile=args.ca) if args.ca else None
     chargers = [SimulatedCharger(args.url, i, args.password, Options(**options), ssl_context=tls) for i in args.ids]
-    for charger in chargers:
+    if args.until_let_in:
+        chargers = await sim_onboarding.install(args, chargers)  # started: the loop below skips them
+    for charger in [] if args.until_let_in else chargers:
         while True:
             try:
                 await charger.start()

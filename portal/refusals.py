@@ -168,10 +168,48 @@ WORK_ORDERS = {
     "too_many": _l("This work order already has as many photos as it can hold."),
 }
 
+FLEET = {  # claiming waiting chargers (portal/services/fleet/onboarding.py)
+    "not_waiting": _l("That charger is not on the waiting list."),
+    "already_claimed": _l("Someone has already claimed this charger."),
+    "site_not_managed": _l("You cannot add chargers to that site: its operating agreement has ended."),
+    "became_known": _l("A charger with this identity was registered meanwhile; check it on its own page."),
+    "not_known": _l("This charger is not registered: claim it to a site instead."),
+    "tariff_group": _l("That tariff group belongs to another site."),
+    "invalid": _l("This identity cannot be registered."),
+}
+TAKEOVER = {  # taking over a site from CSV files (portal/services/fleet/takeover.py): each line's reason
+    "identity": _l("The identity is not valid: 1 to 48 letters, digits or . _ : % -"),
+    "type": _l("The type must be public, private or personal."),
+    "connectors": _l("The number of outlets must be a whole number from 1 to 16."),
+    "password": _l("The password is too short, too long or too easy to guess; leave it empty to get a new one."),
+    "duplicate": _l("This line repeats one above."),
+    "charger_new": _l("New charger: registered at this site."),
+    "other_site": _l("This charger is registered at another site; it is left there."),
+    "differs": _l("This charger is already here with other settings; they are left as they are."),
+    "charger_same": _l("Already registered here as in the file."),
+    "email": _l("The e-mail address is not valid."),
+    "tag": _l("The tag is not valid: 1 to 20 letters, digits or signs."),
+    "duplicate_tag": _l("This tag appears on a line above."),
+    "tag_taken": _l("This tag belongs to another account; it is left there."),
+    "invite_and_tag": _l("Invited, and the tag is added to their account."),
+    "invite_tag_waits": _l("Invited; the tag can be added once they have an account (import again then)."),
+    "invite": _l("Invited to the site."),
+    "tag_new": _l("The tag is added to their account."),
+    "tag_waits": _l("Already invited; the tag waits until they have an account."),
+    "resident_same": _l("Already a member or invited, with this tag."),
+    "too_big": _l("The file is too big (at most 5000 lines)."),
+    "has_errors": _l("Some lines have errors: fix the files and check again. Nothing was changed."),
+    "stale": _l("Something changed since the check: look at the new check before applying."),
+    "no_actor": _l("Name the staff account that applies the import."),
+    "no_files": _l("Upload at least one file."),
+    "unreadable": _l("The file could not be read as UTF-8 text."),
+    "site_not_managed": FLEET["site_not_managed"],
+}
 NOT_POSSIBLE = _l("That is not possible right now.")
 _FALLBACKS = {"site": _l("That change is not allowed."), "faq": FAQ["incomplete"]}
 _CATALOGUES = {"staff": STAFF, "site": SITE_RULES, "pipeline": PIPELINE, "ticket": TICKETS, "tag": TAGS,
-               "faq": FAQ, "photo": PHOTOS, "privacy": PRIVACY, "workorder": WORK_ORDERS}
+               "faq": FAQ, "photo": PHOTOS, "privacy": PRIVACY, "workorder": WORK_ORDERS, "fleet": FLEET,
+               "takeover": TAKEOVER}
 
 # Start refusals whose advice is "contact support"; an unknown code sends there too, unless it is an
 # action's own state (the live page explains those).

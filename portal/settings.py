@@ -102,6 +102,9 @@ class Settings:
     ocpp_auth_max_failures: int = 10
     ocpp_auth_window_s: int = 300
     ocpp_auth_penalty_s: float = 1
+    ocpp_waiting_max_rows: int = 500
+    ocpp_waiting_flush_s: float = 1.0
+    ocpp_waiting_keep_days: int = 30
     ocpp_msglog_buffer_bytes: int = 8 * 1024 * 1024
     ocpp_msglog_budget_bytes: int = 1024 * 1024
     ocpp_msglog_budget_window_s: float = 3600

@@ -18,6 +18,7 @@ from portal.models.faq import FaqArticle, FaqTranslation, FaqVote
 from portal.models.login_sessions import LoginSession
 from portal.models.faults import ChargerConnectionChange, ConnectorStatusChange, Incident
 from portal.models.workorders import MaintenanceWindow, WorkOrder, WorkOrderPhoto
+from portal.models.fleet import WaitingCharger
 from portal.models.statements import (
     DocumentSequence, Notification, Statement, StatementLine, StatementRun,
 )
@@ -29,6 +30,6 @@ __all__ = [
     "UserGroupMember", "AuditEntry", "OutboxEmail", "SupportTicket", "TicketMessage", "TicketPhoto",
     "ChargerOrder", "Lead", "FaqArticle", "FaqTranslation", "FaqVote", "LoginSession",
     "Statement", "StatementLine", "StatementRun", "DocumentSequence", "Notification",
-    "ConnectorStatusChange", "ChargerConnectionChange", "Incident",
+    "ConnectorStatusChange", "ChargerConnectionChange", "Incident", "WaitingCharger",
     "MaintenanceWindow", "WorkOrder", "WorkOrderPhoto",
 ]

@@ -54,6 +54,8 @@ EXPECTED_AREA = {
     "staff.workorder_photo": "support", "staff.uptime_ranking": "support", "staff.maintenance": "support",
     "staff.maintenance_delete": "support",
     "staff.accounts": "admin", "staff.account_role": "admin", "staff.audit_log": "admin",
+    "staff.waiting_chargers": "support", "staff.waiting_claim": "support", "staff.waiting_reset": "support",
+    "staff.takeover_import": "support",
 }
 ROLES = ("anonymous", "resident", "board", "support", "sales", "admin")
 
