@@ -17,6 +17,7 @@ from portal.models.sales import ChargerOrder, Lead
 from portal.models.faq import FaqArticle, FaqTranslation, FaqVote
 from portal.models.login_sessions import LoginSession
 from portal.models.faults import ChargerConnectionChange, ConnectorStatusChange, Incident
+from portal.models.incident_parts import IncidentFollower, IncidentStep, SiteFaultSettings
 from portal.models.statements import (
     DocumentSequence, Notification, Statement, StatementLine, StatementRun,
 )
@@ -29,4 +30,5 @@ __all__ = [
     "ChargerOrder", "Lead", "FaqArticle", "FaqTranslation", "FaqVote", "LoginSession",
     "Statement", "StatementLine", "StatementRun", "DocumentSequence", "Notification",
     "ConnectorStatusChange", "ChargerConnectionChange", "Incident",
+    "IncidentFollower", "IncidentStep", "SiteFaultSettings",
 ]
