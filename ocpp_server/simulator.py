@@ -145,8 +145,8 @@ class SimulatedCharger:
         return task
 
     async def send(self, payload: Any) -> Any:
-        """A call to the central system; None when the connection is gone."""
-        if self.cp is None or not self.connected.is_set():
+        """A call to the central system; None when the connection is gone (or sim_faults made it silent)."""
+        if self.cp is None or not self.connected.is_set() or getattr(self, "silent", False):
             return None
         try:
             return await self.cp.call(payload)
