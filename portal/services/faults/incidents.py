@@ -59,7 +59,8 @@ def last_resolved(session: Session, where: Where, cause: str) -> Incident | None
 
 @dataclass(frozen=True)
 class Seen:
-    """The fault as the rule saw it: since when, the newest sign of it, and what the charger said."""
+    """The fault as the rule saw it: since when, its newest sign, how many signs since it began, and what
+    the charger said."""
 
     started_at: datetime
     last_at: datetime
@@ -95,14 +96,16 @@ def report(session: Session, where: Where, cause: str, seen: Seen, now: datetime
 
 
 def touch(incident: Incident, seen: Seen) -> None:
-    """Another sign of the same fault: counted; a recovering incident is open again."""
+    """Another look at the same fault: its signs counted (seen.events: all since it began), its newest
+    sign kept; a recovering incident whose fault showed again is open again."""
+    incident.events = max(incident.events or 0, seen.events)
     if seen.last_at > incident.last_event_at:
-        incident.events = (incident.events or 0) + max(seen.events, 1)
         incident.last_event_at = seen.last_at
         if seen.error_code:
             incident.error_code = seen.error_code[:32]
             incident.vendor_error_code, incident.info = seen.vendor_error_code[:50], seen.info[:50]
-    if incident.status == "recovering" and (incident.recovering_since is None or seen.last_at >= incident.recovering_since):
+    if incident.status == "recovering" and incident.recovering_since is not None \
+            and seen.last_at > incident.recovering_since:
         incident.status, incident.recovering_since = "open", None
 
 

@@ -57,12 +57,14 @@ def faulted(session: Session, now: datetime, out: Evaluation) -> None:
         cp = session.get(ChargePoint, cp_id)
         where = _where(cp, connector_id)
         incident = inc.current(session, where, "faulted")
-        floor = incident.last_event_at if incident is not None else done.get((cp_id, connector_id))
-        new = [r for r in found if floor is None or r.at > floor]
-        if not new:
+        if incident is not None:
+            found = [r for r in found if r.at >= incident.started_at]
+        elif (mark := done.get((cp_id, connector_id))) is not None:
+            found = [r for r in found if r.at > mark]
+        if not found:
             continue
-        last = new[-1]
-        seen = inc.Seen(new[0].at, last.at, len(new), last.error_code, last.vendor_error_code, last.info)
+        last = found[-1]
+        seen = inc.Seen(found[0].at, last.at, len(found), last.error_code, last.vendor_error_code, last.info)
         incident, created = inc.report(session, where, "faulted", seen, now)
         if created:
             out.opened.append(incident)
