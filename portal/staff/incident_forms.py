@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, TextAreaField
+from wtforms import SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from portal.models.faults import DOWNTIME_OWNERS
@@ -11,7 +11,7 @@ from portal.services.faults.words import OWNERS
 
 
 class FindingsForm(FlaskForm):
-    downtime_owner = SelectField(_l("Whose downtime it was"), choices=[(o, OWNERS[o]) for o in DOWNTIME_OWNERS],
+    downtime_owner = SelectField(_l("Whose downtime it was"), choices=[SelectChoice(o, OWNERS[o]) for o in DOWNTIME_OWNERS],
                                  validators=[DataRequired()])
     cause_found = TextAreaField(_l("Cause found"), validators=[
         DataRequired(message=_l("Say what you found.")), Length(max=2000)])

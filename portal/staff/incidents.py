@@ -13,6 +13,7 @@ from portal import refusals
 from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import Incident
+from portal.models.incident_parts import INCIDENT_STEPS
 from portal.services.charging import action_queue
 from portal.services.faults import steps
 from portal.services.faults.words import OWNERS, STATUSES, cause_words, error_words
@@ -70,7 +71,10 @@ def incident_findings(incident_id: int):
     return hx_redirect("staff.incident", incident_id=incident.id)
 
 
-@bp.route("/incidents/<int:incident_id>/steps/<step>", methods=["POST"])
+STEP_RULE = "any(" + ", ".join(INCIDENT_STEPS) + ")"
+
+
+@bp.route(f"/incidents/<int:incident_id>/steps/<{STEP_RULE}:step>", methods=["POST"])
 @staff_area("support")
 def incident_step(incident_id: int, step: str):
     incident = _incident(incident_id)

@@ -50,6 +50,8 @@ EXPECTED_AREA = {
     "staff.people": "support", "staff.person": "support", "staff.person_export": "support",
     "staff.person_delete": "support",
     "staff.accounts": "admin", "staff.account_role": "admin", "staff.audit_log": "admin",
+    "staff.incidents": "support", "staff.incident": "support", "staff.incident_findings": "support",
+    "staff.incident_step": "support",
 }
 ROLES = ("anonymous", "resident", "board", "support", "sales", "admin")
 
