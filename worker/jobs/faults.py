@@ -12,6 +12,7 @@ from datetime import datetime
 from redis import Redis
 
 from portal.db import utcnow
+from portal.services.charging import action_queue
 from portal.services.faults.evaluate import Result, evaluate
 from portal.services.people.mail import enqueue_outbox
 from worker.jobs.statements import _job
@@ -26,8 +27,11 @@ def evaluate_faults(database_url: str | None = None, redis_url: str | None = Non
         with db.session() as session:
             result: Result = evaluate(session, now or utcnow())
             session.commit()
+        redis = Redis.from_url(redis_url or config.redis_url)
         if result.outbox_ids:
-            enqueue_outbox(Redis.from_url(redis_url or config.redis_url), result.outbox_ids)
+            enqueue_outbox(redis, result.outbox_ids)
+        for action_id in result.action_ids:  # an automatic soft reset (a site's choice)
+            action_queue.enqueue_action(redis, action_id)
     if result.opened or result.resolved:
         log.info("incidents opened %s, resolved %s", result.opened, result.resolved)
     return {"opened": result.opened, "resolved": result.resolved, "emails": len(result.outbox_ids)}

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from portal.services.faults import outage, recovery, rules, story
+from portal.services.faults import failed_starts, outage, recovery, rules, steps, story
 from portal.services.faults.thresholds import SiteThresholds
 
 
@@ -27,6 +27,7 @@ def evaluate(session: Session, now: datetime) -> Result:
     rules.faulted(session, now, found)
     rules.held_back(session, now, limits, found)
     rules.offline(session, now, limits, found)
+    failed_starts.failed_starts(session, now, limits, found)
     session.flush()
     recovery.recover(session, now, limits, found)
     result = Result()
@@ -35,6 +36,9 @@ def evaluate(session: Session, now: datetime) -> Result:
         result.opened.append(incident.id)
         if incident.cause == "site_dark":
             result.outbox_ids += outage.began(session, incident, now)
+        reset = steps.auto_soft_reset(session, incident, limits.of(incident.site_id).auto_soft_reset)
+        if reset is not None:
+            result.action_ids.append(reset.action_request_id)
     for incident in found.resolved:
         story.resolved(session, incident, now)
         result.resolved.append(incident.id)

@@ -81,7 +81,9 @@ def _well_since(session: Session, incident: Incident, sites: dict) -> datetime |
     if incident.cause == "offline":
         return _charger_back_since(session, incident.charge_point)
     if incident.cause == "failed_starts":
-        return None  # resolved by a good session (failed_starts.recover) or by staff
+        from portal.services.faults.failed_starts import charged_since
+
+        return charged_since(session, incident)
     return _connector_well_since(session, incident)
 
 

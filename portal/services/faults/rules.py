@@ -115,7 +115,7 @@ def offline(session: Session, now: datetime, limits: SiteThresholds, out: Evalua
         silent_from = cp.last_seen_at
         if (now - silent_from).total_seconds() <= limits.of(cp.site_id).offline_heartbeats * cp.heartbeat_interval:
             continue
-        seen = inc.Seen(silent_from, cp.offline_since or silent_from)
+        seen = inc.Seen(silent_from, silent_from)
         incident, created = inc.report(session, inc.Where(cp.site_id, cp.id), "offline", seen, now)
         if created:
             out.opened.append(incident)

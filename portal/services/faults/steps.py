@@ -58,3 +58,30 @@ def try_step(session: Session, staff: User, incident: Incident, step: str) -> In
 def tried(session: Session, incident: Incident) -> list[IncidentStep]:
     return list(session.scalars(select(IncidentStep).where(IncidentStep.incident_id == incident.id)
                                 .order_by(IncidentStep.id)))
+
+
+# Causes a soft reset usually clears; a site may allow one automatic try per incident.
+AUTO_RESET_CAUSES = ("faulted", "suspended_evse", "unavailable")
+
+
+def auto_soft_reset(session: Session, incident: Incident, allowed: bool) -> IncidentStep | None:
+    """One automatic soft reset of a new incident's charger, when the site allows it and the cause is one
+    a reset clears; never while a session runs on the charger, never twice. The caller commits and enqueues."""
+    from portal.models import Transaction
+    from portal.services.charging import actions
+
+    cp = incident.charge_point
+    if not allowed or incident.cause not in AUTO_RESET_CAUSES or cp is None or not cp.online:
+        return None
+    if session.scalar(select(Transaction.id).where(Transaction.charge_point_id == cp.id,
+                                                   Transaction.status == "active").limit(1)) is not None:
+        return None
+    if session.scalar(select(IncidentStep.id).where(IncidentStep.incident_id == incident.id,
+                                                    IncidentStep.automatic.is_(True))) is not None:
+        return None
+    row = actions.create_action(session, charge_point=cp, action="Reset", payload={"type": "Soft"})
+    row.reason = f"incident #{incident.id}: automatic soft reset"
+    step = IncidentStep(incident_id=incident.id, step="soft_reset", action_request_id=row.id, automatic=True)
+    session.add(step)
+    session.flush()
+    return step
