@@ -119,6 +119,9 @@ def seed_demo(session: Session) -> None:
     from portal.services.demodata.demo_help import seed_help_and_sales
 
     seed_help_and_sales(session)
+    from portal.services.demodata.demo_faults import seed_incident
+
+    seed_incident(session)
 
 
 def _lived_in(session: Session, solbakken: Site, nordlys: Site, sol_group: TariffGroup, resident, board) -> None:
