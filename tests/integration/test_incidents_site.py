@@ -72,6 +72,15 @@ def test_a_whole_site_dark_is_one_incident_and_one_mail_each_then_one_when_back(
                 assert done.status == "resolved"
                 ticket = await query(db, lambda s: s.get(SupportTicket, done.ticket_id))
                 assert ticket.status == "resolved"
+
+                # the site flaps: dark again soon after, a new incident, but no new round of e-mails
+                await sim_faults.go_offline(one)
+                await sim_faults.go_offline(two)
+                await eventually(db, lambda s: s.scalar(select(func.count()).select_from(ChargePoint)
+                                                        .where(ChargePoint.online.is_(False))) == 2)
+                await _evaluate(database_url, redis_url, utcnow() + timedelta(minutes=10))
+                assert [i.status for i in await query(db, _incidents)] == ["resolved", "open"]
+                run_mail_jobs(redis_url)
         assert len(smtp.messages) == 4
 
     run(scenario(), timeout=90)
