@@ -11,10 +11,21 @@ incidents_group = AppGroup("incidents", help="Incidents found in what chargers r
 @incidents_group.command("evaluate")
 def evaluate_now() -> None:
     """Run the fault rules once now (the worker does it every minute)."""
-    from worker.jobs.faults import evaluate_faults
+    from redis import Redis
 
-    result = evaluate_faults(current_app.config["DATABASE_URL"], current_app.config["REDIS_URL"])
-    click.echo(f"opened {len(result['opened'])}, resolved {len(result['resolved'])}, e-mails {result['emails']}")
+    from portal.db import utcnow
+    from portal.services.charging import action_queue
+    from portal.services.faults.evaluate import evaluate
+    from portal.services.people.mail import enqueue_outbox
+
+    with current_app.extensions["portal_db"].session() as session:
+        result = evaluate(session, utcnow())
+        session.commit()
+    redis = Redis.from_url(current_app.config["REDIS_URL"])
+    enqueue_outbox(redis, result.outbox_ids)
+    for action_id in result.action_ids:
+        action_queue.enqueue_action(redis, action_id)
+    click.echo(f"opened {len(result.opened)}, resolved {len(result.resolved)}, e-mails {len(result.outbox_ids)}")
 
 
 @incidents_group.command("site")
