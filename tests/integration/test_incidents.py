@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.db import utcnow
-from portal.models import ConnectorStatusChange, Incident, SupportTicket, TicketMessage
+from portal.models import (
+    ConnectorStatusChange, Incident, IncidentFollower, OutboxEmail, SupportTicket, TicketMessage,
+)
 from tests.factories import resident_with_access
 from tests.integration.ocpp_helpers import eventually, ocpp_node, query, run, simulator
 from worker.jobs.faults import evaluate_faults
@@ -20,7 +22,7 @@ from worker.jobs.faults import evaluate_faults
 def charger(session):
     site, user, cp = resident_with_access(session)
     session.commit()
-    return cp.identity
+    return cp.identity, user.id, user.email
 
 
 def _faulted_rows(s):
@@ -37,7 +39,12 @@ async def _evaluate(database_url, redis_url, at):
 
 def test_fault_opens_one_incident_and_ticket_recovery_resolves_and_a_day_later_is_new(
         db, redis_url, database_url, charger, monkeypatch):
+    charger, resident_id, resident_email = charger
     monkeypatch.setenv("INCIDENT_RECOVERY_AFTER_S", "60")
+
+    def me_too(s):
+        s.add(IncidentFollower(incident_id=s.scalars(select(Incident.id)).one(), user_id=resident_id))
+        s.commit()
 
     async def scenario():
         async with ocpp_node(db, redis_url) as node:
@@ -57,6 +64,7 @@ def test_fault_opens_one_incident_and_ticket_recovery_resolves_and_a_day_later_i
                 assert "GroundFailure" in body and "jordfeil" in body.lower()  # the code in plain words (nb)
                 assert "StatusNotification" in body or "–" in body
 
+                await query(db, me_too)
                 await sim.clear_fault(1)
                 await eventually(db, lambda s: s.scalar(select(func.count()).select_from(ConnectorStatusChange)
                                                         .where(ConnectorStatusChange.connector_id == 1)) == 3)
@@ -70,6 +78,9 @@ def test_fault_opens_one_incident_and_ticket_recovery_resolves_and_a_day_later_i
                 last = await query(db, lambda s: s.scalars(select(TicketMessage).where(
                     TicketMessage.ticket_id == ticket.id).order_by(TicketMessage.id.desc())).first())
                 assert last.author_role == "system"
+                told = await query(db, lambda s: s.scalars(select(OutboxEmail).where(
+                    OutboxEmail.kind == "incident_fixed")).all())
+                assert [m.to_address for m in told] == [resident_email] and "cleared" in told[0].subject
 
                 await sim.fault(1, "HighTemperature")
                 await eventually(db, lambda s: _faulted_rows(s) == 2)

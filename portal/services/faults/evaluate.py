@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from portal.services.faults import failed_starts, outage, recovery, rules, steps, story
+from portal.services.faults import failed_starts, notices, outage, recovery, rules, steps, story
 from portal.services.faults.thresholds import SiteThresholds
 
 
@@ -42,6 +42,7 @@ def evaluate(session: Session, now: datetime) -> Result:
     for incident in found.resolved:
         story.resolved(session, incident, now)
         result.resolved.append(incident.id)
+        result.outbox_ids += notices.tell_followers(session, incident)
         if incident.cause == "site_dark":
             result.outbox_ids += outage.ended(session, incident, now)
     session.flush()

@@ -47,3 +47,19 @@ def me_too(session: Session, incident: Incident, user: User) -> bool:
         system_message(session, incident.ticket, f"Me too: {user.name or user.email} <{user.email}>", internal=True)
     session.flush()
     return True
+
+
+def tell_followers(session: Session, incident: Incident) -> list[int]:
+    """The residents who said "me too" hear that the fault is cleared, each in their language (outbox ids)."""
+    from portal.services.people.mail import portal_url, queue_templated_email
+
+    cp = incident.charge_point
+    if cp is None:
+        return []
+    followers = session.scalars(select(User).join(IncidentFollower, IncidentFollower.user_id == User.id)
+                                .where(IncidentFollower.incident_id == incident.id).order_by(User.id))
+    url = portal_url("resident.start_screen", identity=cp.identity)
+    return [queue_templated_email(session, to=user.email, template="incident_fixed", language=user.language or "nb",
+                                  charger=cp.display_name, name=user.name or user.email,
+                                  since=incident.recovering_since or incident.resolved_at, start_url=url).id
+            for user in followers if user.email]
