@@ -47,16 +47,6 @@ def current(session: Session, where: Where, cause: str) -> Incident | None:
     return session.scalar(select(Incident).where(Incident.open_key == open_key(where, cause)))
 
 
-def last_resolved(session: Session, where: Where, cause: str) -> Incident | None:
-    query = select(Incident).where(Incident.site_id == where.site_id, Incident.cause == cause,
-                                   Incident.status == "resolved")
-    query = query.where(Incident.charge_point_id == where.charge_point_id) if where.charge_point_id else \
-        query.where(Incident.charge_point_id.is_(None))
-    if where.connector_id:
-        query = query.where(Incident.connector_id == where.connector_id)
-    return session.scalar(query.order_by(Incident.resolved_at.desc()).limit(1))
-
-
 @dataclass(frozen=True)
 class Seen:
     """The fault as the rule saw it: since when, its newest sign, how many signs since it began, and what

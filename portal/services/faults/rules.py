@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.models import ActionRequest, ChargePoint, ConnectorStatusChange, Incident
+from portal.models import ActionRequest, ChargePoint, Connector, ConnectorStatusChange, Incident
 from portal.services.faults import incidents as inc
 from portal.services.faults.thresholds import SiteThresholds
 
@@ -83,8 +83,6 @@ def _asked_unavailable(session: Session, cp: ChargePoint, connector_id: int) -> 
 
 def held_back(session: Session, now: datetime, limits: SiteThresholds, out: Evaluation) -> None:
     """SuspendedEVSE, or Unavailable we did not ask for, for longer than the site's threshold."""
-    from portal.models import Connector
-
     rows = session.execute(select(Connector, ChargePoint).join(ChargePoint, Connector.charge_point_id == ChargePoint.id)
                            .where(Connector.status.in_(tuple(HELD_BACK)), ChargePoint.online.is_(True)))
     for conn, cp in rows:
