@@ -25,8 +25,8 @@ log = logging.getLogger("ocpp_server.simulator")
 class InstalledCharger(SimulatedCharger):
     """A simulated charger whose handshake says what it is (User-Agent: vendor/model)."""
 
-    def _headers(self) -> dict[str, str]:
-        return {**super()._headers(), "User-Agent": f"{self.options.vendor}/{self.options.model}"}
+    def handshake_headers(self) -> dict[str, str]:
+        return {**super().handshake_headers(), "User-Agent": f"{self.options.vendor}/{self.options.model}"}
 
 
 def password_from_file(path: str | Path, fallback: str | None) -> Callable[[], str | None]:

@@ -72,7 +72,7 @@ class SimulatedCharger:
 
     # --- connection ------------------------------------------------------------------------
 
-    def _headers(self) -> dict[str, str]:
+    def handshake_headers(self) -> dict[str, str]:
         if self.password is None:
             return {}
         token = base64.b64encode(f"{self.identity}:{self.password}".encode()).decode()
@@ -81,7 +81,7 @@ class SimulatedCharger:
     async def open(self) -> None:
         """Connect and boot once; raises websockets.InvalidStatus when the server refuses (401/404)."""
         self._ws = await connect(f"{self.url}/{self.identity}", subprotocols=["ocpp1.6"],
-                                 additional_headers=self._headers(), open_timeout=10, ping_interval=None,
+                                 additional_headers=self.handshake_headers(), open_timeout=10, ping_interval=None,
                                  **({"ssl": self.ssl_context} if self.ssl_context else {}))
         self.cp = SimChargePoint(self, self._ws)
         self.connected.set()
@@ -145,8 +145,8 @@ class SimulatedCharger:
         return task
 
     async def send(self, payload: Any) -> Any:
-        """A call to the central system; None when the connection is gone."""
-        if self.cp is None or not self.connected.is_set():
+        """A call to the central system; None when the connection is gone (or sim_faults made it silent)."""
+        if self.cp is None or not self.connected.is_set() or getattr(self, "silent", False):
             return None
         try:
             return await self.cp.call(payload)

@@ -80,6 +80,14 @@ class Settings:
     action_tap_window_s: float = 5
     worker_processes: int = 2
     ocpp_log_retention_days: int = 30
+    fault_history_retention_days: int = 400
+    incident_offline_heartbeats: int = 3
+    incident_suspended_after_s: int = 900
+    incident_recovery_after_s: int = 600
+    incident_failed_starts: int = 3
+    incident_failed_starts_window_s: int = 3600
+    incident_site_dark_window_s: int = 300
+    incident_outage_mail_quiet_s: int = 21600
     # --- OCPP node --------------------------------------------------------------------------------------
     ocpp_host: str = "127.0.0.1"
     ocpp_port: int = 9000

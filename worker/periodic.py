@@ -30,6 +30,7 @@ def periodic_jobs() -> list[PeriodicJob]:
         PeriodicJob("worker.jobs.charger.sweep_actions", CHARGER_QUEUE,
                     interval=settings.get("action_sweep_interval_s"), timeout=60),
         PeriodicJob("worker.jobs.offline.mark_offline_chargers", interval=60, timeout=60),
+        PeriodicJob("worker.jobs.faults.evaluate_faults", interval=60, timeout=120),  # incidents (issue 20)
         PeriodicJob("worker.jobs.message_log.purge_message_log", cron="17 3 * * *", timeout=1800),
         # Personal data past its retention period (SECURITY.md, "Data kept and for how long").
         PeriodicJob("worker.jobs.retention.apply_retention", cron="37 3 * * *", timeout=1800),

@@ -19,6 +19,7 @@ from portal.models.login_sessions import LoginSession
 from portal.models.faults import ChargerConnectionChange, ConnectorStatusChange, Incident
 from portal.models.workorders import MaintenanceWindow, WorkOrder, WorkOrderPhoto
 from portal.models.fleet import WaitingCharger
+from portal.models.incident_parts import IncidentFollower, IncidentStep, SiteFaultSettings
 from portal.models.statements import (
     DocumentSequence, Notification, Statement, StatementLine, StatementRun,
 )
@@ -32,4 +33,5 @@ __all__ = [
     "Statement", "StatementLine", "StatementRun", "DocumentSequence", "Notification",
     "ConnectorStatusChange", "ChargerConnectionChange", "Incident", "WaitingCharger",
     "MaintenanceWindow", "WorkOrder", "WorkOrderPhoto",
+    "IncidentFollower", "IncidentStep", "SiteFaultSettings",
 ]

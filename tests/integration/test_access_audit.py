@@ -136,6 +136,7 @@ PARAM_SOURCES = {
     "statement_id": ("statement_id",),
     "wo_id": ("work_order_id",),
     "window_id": ("maintenance_id",),
+    "incident_id": ("incident_id",),
 }
 ENDPOINT_PARAM_SOURCES = {
     ("site.user_group", "group_id"): ("user_group_id",),
@@ -210,6 +211,7 @@ class SiteObjects:
     work_order_token: str = ""
     work_order_photo_id: int = 0
     maintenance_id: int = 0
+    incident_id: int = 0  # an open fault of the site's charger (issue 20)
 
 
 @dataclass
@@ -328,7 +330,7 @@ def _build_site(session, letter: str, city: str, upload_dir: str) -> tuple[SiteO
 
 def _staff_objects(session, letter: str, city: str, site, cp) -> dict:
     """For the staff console: a quote request (lead) linked to the site and an orphan stop at its charger."""
-    from portal.models import Lead, OrphanStop
+    from portal.models import Incident, Lead, OrphanStop
 
     lead = Lead(org_type="housing_cooperative", org_name=f"{city} Lead Borettslag", org_number="923609016",
                 contact_name=f"{city} lead contact", email=f"lead-{letter}@audit.test", kind="takeover",
@@ -336,12 +338,16 @@ def _staff_objects(session, letter: str, city: str, site, cp) -> dict:
     orphan = OrphanStop(charge_point_id=cp.id, transaction_id=90000 + ord(letter), meter_stop_wh=1,
                         timestamp=datetime(2025, 3, 11, tzinfo=timezone.utc), stop_key=f"audit-orphan-{letter}",
                         payload={}, note=f"{city} orphan note")
-    session.add_all([lead, orphan])
+    incident = Incident(site_id=site.id, charge_point_id=cp.id, connector_id=1, scope="connector", cause="faulted",
+                        error_code="GroundFailure", info=f"{city} fault info"[:50], open_key=f"audit-{letter}",
+                        started_at=datetime(2025, 3, 12, tzinfo=timezone.utc),
+                        last_event_at=datetime(2025, 3, 12, tzinfo=timezone.utc))
+    session.add_all([lead, orphan, incident])
     session.flush()
     return {
-        "ids": {"lead_id": lead.id, "orphan_id": orphan.id},
-        "markers": [lead.org_name, orphan.note],
-        "owned": {"leads": {lead.id}, "orphan_stops": {orphan.id}},
+        "ids": {"lead_id": lead.id, "orphan_id": orphan.id, "incident_id": incident.id},
+        "markers": [lead.org_name, orphan.note, incident.info],
+        "owned": {"leads": {lead.id}, "orphan_stops": {orphan.id}, "incidents": {incident.id}},
     }
 
 

@@ -56,6 +56,8 @@ EXPECTED_AREA = {
     "staff.accounts": "admin", "staff.account_role": "admin", "staff.audit_log": "admin",
     "staff.waiting_chargers": "support", "staff.waiting_claim": "support", "staff.waiting_reset": "support",
     "staff.takeover_import": "support",
+    "staff.incidents": "support", "staff.incident": "support", "staff.incident_findings": "support",
+    "staff.incident_step": "support",
 }
 ROLES = ("anonymous", "resident", "board", "support", "sales", "admin")
 
