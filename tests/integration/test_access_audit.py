@@ -125,6 +125,7 @@ PARAM_SOURCES = {
     "orphan_id": ("orphan_id",),
     "login_session_id": ("login_session_id",),
     "statement_id": ("statement_id",),
+    "reply_id": ("saved_reply_id",),
 }
 ENDPOINT_PARAM_SOURCES = {
     ("site.user_group", "group_id"): ("user_group_id",),
@@ -190,6 +191,7 @@ class SiteObjects:
     # Staff console objects of the site: a quote request (lead) and an orphan stop.
     lead_id: int = 0
     orphan_id: int = 0
+    saved_reply_id: int = 0  # support's saved replies are not per site; one per "site" for the sweeps
 
 
 @dataclass
@@ -230,9 +232,14 @@ def _help_objects(session, letter: str, city: str, site, resident, cp, upload_di
                                language="en", user=resident)
     article = faq.save_article(session, None, category="charging", published=True, slug=f"audit-faq-{letter}",
                                actor=None, texts={"en": faq.ArticleText(f"{city} FAQ", "Public words.")})
+    from portal.models import SavedReply
+
+    saved = SavedReply(language="en", title=f"{city} saved reply", body=f"Hello {{name}}, {city} saved words")
+    session.add(saved)
+    session.flush()
     values = dict(ticket_id=own.ticket.id, photo_id=own_photo.id, ticket_token=visitor.token,
                   visitor_photo_id=visitor_photo.id, order_id=order.order.id, order_token=order.token,
-                  faq_slug=article.slug, faq_article_id=article.id)
+                  faq_slug=article.slug, faq_article_id=article.id, saved_reply_id=saved.id)
     owned = {"support_tickets": {own.ticket.id, visitor.ticket.id}, "ticket_photos": {own_photo.id, visitor_photo.id},
              "charger_orders": {order.order.id}}
     markers = [f"{city} resident ticket text", f"{city} visitor ticket text", f"{city} space 7",

@@ -64,10 +64,11 @@ def merge(session: Session, duplicate: SupportTicket, target: SupportTicket, sta
     waits = [t for t in (duplicate.awaiting_since, target.awaiting_since) if t is not None]
     target.awaiting_since = min(waits) if waits else None
     target.updated_at = now
-    note = (_("Merged from %(ref)s (%(subject)s); its messages are above.", ref=duplicate.reference,
-              subject=duplicate.subject) if moved else
-            _("Merged from %(ref)s (%(subject)s), sent by someone else: its messages stay there.",
-              ref=duplicate.reference, subject=duplicate.subject))
+    with force_locale(staff.language or "nb"):  # stored text: in the language of who merged
+        note = (_("Merged from %(ref)s (%(subject)s); its messages are above.", ref=duplicate.reference,
+                  subject=duplicate.subject) if moved else
+                _("Merged from %(ref)s (%(subject)s), sent by someone else: its messages stay there.",
+                  ref=duplicate.reference, subject=duplicate.subject))
     session.add(TicketMessage(ticket_id=target.id, author_id=staff.id, author_role="staff", body=note,
                               internal=True))
     with force_locale(duplicate.language):
