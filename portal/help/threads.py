@@ -58,7 +58,10 @@ def _token_ticket(token: str) -> SupportTicket:
 
 def _thread(ticket: SupportTicket, form: ReplyForm, reply_url: str, photo_endpoint: str, photo_args: dict,
             status: int = 200):
-    return render("help/ticket.html", block="thread", status=status, ticket=ticket, form=form,
+    merged = db_session().get(SupportTicket, ticket.merged_into_id) if ticket.merged_into_id else None
+    merged_url = url_for("help.ticket", ticket_id=merged.id) if merged and tickets.can_view(current_user, merged) \
+        else None
+    return render("help/ticket.html", block="thread", status=status, ticket=ticket, form=form, merged_url=merged_url,
                   messages=tickets.visible_messages(ticket, staff_view=False), reply_url=reply_url,
                   photo_endpoint=photo_endpoint, photo_args=photo_args, status_label=_status_label,
                   category_labels=CATEGORY_LABELS, route_labels=ROUTE_LABELS)

@@ -67,6 +67,7 @@ def test_merging_moves_the_messages_and_photos_and_tells_the_requester(client, l
     login(client, pair["resident"])
     thread = client.get(f"/support/tickets/{again.id}").get_data(as_text=True)
     assert f"#{first.id}" in thread and "Support" in thread
+    assert f'<a href="/support/tickets/{first.id}">' in thread  # the way on, for the requester who may read it
     assert "second report" in client.get(f"/support/tickets/{first.id}").get_data(as_text=True)
     login(client, pair["support"])
     again_merge = client.post(f"/staff/tickets/{again.id}/merge", data={"merge-into": str(first.id)})
@@ -86,6 +87,21 @@ def test_a_duplicate_from_someone_else_is_linked_not_moved(app, session, pair):
     assert any(m.internal and f"#{stranger.id}" in m.body for m in kept.messages)
     mail = session.get(OutboxEmail, done.outbox.id)
     assert mail.to_address == "neighbour@merge.test" and "/support/tickets/" not in mail.body_text
+
+
+def test_taking_a_ticket_a_colleague_has_is_refused_in_words(client, login, session, pair):
+    first = pair["first"]
+    login(client, pair["colleague"])
+    client.post(f"/staff/tickets/{first.id}/assign", data={"assignee": "me"})
+    login(client, pair["support"])
+    client.post(f"/staff/tickets/{first.id}/assign", data={"assignee": "me"})
+    page = client.get(f"/staff/tickets/{first.id}").get_data(as_text=True)
+    assert "A colleague has just taken this ticket" in page
+    session.expire_all()
+    assert session.get(SupportTicket, first.id).assignee_id == pair["colleague"].id
+    client.post(f"/staff/tickets/{first.id}/assign", data={"assignee": str(pair["support"].id)})  # on purpose
+    session.expire_all()
+    assert session.get(SupportTicket, first.id).assignee_id == pair["support"].id
 
 
 def _race(db, app, work, pause_s: float = 0.4) -> list[str]:

@@ -66,7 +66,7 @@ def queue_rows(session: Session, flt: QueueFilter, me: User, now: datetime | Non
 
 
 def ticket_queue(session: Session, flt: QueueFilter, me: User) -> list[SupportTicket]:
-    """Matching tickets: new first, then the longest waiting."""
+    """Matching tickets: those waiting for our answer (the longest first), then new, open, the rest."""
     query = select(SupportTicket).options(selectinload(SupportTicket.assignee), selectinload(SupportTicket.site))
     if flt.route:
         query = query.where(SupportTicket.route == flt.route)
@@ -87,8 +87,12 @@ def ticket_queue(session: Session, flt: QueueFilter, me: User) -> list[SupportTi
         query = query.where(SupportTicket.assignee_id.is_(None))
     elif flt.assignee.isdigit():
         query = query.where(SupportTicket.assignee_id == int(flt.assignee))
+    # Who waits longest for us first (so the limit never cuts off an overdue ticket before a newer one),
+    # then new, open, the rest; queue_rows then lifts the overdue ones (a short urgent target) to the top.
+    waiting_first = case((SupportTicket.awaiting_since.is_(None), 1), else_=0)
     new_first = case((SupportTicket.status == "new", 0), (SupportTicket.status == "open", 1), else_=2)
-    return list(session.scalars(query.order_by(new_first, SupportTicket.updated_at, SupportTicket.id)
+    return list(session.scalars(query.order_by(waiting_first, SupportTicket.awaiting_since, new_first,
+                                               SupportTicket.updated_at, SupportTicket.id)
                                 .limit(QUEUE_LIMIT)))
 
 
