@@ -64,11 +64,10 @@ def merge(session: Session, duplicate: SupportTicket, target: SupportTicket, sta
     waits = [t for t in (duplicate.awaiting_since, target.awaiting_since) if t is not None]
     target.awaiting_since = min(waits) if waits else None
     target.updated_at = now
-    with force_locale(staff.language or "nb"):  # stored text: in the language of who merged
-        note = (_("Merged from %(ref)s (%(subject)s); its messages are above.", ref=duplicate.reference,
-                  subject=duplicate.subject) if moved else
-                _("Merged from %(ref)s (%(subject)s), sent by someone else: its messages stay there.",
-                  ref=duplicate.reference, subject=duplicate.subject))
+    with force_locale(staff.language or "nb"):  # stored text, in the language of who merged; no
+        # requester's words in it (an erased requester's texts must not survive in a staff note)
+        note = (_("Merged from %(ref)s; its messages are above.", ref=duplicate.reference) if moved else
+                _("Merged from %(ref)s, sent by someone else: its messages stay there.", ref=duplicate.reference))
     session.add(TicketMessage(ticket_id=target.id, author_id=staff.id, author_role="staff", body=note,
                               internal=True))
     with force_locale(duplicate.language):
