@@ -241,3 +241,16 @@ def test_reply_and_note_boxes_are_clearly_different(client, login, desk):
     assert "Answer to the customer" in page and "Internal note" in page and ">Message<" not in page
     assert "Never shown to the customer, never e-mailed." in page
     assert 'class="desk-box desk-reply"' in page and 'class="desk-box desk-note"' in page
+
+
+def test_demo_saved_replies_load_once_and_use_only_known_placeholders(session):
+    from portal.services.demodata.demo_replies import seed_saved_replies
+    from portal.services.helpdesk.saved_replies import check_placeholders
+
+    seed_saved_replies(session)
+    seed_saved_replies(session)
+    session.commit()
+    replies = session.scalars(select(SavedReply)).all()
+    assert sorted(r.language for r in replies) == ["en", "nb", "sv"]
+    for reply in replies:
+        check_placeholders(reply.body)
