@@ -62,6 +62,9 @@ def test_queue_search_finds_subject_messages_requester_charger_and_number(client
     assert _queue_ids(client, q="100%") == [v.id]                     # % is a character, not a wildcard
     assert _queue_ids(client, q="_") == []
     assert _queue_ids(client, q="nothing like this") == []
+    v.requester_name = "Øyvind Ås"
+    session.commit()
+    assert _queue_ids(client, q="øyvind ås") == [v.id] and _queue_ids(client, q="ØYVIND") == [v.id]
     assert _queue_ids(client, q="cable", category="billing") == []    # with the other filters
     page = client.get("/staff/tickets", query_string={"q": "cable"}).get_data(as_text=True)
     assert 'value="cable"' in page                                      # what was typed is kept

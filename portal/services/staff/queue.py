@@ -1,8 +1,8 @@
 """The support ticket queue: filters, free-text search, response clocks (overdue first), counts, and what
 support needs to see around one ticket.
 
-The search is a case-insensitive substring match (LIKE on lower-cased text, the same on SQLite and
-PostgreSQL) over the subject, the requester's name and e-mail, the charger's identity and every
+The search is a case-insensitive substring match (ILIKE; on SQLite, which folds only A-Z, words with
+æ, ø, å, ä or ö are also tried in their usual spellings) over the subject, the requester's name and e-mail, the charger's identity and every
 message of the ticket; "#123" or "123" also finds ticket 123. It scans, which is quick enough for a
 support desk's tens of thousands of tickets; the other filters (indexed) narrow it first.
 """
@@ -40,18 +40,27 @@ class QueueRow:
 
 
 def _like(term: str) -> str:
-    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def _spellings(term: str) -> set[str]:
+    """ILIKE folds every letter on PostgreSQL, SQLite only A-Z: with letters such as æ, ø, å, ä or ö the
+    usual ways of writing the word are tried too (as typed, lower, upper, Capitalised, Title Case)."""
+    if term.isascii():
+        return {term}
+    return {term, term.lower(), term.upper(), term.capitalize(), term.title()}
 
 
 def search_condition(term: str):
     """Tickets whose subject, requester, charger or any message contains ``term``."""
-    pattern = _like(term)
-    matches = [func.lower(column).like(pattern, escape="\\") for column in (
-        SupportTicket.subject, SupportTicket.requester_email, SupportTicket.requester_name,
-        SupportTicket.charger_identity)]
-    matches.append(exists().where(TicketMessage.ticket_id == SupportTicket.id,
-                                  func.lower(TicketMessage.body).like(pattern, escape="\\")))
+    matches = []
+    for pattern in map(_like, _spellings(term)):
+        matches += [column.ilike(pattern, escape="\\") for column in (
+            SupportTicket.subject, SupportTicket.requester_email, SupportTicket.requester_name,
+            SupportTicket.charger_identity)]
+        matches.append(exists().where(TicketMessage.ticket_id == SupportTicket.id,
+                                      TicketMessage.body.ilike(pattern, escape="\\")))
     number = term.lstrip("#")
     if number.isdigit() and len(number) < 10:
         matches.append(SupportTicket.id == int(number))
