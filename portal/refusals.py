@@ -130,7 +130,12 @@ PIPELINE = {
     "not_sales": _l("Only sales staff can own this."),
 }
 
-TICKETS = {"empty": _l("Write a message."), "closed": _l("The ticket is closed: reopen it first.")}
+TICKETS = {"empty": _l("Write a message."), "closed": _l("The ticket is closed: reopen it first."),
+           "taken": _l("A colleague has just taken this ticket; use Assign to move it anyway."),
+           "merge_self": _l("A ticket cannot be merged into itself."),
+           "merge_unknown": _l("There is no ticket with that number."),
+           "merge_closed": _l("One of the two tickets is closed already (perhaps just merged by a colleague)."),
+           "not_support": _l("Only support staff can take a ticket.")}
 
 TAGS = {
     "format": _l("A tag is 1 to 20 letters, digits or signs, as printed on the card or shown by the reader."),

@@ -66,6 +66,11 @@ class Settings:
     remember_idle_days: int = 30
     remember_max_days: int = 90
     ratelimit_enabled: bool = True
+    ticket_urgent_categories: str = "start_stop"
+    ticket_urgent_target_minutes: int = 60
+    ticket_target_working_hours: float = 8
+    support_hours: str = "08-16"
+    support_timezone: str = "Europe/Oslo"
     # --- web and worker -------------------------------------------------------------------------------
     smtp_url: str = "smtp://127.0.0.1:8025"
     mail_from: str = "Ladeportalen <no-reply@portal.example>"

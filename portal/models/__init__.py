@@ -12,7 +12,7 @@ from portal.models.ocpp_log import OcppMessage
 from portal.models.spot import SpotPrice
 from portal.models.community import AuditEntry, Invite, UserGroup, UserGroupMember
 from portal.models.mail import OutboxEmail
-from portal.models.support import SupportTicket, TicketMessage, TicketPhoto
+from portal.models.support import SavedReply, SupportTicket, TicketMessage, TicketPhoto
 from portal.models.sales import ChargerOrder, Lead
 from portal.models.faq import FaqArticle, FaqTranslation, FaqVote
 from portal.models.login_sessions import LoginSession
@@ -28,7 +28,7 @@ __all__ = [
     "Base", "User", "Membership", "Site", "ChargePoint", "Connector", "Tariff", "TariffGroup",
     "SubscriptionPlan", "UserSubscription", "IdTag", "Transaction", "MeterValue", "OrphanStop",
     "Favourite", "ActionRequest", "OcppMessage", "SpotPrice", "Invite", "UserGroup",
-    "UserGroupMember", "AuditEntry", "OutboxEmail", "SupportTicket", "TicketMessage", "TicketPhoto",
+    "UserGroupMember", "AuditEntry", "OutboxEmail", "SupportTicket", "TicketMessage", "TicketPhoto", "SavedReply",
     "ChargerOrder", "Lead", "FaqArticle", "FaqTranslation", "FaqVote", "LoginSession",
     "Statement", "StatementLine", "StatementRun", "DocumentSequence", "Notification",
     "ConnectorStatusChange", "ChargerConnectionChange", "Incident", "WaitingCharger",

@@ -137,6 +137,7 @@ PARAM_SOURCES = {
     "wo_id": ("work_order_id",),
     "window_id": ("maintenance_id",),
     "incident_id": ("incident_id",),
+    "reply_id": ("saved_reply_id",),
 }
 ENDPOINT_PARAM_SOURCES = {
     ("site.user_group", "group_id"): ("user_group_id",),
@@ -212,6 +213,7 @@ class SiteObjects:
     work_order_photo_id: int = 0
     maintenance_id: int = 0
     incident_id: int = 0  # an open fault of the site's charger (issue 20)
+    saved_reply_id: int = 0  # support's saved replies are not per site; one per "site" for the sweeps
 
 
 @dataclass
@@ -252,9 +254,14 @@ def _help_objects(session, letter: str, city: str, site, resident, cp, upload_di
                                language="en", user=resident)
     article = faq.save_article(session, None, category="charging", published=True, slug=f"audit-faq-{letter}",
                                actor=None, texts={"en": faq.ArticleText(f"{city} FAQ", "Public words.")})
+    from portal.models import SavedReply
+
+    saved = SavedReply(language="en", title=f"{city} saved reply", body=f"Hello {{name}}, {city} saved words")
+    session.add(saved)
+    session.flush()
     values = dict(ticket_id=own.ticket.id, photo_id=own_photo.id, ticket_token=visitor.token,
                   visitor_photo_id=visitor_photo.id, order_id=order.order.id, order_token=order.token,
-                  faq_slug=article.slug, faq_article_id=article.id)
+                  faq_slug=article.slug, faq_article_id=article.id, saved_reply_id=saved.id)
     owned = {"support_tickets": {own.ticket.id, visitor.ticket.id}, "ticket_photos": {own_photo.id, visitor_photo.id},
              "charger_orders": {order.order.id}}
     markers = [f"{city} resident ticket text", f"{city} visitor ticket text", f"{city} space 7",

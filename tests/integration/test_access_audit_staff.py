@@ -45,6 +45,8 @@ EXPECTED_AREA = {
     "staff.close_session_ask": "support", "staff.after_close_stop": "support", "staff.after_close_reviewed": "support",
     "staff.tickets_queue": "support", "staff.ticket": "support", "staff.ticket_reply": "support",
     "staff.ticket_note": "support", "staff.ticket_status": "support", "staff.ticket_assign": "support",
+    "staff.ticket_insert_reply": "support", "staff.ticket_merge": "support", "staff.saved_replies": "support",
+    "staff.saved_reply": "support", "staff.saved_reply_delete": "support",
     "staff.leads": "sales", "staff.lead": "sales", "staff.lead_site": "sales", "staff.orders": "sales",
     "staff.order": "sales", "staff.sites": "overview", "staff.site_agreement": "sales",
     "staff.people": "support", "staff.person": "support", "staff.person_export": "support",
