@@ -86,8 +86,10 @@ def person_invite_resend(user_id: int, invite_id: int):
     try:
         token = acts.resend_invite(session, current_user, user, invite, form.reason.data or "")
     except acts.PersonRefused as exc:
-        if exc.code == "not_theirs":
-            abort(404)
+        if exc.code == "not_theirs":  # another address's invite: nothing to show it on, say so above the page
+            session.rollback()
+            flash(refusals.text("person", exc.code), "error")
+            return _back(user_id, "access")
         return _refused(user, key, form, form.reason, exc.code)
     ids = [_queue_invite_mail(invite.site, invite, token)]
     session.commit()

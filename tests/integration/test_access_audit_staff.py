@@ -48,7 +48,9 @@ EXPECTED_AREA = {
     "staff.leads": "sales", "staff.lead": "sales", "staff.lead_site": "sales", "staff.orders": "sales",
     "staff.order": "sales", "staff.sites": "overview", "staff.site_agreement": "sales",
     "staff.people": "support", "staff.person": "support", "staff.person_export": "support",
-    "staff.person_delete": "support",
+    "staff.person_delete": "support", "staff.person_tag_block": "support", "staff.person_tag_unblock": "support",
+    "staff.person_invite_resend": "support", "staff.person_start": "support", "staff.person_stop": "support",
+    "staff.person_call": "support",
     "staff.accounts": "admin", "staff.account_role": "admin", "staff.audit_log": "admin",
 }
 ROLES = ("anonymous", "resident", "board", "support", "sales", "admin")

@@ -209,7 +209,10 @@ def test_support_sends_the_invite_again(client, login, session, desk):
     other = Invite(site_id=invite.site_id, email="someone@else.test", token_hash="c" * 64, status="pending")
     session.add(other)
     session.commit()
-    assert client.post(f"/staff/people/{rita.id}/invites/{other.id}/resend").status_code == 404
+    refused = client.post(f"/staff/people/{rita.id}/invites/{other.id}/resend", follow_redirects=True)
+    assert "That does not belong to this person." in refused.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Invite, other.id).send_count == 0 and len(_staff_entries(session, "resend")) == 1
 
 
 def test_support_starts_for_the_person_as_their_own_tap(client, login, session, desk, redis_url):
@@ -309,3 +312,26 @@ def test_an_admin_has_the_page_too(client, login, session, desk):
     login(client, admin)
     assert client.get(f"/staff/people/{desk['rita'].id}").status_code == 200
     assert session.get(User, desk["rita"].id) is not None
+
+
+def test_a_number_typed_on_the_account_page_is_checked_and_support_finds_it(client, login, session, desk):
+    bo = desk["bo"]
+    login(client, bo)
+    client.set_cookie("lang", "nb")  # a Norwegian reader
+    wrong = client.post("/account/profile", data={"profile-name": "Bo Berg", "profile-language": "nb",
+                                                  "profile-phone": "12 34"})
+    body = wrong.get_data(as_text=True)
+    assert wrong.status_code == 422 and "Det er ikke et telefonnummer vi kan lese." in body  # in her language
+    assert 'value="12 34"' in body
+    client.set_cookie("lang", "en")
+    abroad = client.post("/account/profile", data={"profile-name": "Bo Berg", "profile-language": "en",
+                                                   "profile-phone": "+44 20 7946 0958"})
+    assert abroad.status_code == 422 and "Only Norwegian and Swedish phone numbers" in abroad.get_data(as_text=True)
+    done = client.post("/account/profile", data={"profile-name": "Bo Berg", "profile-language": "sv",
+                                                 "profile-phone": "070-555 12 34"})
+    assert done.status_code in (204, 303)
+    session.expire_all()
+    assert session.get(User, bo.id).phone == "+46705551234"  # a Swedish reader's number without +46
+    client.get("/logout")
+    login(client, desk["support"])
+    assert _hits(client, "555 12") == {"bo@eik.test"}
