@@ -256,6 +256,8 @@ def test_support_stops_the_persons_running_session(client, login, session, desk,
     row = session.scalar(select(ActionRequest))
     assert (row.action, row.transaction_id, row.reason) == ("RemoteStopTransaction", tx.id, "Asked by phone")
     assert _staff_entries(session, "remote:RemoteStopTransaction")[0].actor_id == desk["support"].id
+    requests = client.get(f"/staff/people/{rita.id}").get_data(as_text=True).split('data-testid="person-requests"')[1]
+    assert f'data-action="{row.id}"' in requests.split("</section>")[0]  # support's stop of her session is listed
     bo_tx = _tx(session, desk["cp"], desk["bo"], 2, active=True)
     session.commit()
     assert client.post(f"/staff/people/{rita.id}/sessions/{bo_tx.id}/stop",

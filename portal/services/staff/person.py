@@ -188,7 +188,8 @@ def person_page(session: Session, user: User, limits: login_sessions.SessionLimi
                                       .where(Transaction.user_id == user.id)) or 0
     page.requests = list(session.scalars(
         select(ActionRequest).options(selectinload(ActionRequest.charge_point))
-        .where(ActionRequest.requested_by_id == user.id)
+        .where(or_(ActionRequest.requested_by_id == user.id,  # theirs, and support's stops of their sessions
+                   ActionRequest.transaction_id.in_(select(Transaction.id).where(Transaction.user_id == user.id))))
         .order_by(ActionRequest.created_at.desc(), ActionRequest.id.desc()).limit(RECENT)))
     page.documents = list(session.scalars(
         select(Statement).where(Statement.user_id == user.id)
