@@ -337,3 +337,23 @@ def test_a_number_typed_on_the_account_page_is_checked_and_support_finds_it(clie
     client.get("/logout")
     login(client, desk["support"])
     assert _hits(client, "555 12") == {"bo@eik.test"}
+
+
+def test_a_credit_note_says_its_plain_reason_and_an_old_one_a_plain_line(app, client, login, session, desk):
+    from portal.services.billing import credit_notes
+    from portal.services.people import notify
+
+    admin = make_user(session, "ada@op.test", staff_role="admin")
+    note = credit_notes.credit(session, admin, desk["statement"], "Meter 3 drifted, ticket 881", OPERATOR,
+                               resident_reason="meter_error").credit_note
+    with app.app_context():
+        mail = notify.statement_email(session, note)
+    session.commit()
+    assert "The charger measured the energy wrongly." in mail.body_text and "drifted" not in mail.body_text
+    login(client, desk["rita"])
+    page = client.get(f"/statements/{note.id}").get_data(as_text=True)
+    assert 'data-reason="meter_error"' in page and "drifted" not in page
+    note.resident_reason = None  # issued before reasons had codes
+    session.commit()
+    page = client.get(f"/statements/{note.id}").get_data(as_text=True)
+    assert "A correction of the statement it refers to." in page and "drifted" not in page

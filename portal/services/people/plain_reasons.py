@@ -9,7 +9,12 @@ Where staff decisions reach a resident, and how:
 - an RFID tag blocked by support: `tag_blocked` (id_tags.blocked_reason), on the resident's tag page;
 - a credit note: `credit_note` (statements.resident_reason), on the document and in its e-mail;
 - a ticket's status and a support call: the status in plain words and a fixed line; staff's reason for a
-  status change and the notes of a call are internal (portal.services.helpdesk.calls).
+  status change and the notes of a call are internal (portal.services.helpdesk.calls);
+- a charger order's status: the status in plain words (order_status e-mail and page); sales' notes and reasons
+  are internal;
+- a remote stop, a disabled charger, removed access: the resident sees the outcome (stopped session, the
+  start screen's plain refusal), never the reason typed for the audit log.
+Nothing else a staff member types reaches a resident, except the replies support writes to them on a ticket.
 """
 from __future__ import annotations
 
