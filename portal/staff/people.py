@@ -77,8 +77,8 @@ def page(user: User, status: int = 200, refusal: str | None = None, **forms):
     preview = erasure.preview(session, user)
     code = refusal or preview.refusal
     return render("staff/person.html", status=status, person=user, data=data, preview=preview, section="people",
-                  phone=display_typed(user.phone, region_for(user.language)), ticket_labels=status_labels(), refusal=refusals.text("privacy", code) if code else None,
-                  **_forms(data, forms))
+                  phone=display_typed(user.phone, region_for(user.language)), ticket_labels=status_labels(),
+                  refusal=refusals.text("privacy", code) if code else None, **_forms(data, forms))
 
 
 @bp.route("/people")

@@ -58,7 +58,8 @@ def phone_variants(text: str) -> set[str]:
     digits = phones.search_digits(text)
     found = {digits} if len(digits) >= MIN_PHONE_DIGITS else set()
     if text.lstrip().startswith(("+", "00")):  # a part typed with its country code: also without it
-        found |= {digits[2:] for code in COUNTRY_CODES if digits.startswith(code) and len(digits) - 2 >= MIN_PHONE_DIGITS}
+        found |= {digits[2:] for code in COUNTRY_CODES
+                  if digits.startswith(code) and len(digits) - 2 >= MIN_PHONE_DIGITS}
     for region in phones.ALLOWED_REGIONS:
         try:
             e164 = phones.to_e164(text, region=region)
