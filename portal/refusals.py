@@ -8,6 +8,7 @@ staff ("unknown_tag": the resident has no tag yet; staff typed a tag nobody regi
   with what the resident can do about it;
 - STAFF: the staff services (remote calls, closing sessions by hand, staff actions);
 - SITE_RULES: site_admin.RuleError, for the board's pages;
+- PERSON: support acting from a person's page (falls back to STAFF);
 - PIPELINE, TICKETS, TAGS, FAQ, PHOTOS, PRIVACY: the sales pipeline, support tickets, RFID tags, FAQ articles,
   uploaded photos and data-rights requests (export, deletion).
 """
@@ -135,7 +136,8 @@ TICKETS = {"empty": _l("Write a message."), "closed": _l("The ticket is closed: 
            "merge_self": _l("A ticket cannot be merged into itself."),
            "merge_unknown": _l("There is no ticket with that number."),
            "merge_closed": _l("One of the two tickets is closed already (perhaps just merged by a colleague)."),
-           "not_support": _l("Only support staff can take a ticket.")}
+           "not_support": _l("Only support staff can take a ticket."),
+           "invalid": _l("Choose one of the options."), "not_theirs": _l("Choose one of the person's open tickets.")}
 
 TAGS = {
     "format": _l("A tag is 1 to 20 letters, digits or signs, as printed on the card or shown by the reader."),
@@ -210,11 +212,34 @@ TAKEOVER = {  # taking over a site from CSV files (portal/services/fleet/takeove
     "unreadable": _l("The file could not be read as UTF-8 text."),
     "site_not_managed": FLEET["site_not_managed"],
 }
+# Support acting from a person's page (portal.services.staff.person_actions): the person's own start refusals
+# said about them, and the page's own checks. Codes not here are read from STAFF.
+PERSON = {
+    "not_theirs": _l("That does not belong to this person."),
+    "reason_choice": _l("Choose what the person is told."),
+    "already_blocked": _l("That tag is blocked already."),
+    "not_blocked": _l("That tag is not blocked."),
+    "invite_not_pending": _l("That invite is no longer pending."),
+    "no_access": _l("They have no access to this charger."),
+    "personal_not_owner": _l("That is someone else's personal charger."),
+    "disabled": _l("The charger is switched off."),
+    "no_tariff": _l("No price is set up for them at this charger."),
+    "not_allowed": _l("Their subscriptions do not allow charging there."),
+    "faulted": _l("The charger reports a fault."),
+    "unavailable": _l("That outlet cannot be used right now."),
+    "occupied": _l("Someone else is charging at that outlet."),
+    "reserved": _l("That outlet is reserved."),
+    "blocked_tag": _l("Their account cannot charge: it is blocked."),
+    "already_charging": _l("They are already charging at that outlet."),
+    "pending": _l("Their start request is already on its way."),
+}
+
 NOT_POSSIBLE = _l("That is not possible right now.")
 _FALLBACKS = {"site": _l("That change is not allowed."), "faq": FAQ["incomplete"]}
 _CATALOGUES = {"staff": STAFF, "site": SITE_RULES, "pipeline": PIPELINE, "ticket": TICKETS, "tag": TAGS,
                "faq": FAQ, "photo": PHOTOS, "privacy": PRIVACY, "workorder": WORK_ORDERS, "fleet": FLEET,
-               "takeover": TAKEOVER}
+               "takeover": TAKEOVER, "person": {**STAFF, **PERSON}}
+
 
 # Start refusals whose advice is "contact support"; an unknown code sends there too, unless it is an
 # action's own state (the live page explains those).
@@ -229,7 +254,7 @@ def start_refusal(code: str) -> tuple[str, str]:
 
 
 def text(kind: str, code: str) -> str:
-    """The words for `code` in catalogue `kind` (staff, site, pipeline, ticket, tag, faq, photo, privacy)."""
+    """The words for `code` in catalogue `kind` (staff, site, pipeline, ticket, tag, faq, photo, privacy, person)."""
     catalogue = _CATALOGUES[kind]
     return str(catalogue[code] if code in catalogue else _FALLBACKS.get(kind, NOT_POSSIBLE))
 

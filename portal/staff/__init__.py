@@ -15,6 +15,6 @@ def _staff_context() -> dict:
 
 
 from portal.staff import (  # noqa: E402,F401  (registers their views on bp)
-    admin, audit, chargers, fleet, incidents, overview, people, reliability, remote, sales, sessions, sites,
-    takeover, tickets, workorders,
+    admin, audit, chargers, fleet, incidents, overview, people, person_actions, reliability, remote, sales,
+    sessions, sites, takeover, tickets, workorders,
 )

@@ -84,6 +84,7 @@ def seed_demo(session: Session) -> None:
     nor_group = _tariff_setup(session, nordlys, "Nordlys", SWEDISH, "2.95", 0)
 
     resident = _user(session, "resident@demo.test", "Ragnhild Resident", pw)
+    resident.phone = resident.phone or "+4791234567"  # support finds her by "912 34" (issue 19)
     board = _user(session, "board@demo.test", "Bjørn Board", pw)
     _user(session, "support@demo.test", "Siri Support", pw, staff_role="support")
     _user(session, "sales@demo.test", "Sander Sales", pw, staff_role="sales")
