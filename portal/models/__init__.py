@@ -17,6 +17,7 @@ from portal.models.sales import ChargerOrder, Lead
 from portal.models.faq import FaqArticle, FaqTranslation, FaqVote
 from portal.models.login_sessions import LoginSession
 from portal.models.faults import ChargerConnectionChange, ConnectorStatusChange, Incident
+from portal.models.fleet import ChargerConfigKey, ConfigTemplate, LocalListState
 from portal.models.statements import (
     DocumentSequence, Notification, Statement, StatementLine, StatementRun,
 )
@@ -28,5 +29,6 @@ __all__ = [
     "UserGroupMember", "AuditEntry", "OutboxEmail", "SupportTicket", "TicketMessage", "TicketPhoto",
     "ChargerOrder", "Lead", "FaqArticle", "FaqTranslation", "FaqVote", "LoginSession",
     "Statement", "StatementLine", "StatementRun", "DocumentSequence", "Notification",
-    "ConnectorStatusChange", "ChargerConnectionChange", "Incident",
+    "ConnectorStatusChange", "ChargerConnectionChange", "Incident", "ConfigTemplate", "ChargerConfigKey",
+    "LocalListState",
 ]
