@@ -39,4 +39,7 @@ def periodic_jobs() -> list[PeriodicJob]:
         # supplementary statements for sessions of past months that ended since (portal/services/billing/statements.py).
         PeriodicJob("worker.jobs.statements.issue_monthly_statements", cron="15 2 * * *", timeout=3600),
         PeriodicJob("worker.jobs.statements.send_notifications", interval=60, timeout=120),
+        # Issue 21: configuration drift checked and put right daily; local lists reconciled as a safety net.
+        PeriodicJob("worker.jobs.fleet.check_fleet", cron="47 4 * * *", timeout=600),
+        PeriodicJob("worker.jobs.fleet.reconcile_local_lists", interval=900, timeout=600),
     ]
