@@ -11,8 +11,8 @@ if TYPE_CHECKING:
     from ocpp_server.sim_options import Outlet
     from ocpp_server.simulator import SimulatedCharger
 
-# Out of the factory the charger samples one total current; once configured, Current.Import comes per phase.
 FACTORY_SAMPLED = "Energy.Active.Import.Register,Power.Active.Import,Current.Import"
+OFFERED_A = 32
 EXTRA_KEYS = {
     "MeterValuesSampledData": FACTORY_SAMPLED,
     "MeterValuesAlignedData": "Energy.Active.Import.Register",
@@ -56,11 +56,9 @@ def _measurands(sim: "SimulatedCharger") -> list[str]:
 
 
 def sampled(sim: "SimulatedCharger", outlet: "Outlet", power: float, voltage: float,
-            context: str) -> list[dict[str, Any]] | None:
+            context: str) -> list[dict[str, Any]]:
     """The sampled values of one MeterValues as configured: the energy register always, Current.Import once
-    per phase; None while the factory setting holds (the simulator's own three values)."""
-    if sim.config.get("MeterValuesSampledData") == FACTORY_SAMPLED:
-        return None
+    per phase, Current.Offered once."""
     rows: list[dict[str, Any]] = [{"value": str(int(outlet.meter_wh)), "measurand": "Energy.Active.Import.Register",
                                    "unit": "Wh", "context": context}]
     for measurand in _measurands(sim):
@@ -69,4 +67,6 @@ def sampled(sim: "SimulatedCharger", outlet: "Outlet", power: float, voltage: fl
         elif measurand == "Current.Import":
             rows.extend({"value": f"{power / voltage / len(PHASES):.1f}", "measurand": measurand, "unit": "A",
                          "phase": phase, "context": context} for phase in PHASES)
+        elif measurand == "Current.Offered":
+            rows.append({"value": str(OFFERED_A), "measurand": measurand, "unit": "A", "context": context})
     return rows

@@ -290,13 +290,7 @@ class SimulatedCharger:
     async def send_meter_values(self, outlet: Outlet, context: str = "Sample.Periodic") -> None:
         charging = outlet.transaction_id is not None
         power = self.options.power_w if charging else 0.0
-        sampled = sim_config.sampled(self, outlet, power, VOLTAGE, context) or [
-            {"value": str(int(outlet.meter_wh)), "measurand": "Energy.Active.Import.Register", "unit": "Wh",
-             "context": context},
-            {"value": f"{power:.0f}", "measurand": "Power.Active.Import", "unit": "W", "context": context},
-            {"value": f"{power / VOLTAGE / PHASES:.1f}", "measurand": "Current.Import", "unit": "A",
-             "context": context},
-        ]
+        sampled = sim_config.sampled(self, outlet, power, VOLTAGE, context)  # as configured (issue 21)
         await self.send(call.MeterValues(connector_id=outlet.connector_id, transaction_id=outlet.transaction_id,
                                          meter_value=[{"timestamp": now_iso(), "sampledValue": sampled}]))
 

@@ -17,3 +17,4 @@ def _staff_context() -> dict:
 from portal.staff import (  # noqa: E402,F401  (registers their views on bp)
     admin, chargers, overview, people, remote, sales, sessions, sites, tickets,
 )
+from portal.staff import fleet_config  # noqa: E402,F401  (issue 21)

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from portal.db import utcnow
 from portal.models import ChargePoint, ChargerConfigKey, ConfigTemplate
 
-SAMPLED = "Energy.Active.Import.Register,Current.Import,Power.Active.Import"
+# Per-phase current (the charger reports each phase) and the current offered: what smart charging needs.
+SAMPLED = "Energy.Active.Import.Register,Current.Import,Current.Offered,Power.Active.Import"
 SHIPPED_DEFAULT: tuple[tuple[str, str], ...] = (
     ("MeterValuesSampledData", SAMPLED),
     ("MeterValueSampleInterval", "30"),
