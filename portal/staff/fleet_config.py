@@ -29,7 +29,7 @@ def config_templates():
 
 
 def _template_page(form: TemplateForm, template: ConfigTemplate | None, status: int = 200):
-    return render("staff/config_template.html", block="form", status=status, form=form, template=template,
+    return render("staff/config_template.html", block="form", status=status, form=form, tpl=template,
                   section="fleet")
 
 

@@ -38,8 +38,10 @@ class TemplateForm(FlaskForm):
         if problems:
             raise ValidationError(" ".join(str(LINE_PROBLEMS[code]) % {"n": n} for n, code in problems[:5]))
 
-    def validate_model(self, field: StringField) -> None:
-        from wtforms.validators import ValidationError
-
-        if bool((self.vendor.data or "").strip()) != bool((field.data or "").strip()):
-            raise ValidationError(_l("Give both vendor and model, or neither for the default template."))
+    def validate(self, extra_validators: dict | None = None) -> bool:
+        """Field rules, then: vendor and model together (both empty: the default template)."""
+        valid = super().validate(extra_validators)
+        if bool((self.vendor.data or "").strip()) != bool((self.model.data or "").strip()):
+            self.model.errors = [*self.model.errors, _l("Give both vendor and model, or neither for the default template.")]
+            valid = False
+        return valid

@@ -125,6 +125,7 @@ PARAM_SOURCES = {
     "orphan_id": ("orphan_id",),
     "login_session_id": ("login_session_id",),
     "statement_id": ("statement_id",),
+    "template_id": ("config_template_id",),
 }
 ENDPOINT_PARAM_SOURCES = {
     ("site.user_group", "group_id"): ("user_group_id",),
@@ -190,6 +191,7 @@ class SiteObjects:
     # Staff console objects of the site: a quote request (lead) and an orphan stop.
     lead_id: int = 0
     orphan_id: int = 0
+    config_template_id: int = 0  # a charger configuration template (issue 21; staff only, not a site's)
 
 
 @dataclass
@@ -307,7 +309,7 @@ def _build_site(session, letter: str, city: str, upload_dir: str) -> tuple[SiteO
 
 def _staff_objects(session, letter: str, city: str, site, cp) -> dict:
     """For the staff console: a quote request (lead) linked to the site and an orphan stop at its charger."""
-    from portal.models import Lead, OrphanStop
+    from portal.models import ConfigTemplate, Lead, OrphanStop
 
     lead = Lead(org_type="housing_cooperative", org_name=f"{city} Lead Borettslag", org_number="923609016",
                 contact_name=f"{city} lead contact", email=f"lead-{letter}@audit.test", kind="takeover",
@@ -315,12 +317,14 @@ def _staff_objects(session, letter: str, city: str, site, cp) -> dict:
     orphan = OrphanStop(charge_point_id=cp.id, transaction_id=90000 + ord(letter), meter_stop_wh=1,
                         timestamp=datetime(2025, 3, 11, tzinfo=timezone.utc), stop_key=f"audit-orphan-{letter}",
                         payload={}, note=f"{city} orphan note")
-    session.add_all([lead, orphan])
+    template = ConfigTemplate(name=f"{city} template", vendor=f"Vendor {letter}", model="M1",
+                              entries=[["HeartbeatInterval", "300"]])
+    session.add_all([lead, orphan, template])
     session.flush()
     return {
-        "ids": {"lead_id": lead.id, "orphan_id": orphan.id},
+        "ids": {"lead_id": lead.id, "orphan_id": orphan.id, "config_template_id": template.id},
         "markers": [lead.org_name, orphan.note],
-        "owned": {"leads": {lead.id}, "orphan_stops": {orphan.id}},
+        "owned": {"leads": {lead.id}, "orphan_stops": {orphan.id}, "config_templates": {template.id}},
     }
 
 

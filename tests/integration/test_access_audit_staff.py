@@ -50,6 +50,9 @@ EXPECTED_AREA = {
     "staff.people": "support", "staff.person": "support", "staff.person_export": "support",
     "staff.person_delete": "support",
     "staff.accounts": "admin", "staff.account_role": "admin", "staff.audit_log": "admin",
+    "staff.config_templates": "support", "staff.config_template_new": "support",
+    "staff.config_template_edit": "support", "staff.charger_fleet": "support", "staff.charger_fleet_run": "support",
+    "staff.commissioning_checklist": "support",
 }
 ROLES = ("anonymous", "resident", "board", "support", "sales", "admin")
 

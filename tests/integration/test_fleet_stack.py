@@ -174,6 +174,8 @@ def test_local_list_offline_mismatch_and_commissioning(db, session, client, logi
             while 'data-ready="yes"' not in (html := await page(client, "/staff/chargers/CP-FLEET-2/commissioning")):
                 assert asyncio.get_running_loop().time() < deadline, html
                 await asyncio.sleep(0.5)
-            assert html.count('data-done="yes"') == 5
+            assert html.count('data-done="yes"') == 5 and "Ready for use" in html
+            client.set_cookie("lang", "nb")  # printed for a Norwegian installer
+            assert "Klar til bruk" in await page(client, "/staff/chargers/CP-FLEET-2/commissioning")
 
     run(scenario(), timeout=150)
