@@ -192,6 +192,8 @@ def check_fleet(database_url: str | None = None, redis_url: str | None = None) -
     from sqlalchemy import select
 
     from portal.services.fleet import queueing
+    if not settings.get("fleet_sync"):
+        return 0
     db, redis = _open(database_url, redis_url)
     with db.session() as session:
         ids = list(session.scalars(select(ChargePoint.id).where(ChargePoint.online.is_(True),
@@ -206,6 +208,8 @@ def reconcile_local_lists(database_url: str | None = None, redis_url: str | None
     from sqlalchemy import select
 
     from portal.services.fleet import queueing
+    if not settings.get("fleet_sync"):
+        return 0
     db, redis = _open(database_url, redis_url)
     stale = []
     with db.session() as session:
