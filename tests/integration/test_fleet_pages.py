@@ -100,3 +100,40 @@ def test_a_list_is_split_capped_and_diffed():
     assert local_list.plan(state, ["A", "B", "C"], 2).parts == []  # nothing changed, nothing sent
     mismatch = local_list.plan(state, ["A", "B", "C"], 7)  # the charger claims a version we never sent
     assert [(p.version, p.update_type) for p in mismatch.parts] == [(8, "Full"), (9, "Differential")]
+
+
+class LyingCharger:
+    """The simulator's own local list (ocpp_server.sim_locallist), behind a charger that reports the version
+    we sent but holds a newer one: its answer to our differential update is VersionMismatch."""
+
+    def __init__(self) -> None:
+        from ocpp_server.sim_locallist import LocalList
+
+        self.config = {"LocalAuthListEnabled": "true", "SendLocalListMaxLength": "50", "LocalAuthListMaxLength": "100"}
+        self.list = LocalList(version=5, entries={"OLD-TAG": "Accepted"})
+        self.calls: list[tuple] = []
+
+    def __call__(self, action: str, payload: dict) -> dict:
+        self.calls.append((action, payload.get("listVersion"), payload.get("updateType")))
+        if action == "GetLocalListVersion":  # asked again after the mismatch, it tells the truth
+            return {"listVersion": self.list.version}
+        items = payload.get("localAuthorizationList") or []
+        return {"status": self.list.update(self.config, payload["listVersion"], payload["updateType"], items)}
+
+
+def test_a_version_mismatch_answer_is_followed_by_the_full_list(db, session):
+    from worker.jobs.fleet import _send
+
+    site = make_site(session, "mismatch-site")
+    cp = make_charge_point(session, site, "CP-MISMATCH")
+    session.add(LocalListState(charge_point_id=cp.id, version=2, tags=["A-1"], outcome="Accepted", left_out=0,
+                               last_kind="Full", detail=""))
+    session.commit()
+    charger = LyingCharger()
+    assert _send(db, charger, cp.id, ["A-1", "B-2"], 2, False) == "Accepted"
+    assert charger.calls == [("SendLocalList", 3, "Differential"), ("GetLocalListVersion", None, None),
+                             ("SendLocalList", 6, "Full")]
+    assert sorted(charger.list.entries) == ["A-1", "B-2"] and charger.list.version == 6
+    session.expire_all()
+    state = session.get(LocalListState, cp.id)
+    assert (state.version, state.last_kind, state.outcome, state.tags) == (6, "Full", "Accepted", ["A-1", "B-2"])

@@ -175,7 +175,8 @@ def _send(db: Database, call: Caller, cp_id: int, wanted: list[str], version: in
                 break
         if outcome != "VersionMismatch":
             return outcome
-        version = -2  # whatever the charger holds, it is not what we think: the full list
+        # The charger holds another version than it said: ask again, and send the full list above it.
+        version = int(call("GetLocalListVersion", {}).get("listVersion", 0))
     return outcome
 
 

@@ -116,9 +116,11 @@ def seed_demo(session: Session) -> None:
         cp.tariff_group_id = group.id
     session.flush()
     _lived_in(session, solbakken, nordlys, sol_group, resident, board)
+    from portal.services.demodata.demo_fleet import seed_fleet
     from portal.services.demodata.demo_help import seed_help_and_sales
 
     seed_help_and_sales(session)
+    seed_fleet(session)  # issue 21: a configuration template for the simulated chargers
 
 
 def _lived_in(session: Session, solbakken: Site, nordlys: Site, sol_group: TariffGroup, resident, board) -> None:
