@@ -10,7 +10,7 @@ import sys
 
 from websockets.exceptions import InvalidStatus
 
-from ocpp_server import simulator
+from ocpp_server import sim_locallist, simulator
 from ocpp_server.simulator import Options, SimulatedCharger
 
 log = logging.getLogger("ocpp_server.simulator")
@@ -50,6 +50,8 @@ async def stdin_commands(chargers: list[SimulatedCharger]) -> None:
             return
         target = by_id.get(words[-1], chargers[0])
         try:
+            if await sim_locallist.command(target, words):  # offline | online | swipe while offline (issue 21)
+                continue
             n = int(words[1])
             handlers = {"plug": target.plug, "unplug": target.unplug, "fault": target.fault,
                         "clear": target.clear_fault, "stop": target.stop_transaction}
@@ -58,7 +60,8 @@ async def stdin_commands(chargers: list[SimulatedCharger]) -> None:
             else:
                 await handlers[words[0]](n)
         except (IndexError, KeyError, ValueError):
-            print("commands: plug N | unplug N | swipe N TAG | fault N | clear N | stop N | quit", flush=True)
+            print("commands: plug N | unplug N | swipe N TAG | fault N | clear N | stop N | offline | online | quit",
+                  flush=True)
 
 
 async def main_async(args: argparse.Namespace) -> None:

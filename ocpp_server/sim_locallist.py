@@ -135,3 +135,16 @@ async def go_online(sim: "SimulatedCharger") -> None:
             continue
         await sim.report(start.connector_id, "Charging")
         sim.spawn(sim._meter(outlet, result.transaction_id))
+
+
+async def command(sim: "SimulatedCharger", words: list[str]) -> bool:
+    """The command line's `offline`, `online` and (while offline) `swipe N TAG`; False: not ours."""
+    if words[0] == "offline":
+        await go_offline(sim)
+    elif words[0] == "online":
+        await go_online(sim)
+    elif words[0] == "swipe" and of(sim).offline:
+        print(f"{sim.identity}: {words[2]} {await swipe_offline(sim, int(words[1]), words[2])} (local list)", flush=True)
+    else:
+        return False
+    return True

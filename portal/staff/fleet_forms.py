@@ -15,6 +15,7 @@ LINE_PROBLEMS = {
     "bad_key": _l("Line %(n)d: a key has no spaces and only plain letters, digits and signs."),
     "value_too_long": _l("Line %(n)d: a value is at most 500 characters."),
     "duplicate": _l("Line %(n)d: this key is already given above."),
+    "secret": _l("Line %(n)d: the charger secret is never part of a template; change it from the charger page."),
     "empty": _l("Give at least one key and value."),
 }
 

@@ -42,6 +42,10 @@ def test_staff_create_and_edit_a_template_with_bad_input_kept(client, login, ses
     listing = client.get("/staff/config-templates").get_data(as_text=True)
     assert "Easee Home" in listing and "Shipped default" in listing
 
+    secret = client.post("/staff/config-templates/new", data={"name": "Leaky", "vendor": "", "model": "",
+                                                               "entries": "HeartbeatInterval=60\nauthorizationkey=abc"},
+                         headers=HX)
+    assert secret.status_code == 422 and "Line 2: the charger secret is never part" in secret.get_data(as_text=True)
     taken = client.post("/staff/config-templates/new", data={"name": "Again", "vendor": "Easee", "model": "Home",
                                                               "entries": "A=1"}, headers=HX)
     assert taken.status_code == 422 and "already have a template" in taken.get_data(as_text=True)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from portal.db import utcnow
 from portal.models import ChargePoint, ChargerConfigKey, ConfigTemplate
+from portal.services.people.secrets import is_secret_key
 
 # Per-phase current (the charger reports each phase) and the current offered: what smart charging needs.
 SAMPLED = "Energy.Active.Import.Register,Current.Import,Current.Offered,Power.Active.Import"
