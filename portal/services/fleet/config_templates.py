@@ -51,7 +51,8 @@ def parse_entries(text: str) -> tuple[list[tuple[str, str]], list[tuple[int, str
         key, sep, value = line.partition("=")
         key, value = key.strip(), value.strip()
         code = ("no_equals" if not sep else "no_key" if not key else "key_too_long" if len(key) > KEY_MAX
-                else "bad_key" if not key.isascii() or " " in key else "value_too_long" if len(value) > VALUE_MAX
+                else "bad_key" if not key.isascii() or " " in key else "secret" if is_secret_key(key)
+                else "value_too_long" if len(value) > VALUE_MAX
                 else "duplicate" if key in seen else None)
         if code:
             problems.append((number, code))
