@@ -10,7 +10,7 @@ import sys
 
 from websockets.exceptions import InvalidStatus
 
-from ocpp_server import sim_faults, sim_onboarding, simulator
+from ocpp_server import sim_faults, sim_locallist, sim_onboarding, simulator
 from ocpp_server.simulator import Options, SimulatedCharger
 
 log = logging.getLogger("ocpp_server.simulator")
@@ -53,9 +53,10 @@ async def stdin_commands(chargers: list[SimulatedCharger]) -> None:
         if words[0] == "quit":
             return
         target = by_id.get(words[-1], chargers[0])
-        if await sim_faults.command(target, words):
-            continue
         try:
+            # offline | online | swipe while offline (the local list decides); then silent | suspend N | recover
+            if await sim_locallist.command(target, words) or await sim_faults.command(target, words):
+                continue
             n = int(words[1])
             handlers = {"plug": target.plug, "unplug": target.unplug, "fault": target.fault,
                         "clear": target.clear_fault, "stop": target.stop_transaction}
@@ -64,8 +65,8 @@ async def stdin_commands(chargers: list[SimulatedCharger]) -> None:
             else:
                 await handlers[words[0]](n)
         except (IndexError, KeyError, ValueError):
-            print("commands: plug N | unplug N | swipe N TAG | fault N | clear N | stop N | offline | silent | "
-                  "suspend N | recover | quit", flush=True)
+            print("commands: plug N | unplug N | swipe N TAG | fault N | clear N | stop N | offline | online | "
+                  "silent | suspend N | recover | quit", flush=True)
 
 
 async def main_async(args: argparse.Namespace) -> None:

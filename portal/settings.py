@@ -101,6 +101,7 @@ class Settings:
     ocpp_tls_cert: str = ""
     ocpp_tls_key: str = ""
     ocpp_tag_expiry_s: int = 900
+    fleet_sync: bool = True  # issue 21: configuration templates and local lists sent by themselves
     ocpp_max_frame_bytes: int = 256 * 1024
     ocpp_max_messages_per_s: float = 20
     ocpp_idle_timeout_s: float = 0

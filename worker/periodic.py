@@ -42,4 +42,7 @@ def periodic_jobs() -> list[PeriodicJob]:
         PeriodicJob("worker.jobs.statements.send_notifications", interval=60, timeout=120),
         # On the 1st: last month's uptime report to each board (portal/services/reliability/monthly.py).
         PeriodicJob("worker.jobs.uptime.monthly_uptime_reports", cron="45 5 1 * *", timeout=1800),
+        # Issue 21: configuration drift checked and put right daily; local lists reconciled as a safety net.
+        PeriodicJob("worker.jobs.fleet.check_fleet", cron="47 4 * * *", timeout=600),
+        PeriodicJob("worker.jobs.fleet.reconcile_local_lists", interval=900, timeout=600),
     ]

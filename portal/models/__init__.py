@@ -20,6 +20,7 @@ from portal.models.faults import ChargerConnectionChange, ConnectorStatusChange,
 from portal.models.workorders import MaintenanceWindow, WorkOrder, WorkOrderPhoto
 from portal.models.fleet import WaitingCharger
 from portal.models.incident_parts import IncidentFollower, IncidentStep, SiteFaultSettings
+from portal.models.fleet_config import ChargerConfigKey, ConfigTemplate, LocalListState
 from portal.models.statements import (
     DocumentSequence, Notification, Statement, StatementLine, StatementRun,
 )
@@ -33,5 +34,6 @@ __all__ = [
     "Statement", "StatementLine", "StatementRun", "DocumentSequence", "Notification",
     "ConnectorStatusChange", "ChargerConnectionChange", "Incident", "WaitingCharger",
     "MaintenanceWindow", "WorkOrder", "WorkOrderPhoto",
-    "IncidentFollower", "IncidentStep", "SiteFaultSettings",
+    "IncidentFollower", "IncidentStep", "SiteFaultSettings", "ConfigTemplate", "ChargerConfigKey",
+    "LocalListState",
 ]

@@ -18,3 +18,4 @@ from portal.staff import (  # noqa: E402,F401  (registers their views on bp)
     admin, audit, chargers, fleet, incidents, overview, people, person_actions, reliability, remote, sales,
     sessions, sites, takeover, tickets, workorders,
 )
+from portal.staff import fleet_config  # noqa: E402,F401  (issue 21)

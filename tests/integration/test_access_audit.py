@@ -138,6 +138,7 @@ PARAM_SOURCES = {
     "window_id": ("maintenance_id",),
     "incident_id": ("incident_id",),
     "reply_id": ("saved_reply_id",),
+    "template_id": ("config_template_id",),
 }
 ENDPOINT_PARAM_SOURCES = {
     ("site.user_group", "group_id"): ("user_group_id",),
@@ -214,6 +215,7 @@ class SiteObjects:
     maintenance_id: int = 0
     incident_id: int = 0  # an open fault of the site's charger (issue 20)
     saved_reply_id: int = 0  # support's saved replies are not per site; one per "site" for the sweeps
+    config_template_id: int = 0  # a charger configuration template (issue 21; staff only, not a site's)
 
 
 @dataclass
@@ -337,7 +339,7 @@ def _build_site(session, letter: str, city: str, upload_dir: str) -> tuple[SiteO
 
 def _staff_objects(session, letter: str, city: str, site, cp) -> dict:
     """For the staff console: a quote request (lead) linked to the site and an orphan stop at its charger."""
-    from portal.models import Incident, Lead, OrphanStop
+    from portal.models import ConfigTemplate, Incident, Lead, OrphanStop
 
     lead = Lead(org_type="housing_cooperative", org_name=f"{city} Lead Borettslag", org_number="923609016",
                 contact_name=f"{city} lead contact", email=f"lead-{letter}@audit.test", kind="takeover",
@@ -349,12 +351,16 @@ def _staff_objects(session, letter: str, city: str, site, cp) -> dict:
                         error_code="GroundFailure", info=f"{city} fault info"[:50], open_key=f"audit-{letter}",
                         started_at=datetime(2025, 3, 12, tzinfo=timezone.utc),
                         last_event_at=datetime(2025, 3, 12, tzinfo=timezone.utc))
-    session.add_all([lead, orphan, incident])
+    template = ConfigTemplate(name=f"{city} template", vendor=f"Vendor {letter}", model="M1",
+                              entries=[["HeartbeatInterval", "300"]])
+    session.add_all([lead, orphan, incident, template])
     session.flush()
     return {
-        "ids": {"lead_id": lead.id, "orphan_id": orphan.id, "incident_id": incident.id},
+        "ids": {"lead_id": lead.id, "orphan_id": orphan.id, "incident_id": incident.id,
+                "config_template_id": template.id},
         "markers": [lead.org_name, orphan.note, incident.info],
-        "owned": {"leads": {lead.id}, "orphan_stops": {orphan.id}, "incidents": {incident.id}},
+        "owned": {"leads": {lead.id}, "orphan_stops": {orphan.id}, "incidents": {incident.id},
+                  "config_templates": {template.id}},
     }
 
 

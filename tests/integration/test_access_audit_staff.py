@@ -63,6 +63,9 @@ EXPECTED_AREA = {
     "staff.takeover_import": "support",
     "staff.incidents": "support", "staff.incident": "support", "staff.incident_findings": "support",
     "staff.incident_step": "support",
+    "staff.config_templates": "support", "staff.config_template_new": "support",
+    "staff.config_template_edit": "support", "staff.charger_fleet": "support", "staff.charger_fleet_run": "support",
+    "staff.commissioning_checklist": "support",
 }
 ROLES = ("anonymous", "resident", "board", "support", "sales", "admin")
 

@@ -117,6 +117,7 @@ def seed_demo(session: Session) -> None:
         cp.tariff_group_id = group.id
     session.flush()
     _lived_in(session, solbakken, nordlys, sol_group, resident, board)
+    from portal.services.demodata.demo_fleet import seed_fleet
     from portal.services.demodata.demo_help import seed_help_and_sales
 
     seed_help_and_sales(session)
@@ -126,6 +127,7 @@ def seed_demo(session: Session) -> None:
     from portal.services.demodata.demo_faults import seed_incident
 
     seed_incident(session)
+    seed_fleet(session)  # issue 21: a configuration template for the simulated chargers
 
 
 def _lived_in(session: Session, solbakken: Site, nordlys: Site, sol_group: TariffGroup, resident, board) -> None:
