@@ -77,4 +77,6 @@ class FaqVote(Base):
     article_id: Mapped[int] = mapped_column(ForeignKey("faq_articles.id", ondelete="CASCADE"), index=True)
     voter_key: Mapped[str] = mapped_column(String(64))
     helpful: Mapped[bool] = mapped_column(Boolean)
+    # after "not helpful": what the reader missed (optional, short), read by support on the feedback page
+    missing: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
