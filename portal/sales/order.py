@@ -56,16 +56,16 @@ def _form(site: Site) -> OrderForm:
     return form
 
 
-def _site_page(site: Site, form: OrderForm, status: int = 200):
+def _site_page(site: Site, form: OrderForm, status: int = 200, **extra):
     return render("sales/order_site.html", block="order_form", status=status, site=site, form=form,
-                  can_order=orders.can_order(site), models=orders.offered_models(site))
+                  can_order=orders.can_order(site), models=orders.offered_models(site),
+                  included=orders.included_items(site), **extra)
 
 
 def _too_many(_limit):
     """Over the limit: the form again with what was typed and why it was not sent (429)."""
     site = _site(request.view_args.get("slug", ""))
-    return render("sales/order_site.html", block="order_form", status=429, site=site, form=_form(site),
-                  can_order=orders.can_order(site), models=orders.offered_models(site), rate_limited=True)
+    return _site_page(site, _form(site), 429, rate_limited=True)
 
 
 @bp.route("/order/<slug>", methods=["GET", "POST"])
