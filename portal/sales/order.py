@@ -14,6 +14,7 @@ from wtforms.validators import InputRequired
 
 from portal.auth.limits import limiter
 from portal.extensions import db_session, redis_conn
+from portal.forms_common import e164
 from portal.htmx import redirect_to, render
 from portal.models import ChargerOrder, Site
 from portal.sales import bp
@@ -80,7 +81,7 @@ def order_site(slug: str):
     session = db_session()
     try:
         placed = orders.place_order(
-            session, site, name=form.name.data, email=form.email.data, phone=form.phone.data,
+            session, site, name=form.name.data, email=form.email.data, phone=e164(form.phone),
             parking_space=form.parking_space.data, charger_model=form.charger_model.data or "",
             language=current_language(), user=current_user if current_user.is_authenticated else None)
     except orders.OrderError:  # the offer changed between page and post: say so on the form

@@ -44,9 +44,13 @@ def hash_token(token: str) -> str:
 
 
 def _secret() -> bytes:
-    from flask import current_app
+    """The app's secret key (the same one the settings give when there is no app, e.g. a CLI job)."""
+    from flask import current_app, has_app_context
 
-    return str(current_app.config["SECRET_KEY"]).encode()
+    from portal import settings
+
+    key = current_app.config["SECRET_KEY"] if has_app_context() else settings.get("secret_key")
+    return str(key or "").encode()
 
 
 def _derive(seed: str) -> str:
@@ -55,8 +59,7 @@ def _derive(seed: str) -> str:
 
 
 def issue(holder: HasPrivateLink) -> str:
-    """Give `holder` a new private link (the old one stops working); returns the token to send.
-    Needs an app context (the secret key)."""
+    """Give `holder` a new private link (the old one stops working); returns the token to send."""
     seed = secrets.token_urlsafe(18)[:32]
     token = _derive(seed)
     holder.access_token_seed, holder.access_token_hash = seed, hash_token(token)
