@@ -1,5 +1,5 @@
 """issue 19: re-sendable private links, order price and contents per site, "what was missing" on FAQ
-votes, and FAQ search by parts of words and with one typo
+votes, FAQ read counts, and FAQ search by parts of words and with one typo
 
 The fuzzy FAQ search sits beside the full-text search of 0002 and, like it, is kept by the database:
 SQLite: an FTS5 table with the trigram tokenizer over faq_translations, with triggers.
@@ -48,6 +48,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("order_included", sa.Text(), nullable=False, server_default=""))
     with op.batch_alter_table("faq_votes") as batch:
         batch.add_column(sa.Column("missing", sa.Text(), nullable=False, server_default=""))
+    with op.batch_alter_table("faq_articles") as batch:
+        batch.add_column(sa.Column("read_count", sa.Integer(), nullable=False, server_default="0"))
     dialect = op.get_bind().dialect.name
     for statement in SQLITE_TRIGRAM if dialect == "sqlite" else PG_TRIGRAM if dialect == "postgresql" else ():
         op.execute(statement)
@@ -61,6 +63,8 @@ def downgrade() -> None:
         op.execute("DROP TABLE IF EXISTS faq_trigram")
     elif dialect == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_faq_translations_trigram")  # the extension may serve others
+    with op.batch_alter_table("faq_articles") as batch:
+        batch.drop_column("read_count")
     with op.batch_alter_table("faq_votes") as batch:
         batch.drop_column("missing")
     with op.batch_alter_table("sites") as batch:

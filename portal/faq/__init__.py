@@ -16,4 +16,4 @@ CATEGORY_LABELS = {
 }
 LANGUAGE_NAMES = {"nb": "Norsk", "sv": "Svenska", "en": "English"}
 
-from portal.faq import manage, reading  # noqa: E402,F401  (registers their views on bp)
+from portal.faq import feedback, manage, reading  # noqa: E402,F401  (registers their views on bp)
