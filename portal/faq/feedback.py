@@ -23,7 +23,7 @@ def missing(slug: str):
     form = MissingForm()
     session = db_session()
     if faq_feedback.not_helpful_vote(session, found, visitor) is None:
-        return _article_page(found, faq.has_voted(session, found, visitor), status=409)
+        return _article_page(found, faq.has_voted(session, found, visitor), status=422)
     if not form.validate_on_submit():
         return _article_page(found, True, status=422, just_voted=True, missing_form=form)
     faq_feedback.save_missing(session, found, visitor, form.missing.data or "")

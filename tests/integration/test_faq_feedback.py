@@ -57,9 +57,9 @@ def test_not_helpful_asks_what_was_missing_and_support_reads_it(client, session,
 
 
 def test_only_a_not_helpful_answer_can_carry_what_was_missing(client, session, login, articles):
-    assert client.post("/faq/start/missing", data={"missing": "spam"}, headers=HX).status_code == 409
+    assert client.post("/faq/start/missing", data={"missing": "spam"}, headers=HX).status_code == 422
     client.post("/faq/start/helpful", data={"helpful": "yes"}, headers=HX)
-    assert client.post("/faq/start/missing", data={"missing": "spam"}, headers=HX).status_code == 409
+    assert client.post("/faq/start/missing", data={"missing": "spam"}, headers=HX).status_code == 422
     assert session.scalar(select(FaqVote.missing)) == ""
 
 

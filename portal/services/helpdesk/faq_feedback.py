@@ -17,9 +17,11 @@ MISSING_MAX = 500
 
 
 def record_read(session: Session, article: FaqArticle) -> None:
-    """Count one page view (one UPDATE in the database, so two readers at once both count)."""
+    """Count one page view (one UPDATE in the database, so two readers at once both count). A view is
+    not an edit: ``updated_at`` stays."""
     session.execute(update(FaqArticle).where(FaqArticle.id == article.id)
-                    .values(read_count=FaqArticle.read_count + 1).execution_options(synchronize_session=False))
+                    .values(read_count=FaqArticle.read_count + 1, updated_at=FaqArticle.updated_at)
+                    .execution_options(synchronize_session=False))
 
 
 def most_read(session: Session, limit: int = 5) -> list[FaqArticle]:
