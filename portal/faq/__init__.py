@@ -7,8 +7,9 @@ from flask_babel import lazy_gettext as _l
 bp = Blueprint("faq", __name__)
 
 CATEGORY_LABELS = {
-    "charging": _l("Charging"),
-    "prices": _l("Prices and tariffs"),
+    # own msgids: "Charging" alone is a charger's status ("Lader nå"), not a subject
+    "charging": _l("About charging"),
+    "prices": _l("Prices, invoices and payment"),
     "site_admin": _l("For the board"),
     "ordering": _l("Ordering and sales"),
     "support": _l("Help and faults"),

@@ -61,3 +61,39 @@ def test_the_word_check_alone():
     assert faq_search.word_matches("fakutra", tokens) == 1
     assert faq_search.word_matches("opgjoret", tokens) == 1
     assert faq_search.word_matches("regning", tokens) is None
+
+
+@pytest.mark.parametrize("query, language, slugs", [
+    ("oppgjøret", "nb", {"monthly-statement", "statement-correction"}),  # tail of "månedsoppgjøret"
+    ("tilleggsoppgjør", "nb", {"monthly-statement", "statement-correction"}),
+    ("avräkningen", "sv", {"monthly-statement", "statement-correction"}),  # tail of "månadsavräkningen"
+    ("kreditnotta", "nb", {"statement-correction"}),                        # one letter too many
+    ("betlaning", "sv", {"invoice-and-payment"}),                          # two letters swapped
+    ("statment", "en", {"monthly-statement", "statement-correction"}),     # one letter missing
+    ("invoise", "en", {"invoice-and-payment"}),
+])
+def test_the_billing_articles_are_found_by_parts_and_with_a_typo(session, query, language, slugs):
+    from portal.services.helpdesk.faq_seed import seed_faq
+
+    seed_faq(session)
+    session.commit()
+    hits = faq_search.search(session, query, language)
+    assert hits and hits[0].slug in slugs and hits[0].language == language, hits
+
+
+@pytest.mark.parametrize("language, names, wrong", [
+    ("nb", ("Om lading", "Priser, faktura og betaling"), "Lader nå"),
+    ("sv", ("Om laddning", "Priser, fakturor och betalning"), "Laddar"),
+    ("en", ("About charging", "Prices, invoices and payment"), None),
+])
+def test_category_names_are_right_in_each_language(client, session, language, names, wrong):
+    from portal.services.helpdesk.faq_seed import seed_faq
+
+    seed_faq(session)
+    session.commit()
+    client.set_cookie("lang", language)
+    body = client.get("/faq").get_data(as_text=True)
+    for name in names:
+        assert f"<h2>{name}</h2>" in body
+    if wrong:
+        assert f"<h2>{wrong}</h2>" not in body

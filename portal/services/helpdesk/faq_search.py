@@ -16,6 +16,7 @@ Python on both engines (``word_matches``), so both answer alike.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -83,36 +84,44 @@ def _within_one_edit(a: str, b: str) -> bool:
     return short[i:] == long_[i + 1:]
 
 
-def word_matches(word: str, tokens: set[str]) -> int | None:
-    """0 if the (folded) word is in one of the tokens (a compound's part), 1 if it is there with one
-    typo, None if not at all."""
+def token_distance(word: str, token: str) -> int | None:
+    """0 if the (folded) word is inside the token (a compound's part; a short word: its start), 1 if it
+    is there with one typo, None if not."""
     if len(word) < 3:
-        return 0 if any(t.startswith(word) for t in tokens) else None
-    if any(word in t for t in tokens):
+        return 0 if token.startswith(word) else None
+    if word in token:
         return 0
     if len(word) < TYPO_MIN_LEN:
         return None
     n = len(word)
-    for token in tokens:
-        for size in (n - 1, n, n + 1):
-            if any(_within_one_edit(word, token[i:i + size]) for i in range(0, len(token) - size + 1)):
-                return 1
+    for size in (n - 1, n, n + 1):
+        if any(_within_one_edit(word, token[i:i + size]) for i in range(0, len(token) - size + 1)):
+            return 1
     return None
 
 
+def word_matches(word: str, tokens) -> int | None:
+    """The best ``token_distance`` of the word over the tokens (None: found nowhere)."""
+    found = [d for d in (token_distance(word, t) for t in tokens) if d is not None]
+    return min(found) if found else None
+
+
 def fuzzy_search(session: Session, words: list[str], language: str = "nb") -> list[Hit]:
-    """Published translations with every word inside a word of theirs, or with one typo; best first."""
+    """Published translations with every word inside a word of theirs, or with one typo; best first:
+    the reader's language, fewer typos, words in the title, words found more often, the FAQ's order."""
     folded = [fold(w) for w in words if fold(w)]
     if not folded:
         return []
     scored = []
     for row in _trigram_candidates(session, words):
-        title, tokens = set(fold(row.title).split()), set(fold(f"{row.title} {row.plain_text}").split())
-        found = [word_matches(w, tokens) for w in folded]
+        title, counts = set(fold(row.title).split()), Counter(fold(f"{row.title} {row.plain_text}").split())
+        found = [word_matches(w, counts) for w in folded]
         if None in found:
             continue
         in_title = sum(word_matches(w, title) is not None for w in folded)
-        scored.append(((row.language != language, sum(found), -in_title, row.position, row.article_id), row))
+        often = sum(n for token, n in counts.items() if any(token_distance(w, token) is not None for w in folded))
+        key = (row.language != language, sum(found), -in_title, -often, row.position, row.article_id)
+        scored.append((key, row))
     hits, seen = [], set()
     for _key, row in sorted(scored, key=lambda pair: pair[0]):
         if row.article_id not in seen:
