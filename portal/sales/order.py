@@ -14,6 +14,7 @@ from wtforms.validators import InputRequired
 
 from portal.auth.limits import limiter
 from portal.extensions import db_session, redis_conn
+from portal import phones
 from portal.forms_common import e164
 from portal.htmx import redirect_to, render
 from portal.models import ChargerOrder, Site
@@ -53,7 +54,7 @@ def _form(site: Site) -> OrderForm:
         form.charger_model.validators = [InputRequired(message=_("Choose one of the chargers offered here."))]
     if request.method == "GET" and current_user.is_authenticated:
         form.name.data, form.email.data = current_user.name, current_user.email
-        form.phone.data = current_user.phone
+        form.phone.data = phones.display(current_user.phone or "")
     return form
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from portal.auth.limits import limiter
 from portal.extensions import db_session, redis_conn
+from portal import phones
 from portal.forms_common import e164
 from portal.htmx import redirect_to, render
 from portal.models import Site
@@ -38,7 +39,7 @@ def _prefill(form: QuoteForm) -> None:
         form.kind.data = request.args["kind"]
     if current_user.is_authenticated:
         form.contact_name.data, form.email.data = current_user.name, current_user.email
-        form.phone.data = current_user.phone
+        form.phone.data = phones.display(current_user.phone or "")
 
 
 def _too_many(_limit):

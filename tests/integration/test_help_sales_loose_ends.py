@@ -176,3 +176,18 @@ def test_a_link_made_before_seeds_were_kept_is_replaced_in_the_next_e_mail(clien
     new_link = re.search(r"http://portal\.test(/support/t/\S+)", text_part(reply)).group(1)
     assert new_link != old_link
     assert client.get(new_link).status_code == 200 and client.get(old_link).status_code == 404
+
+
+def test_a_reply_on_a_withdrawn_link_says_how_to_get_a_new_one(client, session, smtp, redis_url, login):
+    client.post("/support", data={**TICKET, "phone": ""})
+    ticket = session.scalar(select(SupportTicket))
+    ticket.access_token_hash = None  # withdrawn (retention, or the person's erasure)
+    support = make_user(session, staff_role="support")
+    session.commit()
+    login(client, support)
+    client.post(f"/staff/tickets/{ticket.id}/reply", data={"reply-body": "Answer."})
+    run_mail_jobs(redis_url)
+    text = text_part([m for m in smtp.wait_for(2) if "answered" in m["Subject"]][0])
+    assert "/support/t/" not in text and "http://portal.test/links" in text
+    session.expire_all()
+    assert session.get(SupportTicket, ticket.id).access_token_hash is None  # no link made behind its back

@@ -202,7 +202,8 @@ def queue_reply_email(session: Session, ticket: SupportTicket, message: TicketMe
         token = link_token(ticket)
         thread_url = portal_url("help.token_thread", token=token) if token else None
     return queue_templated_email(session, to=ticket.requester_email, template="ticket_reply",
-                                 language=ticket.language, ticket=ticket, message=message, thread_url=thread_url)
+                                 language=ticket.language, ticket=ticket, message=message, thread_url=thread_url,
+                                 links_url=portal_url("public.new_links"))
 
 
 def _message(session: Session, ticket: SupportTicket, body: str, author: User | None, role: str,
