@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -26,7 +27,7 @@ from portal.textnorm import fold
 
 MAX_WORDS = 8
 TYPO_MIN_LEN = 5  # shorter words must be spelled right: one typo in "lade" matches half the FAQ
-MAX_CANDIDATES = 300
+MAX_CANDIDATES = 200
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -84,6 +85,7 @@ def _within_one_edit(a: str, b: str) -> bool:
     return short[i:] == long_[i + 1:]
 
 
+@lru_cache(maxsize=65536)  # the same words recur in every article of a language
 def token_distance(word: str, token: str) -> int | None:
     """0 if the (folded) word is inside the token (a compound's part; a short word: its start), 1 if it
     is there with one typo, None if not."""
@@ -115,11 +117,16 @@ def fuzzy_search(session: Session, words: list[str], language: str = "nb") -> li
     scored = []
     for row in _trigram_candidates(session, words):
         title, counts = set(fold(row.title).split()), Counter(fold(f"{row.title} {row.plain_text}").split())
-        found = [word_matches(w, counts) for w in folded]
-        if None in found:
+        found, often = [], 0
+        for word in folded:
+            near = {token: n for token, n in counts.items() if token_distance(word, token) is not None}
+            if not near:
+                break
+            found.append(min(token_distance(word, token) for token in near))
+            often += sum(near.values())
+        if len(found) < len(folded):
             continue
         in_title = sum(word_matches(w, title) is not None for w in folded)
-        often = sum(n for token, n in counts.items() if any(token_distance(w, token) is not None for w in folded))
         key = (row.language != language, sum(found), -in_title, -often, row.position, row.article_id)
         scored.append((key, row))
     hits, seen = [], set()
