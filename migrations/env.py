@@ -30,9 +30,9 @@ def run_migrations_online() -> None:
 
 def _include_object(obj, name, type_, reflected, compare_to) -> bool:
     """Leave out the FAQ search index the database keeps itself (FTS5 tables, tsvector column and index)."""
-    if type_ == "table" and name and name.startswith("faq_fts"):
+    if type_ == "table" and name and name.startswith(("faq_fts", "faq_trigram")):
         return False
-    if name in ("search_vector", "ix_faq_translations_search_vector"):
+    if name in ("search_vector", "ix_faq_translations_search_vector", "ix_faq_translations_trigram"):
         return False
     return True
 

@@ -26,6 +26,33 @@ class EmailAddress:
             raise ValidationError(self.message) from exc
 
 
+class PhoneNumber:
+    """A Norwegian or Swedish phone number (``portal.phones``). The field keeps what was typed (the form
+    shows it again as typed when anything is wrong); ``e164(field)`` gives the number to store.
+
+    A number without a country code is read in the reader's country (nb: Norway, sv: Sweden)."""
+
+    def __call__(self, form, field) -> None:
+        from portal.phones import PhoneError, region_for, to_e164
+        from portal.web import current_language
+
+        field.e164 = ""
+        if not (field.data or "").strip():
+            return
+        try:
+            field.e164 = to_e164(field.data, region=region_for(current_language()))
+        except PhoneError as exc:
+            if exc.code == "country":
+                raise ValidationError(_l("Enter a Norwegian or Swedish phone number (+47 or +46).")) from exc
+            raise ValidationError(_l("This is not a phone number we can call. Write it like 912 34 567, "
+                                     "070-123 45 67 or +46 70 123 45 67.")) from exc
+
+
+def e164(field) -> str:
+    """The number of a validated PhoneNumber field in E.164 ('' when left empty)."""
+    return getattr(field, "e164", "") or ""
+
+
 class Price:
     """A price typed with a comma or a dot: 2,35 or 2.35."""
 

@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import bindparam, exists, select
 from werkzeug.exceptions import HTTPException
 
+from portal import phones
 from portal.db import Database
 from portal.extensions import babel, close_db_session, csrf, htmx, login_manager
 from portal.htmx import render
@@ -67,6 +68,7 @@ def init_templates(app: Flask) -> None:
     app.jinja_env.filters["hide_secrets"] = hide_secret_values
     app.jinja_env.filters["log_frame"] = _log_frame
     app.jinja_env.globals["ocpp_label"] = ocpp_label  # OCPP codes and charger types in plain words
+    app.jinja_env.filters["phone"] = phones.display  # a stored E.164 number as people read it
 
 
 def select_locale() -> str:

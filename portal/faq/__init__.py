@@ -7,8 +7,9 @@ from flask_babel import lazy_gettext as _l
 bp = Blueprint("faq", __name__)
 
 CATEGORY_LABELS = {
-    "charging": _l("Charging"),
-    "prices": _l("Prices and tariffs"),
+    # own msgids: "Charging" alone is a charger's status ("Lader nå"), not a subject
+    "charging": _l("About charging"),
+    "prices": _l("Prices, invoices and payment"),
     "site_admin": _l("For the board"),
     "ordering": _l("Ordering and sales"),
     "support": _l("Help and faults"),
@@ -16,4 +17,4 @@ CATEGORY_LABELS = {
 }
 LANGUAGE_NAMES = {"nb": "Norsk", "sv": "Svenska", "en": "English"}
 
-from portal.faq import manage, reading  # noqa: E402,F401  (registers their views on bp)
+from portal.faq import feedback, manage, reading  # noqa: E402,F401  (registers their views on bp)

@@ -44,3 +44,10 @@ class ArticleForm(FlaskForm):
         for t in article.translations:
             getattr(self, f"title_{t.language}").data = t.title
             getattr(self, f"body_{t.language}").data = t.body_md
+
+
+class MissingForm(FlaskForm):
+    """After "not helpful": what the reader missed (optional, short)."""
+
+    missing = TextAreaField(_l("What were you looking for? (optional)"), validators=[
+        Optional(), Length(max=500, message=_l("Write at most 500 characters.")), NoControlCharacters(multiline=True)])

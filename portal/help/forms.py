@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from portal.forms_common import EmailAddress, Honeypot, NoControlCharacters, strip_text
+from portal.forms_common import EmailAddress, Honeypot, NoControlCharacters, PhoneNumber, strip_text
 from portal.labels import TICKET_CATEGORY_LABELS as CATEGORY_LABELS
 
 ROUTE_LABELS = {
@@ -38,7 +38,8 @@ class TicketForm(FlaskForm):
     photo = FileField(_l("Photo of the charger's display (optional, JPEG or PNG, at most 8 MB)"))
     name = StringField(filters=[strip_text], label=_l("Your name"), validators=[Optional(), Length(max=120), NoControlCharacters()])
     email = EmailField(_l("Your e-mail"), validators=[Optional(), Length(max=254), EmailAddress()])
-    phone = StringField(filters=[strip_text], label=_l("Phone (optional)"), validators=[Optional(), Length(max=32), NoControlCharacters()])
+    phone = StringField(filters=[strip_text], label=_l("Phone (optional)"),
+                        validators=[Optional(), Length(max=32), NoControlCharacters(), PhoneNumber()])
     route = HiddenField(default="operator")
     website = StringField(_l("Leave this empty"), validators=[Honeypot()])
 

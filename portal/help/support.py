@@ -14,6 +14,7 @@ from portal.help import bp
 from portal.help.forms import CATEGORY_LABELS, OTHER_CHARGER, ROUTE_LABELS, TicketForm
 from portal.help.guide import guide_context
 from portal.help.photos import read_photo
+from portal.forms_common import e164
 from portal.htmx import redirect_to, render
 from portal.models import ChargePoint
 from portal.models.support import TICKET_ROUTES
@@ -119,7 +120,7 @@ def _open(form: TicketForm, charge_point: ChargePoint | None, typed: str, photo)
     user = current_user if _signed_in() else None
     opened = tickets.open_ticket(
         session, category=form.category.data, description=form.description.data, language=current_language(),
-        requester=user, email=form.email.data or "", name=form.name.data or "", phone=form.phone.data or "",
+        requester=user, email=form.email.data or "", name=form.name.data or "", phone=e164(form.phone),
         charge_point=charge_point, charger_identity=typed,
         route=form.route.data if form.route.data in TICKET_ROUTES else "operator")
     ticket = opened.ticket

@@ -36,6 +36,8 @@ class FaqArticle(Base):
     position: Mapped[int] = mapped_column(Integer, default=100)
     helpful_yes: Mapped[int] = mapped_column(Integer, default=0)
     helpful_no: Mapped[int] = mapped_column(Integer, default=0)
+    # page views of the article: "no results" suggests the most read ones
+    read_count: Mapped[int] = mapped_column(Integer, default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -77,4 +79,6 @@ class FaqVote(Base):
     article_id: Mapped[int] = mapped_column(ForeignKey("faq_articles.id", ondelete="CASCADE"), index=True)
     voter_key: Mapped[str] = mapped_column(String(64))
     helpful: Mapped[bool] = mapped_column(Boolean)
+    # after "not helpful": what the reader missed (optional, short), read by support on the feedback page
+    missing: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -80,6 +80,8 @@ class ChargerOrder(Base):
     access_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     # last use of the private link; it stops working LINK_IDLE_DAYS after (portal/services/helpdesk/tokens.py)
     access_token_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # random seed the link token is derived from with the secret key (tokens.py): status e-mails carry it
+    access_token_seed: Mapped[str | None] = mapped_column(String(32), default=None)
     assignee_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True)
     notes: Mapped[str] = mapped_column(Text, default="")
@@ -90,3 +92,9 @@ class ChargerOrder(Base):
     site: Mapped["Site"] = relationship()  # noqa: F821
     user: Mapped["User | None"] = relationship(foreign_keys=[user_id])  # noqa: F821
     assignee: Mapped["User | None"] = relationship(foreign_keys=[assignee_id])  # noqa: F821
+
+    @property
+    def reference(self) -> str:
+        """The order number shown to the requester and quoted on the phone: running, 'B-00042'
+        (B for bestilling / beställning)."""
+        return f"B-{self.id:05d}"

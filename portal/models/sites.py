@@ -43,6 +43,9 @@ class Site(Base):
     order_delivery_time: Mapped[str] = mapped_column(String(120), default="")
     order_charger_model: Mapped[str] = mapped_column(String(120), default="")
     order_instructions: Mapped[str] = mapped_column(Text, default="")
+    # What a resident pays for a charger here and what that price includes (shown on /order/<site>).
+    order_price: Mapped[str] = mapped_column(String(120), default="")
+    order_included: Mapped[str] = mapped_column(Text, default="")
 
     memberships: Mapped[list["Membership"]] = relationship(back_populates="site")  # noqa: F821
     charge_points: Mapped[list["ChargePoint"]] = relationship(back_populates="site")  # noqa: F821

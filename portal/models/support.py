@@ -56,6 +56,9 @@ class SupportTicket(Base):
     access_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     # last use of the private link; it stops working LINK_IDLE_DAYS after (portal/services/helpdesk/tokens.py)
     access_token_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # random seed the current link token is derived from with the secret key (tokens.py), so later
+    # e-mails can carry the same link; the seed alone (a database copy) opens nothing.
+    access_token_seed: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

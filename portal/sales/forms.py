@@ -23,7 +23,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.forms_common import EmailAddress, Honeypot, NoControlCharacters, strip_text
+from portal.forms_common import EmailAddress, Honeypot, NoControlCharacters, PhoneNumber, strip_text
 from portal.services.sales.orgnumbers import OrgNumberError, parse_org_number
 
 ORG_TYPE_LABELS = {
@@ -50,7 +50,7 @@ def _text(max_len: int, required: bool = True, message=None):
 class OrderForm(FlaskForm):
     name = StringField(_l("Your name"), filters=[strip_text], validators=_text(120))
     email = EmailField(_l("E-mail"), validators=[InputRequired(), Length(max=254), EmailAddress()])
-    phone = StringField(_l("Phone"), filters=[strip_text], validators=_text(32))
+    phone = StringField(_l("Phone"), filters=[strip_text], validators=_text(32) + [PhoneNumber()])
     parking_space = StringField(_l("Your parking space (number or name)"), filters=[strip_text], validators=_text(40))
     charger_model = SelectField(_l("Charger"), choices=[], validate_choice=True, validators=[Optional()])
     consent = BooleanField(_l("I agree that my details are used to handle this order and to book an electrician."),
@@ -66,7 +66,7 @@ class QuoteForm(FlaskForm):
     contact_name = StringField(_l("Contact person"), filters=[strip_text], validators=_text(120))
     contact_role = StringField(_l("Role (e.g. chair of the board)"), filters=[strip_text], validators=_text(80, required=False))
     email = EmailField(_l("E-mail"), validators=[InputRequired(), Length(max=254), EmailAddress()])
-    phone = StringField(_l("Phone"), filters=[strip_text], validators=_text(32))
+    phone = StringField(_l("Phone"), filters=[strip_text], validators=_text(32) + [PhoneNumber()])
     parking_spaces = IntegerField(_l("Number of parking spaces"), validators=[
         InputRequired(message=_l("Enter the number of parking spaces, e.g. 40.")),
         NumberRange(min=1, max=100000, message=_l("Enter a number between 1 and 100 000."))])

@@ -14,6 +14,8 @@ from wtforms.validators import InputRequired
 
 from portal.auth.limits import limiter
 from portal.extensions import db_session, redis_conn
+from portal import phones
+from portal.forms_common import e164
 from portal.htmx import redirect_to, render
 from portal.models import ChargerOrder, Site
 from portal.sales import bp
@@ -52,20 +54,20 @@ def _form(site: Site) -> OrderForm:
         form.charger_model.validators = [InputRequired(message=_("Choose one of the chargers offered here."))]
     if request.method == "GET" and current_user.is_authenticated:
         form.name.data, form.email.data = current_user.name, current_user.email
-        form.phone.data = current_user.phone
+        form.phone.data = phones.display(current_user.phone or "")
     return form
 
 
-def _site_page(site: Site, form: OrderForm, status: int = 200):
+def _site_page(site: Site, form: OrderForm, status: int = 200, **extra):
     return render("sales/order_site.html", block="order_form", status=status, site=site, form=form,
-                  can_order=orders.can_order(site), models=orders.offered_models(site))
+                  can_order=orders.can_order(site), models=orders.offered_models(site),
+                  included=orders.included_items(site), **extra)
 
 
 def _too_many(_limit):
     """Over the limit: the form again with what was typed and why it was not sent (429)."""
     site = _site(request.view_args.get("slug", ""))
-    return render("sales/order_site.html", block="order_form", status=429, site=site, form=_form(site),
-                  can_order=orders.can_order(site), models=orders.offered_models(site), rate_limited=True)
+    return _site_page(site, _form(site), 429, rate_limited=True)
 
 
 @bp.route("/order/<slug>", methods=["GET", "POST"])
@@ -80,7 +82,7 @@ def order_site(slug: str):
     session = db_session()
     try:
         placed = orders.place_order(
-            session, site, name=form.name.data, email=form.email.data, phone=form.phone.data,
+            session, site, name=form.name.data, email=form.email.data, phone=e164(form.phone),
             parking_space=form.parking_space.data, charger_model=form.charger_model.data or "",
             language=current_language(), user=current_user if current_user.is_authenticated else None)
     except orders.OrderError:  # the offer changed between page and post: say so on the form

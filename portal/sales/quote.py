@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from portal.auth.limits import limiter
 from portal.extensions import db_session, redis_conn
+from portal import phones
+from portal.forms_common import e164
 from portal.htmx import redirect_to, render
 from portal.models import Site
 from portal.sales import bp
@@ -37,7 +39,7 @@ def _prefill(form: QuoteForm) -> None:
         form.kind.data = request.args["kind"]
     if current_user.is_authenticated:
         form.contact_name.data, form.email.data = current_user.name, current_user.email
-        form.phone.data = current_user.phone
+        form.phone.data = phones.display(current_user.phone or "")
 
 
 def _too_many(_limit):
@@ -59,7 +61,7 @@ def contact():
     lead = leads.create_lead(session, leads.LeadRequest(
         org_type=form.org_type.data, org_name=form.org_name.data, org_number=form.org_number.data,
         contact_name=form.contact_name.data, contact_role=form.contact_role.data or "", email=form.email.data,
-        phone=form.phone.data, parking_spaces=form.parking_spaces.data, kind=form.kind.data,
+        phone=e164(form.phone), parking_spaces=form.parking_spaces.data, kind=form.kind.data,
         message=form.message.data or "", language=current_language(), site_id=site.id if site else None,
     ), requester=current_user if current_user.is_authenticated else None)
     mails = leads.queue_lead_emails(session, lead, current_app.config["SALES_EMAIL"],

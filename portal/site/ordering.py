@@ -1,4 +1,5 @@
-"""How the ordering portal presents the site: address for search, delivery time, models, instructions."""
+"""How the ordering portal presents the site: address for search, delivery time, models, price and what
+it includes, instructions."""
 from __future__ import annotations
 
 from flask import flash, request, url_for
@@ -28,6 +29,9 @@ class OrderingForm(FlaskForm):
     order_delivery_time = _line(_l("Delivery time (e.g. 4–6 weeks)"), 120)
     order_charger_model = TextAreaField(_l("Charger models offered (one per line)"), filters=[strip_text], validators=[
         Optional(), Length(max=120), NoControlCharacters(multiline=True)])
+    order_price = _line(_l("Price for the resident (e.g. 14 900 kr including VAT)"), 120)
+    order_included = TextAreaField(_l("What the price includes (one item per line)"), filters=[strip_text], validators=[
+        Optional(), Length(max=2000), NoControlCharacters(multiline=True)])
     order_instructions = TextAreaField(_l("How ordering works here (shown to residents)"), filters=[strip_text],
                                        validators=[Optional(), Length(max=2000), NoControlCharacters(multiline=True)])
 

@@ -55,7 +55,7 @@ def test_find_a_cooperative_by_a_partial_accent_free_name_and_order(page, live_s
     form.get_by_label("Your parking space (number or name)").fill("P-12")
     form.get_by_label("Charger").select_option("Home 22 kW")
     form.get_by_role("button", name="Send order").click()
-    page.get_by_text("Tick the box to agree").wait_for()
+    page.locator(".field-error", has_text="Tick the box to agree").wait_for()  # also in the error summary
     form = page.get_by_test_id("order-form")
     assert form.get_by_label("Your parking space (number or name)").input_value() == "P-12"
     check(page)
@@ -104,7 +104,7 @@ def test_a_quote_with_a_wrong_then_a_right_org_number_and_both_e_mails_arrive(pa
     form.get_by_label("We have chargers and want you to take over").check()
     form.get_by_label("I agree").check()
     form.get_by_role("button", name="Send request").click()
-    page.get_by_text("a check digit is wrong").wait_for()
+    page.locator(".field-error", has_text="a check digit is wrong").wait_for()  # also in the error summary
     check(page)
     assert session.scalar(select(Lead)) is None
     form = page.get_by_test_id("quote-form")

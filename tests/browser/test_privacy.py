@@ -34,7 +34,7 @@ def test_download_then_delete_on_a_phone(page, live_server, session, tmp_path):
     form.get_by_label("Your password").fill("not-the-password")
     form.get_by_label("Type your e-mail address to confirm").fill("phone@privacy.test")
     form.get_by_test_id("delete-account").click()
-    page.get_by_text("That is not your password.").wait_for()
+    page.locator(".field-error", has_text="That is not your password.").wait_for()  # also in the error summary
     form = page.get_by_test_id("delete-form")
     assert form.get_by_label("Type your e-mail address to confirm").input_value() == "phone@privacy.test"
     form.get_by_label("Your password").fill(PASSWORD)

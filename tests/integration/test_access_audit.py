@@ -64,6 +64,7 @@ PUBLIC_ENDPOINTS = {
     "faq.index": "questions and answers, with search",
     "faq.article": "one published FAQ article",
     "faq.vote": "\"was this helpful?\" (counted once per visitor)",
+    "faq.missing": "after \"not helpful\", what was missing (only on the visitor's own \"not helpful\" answer)",
     "auth.verify_email": "confirmation link from the registration e-mail; the signed token is the credential",
     "technician.order": "a work order through the private link e-mailed to the technician",
     "technician.confirm": "the technician confirms the visit's time through the private link",
@@ -96,6 +97,7 @@ BEARER_TOKEN_ENDPOINTS = {
 PUBLIC_OBJECT_ENDPOINTS = {
     "faq.article": "published FAQ articles are for everyone",
     "faq.vote": "anyone may say whether a published article helped",
+    "faq.missing": "anyone who found a published article unhelpful may say what was missing",
     "sales.order_site": "the ordering portal shows every cooperative's name, address and ordering terms",
     "auth.verify_email": "the signed confirmation link is the credential (e-mailed to the new address)",
 }
@@ -153,6 +155,7 @@ ENDPOINT_PARAM_SOURCES = {
     ("sales.order_site", "slug"): ("slug",),
     ("faq.article", "slug"): ("faq_slug",),
     ("faq.vote", "slug"): ("faq_slug",),
+    ("faq.missing", "slug"): ("faq_slug",),
     ("auth.verify_email", "token"): ("verify_token",),
     ("site.user_group_rename", "group_id"): ("user_group_id",),
     ("site.user_group_delete", "group_id"): ("user_group_id",),
@@ -494,6 +497,10 @@ def goes_to_login(response) -> bool:
     return target is not None and urlsplit(target).path == "/login"
 
 
+# Columns a page view changes by design (not a change made by a refused request).
+COUNTERS = {("faq_articles", "read_count"): "an FAQ article's page views (\"most read\")"}
+
+
 def db_snapshot(db) -> dict[str, dict]:
     """Every row of every table, keyed by primary key."""
     snap = {}
@@ -502,7 +509,8 @@ def db_snapshot(db) -> dict[str, dict]:
             pk = [c.name for c in table.primary_key.columns]
             rows = {}
             for row in conn.execute(select(table)).mappings():
-                rows[tuple(row[k] for k in pk)] = dict(row)
+                rows[tuple(row[k] for k in pk)] = {k: v for k, v in row.items()
+                                                   if (table.name, k) not in COUNTERS}
             snap[table.name] = rows
     return snap
 

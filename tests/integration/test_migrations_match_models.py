@@ -1,7 +1,7 @@
 """The migrations build the schema the models describe (this run's engine: SQLite or PostgreSQL).
 
 Left out: what the models deliberately do not manage, i.e. the FAQ's full-text index (SQLite FTS5
-tables, PostgreSQL `search_vector` column and its index), kept by its own DDL in the migration."""
+tables, PostgreSQL `search_vector` column and its index) and its trigram index (0016), kept by its own DDL in the migration."""
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 
 from portal.models import Base
 
-OUTSIDE_THE_MODELS = ("faq_fts", "search_vector")
+OUTSIDE_THE_MODELS = ("faq_fts", "search_vector", "faq_trigram", "ix_faq_translations_trigram")
 
 
 def _outside(op) -> bool:

@@ -187,7 +187,7 @@ def test_orders_and_quotes_are_stored_when_redis_is_down(app_config, db, session
     client = browser_like_client(app)
     assert client.post("/order/bjorkasen", data=ORDER).status_code == 303
     quote = {"org_type": "condominium", "org_name": "Sameiet", "org_number": "923609016", "contact_name": "S",
-             "email": "s@example.test", "phone": "1", "parking_spaces": "5", "kind": "new_installation",
+             "email": "s@example.test", "phone": "912 34 567", "parking_spaces": "5", "kind": "new_installation",
              "consent": "y"}
     assert client.post("/contact/sales", data=quote).status_code == 303
     assert session.scalar(select(ChargerOrder)) is not None

@@ -19,9 +19,13 @@ NO_SITE = {"country": "NO", "price_area": "NO1", "currency": "NOK", "timezone": 
 SE_SITE = {"country": "SE", "price_area": "SE3", "currency": "SEK", "timezone": "Europe/Stockholm"}
 NO_ORDERING = {"order_delivery_time": "4–6 uker", "order_charger_model": "Hjemmelader 11 kW (Type 2)\nHjemmelader 22 kW (Type 2)",
                "order_instructions": "Bestill for din egen parkeringsplass. Vi avtaler montering med en godkjent "
-                                     "elektriker, og laderen kobles til borettslagets anlegg."}
+                                     "elektriker, og laderen kobles til borettslagets anlegg.",
+               "order_price": "14 900 kr inkl. mva.",
+               "order_included": "Lader med 5 m kabel\nMontering av godkjent elektriker\nOppsett i portalen"}
 SE_ORDERING = {"order_delivery_time": "3–5 veckor", "order_charger_model": "Hemladdare 11 kW (Typ 2)",
-               "order_instructions": "Beställ till din egen parkeringsplats. Vi bokar en behörig elektriker."}
+               "order_instructions": "Beställ till din egen parkeringsplats. Vi bokar en behörig elektriker.",
+               "order_price": "15 900 kr inkl. moms",
+               "order_included": "Laddare med 5 m kabel\nMontering av behörig elektriker\nInställning i portalen"}
 # slug -> fields: a handful of cooperatives to search for in the ordering portal.
 COOPERATIVES = {
     "bjorkasen": dict(name="Bjørkåsen borettslag", org_number="931002007", kind="borettslag", agreement_status="active",

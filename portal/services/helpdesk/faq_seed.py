@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from portal.services.helpdesk.faq import ArticleText, article_by_slug, save_article
+from portal.services.helpdesk.faq_seed_billing import BILLING_ARTICLES
 
 # slug -> (category, position, {language: (title, markdown body)})
 ARTICLES: dict[str, tuple[str, int, dict[str, tuple[str, str]]]] = {
@@ -232,6 +233,7 @@ ARTICLES: dict[str, tuple[str, int, dict[str, tuple[str, str]]]] = {
                "access when your building's board invites you. If one is missing, ask the board for an invite."),
     }),
 }
+ARTICLES.update(BILLING_ARTICLES)  # statements, invoices and payment
 
 
 def seed_faq(session: Session) -> int:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from portal.db import utcnow
 from portal.models import ChargePoint, OutboxEmail, SupportTicket, TicketMessage, User
 from portal.models.support import TICKET_CATEGORIES, TICKET_ROUTES, TICKET_STATUSES
-from portal.services.helpdesk.tokens import hash_token, new_token
+from portal.services.helpdesk.tokens import hash_token, issue, link_token
 
 OPEN_STATES = ("new", "open", "waiting_for_customer")
 BODY_MAX = 5000
@@ -56,7 +56,6 @@ def open_ticket(
     description = description.strip()
     if not description:
         raise TicketError("empty")
-    token, token_hash = (None, None) if requester else new_token()
     ticket = SupportTicket(
         category=category, route=route, status="new", language=language if language in ("nb", "sv", "en") else "nb",
         subject=(subject or description.splitlines()[0])[:200],
@@ -67,9 +66,9 @@ def open_ticket(
         charge_point_id=charge_point.id if charge_point else None,
         site_id=charge_point.site_id if charge_point else None,
         charger_identity=(charge_point.identity if charge_point else charger_identity).strip()[:64],
-        access_token_hash=token_hash, access_token_used_at=utcnow() if token_hash else None,
         awaiting_since=utcnow(),
     )
+    token = None if requester else issue(ticket)
     session.add(ticket)
     session.flush()
     session.add(TicketMessage(ticket_id=ticket.id, author_id=ticket.requester_id, author_role="requester",
@@ -214,15 +213,20 @@ def queue_confirmation_email(session: Session, ticket: SupportTicket, thread_url
 
 
 def queue_reply_email(session: Session, ticket: SupportTicket, message: TicketMessage) -> OutboxEmail | None:
-    """Tell the requester that support answered. A visitor's link cannot be rebuilt (only its hash is
-    kept), so the e-mail carries the answer itself and says to use the link from the first e-mail."""
+    """Tell the requester that support answered, with the link to the thread: the signed-in requester's
+    page, or the visitor's private link (the same one as in the first e-mail, ``tokens.link_token``)."""
     from portal.services.people.mail import portal_url, queue_templated_email
 
     if not ticket.requester_email:  # the requester's account was deleted: nobody to write to
         return None
-    thread_url = portal_url("help.ticket", ticket_id=ticket.id) if ticket.requester_id else None
+    if ticket.requester_id:
+        thread_url = portal_url("help.ticket", ticket_id=ticket.id)
+    else:
+        token = link_token(ticket)
+        thread_url = portal_url("help.token_thread", token=token) if token else None
     return queue_templated_email(session, to=ticket.requester_email, template="ticket_reply",
-                                 language=ticket.language, ticket=ticket, message=message, thread_url=thread_url)
+                                 language=ticket.language, ticket=ticket, message=message, thread_url=thread_url,
+                                 links_url=portal_url("public.new_links"))
 
 
 def _message(session: Session, ticket: SupportTicket, body: str, author: User | None, role: str,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from portal.db import utcnow
 from portal.models import ChargerOrder, OutboxEmail, Site, User
 from portal.models.sales import ORDER_STATUSES
-from portal.services.helpdesk.tokens import hash_token, new_token
+from portal.services.helpdesk.tokens import hash_token, issue, link_token
 
 NEXT = {"received": "installer_booked", "installer_booked": "installed", "installed": "configured"}
 
@@ -46,6 +46,11 @@ def offered_models(site: Site) -> list[str]:
             if line.strip()]
 
 
+def included_items(site: Site) -> list[str]:
+    """What the site's price includes, one item per line in the site's settings."""
+    return [line.strip(" -*\t") for line in (site.order_included or "").splitlines() if line.strip(" -*\t")]
+
+
 def place_order(session: Session, site: Site, *, name: str, email: str, phone: str, parking_space: str,
                 charger_model: str, language: str, user: User | None = None) -> Placed:
     """Store an order with status ``received`` and a private link token for the confirmation e-mail."""
@@ -54,13 +59,13 @@ def place_order(session: Session, site: Site, *, name: str, email: str, phone: s
     models = offered_models(site)
     if models and charger_model not in models:
         raise OrderError("unknown_model")
-    token, token_hash = new_token()
     order = ChargerOrder(
         status="received", site_id=site.id, user_id=user.id if user else None, name=name.strip()[:120],
         email=email.strip()[:254], phone=phone.strip()[:32], parking_space=parking_space.strip()[:40],
         charger_model=charger_model[:120], language=language if language in ("nb", "sv", "en") else "nb",
-        access_token_hash=token_hash, access_token_used_at=utcnow(), consent_at=utcnow(),
+        consent_at=utcnow(),
     )
+    token = issue(order)
     session.add(order)
     session.flush()
     return Placed(order, token)
@@ -77,6 +82,17 @@ def queue_order_emails(session: Session, order: ChargerOrder, order_url: str, sa
         rows.append(queue_templated_email(session, to=sales_address, template="order_notification",
                                           language=sales_language, order=order, site=order.site))
     return rows
+
+
+def tracking_url(order: ChargerOrder) -> str | None:
+    """The order's tracking page for an e-mail: its private link (the same one as in the confirmation),
+    or the signed-in requester's page when the link was withdrawn. Needs an app context."""
+    from portal.services.people.mail import portal_url
+
+    token = link_token(order)
+    if token:
+        return portal_url("sales.order_by_token", token=token)
+    return portal_url("sales.order_status", order_id=order.id) if order.user_id else None
 
 
 def change_status(session: Session, order: ChargerOrder, status: str, actor: User) -> None:
@@ -129,7 +145,8 @@ def _require_sales(user: User) -> None:
         raise OrderError("not_sales")
 
 
-ORDERING_FIELDS = ("address", "postcode", "city", "order_delivery_time", "order_charger_model", "order_instructions")
+ORDERING_FIELDS = ("address", "postcode", "city", "order_delivery_time", "order_charger_model", "order_price",
+                   "order_included", "order_instructions")
 
 
 def update_ordering_settings(session: Session, site: Site, actor: User, **values: str) -> bool:

@@ -150,7 +150,7 @@ def queue_status_email(session: Session, order: ChargerOrder) -> OutboxEmail | N
         return None
 
     return queue_templated_email(session, to=order.email, template="order_status", language=order.language,
-                                 order=order, site=order.site)
+                                 order=order, site=order.site, order_url=orders.tracking_url(order))
 
 
 @dataclass(frozen=True)
