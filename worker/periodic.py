@@ -39,4 +39,5 @@ def periodic_jobs() -> list[PeriodicJob]:
         # supplementary statements for sessions of past months that ended since (portal/services/billing/statements.py).
         PeriodicJob("worker.jobs.statements.issue_monthly_statements", cron="15 2 * * *", timeout=3600),
         PeriodicJob("worker.jobs.statements.send_notifications", interval=60, timeout=120),
+        PeriodicJob("worker.jobs.firmware.advance_rollouts", interval=60, timeout=120),
     ]

@@ -16,6 +16,7 @@ from portal.models.support import SupportTicket, TicketMessage, TicketPhoto
 from portal.models.sales import ChargerOrder, Lead
 from portal.models.faq import FaqArticle, FaqTranslation, FaqVote
 from portal.models.login_sessions import LoginSession
+from portal.models.fleet_files import DiagnosticsRequest, FirmwareFile, FirmwareRollout, FirmwareUpdate
 from portal.models.faults import ChargerConnectionChange, ConnectorStatusChange, Incident
 from portal.models.statements import (
     DocumentSequence, Notification, Statement, StatementLine, StatementRun,
@@ -29,4 +30,5 @@ __all__ = [
     "ChargerOrder", "Lead", "FaqArticle", "FaqTranslation", "FaqVote", "LoginSession",
     "Statement", "StatementLine", "StatementRun", "DocumentSequence", "Notification",
     "ConnectorStatusChange", "ChargerConnectionChange", "Incident",
+    "FirmwareFile", "FirmwareRollout", "FirmwareUpdate", "DiagnosticsRequest",
 ]

@@ -42,7 +42,8 @@ STOP = "RemoteStopTransaction"
 AVAILABILITY = "ChangeAvailability"
 STAFF_ACTIONS = ("Reset", "UnlockConnector", "TriggerMessage", "GetConfiguration", "ChangeConfiguration",
                  "ClearCache", AVAILABILITY, START, STOP)
-ACTIONS = frozenset(STAFF_ACTIONS)
+FLEET_ACTIONS = ("UpdateFirmware", "GetDiagnostics")  # made by firmware rollouts and diagnostics requests
+ACTIONS = frozenset(STAFF_ACTIONS + FLEET_ACTIONS)
 PENDING_STATES = ("queued", "sent")
 HOLDING_ACTIONS = (START, STOP)
 # Charger answers that mean "done as asked", per action (anything else is a refusal).

@@ -1,0 +1,60 @@
+"""Files chargers fetch and send over plain HTTP, on signed, expiring URLs (portal/services/fleet/charger_urls.py).
+
+A charger has no log-in, no cookie and no CSRF token: the URL itself is the permission, for one row.
+Firmware: GET the file of one charger's update. Diagnostics: POST (multipart, the usual way) or PUT
+(the raw file) of exactly one file, once, of bounded size. Anything unsigned, altered or expired is 403.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import abort, request, send_file
+
+from portal.db import utcnow
+from portal.extensions import csrf, db_session
+from portal.models import FirmwareUpdate
+from portal.public import bp
+from portal.services.fleet import charger_urls, diagnostics, firmware_files
+from portal.services.fleet.diagnostics import UploadRefused
+
+log = logging.getLogger(__name__)
+UPLOAD_ANSWERS = {"used": 409, "too_large": 413, "empty": 400, "expired": 403, "unknown": 404}
+
+
+@bp.route("/charger-files/firmware/<token>/<path:filename>", methods=["GET", "HEAD"])
+def charger_firmware(token: str, filename: str):
+    target = charger_urls.read_token(token, "firmware")
+    if target is None:
+        abort(403)
+    row = db_session().get(FirmwareUpdate, target.row_id)
+    if row is None or row.state in ("failed", "cancelled", "done"):
+        abort(404)
+    fw = row.rollout.firmware
+    log.info("firmware %s %s fetched for %s", fw.model, fw.version, row.charge_point.identity)
+    return send_file(firmware_files.path_of(fw), mimetype="application/octet-stream", as_attachment=True,
+                     download_name=fw.filename, etag=fw.sha256, max_age=0)
+
+
+@bp.route("/charger-files/diagnostics/<token>", methods=["POST", "PUT"])
+@bp.route("/charger-files/diagnostics/<token>/<path:filename>", methods=["POST", "PUT"])
+@csrf.exempt
+def charger_diagnostics_upload(token: str, filename: str = ""):
+    target = charger_urls.read_token(token, "diagnostics")
+    if target is None:
+        abort(403)
+    request.max_content_length = diagnostics.max_bytes() + 64 * 1024  # the multipart envelope around the file
+    stream, name = request.stream, filename
+    if request.method == "POST" and request.mimetype == "multipart/form-data":
+        upload = next(iter(request.files.values()), None)
+        if upload is None:
+            return "no file in the upload\n", 400, {"Content-Type": "text/plain"}
+        stream, name = upload.stream, upload.filename or filename
+    session = db_session()
+    try:
+        row = diagnostics.accept_upload(session, target.row_id, name, stream, utcnow())
+    except UploadRefused as refused:
+        session.rollback()
+        return f"{refused.code}\n", UPLOAD_ANSWERS.get(refused.code, 400), {"Content-Type": "text/plain"}
+    session.commit()
+    log.info("diagnostics file %s (%s bytes) received for request %s", row.filename, row.size, row.id)
+    return "stored\n", 201, {"Content-Type": "text/plain"}

@@ -1,0 +1,56 @@
+"""Signed, expiring URLs for chargers, which have no log-in and no cookie.
+
+The signature (HMAC over the kind, the row id and the expiry, with the portal's secret key) proves the
+portal made the URL for that row; the expiry ends it; what the row allows (one firmware file to read,
+one diagnostics file to write, once) is checked against the database on use.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from portal import settings
+
+SALT = "charger-files"
+KINDS = ("firmware", "diagnostics")
+
+
+@dataclass(frozen=True)
+class SignedTarget:
+    kind: str
+    row_id: int
+    expires: int  # epoch seconds
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(settings.get("secret_key"), salt=SALT)
+
+
+def make_token(kind: str, row_id: int, expires: float) -> str:
+    if kind not in KINDS:
+        raise ValueError(kind)
+    return _serializer().dumps([kind, int(row_id), int(expires)])
+
+
+def read_token(token: str, kind: str, now: float | None = None) -> SignedTarget | None:
+    """The target of a token of this kind that is genuine and not expired, else None."""
+    try:
+        data = _serializer().loads(token)
+    except BadSignature:
+        return None
+    if not (isinstance(data, list) and len(data) == 3 and data[0] == kind):
+        return None
+    target = SignedTarget(kind, int(data[1]), int(data[2]))
+    if target.expires < (time.time() if now is None else now):
+        return None
+    return target
+
+
+def url(kind: str, row_id: int, expires: float, filename: str = "") -> str:
+    """The absolute URL a charger is given (PORTAL_BASE_URL + /charger-files/...)."""
+    base = settings.get("portal_base_url").rstrip("/")
+    tail = f"/{quote(filename)}" if filename else ""
+    return f"{base}/charger-files/{kind}/{make_token(kind, row_id, expires)}{tail}"
