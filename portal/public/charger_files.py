@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, request, send_file
+from flask import abort, current_app, request, send_file
 
 from portal.db import utcnow
 from portal.extensions import csrf, db_session
 from portal.models import FirmwareUpdate
 from portal.public import bp
-from portal.services.fleet import charger_urls, diagnostics, firmware_files
+from portal.services.fleet import diagnostics, firmware_files
+from portal.services.fleet.charger_urls import ChargerLinks
 from portal.services.fleet.diagnostics import UploadRefused
 
 log = logging.getLogger(__name__)
@@ -23,15 +24,18 @@ UPLOAD_ANSWERS = {"used": 409, "too_large": 413, "empty": 400, "expired": 403, "
 
 @bp.route("/charger-files/firmware/<token>/<path:filename>", methods=["GET", "HEAD"])
 def charger_firmware(token: str, filename: str):
-    target = charger_urls.read_token(token, "firmware")
+    target = ChargerLinks.from_app(current_app).read(token, "firmware")
     if target is None:
         abort(403)
     row = db_session().get(FirmwareUpdate, target.row_id)
     if row is None or row.state in ("failed", "cancelled", "done"):
         abort(404)
     fw = row.rollout.firmware
+    path = firmware_files.path_of(fw, current_app.config["UPLOAD_DIR"])
+    if not path.exists():
+        abort(404)
     log.info("firmware %s %s fetched for %s", fw.model, fw.version, row.charge_point.identity)
-    return send_file(firmware_files.path_of(fw), mimetype="application/octet-stream", as_attachment=True,
+    return send_file(path, mimetype="application/octet-stream", as_attachment=True,
                      download_name=fw.filename, etag=fw.sha256, max_age=0)
 
 
@@ -39,7 +43,7 @@ def charger_firmware(token: str, filename: str):
 @bp.route("/charger-files/diagnostics/<token>/<path:filename>", methods=["POST", "PUT"])
 @csrf.exempt
 def charger_diagnostics_upload(token: str, filename: str = ""):
-    target = charger_urls.read_token(token, "diagnostics")
+    target = ChargerLinks.from_app(current_app).read(token, "diagnostics")
     if target is None:
         abort(403)
     request.max_content_length = diagnostics.max_bytes() + 64 * 1024  # the multipart envelope around the file
@@ -51,7 +55,8 @@ def charger_diagnostics_upload(token: str, filename: str = ""):
         stream, name = upload.stream, upload.filename or filename
     session = db_session()
     try:
-        row = diagnostics.accept_upload(session, target.row_id, name, stream, utcnow())
+        row = diagnostics.accept_upload(session, current_app.config["UPLOAD_DIR"], target.row_id, name, stream,
+                                        utcnow())
     except UploadRefused as refused:
         session.rollback()
         return f"{refused.code}\n", UPLOAD_ANSWERS.get(refused.code, 400), {"Content-Type": "text/plain"}

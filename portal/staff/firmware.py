@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 
 from portal.db import utcnow
 from portal.extensions import db_session, redis_conn
@@ -15,6 +15,7 @@ from portal.models import (
 )
 from portal.services.charging.action_queue import enqueue_after_commit
 from portal.services.fleet import diagnostics, firmware_files, firmware_rollouts
+from portal.services.fleet.charger_urls import ChargerLinks
 from portal.services.fleet.firmware_files import FirmwareRefused
 from portal.services.fleet.firmware_rollouts import RolloutRefused
 from portal.services.sites import audit
@@ -52,7 +53,7 @@ def rollout_refusal(code: str) -> str:
 
 
 def _known_models() -> list[tuple[str, str]]:
-    return list(db_session().execute(select(distinct(ChargePoint.vendor), ChargePoint.model).where(
+    return list(db_session().execute(select(ChargePoint.vendor, ChargePoint.model).distinct().where(
         ChargePoint.vendor != "").order_by(ChargePoint.vendor, ChargePoint.model)))
 
 
@@ -66,7 +67,7 @@ def firmware():
         if form.validate_on_submit():
             upload = form.file.data
             try:
-                row = firmware_files.store(session, stream=upload.stream, filename=upload.filename,
+                row = firmware_files.store(session, current_app.config["UPLOAD_DIR"], stream=upload.stream, filename=upload.filename,
                                            vendor=form.vendor.data, model=form.model.data,
                                            version=form.version.data, checksum=form.checksum.data,
                                            notes=form.notes.data or "", user=current_user)
@@ -102,7 +103,7 @@ def firmware_file(file_id: int):
             session.rollback()
             form.scope.errors = [*form.scope.errors, rollout_refusal(refused.code)]
         else:
-            action_ids = firmware_rollouts.advance(session, rollout, utcnow())
+            action_ids = firmware_rollouts.advance(session, rollout, utcnow(), ChargerLinks.from_app(current_app))
             audit.record(session, current_user, rollout.site_id, "firmware_rollout", rollout.id, "rollout_started",
                          after={"file": fw.id, "version": fw.version, "scope": rollout.scope,
                                 "chargers": len(rollout.updates), "wave_size": rollout.wave_size}, area="staff")
@@ -130,7 +131,7 @@ def _start_rollout(session, fw: FirmwareFile, form: RolloutForm) -> FirmwareRoll
         if site is None:
             raise RolloutRefused("unknown_site")
         site_id = site.id
-    return firmware_rollouts.create_rollout(session, fw, scope=scope, user=current_user, site_id=site_id,
+    return firmware_rollouts.create_rollout(session, fw, current_app.config["UPLOAD_DIR"], scope=scope, user=current_user, site_id=site_id,
                                             charge_point_id=cp_id, wave_size=form.wave_size.data)
 
 
@@ -156,7 +157,7 @@ def firmware_rollout_control(rollout_id: int, verb: str):
         firmware_rollouts.stop(session, rollout, utcnow(), reason)
     else:
         firmware_rollouts.resume(session, rollout)
-        action_ids = firmware_rollouts.advance(session, rollout, utcnow())
+        action_ids = firmware_rollouts.advance(session, rollout, utcnow(), ChargerLinks.from_app(current_app))
     audit.record(session, current_user, rollout.site_id, "firmware_rollout", rollout.id, f"rollout_{verb}",
                  after={"state": rollout.state}, area="staff", reason=reason[:500])
     session.commit()
@@ -179,7 +180,8 @@ def charger_diagnostics(identity: str):
     if ticket_id is not None and session.get(SupportTicket, ticket_id) is None:
         flash(_("No ticket has that number."), "error")
         return redirect(url_for("staff.charger", identity=cp.identity) + "#charger-files")
-    row = diagnostics.request_diagnostics(session, current_user, cp, utcnow(), ticket_id=ticket_id)
+    row = diagnostics.request_diagnostics(session, current_user, cp, utcnow(), ChargerLinks.from_app(current_app),
+                                          ticket_id=ticket_id)
     audit.record(session, current_user, cp.site_id, "charge_point", cp.id, "diagnostics_requested",
                  after={"request": row.id, "ticket": ticket_id}, area="staff")
     session.commit()
@@ -192,7 +194,7 @@ def charger_diagnostics(identity: str):
 @staff_area("support")
 def diagnostics_file(request_id: int):
     row = db_session().get(DiagnosticsRequest, request_id) or abort(404)
-    path = diagnostics.path_of(row)
+    path = diagnostics.path_of(row, current_app.config["UPLOAD_DIR"])
     if path is None:
         abort(404)
     return send_file(path, mimetype="application/octet-stream", as_attachment=True,

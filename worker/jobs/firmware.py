@@ -9,6 +9,7 @@ from portal import settings
 from portal.db import Database, utcnow
 from portal.services.charging.action_queue import enqueue_after_commit
 from portal.services.fleet import firmware_rollouts
+from portal.services.fleet.charger_urls import ChargerLinks
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,7 @@ def advance_rollouts(database_url: str | None = None, redis_url: str | None = No
     db = Database.from_url(database_url or settings.get("database_url"))
     try:
         with db.session() as session:
-            action_ids = firmware_rollouts.advance_all(session, utcnow())
+            action_ids = firmware_rollouts.advance_all(session, utcnow(), ChargerLinks.from_settings())
             session.commit()
     finally:
         db.dispose()

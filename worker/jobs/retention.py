@@ -19,7 +19,7 @@ def apply_retention(database_url: str | None = None) -> dict[str, int]:
         with db.session() as session:
             result = apply_all(session, upload_dir=settings.get("upload_dir"))
             result["login_sessions"] = login_sessions.purge_expired(session, _limits())
-            result["diagnostics_files"] = diagnostics.purge(session, utcnow())
+            result["diagnostics_files"] = diagnostics.purge(session, utcnow(), settings.get("upload_dir"))
             session.commit()
         log.info("retention applied: %s", result)
         return result

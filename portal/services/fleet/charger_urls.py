@@ -2,7 +2,8 @@
 
 The signature (HMAC over the kind, the row id and the expiry, with the portal's secret key) proves the
 portal made the URL for that row; the expiry ends it; what the row allows (one firmware file to read,
-one diagnostics file to write, once) is checked against the database on use.
+one diagnostics file to write, once) is checked against the database on use. The web signs and checks
+with its app's SECRET_KEY and PORTAL_BASE_URL, a worker with the same settings (`ChargerLinks.from_settings`).
 """
 from __future__ import annotations
 
@@ -25,32 +26,41 @@ class SignedTarget:
     expires: int  # epoch seconds
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(settings.get("secret_key"), salt=SALT)
+@dataclass(frozen=True)
+class ChargerLinks:
+    secret: str
+    base_url: str
 
+    @classmethod
+    def from_settings(cls) -> "ChargerLinks":
+        return cls(settings.get("secret_key"), settings.get("portal_base_url"))
 
-def make_token(kind: str, row_id: int, expires: float) -> str:
-    if kind not in KINDS:
-        raise ValueError(kind)
-    return _serializer().dumps([kind, int(row_id), int(expires)])
+    @classmethod
+    def from_app(cls, app) -> "ChargerLinks":
+        return cls(app.config["SECRET_KEY"], app.config["PORTAL_BASE_URL"])
 
+    def _serializer(self) -> URLSafeSerializer:
+        return URLSafeSerializer(self.secret, salt=SALT)
 
-def read_token(token: str, kind: str, now: float | None = None) -> SignedTarget | None:
-    """The target of a token of this kind that is genuine and not expired, else None."""
-    try:
-        data = _serializer().loads(token)
-    except BadSignature:
-        return None
-    if not (isinstance(data, list) and len(data) == 3 and data[0] == kind):
-        return None
-    target = SignedTarget(kind, int(data[1]), int(data[2]))
-    if target.expires < (time.time() if now is None else now):
-        return None
-    return target
+    def token(self, kind: str, row_id: int, expires: float) -> str:
+        if kind not in KINDS:
+            raise ValueError(kind)
+        return self._serializer().dumps([kind, int(row_id), int(expires)])
 
+    def read(self, token: str, kind: str, now: float | None = None) -> SignedTarget | None:
+        """The target of a token of this kind that is genuine and not expired, else None."""
+        try:
+            data = self._serializer().loads(token)
+        except BadSignature:
+            return None
+        if not (isinstance(data, list) and len(data) == 3 and data[0] == kind):
+            return None
+        target = SignedTarget(kind, int(data[1]), int(data[2]))
+        if target.expires < (time.time() if now is None else now):
+            return None
+        return target
 
-def url(kind: str, row_id: int, expires: float, filename: str = "") -> str:
-    """The absolute URL a charger is given (PORTAL_BASE_URL + /charger-files/...)."""
-    base = settings.get("portal_base_url").rstrip("/")
-    tail = f"/{quote(filename)}" if filename else ""
-    return f"{base}/charger-files/{kind}/{make_token(kind, row_id, expires)}{tail}"
+    def url(self, kind: str, row_id: int, expires: float, filename: str = "") -> str:
+        """The absolute URL a charger is given (PORTAL_BASE_URL + /charger-files/...)."""
+        tail = f"/{quote(filename)}" if filename else ""
+        return f"{self.base_url.rstrip('/')}/charger-files/{kind}/{self.token(kind, row_id, expires)}{tail}"

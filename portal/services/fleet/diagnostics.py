@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from portal import settings
 from portal.models import ChargePoint, DiagnosticsRequest, User
 from portal.services.charging import actions
-from portal.services.fleet import charger_urls
+from portal.services.fleet.charger_urls import ChargerLinks
 from portal.services.fleet.firmware_files import CHUNK, safe_filename
 
 GET_DIAGNOSTICS = "GetDiagnostics"
@@ -34,8 +34,8 @@ class UploadRefused(ValueError):
         self.code = code
 
 
-def diagnostics_dir() -> Path:
-    path = Path(settings.get("upload_dir")) / "diagnostics"
+def diagnostics_dir(upload_dir: str | Path) -> Path:
+    path = Path(upload_dir) / "diagnostics"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -44,7 +44,7 @@ def max_bytes() -> int:
     return int(settings.get("diagnostics_max_mb")) * 1024 * 1024
 
 
-def request_diagnostics(session: Session, user: User | None, cp: ChargePoint, now: datetime,
+def request_diagnostics(session: Session, user: User | None, cp: ChargePoint, now: datetime, links: ChargerLinks,
                         ticket_id: int | None = None) -> DiagnosticsRequest:
     """The request row and its GetDiagnostics action (flushed; commit, then enqueue row.action_request_id)."""
     expires = now + timedelta(minutes=int(settings.get("diagnostics_url_minutes")))
@@ -52,7 +52,7 @@ def request_diagnostics(session: Session, user: User | None, cp: ChargePoint, no
                              expires_at=expires)
     session.add(row)
     session.flush()
-    payload = {"location": charger_urls.url("diagnostics", row.id, expires.timestamp()),
+    payload = {"location": links.url("diagnostics", row.id, expires.timestamp()),
                "retries": 2, "retryInterval": 60}
     action = actions.create_action(session, charge_point=cp, action=GET_DIAGNOSTICS, payload=payload,
                                    requested_by=user, holds=False)
@@ -75,7 +75,8 @@ def diagnostics_status(session: Session, identity: str, *, status: str, now: dat
     row.state = STATUS_STATES.get(status, row.state)
 
 
-def accept_upload(session: Session, row_id: int, filename: str, stream: BinaryIO, now: datetime) -> DiagnosticsRequest:
+def accept_upload(session: Session, upload_dir: str | Path, row_id: int, filename: str, stream: BinaryIO,
+                  now: datetime) -> DiagnosticsRequest:
     """Store the one file of this request, or UploadRefused. Commits nothing; the claim is a conditional
     UPDATE, so of two uploads at once only one keeps its file."""
     row = session.get(DiagnosticsRequest, row_id)
@@ -86,7 +87,7 @@ def accept_upload(session: Session, row_id: int, filename: str, stream: BinaryIO
     if row.expires_at <= now:
         raise UploadRefused("expired")
     stored_name = f"{uuid.uuid4().hex}.bin"
-    target = diagnostics_dir() / stored_name
+    target = diagnostics_dir(upload_dir) / stored_name
     digest, size, limit = hashlib.sha256(), 0, max_bytes()
     try:
         with open(target, "wb") as out:
@@ -111,20 +112,20 @@ def accept_upload(session: Session, row_id: int, filename: str, stream: BinaryIO
     return row
 
 
-def path_of(row: DiagnosticsRequest) -> Path | None:
+def path_of(row: DiagnosticsRequest, upload_dir: str | Path) -> Path | None:
     if row.state != "uploaded" or not row.stored_name:
         return None
-    path = diagnostics_dir() / row.stored_name
+    path = diagnostics_dir(upload_dir) / row.stored_name
     return path if path.exists() else None
 
 
-def purge(session: Session, now: datetime) -> int:
+def purge(session: Session, now: datetime, upload_dir: str | Path) -> int:
     """Delete files past their retention; the row stays (state 'expired') so the history keeps it."""
     cutoff = now - timedelta(days=int(settings.get("diagnostics_retention_days")))
     rows = list(session.scalars(select(DiagnosticsRequest).where(
         DiagnosticsRequest.state == "uploaded", DiagnosticsRequest.uploaded_at < cutoff)))
     for row in rows:
-        (diagnostics_dir() / row.stored_name).unlink(missing_ok=True)
+        (diagnostics_dir(upload_dir) / row.stored_name).unlink(missing_ok=True)
         row.state = "expired"
     session.flush()
     return len(rows)

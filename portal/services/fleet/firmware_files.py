@@ -32,8 +32,8 @@ class FirmwareRefused(ValueError):
         self.code = code
 
 
-def firmware_dir() -> Path:
-    path = Path(settings.get("upload_dir")) / "firmware"
+def firmware_dir(upload_dir: str | Path) -> Path:
+    path = Path(upload_dir) / "firmware"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -56,7 +56,7 @@ def safe_filename(name: str) -> str:
     return (cleaned or "firmware.bin")[:120]
 
 
-def store(session: Session, *, stream: BinaryIO, filename: str, vendor: str, model: str, version: str,
+def store(session: Session, upload_dir: str | Path, *, stream: BinaryIO, filename: str, vendor: str, model: str, version: str,
           checksum: str, notes: str = "", user: User | None = None) -> FirmwareFile:
     """Copy the upload to the firmware directory while hashing it; keep it only when the checksum typed
     matches and the size is within the limit. Flushes, never commits."""
@@ -68,7 +68,7 @@ def store(session: Session, *, stream: BinaryIO, filename: str, vendor: str, mod
             FirmwareFile.vendor == vendor, FirmwareFile.model == model, FirmwareFile.version == version)):
         raise FirmwareRefused("duplicate")
     stored_name = f"{uuid.uuid4().hex}.bin"
-    target = firmware_dir() / stored_name
+    target = firmware_dir(upload_dir) / stored_name
     partial = target.with_suffix(".part")
     digest, size, limit = hashlib.sha256(), 0, max_bytes()
     try:
@@ -94,15 +94,15 @@ def store(session: Session, *, stream: BinaryIO, filename: str, vendor: str, mod
     return row
 
 
-def path_of(row: FirmwareFile) -> Path:
-    return firmware_dir() / row.stored_name
+def path_of(row: FirmwareFile, upload_dir: str | Path) -> Path:
+    return firmware_dir(upload_dir) / row.stored_name
 
 
-def intact(row: FirmwareFile) -> bool:
+def intact(row: FirmwareFile, upload_dir: str | Path) -> bool:
     """The stored file is there and still has the checksum it was accepted with."""
     digest = hashlib.sha256()
     try:
-        with open(path_of(row), "rb") as fh:
+        with open(path_of(row, upload_dir), "rb") as fh:
             while chunk := fh.read(CHUNK):
                 digest.update(chunk)
     except OSError:

@@ -27,7 +27,7 @@ from portal.models import (
 )
 from portal.models.fleet_files import UPDATE_ACTIVE
 from portal.services.charging import actions
-from portal.services.fleet import charger_urls
+from portal.services.fleet.charger_urls import ChargerLinks
 from portal.services.fleet.firmware_files import intact
 from portal.services.ocpp_ingest.common import format_time
 
@@ -75,14 +75,14 @@ def _in_other_rollout(session: Session) -> set[int]:
         FirmwareRollout.state == "running", FirmwareUpdate.state.in_(("pending", "waiting", *UPDATE_ACTIVE)))))
 
 
-def create_rollout(session: Session, fw: FirmwareFile, *, scope: str, user: User | None,
+def create_rollout(session: Session, fw: FirmwareFile, upload_dir: str, *, scope: str, user: User | None,
                    site_id: int | None = None, charge_point_id: int | None = None,
                    wave_size: int | None = None) -> FirmwareRollout:
     """A running rollout of this file; chargers already on its version are left out. A site or model
     rollout needs a successful one-charger rollout of the file first. Flushes, never commits."""
     if scope != "charger" and not piloted(session, fw):
         raise RolloutRefused("needs_pilot")
-    if not intact(fw):
+    if not intact(fw, upload_dir):
         raise RolloutRefused("file_damaged")
     busy = _in_other_rollout(session)
     chargers = [cp for cp in _targets(session, fw, scope, site_id, charge_point_id)
@@ -160,7 +160,7 @@ def _check_active(session: Session, row: FirmwareUpdate, fw: FirmwareFile, now: 
         _fail(row, now, f"no progress reported since {format_time(since)}")
 
 
-def _send(session: Session, row: FirmwareUpdate, fw: FirmwareFile, now: datetime) -> int | None:
+def _send(session: Session, row: FirmwareUpdate, fw: FirmwareFile, now: datetime, links: ChargerLinks) -> int | None:
     """Send UpdateFirmware unless the charger is charging or offline (then it waits); the action's id."""
     cp = row.charge_point
     if not cp.online:
@@ -170,7 +170,7 @@ def _send(session: Session, row: FirmwareUpdate, fw: FirmwareFile, now: datetime
         row.state, row.waiting_for = "waiting", "session"
         return None
     expires = now + timedelta(hours=int(settings.get("firmware_url_hours")))
-    payload = {"location": charger_urls.url("firmware", row.id, expires.timestamp(), fw.filename),
+    payload = {"location": links.url("firmware", row.id, expires.timestamp(), fw.filename),
                "retrieveDate": format_time(now), "retries": CHARGER_RETRIES,
                "retryInterval": CHARGER_RETRY_INTERVAL_S}
     action = actions.create_action(session, charge_point=cp, action=UPDATE_FIRMWARE, payload=payload, holds=False)
@@ -178,7 +178,7 @@ def _send(session: Session, row: FirmwareUpdate, fw: FirmwareFile, now: datetime
     return action.id
 
 
-def advance(session: Session, rollout: FirmwareRollout, now: datetime) -> list[int]:
+def advance(session: Session, rollout: FirmwareRollout, now: datetime, links: ChargerLinks) -> list[int]:
     """One pass over a running rollout; returns the UpdateFirmware actions to enqueue after COMMIT."""
     if rollout.state != "running":
         return []
@@ -199,13 +199,13 @@ def advance(session: Session, rollout: FirmwareRollout, now: datetime) -> list[i
         rollout.state, rollout.finished_at = "done", now
         return []
     return [action_id for row in current if row.state in ("pending", "waiting")
-            if (action_id := _send(session, row, fw, now)) is not None]
+            if (action_id := _send(session, row, fw, now, links)) is not None]
 
 
-def advance_all(session: Session, now: datetime) -> list[int]:
+def advance_all(session: Session, now: datetime, links: ChargerLinks) -> list[int]:
     ids: list[int] = []
     for rollout in session.scalars(select(FirmwareRollout).where(FirmwareRollout.state == "running")):
-        ids.extend(advance(session, rollout, now))
+        ids.extend(advance(session, rollout, now, links))
     session.flush()
     return ids
 
