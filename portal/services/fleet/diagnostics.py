@@ -67,12 +67,14 @@ def diagnostics_status(session: Session, identity: str, *, status: str, now: dat
     if cp_id is None:
         return
     row = session.scalar(select(DiagnosticsRequest).where(
-        DiagnosticsRequest.charge_point_id == cp_id, DiagnosticsRequest.state.in_(("requested", "uploading")))
+        DiagnosticsRequest.charge_point_id == cp_id,
+        DiagnosticsRequest.state.in_(("requested", "uploading", "uploaded")))
         .order_by(DiagnosticsRequest.id.desc()).limit(1))
     if row is None:
         return
     row.last_status, row.last_status_at = status[:24], now
-    row.state = STATUS_STATES.get(status, row.state)
+    if row.state != "uploaded":  # the file is here: what the charger says after that changes nothing
+        row.state = STATUS_STATES.get(status, row.state)
 
 
 def accept_upload(session: Session, upload_dir: str | Path, row_id: int, filename: str, stream: BinaryIO,
