@@ -61,6 +61,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.sales import bp as sales_bp
     from portal.site import bp as site_bp
     from portal.staff import bp as staff_bp
+    from portal.technician import bp as technician_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
@@ -70,3 +71,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(help_bp)
     app.register_blueprint(sales_bp)
     app.register_blueprint(faq_bp)
+    app.register_blueprint(technician_bp)

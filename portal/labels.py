@@ -11,3 +11,21 @@ TICKET_CATEGORY_LABELS = {
     "getting_started": _l("Getting started"),
     "other": _l("Something else"),
 }
+
+# Whose a charger's downtime was (incidents.downtime_owner), on the uptime pages and the monthly report.
+DOWNTIME_OWNER_LABELS = {
+    "operator": _l("Operator (us)"),
+    "cooperative_network": _l("The cooperative's network"),
+    "cooperative_power": _l("The cooperative's power supply"),
+    "grid": _l("The grid"),
+    "unknown": _l("Not yet known"),
+}
+
+WORK_ORDER_STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "sent": _l("Sent to the technician"),
+    "scheduled": _l("Visit time confirmed"),
+    "on_site": _l("Technician on site"),
+    "done": _l("Done"),
+    "cancelled": _l("Cancelled"),
+}

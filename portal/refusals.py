@@ -158,10 +158,18 @@ PRIVACY = {
 }
 
 
+WORK_ORDERS = {
+    "not_now": _l("The work order has moved on since this page was opened: look at it again."),
+    "needs_proof_or_reason": _l("The charger has not reported itself working since the visit began. "
+                                "Write why the work order is done all the same."),
+    "no_email": _l("Add the technician's e-mail address before sending."),
+    "too_many": _l("This work order already has as many photos as it can hold."),
+}
+
 NOT_POSSIBLE = _l("That is not possible right now.")
 _FALLBACKS = {"site": _l("That change is not allowed."), "faq": FAQ["incomplete"]}
 _CATALOGUES = {"staff": STAFF, "site": SITE_RULES, "pipeline": PIPELINE, "ticket": TICKETS, "tag": TAGS,
-               "faq": FAQ, "photo": PHOTOS, "privacy": PRIVACY}
+               "faq": FAQ, "photo": PHOTOS, "privacy": PRIVACY, "workorder": WORK_ORDERS}
 
 # Start refusals whose advice is "contact support"; an unknown code sends there too, unless it is an
 # action's own state (the live page explains those).

@@ -9,7 +9,7 @@ import portal.db
 
 
 revision = '0021'
-down_revision = '0012'  # re-chained when merged
+down_revision = '0018'  # re-chained when merged
 branch_labels = None
 depends_on = None
 

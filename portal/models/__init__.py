@@ -18,6 +18,7 @@ from portal.models.faq import FaqArticle, FaqTranslation, FaqVote
 from portal.models.login_sessions import LoginSession
 from portal.models.fleet_files import DiagnosticsRequest, FirmwareFile, FirmwareRollout, FirmwareUpdate
 from portal.models.faults import ChargerConnectionChange, ConnectorStatusChange, Incident
+from portal.models.workorders import MaintenanceWindow, WorkOrder, WorkOrderPhoto
 from portal.models.statements import (
     DocumentSequence, Notification, Statement, StatementLine, StatementRun,
 )
@@ -31,4 +32,5 @@ __all__ = [
     "Statement", "StatementLine", "StatementRun", "DocumentSequence", "Notification",
     "ConnectorStatusChange", "ChargerConnectionChange", "Incident",
     "FirmwareFile", "FirmwareRollout", "FirmwareUpdate", "DiagnosticsRequest",
+    "MaintenanceWindow", "WorkOrder", "WorkOrderPhoto",
 ]

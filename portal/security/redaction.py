@@ -13,8 +13,8 @@ import re
 from collections.abc import MutableMapping
 
 _SLASH = r"(?:/|%2F)"
-# /reset/, /invite/, /verify/ and the private links /support/t/ and /order/o/, then the token.
-SECRET_PATH = re.compile(rf"({_SLASH}(?:reset|invite|verify|support{_SLASH}t|order{_SLASH}o){_SLASH})"
+# /reset/, /invite/, /verify/ and the private links /support/t/, /order/o/ and /visit/, then the token.
+SECRET_PATH = re.compile(rf"({_SLASH}(?:reset|invite|verify|visit|support{_SLASH}t|order{_SLASH}o){_SLASH})"
                          r"([^\s/?#&%\"'<>\\]+)", re.IGNORECASE)
 REDACTED = "[redacted]"
 ACCESS_LOGGERS = ("gunicorn.access", "gunicorn.error", "werkzeug")

@@ -15,5 +15,6 @@ def _staff_context() -> dict:
 
 
 from portal.staff import (  # noqa: E402,F401  (registers their views on bp)
-    admin, chargers, firmware, overview, people, remote, sales, sessions, sites, tickets,
+    admin, chargers, firmware, overview, people, reliability, remote, sales, sessions, sites, tickets,
+    workorders,
 )

@@ -65,6 +65,13 @@ PUBLIC_ENDPOINTS = {
     "faq.article": "one published FAQ article",
     "faq.vote": "\"was this helpful?\" (counted once per visitor)",
     "auth.verify_email": "confirmation link from the registration e-mail; the signed token is the credential",
+    "technician.order": "a work order through the private link e-mailed to the technician",
+    "technician.confirm": "the technician confirms the visit's time through the private link",
+    "technician.arrive": "the technician reports arrival through the private link",
+    "technician.report": "the technician reports outcome and parts through the private link",
+    "technician.photo_upload": "the technician adds a photo through the private link",
+    "technician.photo": "a photo of the work order, through the same private link",
+    "technician.order_done": "a thank-you page after the last report (shows nothing of any order)",
 }
 
 # --- 4. POST routes that may take a request without a CSRF token (none) ----------------------------------
@@ -79,6 +86,8 @@ BEARER_TOKEN_ENDPOINTS = {
     "help.token_reply": "a visitor's ticket link is the credential (e-mailed to the requester)",
     "help.token_photo": "a visitor's ticket link is the credential (e-mailed to the requester)",
     "sales.order_by_token": "the order link is the credential (e-mailed to whoever ordered)",
+    **{f"technician.{name}": "the work order link is the credential (e-mailed to the technician)"
+       for name in ("order", "confirm", "arrive", "report", "photo_upload", "photo")},
 }
 
 # Routes whose object parameter names something public by design: any visitor may open it, so a
@@ -125,6 +134,8 @@ PARAM_SOURCES = {
     "orphan_id": ("orphan_id",),
     "login_session_id": ("login_session_id",),
     "statement_id": ("statement_id",),
+    "wo_id": ("work_order_id",),
+    "window_id": ("maintenance_id",),
 }
 ENDPOINT_PARAM_SOURCES = {
     ("site.user_group", "group_id"): ("user_group_id",),
@@ -142,6 +153,10 @@ ENDPOINT_PARAM_SOURCES = {
     ("auth.verify_email", "token"): ("verify_token",),
     ("site.user_group_rename", "group_id"): ("user_group_id",),
     ("site.user_group_delete", "group_id"): ("user_group_id",),
+    **{(f"technician.{name}", "token"): ("work_order_token",)
+       for name in ("order", "confirm", "arrive", "report", "photo_upload", "photo")},
+    ("technician.photo", "photo_id"): ("work_order_photo_id",),
+    ("staff.workorder_photo", "photo_id"): ("work_order_photo_id",),
 }
 # Parameters that are not objects but a fixed vocabulary (any() converters are read from the rule itself).
 LITERAL_PARAMS = {"kind": ("svg", "png")}
@@ -190,6 +205,11 @@ class SiteObjects:
     # Staff console objects of the site: a quote request (lead) and an orphan stop.
     lead_id: int = 0
     orphan_id: int = 0
+    # Work orders and maintenance (issue 20): a sent work order with its link and a photo, a window.
+    work_order_id: int = 0
+    work_order_token: str = ""
+    work_order_photo_id: int = 0
+    maintenance_id: int = 0
 
 
 @dataclass
@@ -281,6 +301,7 @@ def _build_site(session, letter: str, city: str, upload_dir: str) -> tuple[SiteO
     session.flush()
     help_values, help_owned, help_markers = _help_objects(session, letter, city, site, resident, cp, upload_dir)
     desk = _staff_objects(session, letter, city, site, cp)
+    visit = _work_objects(session, letter, city, site, cp, upload_dir)
     objs = SiteObjects(
         site_id=site.id, slug=site.slug, board_id=board.id, resident_id=resident.id, cp_id=cp.id,
         cp_identity=cp.identity, personal_cp_id=personal.id, personal_identity=personal.identity,
@@ -289,18 +310,18 @@ def _build_site(session, letter: str, city: str, upload_dir: str) -> tuple[SiteO
         favourite_site_id=fav_site.id, tag_id=tag.id, invite_id=invite.id, invite_token=invite_token,
         invitee_id=invitee.id,
         reset_token=reset_token, verify_token=verify_token, user_group_id=user_group.id,
-        login_session_id=login_session.id, statement_id=statement.id, **help_values, **desk["ids"],
+        login_session_id=login_session.id, statement_id=statement.id, **help_values, **desk["ids"], **visit["ids"],
         public_markers=[site.name],
         markers=[statement.number, *help_markers, site.name, board.email, resident.email, f"Board {city}", f"Resident {city}", plan.name,
                  base.name, tariff.name, group.name, cp.name, personal.name, tag.tag, tag.name, user_group.name,
-                 invite.email, *desk["markers"]],
+                 invite.email, *desk["markers"], *visit["markers"]],
     )
     owned = {
         "sites": {site.id}, "users": {board.id, resident.id}, "charge_points": {cp.id, personal.id},
         "tariffs": {base.id, tariff.id}, "tariff_groups": {group.id}, "subscription_plans": {plan.id},
         "user_subscriptions": {sub.id}, "transactions": {tx.id}, "action_requests": {action.id},
         "favourites": {fav_cp.id, fav_site.id}, "id_tags": {tag.id}, "invites": {invite.id},
-        "user_groups": {user_group.id}, "login_sessions": {login_session.id}, "statements": {statement.id}, **help_owned, **desk["owned"],
+        "user_groups": {user_group.id}, "login_sessions": {login_session.id}, "statements": {statement.id}, **help_owned, **desk["owned"], **visit["owned"],
     }
     return objs, owned
 
@@ -321,6 +342,38 @@ def _staff_objects(session, letter: str, city: str, site, cp) -> dict:
         "ids": {"lead_id": lead.id, "orphan_id": orphan.id},
         "markers": [lead.org_name, orphan.note],
         "owned": {"leads": {lead.id}, "orphan_stops": {orphan.id}},
+    }
+
+
+def _work_objects(session, letter: str, city: str, site, cp, upload_dir: str) -> dict:
+    """A work order already sent (its link issued; no e-mail address, so sending again is refused) with
+    a photo, and a maintenance window of the site."""
+    import io
+
+    from PIL import Image
+
+    from portal.models import MaintenanceWindow, WorkOrder
+    from portal.services.helpdesk.photos import reencode
+    from portal.services.helpdesk.tokens import issue
+    from portal.services.workorders.visits import store_photo
+
+    order = WorkOrder(site_id=site.id, charge_point_id=cp.id, status="sent", installer_company=f"{city} Elektro AS",
+                      story=f"{city} work order story")
+    session.add(order)
+    session.flush()
+    token = issue(order)
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (3, 2, 1)).save(out, "PNG")
+    photo = store_photo(session, order, reencode(io.BytesIO(out.getvalue())), upload_dir)
+    window = MaintenanceWindow(site_id=site.id, starts_at=datetime(2030, 1, 1, tzinfo=timezone.utc),
+                               ends_at=datetime(2030, 1, 2, tzinfo=timezone.utc), reason=f"{city} maintenance reason")
+    session.add(window)
+    session.flush()
+    return {
+        "ids": {"work_order_id": order.id, "work_order_token": token, "work_order_photo_id": photo.id,
+                "maintenance_id": window.id},
+        "markers": [order.story, order.installer_company, window.reason],
+        "owned": {"work_orders": {order.id}, "work_order_photos": {photo.id}, "maintenance_windows": {window.id}},
     }
 
 

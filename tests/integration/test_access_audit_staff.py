@@ -49,6 +49,10 @@ EXPECTED_AREA = {
     "staff.order": "sales", "staff.sites": "overview", "staff.site_agreement": "sales",
     "staff.people": "support", "staff.person": "support", "staff.person_export": "support",
     "staff.person_delete": "support",
+    "staff.workorders": "support", "staff.workorder_new": "support", "staff.workorder": "support",
+    "staff.workorder_send": "support", "staff.workorder_close": "support", "staff.workorder_cancel": "support",
+    "staff.workorder_photo": "support", "staff.uptime_ranking": "support", "staff.maintenance": "support",
+    "staff.maintenance_delete": "support",
     "staff.accounts": "admin", "staff.account_role": "admin", "staff.audit_log": "admin",
 }
 ROLES = ("anonymous", "resident", "board", "support", "sales", "admin")

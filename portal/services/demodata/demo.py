@@ -119,6 +119,9 @@ def seed_demo(session: Session) -> None:
     from portal.services.demodata.demo_help import seed_help_and_sales
 
     seed_help_and_sales(session)
+    from portal.services.demodata.demo_workorders import seed_work_order
+
+    seed_work_order(session)
 
 
 def _lived_in(session: Session, solbakken: Site, nordlys: Site, sol_group: TariffGroup, resident, board) -> None:
