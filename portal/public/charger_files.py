@@ -2,7 +2,8 @@
 
 A charger has no log-in, no cookie and no CSRF token: the URL itself is the permission, for one row.
 Firmware: GET the file of one charger's update. Diagnostics: POST (multipart, the usual way) or PUT
-(the raw file) of exactly one file, once, of bounded size. Anything unsigned, altered or expired is 403.
+(the raw file) of exactly one file, once, of bounded size. Anything unsigned or altered is 404, expired 410,
+as for the portal's other private links.
 """
 from __future__ import annotations
 
@@ -19,14 +20,22 @@ from portal.services.fleet.charger_urls import ChargerLinks
 from portal.services.fleet.diagnostics import UploadRefused
 
 log = logging.getLogger(__name__)
-UPLOAD_ANSWERS = {"used": 409, "too_large": 413, "empty": 400, "expired": 403, "unknown": 404}
+UPLOAD_ANSWERS = {"used": 409, "too_large": 413, "empty": 400, "expired": 410, "unknown": 404}
+
+
+def _target(token: str, kind: str):
+    links = ChargerLinks.from_app(current_app)
+    target = links.read(token, kind)
+    if target is None:
+        abort(404)
+    if links.expired(target):
+        abort(410)
+    return target
 
 
 @bp.route("/charger-files/firmware/<token>/<path:filename>", methods=["GET", "HEAD"])
 def charger_firmware(token: str, filename: str):
-    target = ChargerLinks.from_app(current_app).read(token, "firmware")
-    if target is None:
-        abort(403)
+    target = _target(token, "firmware")
     row = db_session().get(FirmwareUpdate, target.row_id)
     if row is None or row.state in ("failed", "cancelled", "done"):
         abort(404)
@@ -35,17 +44,17 @@ def charger_firmware(token: str, filename: str):
     if not path.exists():
         abort(404)
     log.info("firmware %s %s fetched for %s", fw.model, fw.version, row.charge_point.identity)
-    return send_file(path, mimetype="application/octet-stream", as_attachment=True,
-                     download_name=fw.filename, etag=fw.sha256, max_age=0)
+    response = send_file(path, mimetype="application/octet-stream", as_attachment=True,
+                         download_name=fw.filename, etag=fw.sha256)
+    response.headers["Cache-Control"] = "no-store"  # one charger's URL: no proxy keeps a copy for others
+    return response
 
 
 @bp.route("/charger-files/diagnostics/<token>", methods=["POST", "PUT"])
 @bp.route("/charger-files/diagnostics/<token>/<path:filename>", methods=["POST", "PUT"])
 @csrf.exempt
 def charger_diagnostics_upload(token: str, filename: str = ""):
-    target = ChargerLinks.from_app(current_app).read(token, "diagnostics")
-    if target is None:
-        abort(403)
+    target = _target(token, "diagnostics")
     request.max_content_length = diagnostics.max_bytes() + 64 * 1024  # the multipart envelope around the file
     stream, name = request.stream, filename
     if request.method == "POST" and request.mimetype == "multipart/form-data":

@@ -197,8 +197,10 @@ def diagnostics_file(request_id: int):
     path = diagnostics.path_of(row, current_app.config["UPLOAD_DIR"])
     if path is None:
         abort(404)
-    return send_file(path, mimetype="application/octet-stream", as_attachment=True,
-                     download_name=f"{row.charge_point.identity}-{row.filename}")
+    response = send_file(path, mimetype="application/octet-stream", as_attachment=True,
+                         download_name=f"{row.charge_point.identity}-{row.filename}")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def charger_files_context(cp: ChargePoint) -> dict:

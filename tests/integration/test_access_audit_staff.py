@@ -53,6 +53,9 @@ EXPECTED_AREA = {
     "staff.workorder_send": "support", "staff.workorder_close": "support", "staff.workorder_cancel": "support",
     "staff.workorder_photo": "support", "staff.uptime_ranking": "support", "staff.maintenance": "support",
     "staff.maintenance_delete": "support",
+    "staff.firmware": "support", "staff.firmware_file": "support", "staff.firmware_rollout": "support",
+    "staff.firmware_rollout_control": "support", "staff.charger_diagnostics": "support",
+    "staff.diagnostics_file": "support",
     "staff.accounts": "admin", "staff.account_role": "admin", "staff.audit_log": "admin",
 }
 ROLES = ("anonymous", "resident", "board", "support", "sales", "admin")

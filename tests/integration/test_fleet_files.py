@@ -115,11 +115,11 @@ def test_the_update_goes_only_to_an_idle_online_charger_with_a_signed_url(client
     fetched = client.get(path)
     assert fetched.status_code == 200 and fetched.data == IMAGE
     token = path.split("/")[3]
-    assert client.get(path.replace(token, token[:-2] + ("AA" if token[-2:] != "AA" else "BB"))).status_code == 403
+    assert client.get(path.replace(token, token[:-2] + ("AA" if token[-2:] != "AA" else "BB"))).status_code == 404
     expired = LINKS.token("firmware", rows["CP-FW-0"].id, time.time() - 1)
-    assert client.get(f"/charger-files/firmware/{expired}/x.bin").status_code == 403
+    assert client.get(f"/charger-files/firmware/{expired}/x.bin").status_code == 410
     diag_token = LINKS.token("diagnostics", rows["CP-FW-0"].id, time.time() + 60)  # right key, wrong kind
-    assert client.get(f"/charger-files/firmware/{diag_token}/x.bin").status_code == 403
+    assert client.get(f"/charger-files/firmware/{diag_token}/x.bin").status_code == 404
 
 
 def _progress(session, identity: str, *statuses: str) -> None:
@@ -224,9 +224,9 @@ def test_a_diagnostics_url_refuses_too_big_expired_and_forged(client, raw_client
     too_big = raw_client.put(f"/charger-files/diagnostics/{good}/big.log", data=b"x" * (1024 * 1024 + 1))
     assert too_big.status_code == 413
     expired = LINKS.token("diagnostics", row.id, time.time() - 1)
-    assert raw_client.put(f"/charger-files/diagnostics/{expired}/a.log", data=b"x").status_code == 403
+    assert raw_client.put(f"/charger-files/diagnostics/{expired}/a.log", data=b"x").status_code == 410
     forged = ChargerLinks("another-key", "http://portal.test").token("diagnostics", row.id, time.time() + 600)
-    assert raw_client.put(f"/charger-files/diagnostics/{forged}/a.log", data=b"x").status_code == 403
+    assert raw_client.put(f"/charger-files/diagnostics/{forged}/a.log", data=b"x").status_code == 404
     assert raw_client.put(f"/charger-files/diagnostics/{good}/empty.log", data=b"").status_code == 400
     session.expire_all()
     assert session.get(DiagnosticsRequest, row.id).stored_name is None  # nothing taken: it can still come

@@ -2,7 +2,8 @@
 
 The signature (HMAC over the kind, the row id and the expiry, with the portal's secret key) proves the
 portal made the URL for that row; the expiry ends it; what the row allows (one firmware file to read,
-one diagnostics file to write, once) is checked against the database on use. The web signs and checks
+one diagnostics file to write, once) is checked against the database on use. Like the portal's other
+links, a URL that is not ours answers 404 and an expired one 410. The web signs and checks
 with its app's SECRET_KEY and PORTAL_BASE_URL, a worker with the same settings (`ChargerLinks.from_settings`).
 """
 from __future__ import annotations
@@ -48,17 +49,18 @@ class ChargerLinks:
         return self._serializer().dumps([kind, int(row_id), int(expires)])
 
     def read(self, token: str, kind: str, now: float | None = None) -> SignedTarget | None:
-        """The target of a token of this kind that is genuine and not expired, else None."""
+        """The target of a genuine token of this kind (check `expired`), else None."""
         try:
             data = self._serializer().loads(token)
         except BadSignature:
             return None
         if not (isinstance(data, list) and len(data) == 3 and data[0] == kind):
             return None
-        target = SignedTarget(kind, int(data[1]), int(data[2]))
-        if target.expires < (time.time() if now is None else now):
-            return None
-        return target
+        return SignedTarget(kind, int(data[1]), int(data[2]))
+
+    @staticmethod
+    def expired(target: SignedTarget, now: float | None = None) -> bool:
+        return target.expires < (time.time() if now is None else now)
 
     def url(self, kind: str, row_id: int, expires: float, filename: str = "") -> str:
         """The absolute URL a charger is given (PORTAL_BASE_URL + /charger-files/...)."""
