@@ -5,6 +5,7 @@ Node.__init__ composes the parts and hands each what it needs:
                 sessions announce the node's commits through its announcer (ocpp_server.changes)
   msglog, seen  the message log and the last-seen times, written in batches
   secrets, credentials, auth_failures   the authentication gate (ocpp_server.auth)
+  refused       refused handshakes, written to the waiting list in batches (ocpp_server.waiting)
   claims        which chargers this node holds, in Redis (ocpp_server.calls), set in batches
   liveness      idle and half-open sockets (ocpp_server.liveness)
 start() runs the background loops; the call server (ocpp_server.calls.serve) takes workers' calls.
@@ -30,6 +31,7 @@ from ocpp_server.liveness import Liveness
 from ocpp_server.msglog import MessageLog
 from ocpp_server.ocpp_adapter import check_versions
 from ocpp_server.seen import LastSeen
+from ocpp_server.waiting import RefusedAttempts
 from ocpp_server.writer import GroupWriter
 from portal import settings
 from portal.db import Database, utcnow
@@ -69,6 +71,7 @@ class Node:
         self.secrets = VerifiedSecrets()
         self.credentials = CredentialLookup(self.read_db)
         self.auth_failures = failure_lookup(self.redis)
+        self.refused = RefusedAttempts(self)  # the waiting list of refused chargers
         self.claims = calls.claim_writer(self.redis, node_id)
         self.liveness = Liveness.from_settings(self)
         self.response_timeout = response_timeout
@@ -95,6 +98,7 @@ class Node:
         self.msglog.start()
         self.writer.start()
         self.seen.start()
+        self.refused.start()
         stale = await self.run_db(ocpp_ingest.node_stopped, self.node_id, utcnow())
         if stale:
             log.info("node %s: %d chargers left online by a previous run marked offline", self.node_id, stale)
@@ -107,6 +111,7 @@ class Node:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.seen.stop()
+        await self.refused.stop()
         await self.run_db(ocpp_ingest.node_stopped, self.node_id, utcnow())
         await self.writer.stop()
         self.cache.close()

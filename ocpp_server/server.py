@@ -57,6 +57,7 @@ async def check_charger(node: Node, connection: ServerConnection, request: Reque
     suspect = await auth.too_many_failures(node, peer, identity)
     if not await auth.authenticate(node, identity, request.headers, suspect=suspect):
         await auth.record_failure(node, peer, identity)
+        node.refused.note(identity, peer, request.headers, suspect)
         if suspect:  # slow the failures down; the right secret above was never refused for them
             await asyncio.sleep(float(settings.get("ocpp_auth_penalty_s")))
             log.warning("refused %r from %s: too many failed log-ins", identity, peer)

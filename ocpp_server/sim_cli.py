@@ -10,7 +10,7 @@ import sys
 
 from websockets.exceptions import InvalidStatus
 
-from ocpp_server import simulator
+from ocpp_server import sim_faults, sim_locallist, sim_onboarding, simulator
 from ocpp_server.simulator import Options, SimulatedCharger
 
 log = logging.getLogger("ocpp_server.simulator")
@@ -33,6 +33,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--firmware-fail", choices=("download", "install"), default="",
                    help="make every firmware update fail at this step")
     p.add_argument("--ca", default=None, help="CA certificate file to trust for wss:// (security profile 2)")
+    p.add_argument("--until-let-in", action="store_true",
+                   help="a charger being installed: retry refused connections with backoff (ocpp_server.sim_onboarding)")
+    p.add_argument("--password-file", default=None, help="with --until-let-in: read the password from here before each try")
+    p.add_argument("--retry-max", type=float, default=60.0, help="with --until-let-in: the longest wait between tries (s)")
     p.add_argument("--stdin", action="store_true", help="read commands (plug 1, unplug 1, swipe 1 TAG ...)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p.parse_args(argv)
@@ -53,6 +57,9 @@ async def stdin_commands(chargers: list[SimulatedCharger]) -> None:
             return
         target = by_id.get(words[-1], chargers[0])
         try:
+            # offline | online | swipe while offline (the local list decides); then silent | suspend N | recover
+            if await sim_locallist.command(target, words) or await sim_faults.command(target, words):
+                continue
             n = int(words[1])
             handlers = {"plug": target.plug, "unplug": target.unplug, "fault": target.fault,
                         "clear": target.clear_fault, "stop": target.stop_transaction}
@@ -61,7 +68,8 @@ async def stdin_commands(chargers: list[SimulatedCharger]) -> None:
             else:
                 await handlers[words[0]](n)
         except (IndexError, KeyError, ValueError):
-            print("commands: plug N | unplug N | swipe N TAG | fault N | clear N | stop N | quit", flush=True)
+            print("commands: plug N | unplug N | swipe N TAG | fault N | clear N | stop N | offline | online | "
+                  "silent | suspend N | recover | quit", flush=True)
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -71,7 +79,9 @@ async def main_async(args: argparse.Namespace) -> None:
                    firmware_version=args.firmware_version, firmware_fail=args.firmware_fail)
     tls = ssl.create_default_context(cafile=args.ca) if args.ca else None
     chargers = [SimulatedCharger(args.url, i, args.password, Options(**options), ssl_context=tls) for i in args.ids]
-    for charger in chargers:
+    if args.until_let_in:
+        chargers = await sim_onboarding.install(args, chargers)  # started: the loop below skips them
+    for charger in [] if args.until_let_in else chargers:
         while True:
             try:
                 await charger.start()

@@ -26,8 +26,11 @@ from ocpp.v16 import call
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from ocpp_server import sim_config, sim_locallist
 from ocpp_server.sim_options import Options, Outlet  # noqa: F401  (Options: importable from here)
 from ocpp_server.sim_protocol import SimChargePoint
+
+sim_locallist.install(SimChargePoint)  # SendLocalList, GetLocalListVersion (issue 21)
 
 log = logging.getLogger("ocpp_server.simulator")
 VOLTAGE = 230.0
@@ -57,6 +60,7 @@ class SimulatedCharger:
             "NumberOfConnectors": str(self.options.connectors), "AuthorizeRemoteTxRequests": "false",
             "SupportedFeatureProfiles": "Core,RemoteTrigger", "ConnectionTimeOut": "60",
         }
+        sim_config.extend(self)  # the fleet's keys: read-only, reboot-required, local list (issue 21)
         self.boot_status: str | None = None
         self.heartbeat_interval: float = 300
         self.calls_received: list[tuple] = []
@@ -74,7 +78,7 @@ class SimulatedCharger:
 
     # --- connection ------------------------------------------------------------------------
 
-    def _headers(self) -> dict[str, str]:
+    def handshake_headers(self) -> dict[str, str]:
         if self.password is None:
             return {}
         token = base64.b64encode(f"{self.identity}:{self.password}".encode()).decode()
@@ -83,7 +87,7 @@ class SimulatedCharger:
     async def open(self) -> None:
         """Connect and boot once; raises websockets.InvalidStatus when the server refuses (401/404)."""
         self._ws = await connect(f"{self.url}/{self.identity}", subprotocols=["ocpp1.6"],
-                                 additional_headers=self._headers(), open_timeout=10, ping_interval=None,
+                                 additional_headers=self.handshake_headers(), open_timeout=10, ping_interval=None,
                                  **({"ssl": self.ssl_context} if self.ssl_context else {}))
         self.cp = SimChargePoint(self, self._ws)
         self.connected.set()
@@ -147,8 +151,8 @@ class SimulatedCharger:
         return task
 
     async def send(self, payload: Any) -> Any:
-        """A call to the central system; None when the connection is gone."""
-        if self.cp is None or not self.connected.is_set():
+        """A call to the central system; None when the connection is gone (or sim_faults made it silent)."""
+        if self.cp is None or not self.connected.is_set() or getattr(self, "silent", False):
             return None
         try:
             return await self.cp.call(payload)
@@ -289,13 +293,7 @@ class SimulatedCharger:
     async def send_meter_values(self, outlet: Outlet, context: str = "Sample.Periodic") -> None:
         charging = outlet.transaction_id is not None
         power = self.options.power_w if charging else 0.0
-        sampled = [
-            {"value": str(int(outlet.meter_wh)), "measurand": "Energy.Active.Import.Register", "unit": "Wh",
-             "context": context},
-            {"value": f"{power:.0f}", "measurand": "Power.Active.Import", "unit": "W", "context": context},
-            {"value": f"{power / VOLTAGE / PHASES:.1f}", "measurand": "Current.Import", "unit": "A",
-             "context": context},
-        ]
+        sampled = sim_config.sampled(self, outlet, power, VOLTAGE, context)  # as configured (issue 21)
         await self.send(call.MeterValues(connector_id=outlet.connector_id, transaction_id=outlet.transaction_id,
                                          meter_value=[{"timestamp": now_iso(), "sampledValue": sampled}]))
 
@@ -363,6 +361,8 @@ class SimulatedCharger:
             return "NotSupported"
         if key in self.READONLY:
             return "Rejected"
+        if answer := sim_config.change(self, key, value):
+            return answer
         if key in ("HeartbeatInterval", "MeterValueSampleInterval"):
             try:
                 number = int(value)

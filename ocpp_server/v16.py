@@ -35,6 +35,7 @@ from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action, AvailabilityType, DataTransferStatus, RegistrationStatus
 
+from ocpp_server import fleet_hooks
 from ocpp_server.frames import (  # noqa: F401  (schema_error, frame_error, unpack_parsed: the tests' names)
     MessageRate, frame_error, refusal, schema_error, unpack_parsed,
 )
@@ -207,6 +208,8 @@ class CentralChargePoint(ChargePoint):
     async def after_boot_notification(self, **kwargs: Any) -> None:
         if self.boot_status == RegistrationStatus.accepted and not self.enabled:
             self._spawn(self.keep_unavailable())
+        if self.boot_status == RegistrationStatus.accepted:
+            self._spawn(fleet_hooks.after_boot(self))  # configuration template and local list (issue 21)
 
     async def keep_unavailable(self) -> None:
         """A disabled charge point may connect but stays Inoperative (asked once per connection)."""

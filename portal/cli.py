@@ -153,6 +153,8 @@ def chargers_import(csv_file: Path) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from portal.cli_fleet import sites_group
+    from portal.cli_incidents import incidents_group
     from portal.cli_statements import statements_group
 
     app.cli.add_command(seed_demo_command)
@@ -160,3 +162,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(statements_group)
     app.cli.add_command(users)
     app.cli.add_command(chargers)
+    app.cli.add_command(sites_group)
+    app.cli.add_command(incidents_group)

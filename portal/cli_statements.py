@@ -6,11 +6,14 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from portal.services.people.plain_reasons import CREDIT_NOTE as CREDIT_NOTE_REASONS
+
 statements_group = AppGroup("statements", help="Statements and credit notes.")
 
 MESSAGES = {
     "not_a_statement": "a credit note cannot itself be credited",
     "no_reason": "give the reason for the correction (--reason)",
+    "no_resident_reason": "choose what the resident reads (--resident-reason)",
     "nothing_to_credit": "nothing left to credit: the chosen lines are credited already or not on this statement",
 }
 
@@ -39,11 +42,15 @@ def show(number: str) -> None:
 
 @statements_group.command("credit")
 @click.argument("number")
-@click.option("--reason", required=True, help="Why the statement is corrected (kept in the staff audit log).")
+@click.option("--reason", required=True,
+              help="Why the statement is corrected, in your words (staff only: the audit log, never the resident).")
+@click.option("--resident-reason", required=True, type=click.Choice(sorted(CREDIT_NOTE_REASONS)),
+              help="What the resident reads on the credit note and in its e-mail, in their language.")
 @click.option("--by", "actor_email", required=True, help="E-mail of the operator admin issuing the credit note.")
 @click.option("--line", "line_ids", type=int, multiple=True, help="Credit only this line (repeatable); default all.")
 @click.option("--rebill", is_flag=True, help="Bill the credited sessions again at their current figures.")
-def credit(number: str, reason: str, actor_email: str, line_ids: tuple[int, ...], rebill: bool) -> None:
+def credit(number: str, reason: str, resident_reason: str, actor_email: str, line_ids: tuple[int, ...],
+           rebill: bool) -> None:
     """Issue a credit note for statement NUMBER (whole or chosen lines) and e-mail it to the resident."""
     from portal.models import Statement, User
     from portal.services.people import notify
@@ -57,7 +64,8 @@ def credit(number: str, reason: str, actor_email: str, line_ids: tuple[int, ...]
         if st is None:
             raise click.ClickException(f"no document numbered {number!r}")
         try:
-            done = issue_credit(session, actor, st, reason, _operator(), list(line_ids) or None, rebill)
+            done = issue_credit(session, actor, st, reason, _operator(), list(line_ids) or None, rebill,
+                                resident_reason=resident_reason)
         except CreditNoteError as exc:
             raise click.ClickException(MESSAGES[str(exc)]) from None
         mails = [m.id for m in (notify.statement_email(session, d) for d in (done.credit_note, done.rebilled)

@@ -56,6 +56,15 @@ def display(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+def display_typed(text: str, region: str = "NO") -> str:
+    """A number as stored, possibly before numbers were checked ("912 34 567"), shown like a checked one when it
+    can be read; otherwise as it was typed."""
+    try:
+        return display(to_e164(text, region=region, any_country=True))
+    except PhoneError:
+        return (text or "").strip()
+
+
 def search_digits(text: str) -> str:
     """Digits to look for in stored numbers: '+47 912 34' and '912 34' both give digits that a stored
     '+4791234567' contains. A leading national 0 (Swedish '070...') is dropped."""

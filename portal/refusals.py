@@ -8,6 +8,7 @@ staff ("unknown_tag": the resident has no tag yet; staff typed a tag nobody regi
   with what the resident can do about it;
 - STAFF: the staff services (remote calls, closing sessions by hand, staff actions);
 - SITE_RULES: site_admin.RuleError, for the board's pages;
+- PERSON: support acting from a person's page (falls back to STAFF);
 - PIPELINE, TICKETS, TAGS, FAQ, PHOTOS, PRIVACY: the sales pipeline, support tickets, RFID tags, FAQ articles,
   uploaded photos and data-rights requests (export, deletion).
 """
@@ -123,12 +124,20 @@ PIPELINE = {
     "currency_area": _l("Norwegian price areas use NOK and Swedish ones SEK."),
     "org_format": _l("An organisation number has 9 digits (Norway) or 10 digits (Sweden) for this price area."),
     "org_checksum": _l("That organisation number does not exist (a check digit is wrong)."),
+    "postcode_no": _l("A Norwegian postcode has 4 digits, such as 0591."),
+    "postcode_se": _l("A Swedish postcode has 5 digits, such as 118 20."),
     "invalid_status": _l("Choose one of the options."),
     "done": _l("A configured order is done and cannot be cancelled."),
     "not_sales": _l("Only sales staff can own this."),
 }
 
-TICKETS = {"empty": _l("Write a message."), "closed": _l("The ticket is closed: reopen it first.")}
+TICKETS = {"empty": _l("Write a message."), "closed": _l("The ticket is closed: reopen it first."),
+           "taken": _l("A colleague has just taken this ticket; use Assign to move it anyway."),
+           "merge_self": _l("A ticket cannot be merged into itself."),
+           "merge_unknown": _l("There is no ticket with that number."),
+           "merge_closed": _l("One of the two tickets is closed already (perhaps just merged by a colleague)."),
+           "not_support": _l("Only support staff can take a ticket."),
+           "invalid": _l("Choose one of the options."), "not_theirs": _l("Choose one of the person's open tickets.")}
 
 TAGS = {
     "format": _l("A tag is 1 to 20 letters, digits or signs, as printed on the card or shown by the reader."),
@@ -166,10 +175,71 @@ WORK_ORDERS = {
     "too_many": _l("This work order already has as many photos as it can hold."),
 }
 
+FLEET = {  # claiming waiting chargers (portal/services/fleet/onboarding.py)
+    "not_waiting": _l("That charger is not on the waiting list."),
+    "already_claimed": _l("Someone has already claimed this charger."),
+    "site_not_managed": _l("You cannot add chargers to that site: its operating agreement has ended."),
+    "became_known": _l("A charger with this identity was registered meanwhile; check it on its own page."),
+    "not_known": _l("This charger is not registered: claim it to a site instead."),
+    "tariff_group": _l("That tariff group belongs to another site."),
+    "invalid": _l("This identity cannot be registered."),
+}
+TAKEOVER = {  # taking over a site from CSV files (portal/services/fleet/takeover.py): each line's reason
+    "identity": _l("The identity is not valid: 1 to 48 letters, digits or . _ : % -"),
+    "type": _l("The type must be public, private or personal."),
+    "connectors": _l("The number of outlets must be a whole number from 1 to 16."),
+    "password": _l("The password is too short, too long or too easy to guess; leave it empty to get a new one."),
+    "duplicate": _l("This line repeats one above."),
+    "charger_new": _l("New charger: registered at this site."),
+    "other_site": _l("This charger is registered at another site; it is left there."),
+    "differs": _l("This charger is already here with other settings; they are left as they are."),
+    "charger_same": _l("Already registered here as in the file."),
+    "email": _l("The e-mail address is not valid."),
+    "tag": _l("The tag is not valid: 1 to 20 letters, digits or signs."),
+    "duplicate_tag": _l("This tag appears on a line above."),
+    "tag_taken": _l("This tag belongs to another account; it is left there."),
+    "invite_and_tag": _l("Invited, and the tag is added to their account."),
+    "invite_tag_waits": _l("Invited; the tag can be added once they have an account (import again then)."),
+    "invite": _l("Invited to the site."),
+    "tag_new": _l("The tag is added to their account."),
+    "tag_waits": _l("Already invited; the tag waits until they have an account."),
+    "resident_same": _l("Already a member or invited, with this tag."),
+    "too_big": _l("The file is too big (at most 5000 lines)."),
+    "has_errors": _l("Some lines have errors: fix the files and check again. Nothing was changed."),
+    "stale": _l("Something changed since the check: look at the new check before applying."),
+    "no_actor": _l("Name the staff account that applies the import."),
+    "no_files": _l("Upload at least one file."),
+    "unreadable": _l("The file could not be read as UTF-8 text."),
+    "site_not_managed": FLEET["site_not_managed"],
+}
+# Support acting from a person's page (portal.services.staff.person_actions): the person's own start refusals
+# said about them, and the page's own checks. Codes not here are read from STAFF.
+PERSON = {
+    "not_theirs": _l("That does not belong to this person."),
+    "reason_choice": _l("Choose what the person is told."),
+    "already_blocked": _l("That tag is blocked already."),
+    "not_blocked": _l("That tag is not blocked."),
+    "invite_not_pending": _l("That invite is no longer pending."),
+    "no_access": _l("They have no access to this charger."),
+    "personal_not_owner": _l("That is someone else's personal charger."),
+    "disabled": _l("The charger is switched off."),
+    "no_tariff": _l("No price is set up for them at this charger."),
+    "not_allowed": _l("Their subscriptions do not allow charging there."),
+    "faulted": _l("The charger reports a fault."),
+    "unavailable": _l("That outlet cannot be used right now."),
+    "occupied": _l("Someone else is charging at that outlet."),
+    "reserved": _l("That outlet is reserved."),
+    "blocked_tag": _l("Their account cannot charge: it is blocked."),
+    "already_charging": _l("They are already charging at that outlet."),
+    "pending": _l("Their start request is already on its way."),
+}
+
 NOT_POSSIBLE = _l("That is not possible right now.")
 _FALLBACKS = {"site": _l("That change is not allowed."), "faq": FAQ["incomplete"]}
 _CATALOGUES = {"staff": STAFF, "site": SITE_RULES, "pipeline": PIPELINE, "ticket": TICKETS, "tag": TAGS,
-               "faq": FAQ, "photo": PHOTOS, "privacy": PRIVACY, "workorder": WORK_ORDERS}
+               "faq": FAQ, "photo": PHOTOS, "privacy": PRIVACY, "workorder": WORK_ORDERS, "fleet": FLEET,
+               "takeover": TAKEOVER, "person": {**STAFF, **PERSON}}
+
 
 # Start refusals whose advice is "contact support"; an unknown code sends there too, unless it is an
 # action's own state (the live page explains those).
@@ -184,7 +254,7 @@ def start_refusal(code: str) -> tuple[str, str]:
 
 
 def text(kind: str, code: str) -> str:
-    """The words for `code` in catalogue `kind` (staff, site, pipeline, ticket, tag, faq, photo, privacy)."""
+    """The words for `code` in catalogue `kind` (staff, site, pipeline, ticket, tag, faq, photo, privacy, person)."""
     catalogue = _CATALOGUES[kind]
     return str(catalogue[code] if code in catalogue else _FALLBACKS.get(kind, NOT_POSSIBLE))
 

@@ -66,6 +66,11 @@ class Settings:
     remember_idle_days: int = 30
     remember_max_days: int = 90
     ratelimit_enabled: bool = True
+    ticket_urgent_categories: str = "start_stop"
+    ticket_urgent_target_minutes: int = 60
+    ticket_target_working_hours: float = 8
+    support_hours: str = "08-16"
+    support_timezone: str = "Europe/Oslo"
     # --- web and worker -------------------------------------------------------------------------------
     smtp_url: str = "smtp://127.0.0.1:8025"
     mail_from: str = "Ladeportalen <no-reply@portal.example>"
@@ -87,6 +92,14 @@ class Settings:
     diagnostics_max_mb: int = 50
     diagnostics_url_minutes: int = 60
     diagnostics_retention_days: int = 30
+    fault_history_retention_days: int = 400
+    incident_offline_heartbeats: int = 3
+    incident_suspended_after_s: int = 900
+    incident_recovery_after_s: int = 600
+    incident_failed_starts: int = 3
+    incident_failed_starts_window_s: int = 3600
+    incident_site_dark_window_s: int = 300
+    incident_outage_mail_quiet_s: int = 21600
     # --- OCPP node --------------------------------------------------------------------------------------
     ocpp_host: str = "127.0.0.1"
     ocpp_port: int = 9000
@@ -95,6 +108,7 @@ class Settings:
     ocpp_tls_cert: str = ""
     ocpp_tls_key: str = ""
     ocpp_tag_expiry_s: int = 900
+    fleet_sync: bool = True  # issue 21: configuration templates and local lists sent by themselves
     ocpp_max_frame_bytes: int = 256 * 1024
     ocpp_max_messages_per_s: float = 20
     ocpp_idle_timeout_s: float = 0
@@ -109,6 +123,9 @@ class Settings:
     ocpp_auth_max_failures: int = 10
     ocpp_auth_window_s: int = 300
     ocpp_auth_penalty_s: float = 1
+    ocpp_waiting_max_rows: int = 500
+    ocpp_waiting_flush_s: float = 1.0
+    ocpp_waiting_keep_days: int = 30
     ocpp_msglog_buffer_bytes: int = 8 * 1024 * 1024
     ocpp_msglog_budget_bytes: int = 1024 * 1024
     ocpp_msglog_budget_window_s: float = 3600

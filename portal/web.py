@@ -17,11 +17,13 @@ from werkzeug.exceptions import HTTPException
 from portal.db import Database
 from portal.extensions import babel, close_db_session, csrf, htmx, login_manager
 from portal.htmx import render
+from portal.labels_ocpp import label as ocpp_label
 from portal.models import Membership
 from portal.security.headers import init_headers
 from portal.security.sessions import init_sessions, load_user
 from portal.security.transport import init_transport
 from portal.services.charging import after_close, meter_flags
+from portal.services.people import plain_reasons
 from portal.services.billing import pricing
 from portal.services.people.secrets import hide_secret_values, redact_frame
 
@@ -59,9 +61,12 @@ def init_templates(app: Flask) -> None:
     app.jinja_env.filters["meter_notes"] = lambda tx: [_(text) for text in meter_flags.describe(tx)]
     # what a resident is told about a staff decision on their session (never the staff member's own words)
     app.jinja_env.filters["resident_reason"] = lambda tx: _(after_close.resident_text(tx))
+    # ... and about any other staff decision: {{ code|plain_reason('tag_blocked') }} (plain_reasons.CATALOGUES)
+    app.jinja_env.filters["plain_reason"] = lambda code, kind: _(plain_reasons.text(kind, code))
     # a charger's secret is never shown, even from rows written before it was blanked on the way in
     app.jinja_env.filters["hide_secrets"] = hide_secret_values
     app.jinja_env.filters["log_frame"] = _log_frame
+    app.jinja_env.globals["ocpp_label"] = ocpp_label  # OCPP codes and charger types in plain words
 
 
 def select_locale() -> str:

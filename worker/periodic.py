@@ -30,6 +30,7 @@ def periodic_jobs() -> list[PeriodicJob]:
         PeriodicJob("worker.jobs.charger.sweep_actions", CHARGER_QUEUE,
                     interval=settings.get("action_sweep_interval_s"), timeout=60),
         PeriodicJob("worker.jobs.offline.mark_offline_chargers", interval=60, timeout=60),
+        PeriodicJob("worker.jobs.faults.evaluate_faults", interval=60, timeout=120),  # incidents (issue 20)
         PeriodicJob("worker.jobs.message_log.purge_message_log", cron="17 3 * * *", timeout=1800),
         # Personal data past its retention period (SECURITY.md, "Data kept and for how long").
         PeriodicJob("worker.jobs.retention.apply_retention", cron="37 3 * * *", timeout=1800),
@@ -42,4 +43,7 @@ def periodic_jobs() -> list[PeriodicJob]:
         PeriodicJob("worker.jobs.firmware.advance_rollouts", interval=60, timeout=120),
         # On the 1st: last month's uptime report to each board (portal/services/reliability/monthly.py).
         PeriodicJob("worker.jobs.uptime.monthly_uptime_reports", cron="45 5 1 * *", timeout=1800),
+        # Issue 21: configuration drift checked and put right daily; local lists reconciled as a safety net.
+        PeriodicJob("worker.jobs.fleet.check_fleet", cron="47 4 * * *", timeout=600),
+        PeriodicJob("worker.jobs.fleet.reconcile_local_lists", interval=900, timeout=600),
     ]

@@ -9,7 +9,7 @@ import portal.db
 
 
 revision = '0021'
-down_revision = '0018'  # re-chained when merged
+down_revision = '0020'  # after the fleet configuration
 branch_labels = None
 depends_on = None
 

@@ -6,6 +6,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal import phones
 from portal.auth import bp
 from portal.auth.forms import NotificationsForm, PasswordChangeForm, ProfileForm
 from portal.auth.helpers import remember_language
@@ -30,7 +31,8 @@ def _user() -> User:
 def _page(user: User, *, profile: ProfileForm | None = None, password: PasswordChangeForm | None = None,
           block: str | None = None, status: int = 200, password_saved: bool = False, sessions_ended: int = -1,
           notify_saved: bool = False):
-    profile = profile or ProfileForm(prefix="profile", formdata=None, name=user.name, language=user.language)
+    profile = profile or ProfileForm(prefix="profile", formdata=None, name=user.name, language=user.language,
+                                     phone=phones.display_typed(user.phone, phones.region_for(user.language)))
     password = password or PasswordChangeForm(prefix="password", formdata=None)
     notify = NotificationsForm(prefix="notify", formdata=None,
                                **{k: getattr(user, f"notify_{k}") for k in NotificationsForm.KINDS})
@@ -69,7 +71,7 @@ def account_profile():
     form = ProfileForm(prefix="profile")
     if not form.validate_on_submit():
         return _page(user, profile=form, block="profile_form", status=422)
-    update_profile(user, name=form.name.data, language=form.language.data)
+    update_profile(user, name=form.name.data, language=form.language.data, phone=form.phone.data or "")
     db_session().commit()
     with force_locale(user.language):  # the page comes back in the language just chosen
         flash(_("Your details are saved."), "success")

@@ -5,9 +5,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
+from wtforms.validators import EqualTo, InputRequired, Length, Optional, ValidationError
 
-from portal.forms_common import EmailAddress, NoControlCharacters
+from portal import phones
+from portal.forms_common import EmailAddress, NoControlCharacters, strip_text
 from portal.security.passwords import PASSWORD_MAX, PASSWORD_MIN, is_weak
 
 # Each language is named in itself, so anyone can find their own.
@@ -81,8 +82,26 @@ class ResetPasswordForm(FlaskForm):
     confirm = PasswordField(_l("Repeat the new password"), validators=_confirm_validators("password"))
 
 
+class PhoneNumber:
+    """A Norwegian or Swedish number in any usual form; stored in E.164 (portal/phones.py). A number without a
+    country code is read in the country of the language chosen on the same form."""
+
+    MESSAGES = {"invalid": _l("That is not a phone number we can read. Write it as you would dial it, "
+                              "for example 912 34 567 or +46 70 123 45 67."),
+                "country": _l("Only Norwegian and Swedish phone numbers can be used.")}
+
+    def __call__(self, form, field) -> None:
+        language = form.language.data if hasattr(form, "language") else None
+        try:
+            field.data = phones.to_e164(field.data or "", region=phones.region_for(language))
+        except phones.PhoneError as exc:
+            raise ValidationError(self.MESSAGES[exc.code]) from None
+
+
 class ProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120), NoControlCharacters()])
+    phone = StringField(_l("Phone (optional)"), filters=[strip_text],
+                        validators=[Optional(), Length(max=32), NoControlCharacters(), PhoneNumber()])
     language = _language_field()
 
 

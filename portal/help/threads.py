@@ -12,15 +12,17 @@ from flask_login import current_user, login_required
 
 from portal import refusals
 from portal.auth.limits import limiter
-from portal.extensions import db_session
+from portal.extensions import db_session, redis_conn
 from portal.help import bp
 from portal.help.forms import CATEGORY_LABELS, ROUTE_LABELS, ReplyForm
 from portal.help.photos import read_photo, send_photo
 from portal.htmx import redirect_to, render
 from portal.models import SupportTicket, TicketPhoto
 from portal.services.helpdesk import tickets
+from portal.services.helpdesk.assignee import queue_assignee_email
 from portal.services.helpdesk.photos import store_photo
 from portal.services.helpdesk.tokens import private_link_used
+from portal.services.people.mail import enqueue_outbox
 
 REPLY_LIMIT = "30 per hour"  # per address: a conversation, not a flood
 
@@ -56,7 +58,10 @@ def _token_ticket(token: str) -> SupportTicket:
 
 def _thread(ticket: SupportTicket, form: ReplyForm, reply_url: str, photo_endpoint: str, photo_args: dict,
             status: int = 200):
-    return render("help/ticket.html", block="thread", status=status, ticket=ticket, form=form,
+    merged = db_session().get(SupportTicket, ticket.merged_into_id) if ticket.merged_into_id else None
+    merged_url = url_for("help.ticket", ticket_id=merged.id) if merged and tickets.can_view(current_user, merged) \
+        else None
+    return render("help/ticket.html", block="thread", status=status, ticket=ticket, form=form, merged_url=merged_url,
                   messages=tickets.visible_messages(ticket, staff_view=False), reply_url=reply_url,
                   photo_endpoint=photo_endpoint, photo_args=photo_args, status_label=_status_label,
                   category_labels=CATEGORY_LABELS, route_labels=ROUTE_LABELS)
@@ -138,6 +143,9 @@ def _reply(t: SupportTicket, form: ReplyForm) -> bool:
     message = tickets.add_requester_reply(session, t, form.body.data, user)
     if photo is not None:
         store_photo(session, t, photo, current_app.config["UPLOAD_DIR"], user, message.id)
+    mail = queue_assignee_email(session, t, message)
     session.commit()
+    if mail is not None:
+        enqueue_outbox(redis_conn(), [mail.id])  # Redis down: the row stays queued and is sent later
     flash(_("Your reply has been sent."), "success")
     return False

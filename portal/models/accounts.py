@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint, true
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint, event, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, utcnow
+from portal.textnorm import fold
 
 STAFF_ROLES = ("support", "sales", "admin")
 MEMBER_ROLES = ("resident", "board")
@@ -24,6 +25,9 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120), default="")
     phone: Mapped[str] = mapped_column(String(32), default="")
+    # The name folded by portal.textnorm ("Rita Ødegård" -> "rita odegard"), for support's search; kept by a
+    # mapper event.
+    search_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
     password_hash: Mapped[str] = mapped_column(String(255))
     language: Mapped[str] = mapped_column(String(2), default="nb")
     staff_role: Mapped[str | None] = mapped_column(String(16), default=None)
@@ -78,6 +82,12 @@ class User(Base):
     @property
     def display_name(self) -> str:
         return self.name or self.email
+
+
+@event.listens_for(User, "before_insert")
+@event.listens_for(User, "before_update")
+def _keep_search_name(_mapper, _connection, user: User) -> None:
+    user.search_name = fold(user.name or "")[:120]
 
 
 class Membership(Base):

@@ -99,6 +99,9 @@ class Incident(Base):
         ForeignKey("support_tickets.id", ondelete="SET NULL"), default=None, index=True)
     downtime_owner: Mapped[str] = mapped_column(String(20), default="unknown")
     cause_found: Mapped[str] = mapped_column(Text, default="")  # what support found, in their words
+    # A site outage's e-mails to residents and board: sent once when it began and once when it ended.
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    notified_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     charge_point: Mapped["ChargePoint | None"] = relationship()  # noqa: F821
     site: Mapped["Site"] = relationship()  # noqa: F821

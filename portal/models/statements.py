@@ -66,7 +66,9 @@ class Statement(Base):
     sequence_no: Mapped[int | None] = mapped_column(BigInteger, default=None)
     corrects_id: Mapped[int | None] = mapped_column(
         ForeignKey("statements.id"), default=None, index=True)
-    reason: Mapped[str | None] = mapped_column(Text, default=None)  # a credit note's reason
+    reason: Mapped[str | None] = mapped_column(Text, default=None)  # a credit note's reason: staff only
+    # What the resident reads about the correction: a code of portal.services.people.plain_reasons.CREDIT_NOTE.
+    resident_reason: Mapped[str | None] = mapped_column(String(32), default=None)
     # Kept when the site or the user is removed; the snapshot below says who and where was billed.
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)

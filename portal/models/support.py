@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, utcnow
@@ -61,6 +61,14 @@ class SupportTicket(Base):
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # Since when the requester waits for an answer from us (set by their messages, cleared by a staff
+    # answer); the response target runs from here (portal/services/helpdesk/targets.py).
+    awaiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None, index=True)
+    # The requester wrote after the assignee last looked: the marker on /staff (cleared when they open it).
+    customer_replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # A duplicate closed by a merge points at the ticket that carries on.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("support_tickets.id", ondelete="SET NULL"), default=None)
 
     requester: Mapped["User | None"] = relationship(foreign_keys=[requester_id])  # noqa: F821
     assignee: Mapped["User | None"] = relationship(foreign_keys=[assignee_id])  # noqa: F821
@@ -113,3 +121,22 @@ class TicketPhoto(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     ticket: Mapped[SupportTicket] = relationship(back_populates="photos")
+
+
+class SavedReply(Base):
+    """A ready answer support inserts into the reply box; ``{name}``, ``{charger}`` and ``{site}`` are
+    filled for the ticket at hand (portal/services/helpdesk/saved_replies.py)."""
+
+    __tablename__ = "saved_replies"
+    __table_args__ = (
+        CheckConstraint("language IN ('nb','sv','en')", name="language"),
+        UniqueConstraint("language", "title"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(String(2))
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -20,6 +20,9 @@ class IdTag(Base):
     kind: Mapped[str] = mapped_column(String(8), default="rfid")
     name: Mapped[str] = mapped_column(String(60), default="")
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why support blocked it: a code of portal.services.people.plain_reasons.TAG_BLOCKED, shown to the owner in
+    # their language. None when the owner blocked it themselves (or it is not blocked).
+    blocked_reason: Mapped[str | None] = mapped_column(String(24), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped["User | None"] = relationship()  # noqa: F821

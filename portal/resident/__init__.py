@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("resident", __name__)
 
-from portal.resident import account, chargers, charging, find, statements  # noqa: E402,F401  (registers their views on bp)
+from portal.resident import account, chargers, charging, find, incidents, statements  # noqa: E402,F401  (registers their views on bp)

@@ -6,12 +6,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal import refusals
-from portal.extensions import db_session
+from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render, wants_fragment
 from portal.resident import bp
 from portal.resident.forms import EmptyForm, TagForm, TagNameForm
 from portal.services.billing import subscriptions
 from portal.services.charging import favourites
+from portal.services.fleet import queueing as fleet_queueing
 from portal.services.people import tags
 
 
@@ -100,12 +101,13 @@ def tags_page():
         return _tags_page(form, 422 if form.is_submitted() else 200)
     s = db_session()
     try:
-        tags.register(s, current_user, form.tag.data, form.name.data or "")
+        tag = tags.register(s, current_user, form.tag.data, form.name.data or "")
     except tags.TagError as exc:
         s.rollback()
         form.tag.errors = [refusals.text("tag", exc.code)]
         return _tags_page(form, 422)
     s.commit()
+    fleet_queueing.for_tag(s, redis_conn(), tag)  # onto the local lists of the chargers (issue 21)
     flash(_("Tag registered."), "success")
     if wants_fragment():
         return _tags_page(TagForm(formdata=None))
@@ -142,6 +144,7 @@ def tag_block(tag_id: int, change: str):
         abort(400)
     tags.set_blocked(db_session(), tag, change == "block")
     db_session().commit()
+    fleet_queueing.for_tag(db_session(), redis_conn(), tag)  # the chargers' local lists (issue 21)
     flash(_("Tag blocked.") if tag.blocked else _("Tag unblocked."), "success")
     if wants_fragment():
         return _tags_page(TagForm(formdata=None))

@@ -12,6 +12,7 @@ from portal.extensions import db_session, redis_conn
 from portal.htmx import hx_redirect, render
 from portal.models import Invite, Site, SubscriptionPlan, UserGroup
 from portal.security.events import security_event
+from portal.services.fleet import queueing as fleet_queueing
 from portal.services.sites import site_admin, site_people
 from portal.services.billing.pricing import parse_price, to_minor
 from portal.services.sites.site_admin import RuleError
@@ -163,6 +164,7 @@ def member_remove(slug: str, user_id: int):
     try:
         kept = site_people.remove_member(s, current_user, site, user_id)
         s.commit()
+        fleet_queueing.for_sites(s, redis_conn(), [site.id])  # their tags leave the chargers' lists (issue 21)
         security_event("access: user %s removed from site %s by user %s", user_id, site.id, current_user.id)
         flash(_("Access removed. Their subscriptions are theirs to end: %(n)d still active.", n=kept), "success")
     except RuleError as exc:

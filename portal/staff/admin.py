@@ -1,4 +1,4 @@
-"""Operator admin: staff accounts and roles, and the console's own audit log."""
+"""Operator admin: staff accounts and roles (the console's audit log is in audit.py)."""
 from __future__ import annotations
 
 from flask import abort, flash, request
@@ -49,9 +49,3 @@ def account_role(user_id: int):
     flash(_("The role of %(email)s is saved.", email=user.email), "info")
     return hx_redirect("staff.accounts")
 
-
-@bp.route("/audit")
-@staff_area("admin")
-def audit_log():
-    entries = audit.staff_log(db_session(), limit=200)
-    return render("staff/audit.html", entries=entries, section="audit")

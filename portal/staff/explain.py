@@ -1,7 +1,15 @@
-"""Plain-language lines for common OCPP statuses and errors, as support can repeat them to a resident."""
+"""Plain-language lines for every logged OCPP message and the common statuses and errors in it, as support
+can repeat them to a resident. The facts come from portal/services/staff/message_facts.py."""
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
+
+from portal.labels_ocpp import label
+from portal.services.billing import pricing
+from portal.services.staff.message_facts import Fact
 
 EXPLANATIONS = {
     "status:Available": _l("The outlet is free: no car is plugged in."),
@@ -46,9 +54,86 @@ EXPLANATIONS = {
     "callerror:OccurenceConstraintViolation": _l("A message lacked a required field."),
     "callerror:TypeConstraintViolation": _l("A message had a field of the wrong type."),
     "callerror:InternalError": _l("One side failed while handling the message."),
+    "callerror:ProtocolError": _l("The message broke the OCPP rules (incomplete frame)."),
+    "callerror:SecurityError": _l("The message was refused for security reasons."),
+    "callerror:GenericError": _l("One side failed without saying why."),
+    "callerror:OccurrenceConstraintViolation": _l("A message lacked a required field."),
 }
 
+# One sentence per fact of portal/services/staff/message_facts.py (values in %(...)s are put in plain words).
+SENTENCES = {
+    "heartbeat": _l("The charger says it is still connected."),
+    "heartbeat_answer": _l("The system answered with its clock."),
+    "boot": _l("The charger started up: %(vendor)s %(model)s, firmware %(firmware)s."),
+    "boot_answer:Accepted": _l("The system accepted the charger: a heartbeat every %(interval)s seconds."),
+    "boot_answer:Pending": _l("The system put the charger on hold: it will try again in %(interval)s seconds."),
+    "boot_answer:Rejected": _l("The system refused the charger: unknown or not allowed here."),
+    "authorize": _l("The charger asks whether a card may charge."),
+    "idtag:Accepted": _l("The card may charge here."),
+    "start": _l("Charging starts on outlet %(connector)s; the meter reads %(energy)s."),
+    "start_answer": _l("The system opened session %(id)s."),
+    "stop": _l("Session %(id)s stopped: %(reason)s; the meter reads %(energy)s."),
+    "stop_answer": _l("The system closed the session."),
+    "outlet_status": _l("Outlet %(connector)s: %(status)s."),
+    "outlet_error": _l("Error: %(error)s %(vendor)s"),
+    "meter": _l("Outlet %(connector)s: the meter reads %(energy)s, drawing %(power)s."),
+    "data_transfer": _l("Vendor-specific data from %(vendor)s."),
+    "diagnostics": _l("Diagnostics upload: %(status)s."),
+    "firmware": _l("Firmware update: %(status)s."),
+    "remote_start": _l("The portal asks the charger to start charging on outlet %(connector)s."),
+    "remote_stop": _l("The portal asks the charger to stop session %(id)s."),
+    "unlock": _l("The portal asks the charger to unlock the cable of outlet %(connector)s."),
+    "reset:Soft": _l("The portal asks the charger to restart its software."),
+    "reset:Hard": _l("The portal asks the charger to restart fully."),
+    "availability:Operative": _l("The portal asks the charger to enable outlet %(connector)s (0: all)."),
+    "availability:Inoperative": _l("The portal asks the charger to disable outlet %(connector)s (0: all)."),
+    "change_config": _l("The portal asks the charger to change the setting %(key)s."),
+    "get_config": _l("The portal asks the charger for its settings."),
+    "config_answer": _l("The charger sent %(count)s settings."),
+    "trigger": _l("The portal asks the charger to send: %(message)s."),
+    "call": _l("Request: %(action)s."),
+    "answer": _l("Answer to “%(action)s”: %(status)s."),
+    "received": _l("The system received the “%(action)s” message."),
+    "answer_unknown": _l("An answer to a request no longer in the log."),
+    "callerror": _l("Error answer to “%(action)s”: %(code)s."),
+    "callerror_alone": _l("Error answer: %(code)s."),
+    "unreadable": _l("A frame that could not be read."),
+}
 
-def explanations(codes: list[str]) -> list[str]:
-    """The plain lines for the codes we know (unknown codes say nothing)."""
-    return [str(EXPLANATIONS[c]) for c in codes if c in EXPLANATIONS]
+# Which label catalogue puts a value in words.
+VALUE_LABELS = {"status": "status", "reason": "reason", "error": "error", "action": "action", "message": "action",
+                "code": "callerror"}
+
+
+def _amount(value: Any, unit: str) -> str:
+    if value is None:
+        return "–"
+    from portal.web import current_language
+
+    return pricing.format_amount(Decimal(value) / 1000, current_language(), places=2) + " " + unit
+
+
+def _words(name: str, value: Any) -> Any:
+    if name in VALUE_LABELS:
+        return label(str(value) if value is not None else "", VALUE_LABELS[name])
+    return "–" if value is None or value == "" else value
+
+
+def _values(params: dict[str, Any]) -> dict[str, Any]:
+    values = {name: _words(name, value) for name, value in params.items()}
+    if "energy_wh" in params:
+        values["energy"] = _amount(params["energy_wh"], "kWh")
+    if "power_w" in params:
+        values["power"] = _amount(params["power_w"], "kW")
+    return values
+
+
+def explanations(facts: list[Fact]) -> list[str]:
+    """The plain lines for the facts we know (unknown codes say nothing)."""
+    lines = []
+    for code, params in facts:
+        if code in SENTENCES:
+            lines.append(str(SENTENCES[code]) % _values(params))
+        elif code in EXPLANATIONS:
+            lines.append(str(EXPLANATIONS[code]))
+    return lines

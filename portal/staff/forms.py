@@ -94,6 +94,20 @@ class LogFilterForm(FlaskForm):
     until = StringField(_l("To"), validators=[Optional()])
 
 
+class AuditFilterForm(FlaskForm):
+    """GET filters of the staff audit log (no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    who = SelectField(_l("Who"), default="", choices=[], validate_choice=False)
+    what = SelectField(_l("What"), default="", choices=[], validate_choice=False)
+    kind = SelectField(_l("Object"), default="", choices=[], validate_choice=False)
+    object_id = IntegerField(_l("Object number"), validators=[Optional(), NumberRange(min=1, max=2**31 - 1)])
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("To (inclusive)"), validators=[Optional()])
+
+
 class TicketFilterForm(FlaskForm):
     """GET filters of the ticket queue."""
 
@@ -150,6 +164,7 @@ class NewSiteForm(FlaskForm):
                        validators=[InputRequired(), Length(min=3, max=80)])
     org_number = StringField(_l("Organisation number"), validators=[InputRequired(), Length(max=20)])
     address = StringField(_l("Address"), validators=[InputRequired(), Length(max=200)])
+    postcode = StringField(_l("Postcode"), validators=[Optional(), Length(max=10)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=80)])
     price_area = SelectField(_l("Price area"), choices=[
         SelectChoice(a, a) for a in ("NO1", "NO2", "NO3", "NO4", "NO5", "SE1", "SE2", "SE3", "SE4")])

@@ -16,7 +16,7 @@ from portal.models import ChargerOrder, Lead, User
 from portal.services.people.mail import enqueue_outbox
 from portal.services.staff import pipeline
 from portal.services.staff.pipeline import PipelineError
-from portal.staff import bp
+from portal.staff import bp, sales_words
 from portal.staff.common import staff_area
 from portal.staff.forms import LeadForm, NewSiteForm, OrderForm, PipelineFilterForm
 
@@ -60,13 +60,11 @@ def _filtered(model, form: PipelineFilterForm, has_due: bool):
 
 
 def lead_statuses() -> dict[str, str]:
-    return {"new": _("New"), "contacted": _("Contacted"), "offer_sent": _("Offer sent"), "won": _("Won"),
-            "lost": _("Lost")}
+    return {code: str(text) for code, text in sales_words.LEAD_STATUS.items()}
 
 
 def order_statuses() -> dict[str, str]:
-    return {"received": _("Received"), "installer_booked": _("Electrician booked"), "installed": _("Installed"),
-            "configured": _("Configured"), "cancelled": _("Cancelled")}
+    return {code: str(text) for code, text in sales_words.ORDER_STATUS.items()}
 
 
 @bp.route("/leads")
@@ -74,7 +72,7 @@ def order_statuses() -> dict[str, str]:
 def leads():
     form = _filters(lead_statuses())
     return render("staff/leads.html", block="list", form=form, rows=_filtered(Lead, form, True),
-                  labels=lead_statuses(), section="leads")
+                  labels=lead_statuses(), section="leads", **sales_words.words())
 
 
 def _lead(lead_id: int) -> Lead:
@@ -100,7 +98,8 @@ def _lead_page(lead: Lead, form: LeadForm | None = None, site_form: NewSiteForm 
         form.assignee.data = str(lead.assignee_id or "")
     form.assignee.choices = _assignee_choices()
     return render("staff/lead.html", lead=lead, form=form, site_form=site_form or _site_form(lead),
-                  labels=lead_statuses(), section="leads", status=status)
+                  labels=lead_statuses(), section="leads", status=status,
+                  **sales_words.words())
 
 
 @bp.route("/leads/<int:lead_id>", methods=["GET", "POST"])
@@ -136,7 +135,7 @@ def lead_site(lead_id: int):
     if not form.validate_on_submit():
         return _lead_page(row, site_form=form, status=422)
     data = pipeline.NewSite(form.name.data, form.slug.data.strip(), form.org_number.data, form.address.data,
-                            form.city.data or "", form.price_area.data, form.currency.data)
+                            form.city.data or "", form.price_area.data, form.currency.data, form.postcode.data or "")
     session = db_session()
     try:
         site = pipeline.site_from_lead(session, current_user, row, data)
@@ -155,7 +154,7 @@ def lead_site(lead_id: int):
 def orders():
     form = _filters(order_statuses())
     return render("staff/orders.html", block="list", form=form, rows=_filtered(ChargerOrder, form, False),
-                  labels=order_statuses(), section="orders")
+                  labels=order_statuses(), section="orders", **sales_words.words())
 
 
 def _order(order_id: int) -> ChargerOrder:
@@ -171,7 +170,7 @@ def _order_page(order: ChargerOrder, form: OrderForm | None = None, status: int 
         form.assignee.data = str(order.assignee_id or "")
     form.assignee.choices = _assignee_choices()
     return render("staff/order.html", order=order, form=form, labels=order_statuses(), section="orders",
-                  status=status)
+                  status=status, **sales_words.words())
 
 
 @bp.route("/orders/<int:order_id>", methods=["GET", "POST"])

@@ -91,8 +91,8 @@ def test_pages_pass_axe_for_everyone(page, live_server, world, language):
     page.context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
 
     _log_in(page, live_server, world["admin"].email)  # staff (admin): /staff must answer 200, and pass
-    _check_pages(page, live_server, ["/staff", "/account", "/manage/", f"{manage}/reports?month=2026-10"],
-                 language)
+    _check_pages(page, live_server, ["/staff", "/account", "/manage/", f"{manage}/reports?month=2026-10",
+                                     "/staff/people?q=user", f"/staff/people/{world['user'].id}"], language)
 
 
 def test_the_menu_button_is_named_by_its_visible_text(page, live_server):

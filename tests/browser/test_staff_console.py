@@ -94,7 +94,7 @@ def test_support_works_a_ticket_a_charger_and_a_stuck_session(page, live_server,
         page.get_by_test_id("staff-nav").get_by_role("link", name="Tickets").click()
         page.locator(f'tr[data-ticket="{support_desk["ticket_id"]}"] a').click()
         page.get_by_test_id("take-ticket").click()
-        page.get_by_test_id("reply-form").get_by_label("Message").fill("We closed the session for you.")
+        page.get_by_test_id("reply-form").get_by_label("Answer to the customer").fill("We closed the session for you.")
         page.get_by_test_id("reply-form").get_by_role("button", name="Send answer").click()
         page.get_by_text("Your answer is sent to rita@resident.test").wait_for()
         mail = smtp.wait_for(1, timeout=30)[0]

@@ -146,6 +146,9 @@ PARAM_SOURCES = {
     "file_id": ("firmware_file_id",),
     "rollout_id": ("firmware_rollout_id",),
     "request_id": ("diagnostics_request_id",),
+    "incident_id": ("incident_id",),
+    "reply_id": ("saved_reply_id",),
+    "template_id": ("config_template_id",),
 }
 ENDPOINT_PARAM_SOURCES = {
     ("site.user_group", "group_id"): ("user_group_id",),
@@ -229,6 +232,9 @@ class SiteObjects:
     diagnostics_request_id: int = 0
     firmware_token: str = ""
     diagnostics_token: str = ""
+    incident_id: int = 0  # an open fault of the site's charger (issue 20)
+    saved_reply_id: int = 0  # support's saved replies are not per site; one per "site" for the sweeps
+    config_template_id: int = 0  # a charger configuration template (issue 21; staff only, not a site's)
 
 
 @dataclass
@@ -269,9 +275,14 @@ def _help_objects(session, letter: str, city: str, site, resident, cp, upload_di
                                language="en", user=resident)
     article = faq.save_article(session, None, category="charging", published=True, slug=f"audit-faq-{letter}",
                                actor=None, texts={"en": faq.ArticleText(f"{city} FAQ", "Public words.")})
+    from portal.models import SavedReply
+
+    saved = SavedReply(language="en", title=f"{city} saved reply", body=f"Hello {{name}}, {city} saved words")
+    session.add(saved)
+    session.flush()
     values = dict(ticket_id=own.ticket.id, photo_id=own_photo.id, ticket_token=visitor.token,
                   visitor_photo_id=visitor_photo.id, order_id=order.order.id, order_token=order.token,
-                  faq_slug=article.slug, faq_article_id=article.id)
+                  faq_slug=article.slug, faq_article_id=article.id, saved_reply_id=saved.id)
     owned = {"support_tickets": {own.ticket.id, visitor.ticket.id}, "ticket_photos": {own_photo.id, visitor_photo.id},
              "charger_orders": {order.order.id}}
     markers = [f"{city} resident ticket text", f"{city} visitor ticket text", f"{city} space 7",
@@ -350,7 +361,7 @@ def _build_site(session, letter: str, city: str, upload_dir: str) -> tuple[SiteO
 
 def _staff_objects(session, letter: str, city: str, site, cp) -> dict:
     """For the staff console: a quote request (lead) linked to the site and an orphan stop at its charger."""
-    from portal.models import Lead, OrphanStop
+    from portal.models import ConfigTemplate, Incident, Lead, OrphanStop
 
     lead = Lead(org_type="housing_cooperative", org_name=f"{city} Lead Borettslag", org_number="923609016",
                 contact_name=f"{city} lead contact", email=f"lead-{letter}@audit.test", kind="takeover",
@@ -358,12 +369,20 @@ def _staff_objects(session, letter: str, city: str, site, cp) -> dict:
     orphan = OrphanStop(charge_point_id=cp.id, transaction_id=90000 + ord(letter), meter_stop_wh=1,
                         timestamp=datetime(2025, 3, 11, tzinfo=timezone.utc), stop_key=f"audit-orphan-{letter}",
                         payload={}, note=f"{city} orphan note")
-    session.add_all([lead, orphan])
+    incident = Incident(site_id=site.id, charge_point_id=cp.id, connector_id=1, scope="connector", cause="faulted",
+                        error_code="GroundFailure", info=f"{city} fault info"[:50], open_key=f"audit-{letter}",
+                        started_at=datetime(2025, 3, 12, tzinfo=timezone.utc),
+                        last_event_at=datetime(2025, 3, 12, tzinfo=timezone.utc))
+    template = ConfigTemplate(name=f"{city} template", vendor=f"Vendor {letter}", model="M1",
+                              entries=[["HeartbeatInterval", "300"]])
+    session.add_all([lead, orphan, incident, template])
     session.flush()
     return {
-        "ids": {"lead_id": lead.id, "orphan_id": orphan.id},
-        "markers": [lead.org_name, orphan.note],
-        "owned": {"leads": {lead.id}, "orphan_stops": {orphan.id}},
+        "ids": {"lead_id": lead.id, "orphan_id": orphan.id, "incident_id": incident.id,
+                "config_template_id": template.id},
+        "markers": [lead.org_name, orphan.note, incident.info],
+        "owned": {"leads": {lead.id}, "orphan_stops": {orphan.id}, "incidents": {incident.id},
+                  "config_templates": {template.id}},
     }
 
 

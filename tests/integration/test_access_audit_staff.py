@@ -45,6 +45,8 @@ EXPECTED_AREA = {
     "staff.close_session_ask": "support", "staff.after_close_stop": "support", "staff.after_close_reviewed": "support",
     "staff.tickets_queue": "support", "staff.ticket": "support", "staff.ticket_reply": "support",
     "staff.ticket_note": "support", "staff.ticket_status": "support", "staff.ticket_assign": "support",
+    "staff.ticket_insert_reply": "support", "staff.ticket_merge": "support", "staff.saved_replies": "support",
+    "staff.saved_reply": "support", "staff.saved_reply_delete": "support",
     "staff.leads": "sales", "staff.lead": "sales", "staff.lead_site": "sales", "staff.orders": "sales",
     "staff.order": "sales", "staff.sites": "overview", "staff.site_agreement": "sales",
     "staff.people": "support", "staff.person": "support", "staff.person_export": "support",
@@ -56,7 +58,17 @@ EXPECTED_AREA = {
     "staff.firmware": "support", "staff.firmware_file": "support", "staff.firmware_rollout": "support",
     "staff.firmware_rollout_control": "support", "staff.charger_diagnostics": "support",
     "staff.diagnostics_file": "support",
+    "staff.person_delete": "support", "staff.person_tag_block": "support", "staff.person_tag_unblock": "support",
+    "staff.person_invite_resend": "support", "staff.person_start": "support", "staff.person_stop": "support",
+    "staff.person_call": "support",
     "staff.accounts": "admin", "staff.account_role": "admin", "staff.audit_log": "admin",
+    "staff.waiting_chargers": "support", "staff.waiting_claim": "support", "staff.waiting_reset": "support",
+    "staff.takeover_import": "support",
+    "staff.incidents": "support", "staff.incident": "support", "staff.incident_findings": "support",
+    "staff.incident_step": "support",
+    "staff.config_templates": "support", "staff.config_template_new": "support",
+    "staff.config_template_edit": "support", "staff.charger_fleet": "support", "staff.charger_fleet_run": "support",
+    "staff.commissioning_checklist": "support",
 }
 ROLES = ("anonymous", "resident", "board", "support", "sales", "admin")
 

@@ -157,14 +157,18 @@ def test_a_correction_by_credit_note_and_a_new_bill(session, client, login, eik)
     session.commit()
     total, session_line = st.total_minor, next(ln for ln in st.lines if ln.kind == "session")
     tx.cost_minor, tx.vat_minor = 3200, 640  # support found the meter reading wrong
-    done = credit_notes.credit(session, admin, st, "Wrong meter reading", OPERATOR, [session_line.id], rebill=True)
+    with pytest.raises(credit_notes.CreditNoteError):  # what the resident reads is chosen, never typed
+        credit_notes.credit(session, admin, st, "Wrong meter reading", OPERATOR, [session_line.id],
+                            resident_reason="Our meter was wrong, sorry")
+    done = credit_notes.credit(session, admin, st, "Wrong meter reading", OPERATOR, [session_line.id], rebill=True,
+                               resident_reason="meter_error")
     session.commit()
     note, again = done.credit_note, done.rebilled
     assert (note.kind, note.corrects_id, note.number, note.total_minor) == ("credit_note", st.id, "F-00000002", -9000)
     assert (again.kind, again.number, again.total_minor) == ("supplementary", "F-00000003", 3200)
     assert st.total_minor == total  # the statement itself is never edited
     with pytest.raises(credit_notes.CreditNoteError):  # the same line is not credited twice
-        credit_notes.credit(session, admin, st, "again", OPERATOR, [session_line.id])
+        credit_notes.credit(session, admin, st, "again", OPERATOR, [session_line.id], resident_reason="meter_error")
     entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "credit_note"))
     assert entry.area == "staff" and entry.reason == "Wrong meter reading" and entry.actor_id == admin.id
     _assert_ledger(session, site, 2026, 11, [tx])
@@ -174,7 +178,9 @@ def test_a_correction_by_credit_note_and_a_new_bill(session, client, login, eik)
     listing = client.get("/statements").get_data(as_text=True)
     assert f'data-statement="{note.id}" data-kind="credit_note"' in listing
     page = client.get(f"/statements/{note.id}").get_data(as_text=True)
-    assert "Wrong meter reading" in page and st.number in page and 'data-minor="-9000"' in page
+    # the resident reads the plain reason in their language; the staff's own words stay internal
+    assert "The charger measured the energy wrongly." in page and "Wrong meter reading" not in page
+    assert st.number in page and 'data-minor="-9000"' in page
     assert note.number in client.get(f"/statements/{st.id}").get_data(as_text=True)
 
 
@@ -193,7 +199,8 @@ def test_a_deleted_users_documents_are_kept_under_a_pseudonym(session, eik):
     assert kept.user_id is None and kept.billed_name == f"Deleted user #{ada_id}" and kept.billed_email == ""
     assert len(kept.lines) == 2 and kept.total_minor == 30000 + 3200
     _assert_ledger(session, site, 2026, 11, [tx])
-    note = credit_notes.credit(session, admin, kept, "Goodwill", OPERATOR).credit_note  # still correctable
+    note = credit_notes.credit(session, admin, kept, "Goodwill", OPERATOR,  # still correctable
+                               resident_reason="goodwill").credit_note
     session.commit()
     assert note.billed_name == f"Deleted user #{ada_id}" and note.total_minor == -kept.total_minor
     assert sum(ln.amount_minor for ln in _lines_of(session, tx)) == 0  # credited in full, not billed again
@@ -242,17 +249,19 @@ def test_the_credit_command_is_for_operator_admins(app, session, eik):
     st = statements.issue(session, site, 2026, 11, OPERATOR)[0]
     session.commit()
     runner = app.test_cli_runner()
-    refused = runner.invoke(args=["statements", "credit", st.number, "--reason", "x", "--by", "support@op.test"])
+    refused = runner.invoke(args=["statements", "credit", st.number, "--reason", "x", "--by", "support@op.test",
+                                  "--resident-reason", "goodwill"])
     assert refused.exit_code != 0 and "operator admin" in refused.output
     listed = runner.invoke(args=["statements", "show", st.number])
     line = next(ln for ln in st.lines if ln.kind == "session")
     assert f"line {line.id}: session" in listed.output
     done = runner.invoke(args=["statements", "credit", st.number, "--reason", "Double start", "--by", "admin@op.test",
-                               "--line", str(line.id)])
+                               "--line", str(line.id), "--resident-reason", "billed_twice"])
     assert done.exit_code == 0, done.output
     session.expire_all()
     note = session.scalar(select(Statement).where(Statement.kind == "credit_note"))
     assert note.corrects_id == st.id and note.total_minor == -line.amount_minor and note.reason == "Double start"
+    assert note.resident_reason == "billed_twice"
 
 
 def _insert(conn, table: str, **values) -> int:

@@ -32,3 +32,21 @@ def test_display_and_search_digits():
     assert "+4791234567".endswith(search_digits("912 34 567"))
     assert search_digits("070 123") in "+46701234567"
     assert search_digits("0046 70") == "4670"
+
+
+def test_numbers_stored_before_they_were_checked_are_shown_like_checked_ones():
+    from portal.phones import display_typed
+
+    assert display_typed("912 34 567") == "+47 91 23 45 67"
+    assert display_typed("070-123 45 67", "SE") == "+46 70 123 45 67"
+    assert display_typed("ring meg") == "ring meg" and display_typed("") == ""
+
+
+def test_support_searches_a_phone_number_in_every_form_it_may_be_stored_in():
+    from portal.services.staff.person import phone_variants
+
+    assert phone_variants("912 34") == {"91234"}
+    assert phone_variants("+47 912 34 567") >= {"4791234567", "91234567"}  # stored as typed without +47
+    assert "701234567" in phone_variants("+46 70 123 45 67")  # a Swedish number stored as 070-...
+    assert "7012345" in phone_variants("+46 70 123 45")  # a part, with its country code
+    assert phone_variants("04A1B2") == set() and phone_variants("12") == set()  # a tag, too short

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from portal import settings
 from portal.db import Database, utcnow
+from portal.services.faults import history
 from portal.services.ocpp_ingest import missed_heartbeats
 
 
@@ -16,6 +17,7 @@ def mark_offline_chargers(database_url: str | None = None, factor: float = 2.0, 
     try:
         with db.session() as session:
             marked = missed_heartbeats(session, utcnow(), factor=factor, min_grace_s=min_grace_s)
+            history.back_from_silence(session)  # talking again after being marked: connected in the history
             session.commit()
             return marked
     finally:

@@ -17,6 +17,7 @@ from portal.models import Statement, StatementLine, Transaction, User
 from portal.services.sites import audit
 from portal.services.billing.ledger import Operator, new_document
 from portal.services.billing.statements import effective_price
+from portal.services.people import plain_reasons
 
 COPIED = ("kind", "transaction_id", "plan_id", "description", "starts_at", "ends_at", "unit_price", "days",
           "days_in_month")
@@ -25,7 +26,7 @@ COPIED = ("kind", "transaction_id", "plan_id", "description", "starts_at", "ends
 class CreditNoteError(ValueError):
     """Why a credit note cannot be issued: a code (CODES) for the page or the command to explain."""
 
-    CODES = ("not_a_statement", "no_reason", "nothing_to_credit")
+    CODES = ("not_a_statement", "no_reason", "no_resident_reason", "nothing_to_credit")
 
 
 @dataclass(frozen=True)
@@ -63,24 +64,28 @@ def _header(st: Statement, kind: str) -> dict:
 
 
 def credit(session: Session, actor: User, statement: Statement, reason: str, operator: Operator,
-           line_ids: list[int] | None = None, rebill: bool = False) -> Correction:
-    """Credit the whole statement (or the chosen lines not credited yet), with a reason; flushes."""
+           line_ids: list[int] | None = None, rebill: bool = False, *, resident_reason: str) -> Correction:
+    """Credit the whole statement (or the chosen lines not credited yet); flushes. `reason` is the staff's own
+    (kept on the document and in the audit log, never shown to the resident); `resident_reason` is a code of
+    plain_reasons.CREDIT_NOTE, what the resident reads on the credit note and in its e-mail."""
     reason = (reason or "").strip()
     if statement.kind == "credit_note":
         raise CreditNoteError("not_a_statement")
     if not reason:
         raise CreditNoteError("no_reason")
+    if not plain_reasons.valid("credit_note", resident_reason):
+        raise CreditNoteError("no_resident_reason")
     done = credited_line_ids(session, statement)
     chosen = [ln for ln in statement.lines if (not line_ids or ln.id in line_ids) and ln.id not in done]
     if not chosen:
         raise CreditNoteError("nothing_to_credit")
     note = new_document(session, operator, [_negated(ln) for ln in chosen], corrects_id=statement.id, reason=reason,
-                        **_header(statement, "credit_note"))
+                        resident_reason=resident_reason, **_header(statement, "credit_note"))
     again = [line for line in (_rebilled(session, ln) for ln in chosen) if line is not None] if rebill else []
     rebilled = (new_document(session, operator, again, **_header(statement, "supplementary")) if again else None)
     audit.record(session, actor, statement.site_id, "statement", statement.id, "credit_note",
                  before={"number": statement.number, "lines": [ln.id for ln in chosen]},
                  after={"credit_note": note.number, "total_minor": note.total_minor,
-                        "rebilled": rebilled.number if rebilled else None},
+                        "resident_reason": resident_reason, "rebilled": rebilled.number if rebilled else None},
                  area="staff", reason=reason)
     return Correction(note, rebilled)

@@ -84,6 +84,7 @@ def seed_demo(session: Session) -> None:
     nor_group = _tariff_setup(session, nordlys, "Nordlys", SWEDISH, "2.95", 0)
 
     resident = _user(session, "resident@demo.test", "Ragnhild Resident", pw)
+    resident.phone = resident.phone or "+4791234567"  # support finds her by "912 34" (issue 19)
     board = _user(session, "board@demo.test", "Bjørn Board", pw)
     _user(session, "support@demo.test", "Siri Support", pw, staff_role="support")
     _user(session, "sales@demo.test", "Sander Sales", pw, staff_role="sales")
@@ -116,12 +117,17 @@ def seed_demo(session: Session) -> None:
         cp.tariff_group_id = group.id
     session.flush()
     _lived_in(session, solbakken, nordlys, sol_group, resident, board)
+    from portal.services.demodata.demo_fleet import seed_fleet
     from portal.services.demodata.demo_help import seed_help_and_sales
 
     seed_help_and_sales(session)
     from portal.services.demodata.demo_workorders import seed_work_order
 
     seed_work_order(session)
+    from portal.services.demodata.demo_faults import seed_incident
+
+    seed_incident(session)
+    seed_fleet(session)  # issue 21: a configuration template for the simulated chargers
 
 
 def _lived_in(session: Session, solbakken: Site, nordlys: Site, sol_group: TariffGroup, resident, board) -> None:

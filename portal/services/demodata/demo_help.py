@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import ChargePoint, ChargerOrder, Lead, Site, SupportTicket, User
+from portal.services.demodata.demo_replies import seed_saved_replies
 from portal.services.helpdesk import tickets
 from portal.services.sales import leads, orders
 from portal.services.helpdesk.faq_seed import seed_faq
@@ -47,6 +48,7 @@ def seed_help_and_sales(session: Session) -> None:
     session.flush()
     seed_faq(session)
     _ticket(session)
+    seed_saved_replies(session)
     _lead(session)
     _order(session)
     session.flush()

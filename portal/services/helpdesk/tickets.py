@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from portal.db import utcnow
@@ -68,6 +68,7 @@ def open_ticket(
         site_id=charge_point.site_id if charge_point else None,
         charger_identity=(charge_point.identity if charge_point else charger_identity).strip()[:64],
         access_token_hash=token_hash, access_token_used_at=utcnow() if token_hash else None,
+        awaiting_since=utcnow(),
     )
     session.add(ticket)
     session.flush()
@@ -78,12 +79,17 @@ def open_ticket(
 
 
 def add_requester_reply(session: Session, ticket: SupportTicket, body: str, author: User | None) -> TicketMessage:
-    """The requester answers in the thread; a waiting or resolved ticket opens again."""
+    """The requester answers in the thread; a waiting or resolved ticket opens again, the response clock
+    starts (unless it already runs) and the assignee's marker is set."""
     message = _message(session, ticket, body, author, "requester", internal=False)
     if ticket.status in ("waiting_for_customer", "resolved"):
         ticket.status = "open"
         ticket.resolved_at = None
-    ticket.updated_at = utcnow()
+    now = utcnow()
+    ticket.updated_at = now
+    ticket.awaiting_since = ticket.awaiting_since or now
+    if ticket.assignee_id is not None:
+        ticket.customer_replied_at = now
     session.flush()
     return message
 
@@ -96,6 +102,7 @@ def add_staff_reply(session: Session, ticket: SupportTicket, staff: User, body: 
     message = _message(session, ticket, body, staff, "staff", internal=False)
     now = utcnow()
     ticket.first_response_at = ticket.first_response_at or now
+    ticket.awaiting_since = None
     if ticket.status in OPEN_STATES:
         ticket.status = "waiting_for_customer"
     ticket.updated_at = now
@@ -136,6 +143,22 @@ def assign(session: Session, ticket: SupportTicket, assignee: User | None, actor
     ticket.assignee_id = assignee.id if assignee else None
     ticket.updated_at = utcnow()
     session.flush()
+
+
+def take(session: Session, ticket: SupportTicket, staff: User) -> None:
+    """Take an unassigned ticket (or one already ours) in one conditional UPDATE: of two colleagues
+    pressing "Take it" at once, one gets it and the other is told who has it (TicketError "taken")."""
+    _require_staff(staff)
+    now = utcnow()
+    taken = session.execute(
+        update(SupportTicket)
+        .where(SupportTicket.id == ticket.id,
+               (SupportTicket.assignee_id.is_(None)) | (SupportTicket.assignee_id == staff.id))
+        .values(assignee_id=staff.id, updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    session.refresh(ticket)
+    if not taken:
+        raise TicketError("taken")
 
 
 def can_view(user: User | None, ticket: SupportTicket) -> bool:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -11,6 +11,7 @@ from portal.db import ANNOUNCED
 from portal.models import ChargePoint, Connector
 from portal.services.charging import actions, after_close
 from portal.services.charging import action_hooks
+from portal.services.faults import history
 from portal.services.ocpp_ingest.common import (
     RETRY_INTERVAL_S, BootOutcome, ConnectInfo, MessageBatch, StatusOutcome, charge_point, charger_time,
     open_transactions, seen,
@@ -37,6 +38,7 @@ def connected(session: Session, identity: str, node_id: str, now: datetime,
     cp = charge_point(session, identity, batch)
     cp.connected_node = node_id
     seen(cp, now)
+    history.connection_changed(session, cp.id, "connected", now, node_id)
     return ConnectInfo(identity, cp.enabled, cp.relaxed_validation, cp.boot_status, cp.heartbeat_interval,
                        cp.id, open_transactions(session, cp, batch))
 
@@ -54,6 +56,7 @@ def disconnected(session: Session, identity: str, node_id: str, now: datetime,
     cp.online = False
     cp.offline_since = now
     cp.connected_node = None
+    history.connection_changed(session, cp.id, "disconnected", now, node_id)
 
 
 def mark_seen(session: Session, node_id: str, seen_at: dict[str, datetime]) -> int:
@@ -75,6 +78,7 @@ def node_stopped(session: Session, node_id: str, now: datetime) -> int:
     cps = session.scalars(select(ChargePoint).where(ChargePoint.connected_node == node_id)).all()
     for cp in cps:
         cp.online, cp.offline_since, cp.connected_node = False, now, None
+        history.connection_changed(session, cp.id, "disconnected", now, node_id)
     session.flush()
     return len(cps)
 
@@ -86,6 +90,8 @@ def missed_heartbeats(session: Session, now: datetime, factor: float = 2.0, min_
         grace = max(cp.heartbeat_interval * factor, min_grace_s)
         if cp.last_seen_at is None or (now - cp.last_seen_at).total_seconds() > grace:
             cp.online, cp.offline_since = False, now
+            silent_from = (cp.last_seen_at or now) + timedelta(seconds=cp.heartbeat_interval)
+            history.connection_changed(session, cp.id, "offline", min(silent_from, now), cp.connected_node or "")
             marked.append(cp.identity)
     session.flush()
     if marked:
@@ -154,11 +160,13 @@ def status_notification(session: Session, identity: str, *, connector_id: int, s
     if _older(at, conn.status_at, newest_seen):
         log.info("%s connector %s: older status %s (%s) kept out of the current state",
                  identity, connector_id, status, at.isoformat())
+        history.older_status(session, cp, connector_id, status, error_code, vendor_error_code, info, at)
         return StatusOutcome(cp.enabled, None)
     if conn.status_at is not None and _unchanged(conn, status, error_code, info, vendor_error_code):
         # e.g. Preparing again after a reboot may still autostart
         return StatusOutcome(cp.enabled, action_hooks.on_connector_status(session, cp, connector_id, status), at)
     conn.status, conn.error_code, conn.status_at = status, error_code, at
+    history.status_changed(session, cp, connector_id, status, error_code, vendor_error_code, info, at)
     if status in after_close.CHARGING_STATUSES and connector_id >= 1 and not any(
             c == connector_id for c, _tx in open_transactions(session, cp, batch)):
         after_close.charging_status(session, cp, connector_id, now)  # a session closed by hand goes on

@@ -66,9 +66,12 @@ def set_password(user: User, new_password: str) -> None:
     user.password_hash = hash_secret(new_password)
 
 
-def update_profile(user: User, *, name: str, language: str) -> None:
+def update_profile(user: User, *, name: str, language: str, phone: str | None = None) -> None:
+    """Name, language and (when given) the phone number, already checked and in E.164 ('' removes it)."""
     user.name = name.strip()
     user.language = language
+    if phone is not None:
+        user.phone = phone
 
 
 def _serializer(secret_key: str) -> URLSafeTimedSerializer:

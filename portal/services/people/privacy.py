@@ -182,7 +182,7 @@ def documents(session: Session, user: User) -> list[dict]:
     out = []
     for st in docs:
         data = _pick(st, ("number", "kind", "year", "month", "site_name", "billed_name", "billed_email", "currency",
-                          "total_minor", "vat_minor", "operator_name", "operator_org_number", "reason",
+                          "total_minor", "vat_minor", "operator_name", "operator_org_number", "resident_reason",
                           "created_at", "emailed_at"))
         data["corrects"] = st.corrects.number if st.corrects is not None else None
         data["lines"] = [_line(st, ln) for ln in st.lines]

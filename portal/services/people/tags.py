@@ -57,7 +57,9 @@ def rename(session: Session, tag: IdTag, name: str) -> None:
     session.flush()
 
 
-def set_blocked(session: Session, tag: IdTag, blocked: bool) -> None:
-    """A blocked tag is refused at every charger (lost card)."""
+def set_blocked(session: Session, tag: IdTag, blocked: bool, reason: str | None = None) -> None:
+    """A blocked tag is refused at every charger (lost card). `reason` is support's plain reason
+    (plain_reasons.TAG_BLOCKED) shown to the owner; the owner's own block or unblock carries none."""
     tag.blocked = blocked
+    tag.blocked_reason = reason if blocked else None
     session.flush()

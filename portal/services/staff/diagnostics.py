@@ -1,11 +1,9 @@
 """Support's view of chargers: search, recent sessions and requests, and the filtered OCPP message log.
 
-`explain(...)` reads a logged frame and names the common statuses and errors in it as codes such as
-"status:SuspendedEV" or "result:RemoteStartTransaction:Rejected"; the page turns codes into plain words.
+The log comes a page of LOG_PAGE rows at a time; what each frame says is read by message_facts.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from portal.models import ActionRequest, ChargePoint, OcppMessage, Site, Transaction, User
 
 SEARCH_LIMIT = 50
-LOG_LIMIT = 200
+LOG_PAGE = 50
 DIRECTIONS = ("in", "out")
 
 
@@ -44,6 +42,13 @@ def recent_transactions(session: Session, cp: ChargePoint, limit: int = 20) -> l
                                 .order_by(Transaction.started_at.desc()).limit(limit)))
 
 
+def active_sessions(session: Session, cp: ChargePoint) -> dict[int, Transaction]:
+    """The charger's running sessions by outlet (the live block shows their energy so far)."""
+    rows = session.scalars(select(Transaction).where(Transaction.charge_point_id == cp.id,
+                                                     Transaction.status == "active").order_by(Transaction.id))
+    return {tx.connector_id: tx for tx in rows}
+
+
 def action_history(session: Session, cp: ChargePoint, limit: int = 30) -> list[ActionRequest]:
     return list(session.scalars(select(ActionRequest).where(ActionRequest.charge_point_id == cp.id)
                                 .options(selectinload(ActionRequest.requested_by))
@@ -63,8 +68,16 @@ ERROR_MARKERS = ('"Rejected"', '"Invalid"', '"Blocked"', '"Expired"', '"Faulted"
                  '"Unknown"', '"UnlockFailed"')
 
 
-def message_log(session: Session, identity: str, flt: LogFilter, limit: int = LOG_LIMIT) -> list[OcppMessage]:
-    """The charger's logged frames, newest first, filtered."""
+@dataclass(frozen=True)
+class LogPage:
+    messages: list[OcppMessage]
+    page: int
+    has_older: bool
+
+
+def message_log(session: Session, identity: str, flt: LogFilter, page: int = 1, size: int = LOG_PAGE) -> LogPage:
+    """One page of the charger's logged frames, newest first, filtered (page 1 is the newest)."""
+    page = max(page, 1)
     query = select(OcppMessage).where(OcppMessage.identity == identity)
     if flt.direction in DIRECTIONS:
         query = query.where(OcppMessage.direction == flt.direction)
@@ -83,47 +96,15 @@ def message_log(session: Session, identity: str, flt: LogFilter, limit: int = LO
         query = query.where(OcppMessage.created_at >= flt.since)
     if flt.until is not None:
         query = query.where(OcppMessage.created_at <= flt.until)
-    return list(session.scalars(query.order_by(OcppMessage.created_at.desc(), OcppMessage.id.desc()).limit(limit)))
+    rows = list(session.scalars(query.order_by(OcppMessage.created_at.desc(), OcppMessage.id.desc())
+                                .offset((page - 1) * size).limit(size + 1)))
+    return LogPage(rows[:size], page, len(rows) > size)
 
 
 def logged_actions(session: Session, identity: str) -> list[str]:
     """The action names seen in the charger's log, for the filter's choices."""
     return sorted(a for a in session.scalars(select(OcppMessage.action).where(
         OcppMessage.identity == identity, OcppMessage.action.is_not(None)).distinct()) if a)
-
-
-def _payload(frame: str) -> tuple[int | None, dict]:
-    try:
-        data = json.loads(frame)
-    except (ValueError, TypeError):
-        return None, {}
-    if not isinstance(data, list) or not data:
-        return None, {}
-    kind = data[0] if isinstance(data[0], int) else None
-    payload = data[3] if kind == 2 and len(data) > 3 else data[2] if kind == 3 and len(data) > 2 else {}
-    if kind == 4 and len(data) > 2:
-        return kind, {"errorCode": data[2]}
-    return kind, payload if isinstance(payload, dict) else {}
-
-
-def explain(message: OcppMessage, call_actions: dict[str, str]) -> list[str]:
-    """Codes for the statuses and errors in one frame (call_actions: unique id -> action of its call)."""
-    kind, payload = _payload(message.frame)
-    codes: list[str] = []
-    if kind == 4:
-        return [f"callerror:{payload.get('errorCode')}"]
-    if kind == 2 and message.action == "StatusNotification":
-        codes.append(f"status:{payload.get('status')}")
-        if payload.get("errorCode") not in (None, "NoError"):
-            codes.append(f"error:{payload.get('errorCode')}")
-    if kind == 3:
-        action = call_actions.get(message.unique_id or "", "")
-        tag = (payload.get("idTagInfo") or {}).get("status") if isinstance(payload.get("idTagInfo"), dict) else None
-        if tag and tag != "Accepted":
-            codes.append(f"idtag:{tag}")
-        if isinstance(payload.get("status"), str) and action:
-            codes.append(f"result:{action}:{payload['status']}")
-    return codes
 
 
 def call_actions(session: Session, identity: str, messages: list[OcppMessage]) -> dict[str, str]:

@@ -16,6 +16,7 @@ from portal.models.sites import PRICE_AREAS
 from portal.services.sales import leads, orders
 from portal.services.sites import audit
 from portal.services.sales.orgnumbers import OrgNumberError, parse_org_number
+from portal.services.sites.postcodes import PostcodeError, parse_postcode
 from portal.services.staff.roles import require
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}[a-z0-9]$")
@@ -64,6 +65,7 @@ class NewSite:
     city: str
     price_area: str
     currency: str
+    postcode: str = ""
 
 
 def site_from_lead(session: Session, staff: User, lead: Lead, data: NewSite) -> Site:
@@ -86,8 +88,12 @@ def site_from_lead(session: Session, staff: User, lead: Lead, data: NewSite) -> 
         org = parse_org_number(data.org_number, country)
     except OrgNumberError as exc:
         raise PipelineError(f"org_{exc.code}", "org_number") from exc
+    try:
+        postcode = parse_postcode(data.postcode, country)
+    except PostcodeError as exc:
+        raise PipelineError(exc.code, "postcode") from exc
     site = Site(name=data.name.strip(), slug=data.slug, org_number=org.formatted, address=data.address.strip(),
-                city=data.city.strip(), price_area=data.price_area, currency=data.currency, country=country,
+                postcode=postcode, city=data.city.strip(), price_area=data.price_area, currency=data.currency, country=country,
                 timezone="Europe/Stockholm" if country == "SE" else "Europe/Oslo",
                 kind=_site_kind(lead.org_type, country), agreement_status="active")
     session.add(site)
@@ -95,7 +101,7 @@ def site_from_lead(session: Session, staff: User, lead: Lead, data: NewSite) -> 
     lead.site_id = site.id
     audit.record(session, staff, site.id, "site", site.id, "created_from_lead",
                  after={"lead": lead.id, "name": site.name, "slug": site.slug, "org_number": site.org_number,
-                        "price_area": site.price_area, "currency": site.currency}, area="staff")
+                        "postcode": site.postcode, "price_area": site.price_area, "currency": site.currency}, area="staff")
     session.flush()
     return site
 
