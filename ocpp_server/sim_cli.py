@@ -29,6 +29,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--reject-remote-start", action="store_true")
     p.add_argument("--no-answer", action="store_true", help="never answer the central system's calls")
     p.add_argument("--no-start-after-accept", action="store_true")
+    p.add_argument("--firmware-version", default="1.0.0", help="the version BootNotification reports at start")
+    p.add_argument("--firmware-fail", choices=("download", "install"), default="",
+                   help="make every firmware update fail at this step")
     p.add_argument("--ca", default=None, help="CA certificate file to trust for wss:// (security profile 2)")
     p.add_argument("--until-let-in", action="store_true",
                    help="a charger being installed: retry refused connections with backoff (ocpp_server.sim_onboarding)")
@@ -72,7 +75,8 @@ async def stdin_commands(chargers: list[SimulatedCharger]) -> None:
 async def main_async(args: argparse.Namespace) -> None:
     options = dict(connectors=args.connectors, heartbeat=args.heartbeat, meter_interval=args.meter_interval,
                    power_w=args.power * 1000, auto_plug=args.auto_plug, reject_remote_start=args.reject_remote_start,
-                   no_answer=args.no_answer, no_start_after_accept=args.no_start_after_accept)
+                   no_answer=args.no_answer, no_start_after_accept=args.no_start_after_accept,
+                   firmware_version=args.firmware_version, firmware_fail=args.firmware_fail)
     tls = ssl.create_default_context(cafile=args.ca) if args.ca else None
     chargers = [SimulatedCharger(args.url, i, args.password, Options(**options), ssl_context=tls) for i in args.ids]
     if args.until_let_in:

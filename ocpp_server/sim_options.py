@@ -31,3 +31,5 @@ class Options:
     vendor: str = "SimuCharge"
     model: str = "Sim-22"
     serial: str = ""
+    firmware_version: str = "1.0.0"
+    firmware_fail: str = ""  # "download" or "install": every firmware update fails at that step

@@ -9,11 +9,13 @@ from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
 from websockets.asyncio.client import ClientConnection
 
+from ocpp_server.sim_firmware import FirmwareHandlers
+
 if TYPE_CHECKING:
     from ocpp_server.simulator import SimulatedCharger
 
 
-class SimChargePoint(ChargePoint):
+class SimChargePoint(FirmwareHandlers, ChargePoint):
     """Charger-side protocol object; answers the central system's calls for its SimulatedCharger."""
 
     def __init__(self, sim: "SimulatedCharger", connection: ClientConnection) -> None:

@@ -65,6 +65,8 @@ class SimulatedCharger:
         self.heartbeat_interval: float = 300
         self.calls_received: list[tuple] = []
         self.ignored_calls: list[str] = []
+        self.firmware_images: list[bytes] = []  # what UpdateFirmware downloaded (ocpp_server.sim_firmware)
+        self.diagnostics_uploads: list[int] = []  # HTTP status of each diagnostics upload
         self.connected = asyncio.Event()
         self.booted = asyncio.Event()
         self.cp: SimChargePoint | None = None
@@ -164,7 +166,8 @@ class SimulatedCharger:
         while True:
             result = await self.cp.call(call.BootNotification(
                 charge_point_vendor=self.options.vendor, charge_point_model=self.options.model,
-                charge_point_serial_number=self.options.serial or f"SN-{self.identity}", firmware_version="1.0.0"))
+                charge_point_serial_number=self.options.serial or f"SN-{self.identity}",
+                firmware_version=self.options.firmware_version))
             self.boot_status = result.status
             self.heartbeat_interval = float(self.options.heartbeat or result.interval or 300)
             self.config["HeartbeatInterval"] = str(int(self.heartbeat_interval))

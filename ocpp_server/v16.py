@@ -43,6 +43,7 @@ from ocpp_server.ocpp_adapter import LoggedConnection
 from portal import settings
 from portal.db import utcnow
 from portal.services import ocpp_ingest
+from portal.services.fleet import diagnostics, firmware_rollouts
 from portal.services.ocpp_ingest import format_time, parse_time
 
 if TYPE_CHECKING:
@@ -303,11 +304,13 @@ class CentralChargePoint(ChargePoint):
         return await handler(self, message_id=kwargs.get("message_id"), data=kwargs.get("data"))
 
     @on(Action.diagnostics_status_notification, skip_schema_validation=True)
-    async def on_diagnostics_status(self, **kwargs: Any) -> call_result.DiagnosticsStatusNotification:
+    async def on_diagnostics_status(self, status: str, **kwargs: Any) -> call_result.DiagnosticsStatusNotification:
+        await self._db_or(None, diagnostics.diagnostics_status, status=status, now=utcnow())
         return call_result.DiagnosticsStatusNotification()
 
     @on(Action.firmware_status_notification, skip_schema_validation=True)
-    async def on_firmware_status(self, **kwargs: Any) -> call_result.FirmwareStatusNotification:
+    async def on_firmware_status(self, status: str, **kwargs: Any) -> call_result.FirmwareStatusNotification:
+        await self._db_or(None, firmware_rollouts.firmware_status, status=status, now=utcnow())
         return call_result.FirmwareStatusNotification()
 
 

@@ -85,6 +85,13 @@ class Settings:
     action_tap_window_s: float = 5
     worker_processes: int = 2
     ocpp_log_retention_days: int = 30
+    firmware_max_mb: int = 200
+    firmware_wave_size: int = 5
+    firmware_url_hours: int = 48
+    firmware_stall_hours: float = 6
+    diagnostics_max_mb: int = 50
+    diagnostics_url_minutes: int = 60
+    diagnostics_retention_days: int = 30
     fault_history_retention_days: int = 400
     incident_offline_heartbeats: int = 3
     incident_suspended_after_s: int = 900

@@ -16,6 +16,7 @@ from portal.models.support import SavedReply, SupportTicket, TicketMessage, Tick
 from portal.models.sales import ChargerOrder, Lead
 from portal.models.faq import FaqArticle, FaqTranslation, FaqVote
 from portal.models.login_sessions import LoginSession
+from portal.models.fleet_files import DiagnosticsRequest, FirmwareFile, FirmwareRollout, FirmwareUpdate
 from portal.models.faults import ChargerConnectionChange, ConnectorStatusChange, Incident
 from portal.models.workorders import MaintenanceWindow, WorkOrder, WorkOrderPhoto
 from portal.models.fleet import WaitingCharger
@@ -33,6 +34,7 @@ __all__ = [
     "ChargerOrder", "Lead", "FaqArticle", "FaqTranslation", "FaqVote", "LoginSession",
     "Statement", "StatementLine", "StatementRun", "DocumentSequence", "Notification",
     "ConnectorStatusChange", "ChargerConnectionChange", "Incident", "WaitingCharger",
+    "FirmwareFile", "FirmwareRollout", "FirmwareUpdate", "DiagnosticsRequest",
     "MaintenanceWindow", "WorkOrder", "WorkOrderPhoto",
     "IncidentFollower", "IncidentStep", "SiteFaultSettings", "ConfigTemplate", "ChargerConfigKey",
     "LocalListState",

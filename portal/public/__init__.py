@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from portal.public import links, pages  # noqa: E402,F401  (register their views on bp)
+from portal.public import charger_files, links, pages  # noqa: E402,F401  (register their views on bp)

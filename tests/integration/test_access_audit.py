@@ -73,10 +73,15 @@ PUBLIC_ENDPOINTS = {
     "technician.photo_upload": "the technician adds a photo through the private link",
     "technician.photo": "a photo of the work order, through the same private link",
     "technician.order_done": "a thank-you page after the last report (shows nothing of any order)",
+    "public.charger_firmware": "a charger fetches its firmware on the signed, expiring URL it was given (no log-in)",
+    "public.charger_diagnostics_upload": "a charger uploads its diagnostics file on a signed, expiring, one-use URL",
 }
 
 # --- 4. POST routes that may take a request without a CSRF token (none) ----------------------------------
-CSRF_EXEMPT: dict[str, str] = {}
+CSRF_EXEMPT: dict[str, str] = {
+    "public.charger_diagnostics_upload": "a charger has no session and no token: the signed, expiring URL for one "
+                                         "diagnostics request is the credential, and it takes one file, once",
+}
 
 # Routes whose URL carries a secret bearer token: holding the token is the authorisation (the e-mailed link).
 # In the cross-site sweep they get a guessed token; a valid token of site B is not "B's object" but B's secret.
@@ -89,6 +94,8 @@ BEARER_TOKEN_ENDPOINTS = {
     "sales.order_by_token": "the order link is the credential (e-mailed to whoever ordered)",
     **{f"technician.{name}": "the work order link is the credential (e-mailed to the technician)"
        for name in ("order", "confirm", "arrive", "report", "photo_upload", "photo")},
+    "public.charger_firmware": "the signed URL given to one charger in UpdateFirmware is the credential",
+    "public.charger_diagnostics_upload": "the signed URL given to one charger in GetDiagnostics is the credential",
 }
 
 # Routes whose object parameter names something public by design: any visitor may open it, so a
@@ -138,6 +145,9 @@ PARAM_SOURCES = {
     "statement_id": ("statement_id",),
     "wo_id": ("work_order_id",),
     "window_id": ("maintenance_id",),
+    "file_id": ("firmware_file_id",),
+    "rollout_id": ("firmware_rollout_id",),
+    "request_id": ("diagnostics_request_id",),
     "incident_id": ("incident_id",),
     "reply_id": ("saved_reply_id",),
     "template_id": ("config_template_id",),
@@ -163,9 +173,11 @@ ENDPOINT_PARAM_SOURCES = {
        for name in ("order", "confirm", "arrive", "report", "photo_upload", "photo")},
     ("technician.photo", "photo_id"): ("work_order_photo_id",),
     ("staff.workorder_photo", "photo_id"): ("work_order_photo_id",),
+    ("public.charger_firmware", "token"): ("firmware_token",),
+    ("public.charger_diagnostics_upload", "token"): ("diagnostics_token",),
 }
 # Parameters that are not objects but a fixed vocabulary (any() converters are read from the rule itself).
-LITERAL_PARAMS = {"kind": ("svg", "png")}
+LITERAL_PARAMS = {"kind": ("svg", "png"), "filename": ("file.bin",)}
 
 
 @dataclass
@@ -216,6 +228,13 @@ class SiteObjects:
     work_order_token: str = ""
     work_order_photo_id: int = 0
     maintenance_id: int = 0
+    # Firmware and diagnostics (staff only; a charger reaches them on signed URLs): the upload URL's
+    # request has its file already, so any upload to it is refused.
+    firmware_file_id: int = 0
+    firmware_rollout_id: int = 0
+    diagnostics_request_id: int = 0
+    firmware_token: str = ""
+    diagnostics_token: str = ""
     incident_id: int = 0  # an open fault of the site's charger (issue 20)
     saved_reply_id: int = 0  # support's saved replies are not per site; one per "site" for the sweeps
     config_template_id: int = 0  # a charger configuration template (issue 21; staff only, not a site's)
@@ -316,6 +335,7 @@ def _build_site(session, letter: str, city: str, upload_dir: str) -> tuple[SiteO
     help_values, help_owned, help_markers = _help_objects(session, letter, city, site, resident, cp, upload_dir)
     desk = _staff_objects(session, letter, city, site, cp)
     visit = _work_objects(session, letter, city, site, cp, upload_dir)
+    files = _fleet_file_objects(session, letter, cp, upload_dir)
     objs = SiteObjects(
         site_id=site.id, slug=site.slug, board_id=board.id, resident_id=resident.id, cp_id=cp.id,
         cp_identity=cp.identity, personal_cp_id=personal.id, personal_identity=personal.identity,
@@ -325,6 +345,7 @@ def _build_site(session, letter: str, city: str, upload_dir: str) -> tuple[SiteO
         invitee_id=invitee.id,
         reset_token=reset_token, verify_token=verify_token, user_group_id=user_group.id,
         login_session_id=login_session.id, statement_id=statement.id, **help_values, **desk["ids"], **visit["ids"],
+        **files["ids"],
         public_markers=[site.name],
         markers=[statement.number, *help_markers, site.name, board.email, resident.email, f"Board {city}", f"Resident {city}", plan.name,
                  base.name, tariff.name, group.name, cp.name, personal.name, tag.tag, tag.name, user_group.name,
@@ -336,6 +357,7 @@ def _build_site(session, letter: str, city: str, upload_dir: str) -> tuple[SiteO
         "user_subscriptions": {sub.id}, "transactions": {tx.id}, "action_requests": {action.id},
         "favourites": {fav_cp.id, fav_site.id}, "id_tags": {tag.id}, "invites": {invite.id},
         "user_groups": {user_group.id}, "login_sessions": {login_session.id}, "statements": {statement.id}, **help_owned, **desk["owned"], **visit["owned"],
+        **files["owned"],
     }
     return objs, owned
 
@@ -364,6 +386,39 @@ def _staff_objects(session, letter: str, city: str, site, cp) -> dict:
         "markers": [lead.org_name, orphan.note, incident.info],
         "owned": {"leads": {lead.id}, "orphan_stops": {orphan.id}, "incidents": {incident.id},
                   "config_templates": {template.id}},
+    }
+
+
+def _fleet_file_objects(session, letter: str, cp, upload_dir: str) -> dict:
+    """A firmware file for the charger's model with a rollout to it, and a diagnostics request whose file came."""
+    import hashlib
+    import io
+    import time
+
+    from portal.db import utcnow
+    from portal.models import FirmwareRollout, FirmwareUpdate
+    from portal.services.fleet import diagnostics, firmware_files
+    from portal.services.fleet.charger_urls import ChargerLinks
+
+    image = f"SIMFW:9.{letter}\n".encode() * 10
+    fw = firmware_files.store(session, upload_dir, stream=io.BytesIO(image), filename="fw.bin", vendor=cp.vendor or "V",
+                              model=f"M-{letter}", version="9", checksum=hashlib.sha256(image).hexdigest())
+    rollout = FirmwareRollout(firmware_file_id=fw.id, scope="charger", charge_point_id=cp.id, site_id=cp.site_id)
+    session.add(rollout)
+    session.flush()
+    update = FirmwareUpdate(rollout_id=rollout.id, charge_point_id=cp.id, position=0, state="sent")
+    session.add(update)
+    session.flush()
+    links = ChargerLinks(TEST_SECRET_KEY, "http://portal.test")
+    request = diagnostics.request_diagnostics(session, None, cp, utcnow(), links)
+    diagnostics.accept_upload(session, upload_dir, request.id, "diag.log", io.BytesIO(b"log"), utcnow())
+    later = time.time() + 3600
+    return {
+        "ids": {"firmware_file_id": fw.id, "firmware_rollout_id": rollout.id, "diagnostics_request_id": request.id,
+                "firmware_token": links.token("firmware", update.id, later),
+                "diagnostics_token": links.token("diagnostics", request.id, later)},
+        "owned": {"firmware_rollouts": {rollout.id}, "firmware_updates": {update.id},
+                  "diagnostics_requests": {request.id}},
     }
 
 

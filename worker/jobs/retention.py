@@ -6,6 +6,7 @@ import logging
 
 from portal import settings
 from portal.db import Database, utcnow
+from portal.services.fleet import diagnostics
 from portal.services.faults import history
 from portal.services.people import login_sessions
 from portal.services.people.retention_policy import apply_all
@@ -19,6 +20,7 @@ def apply_retention(database_url: str | None = None) -> dict[str, int]:
         with db.session() as session:
             result = apply_all(session, upload_dir=settings.get("upload_dir"))
             result["login_sessions"] = login_sessions.purge_expired(session, _limits())
+            result["diagnostics_files"] = diagnostics.purge(session, utcnow(), settings.get("upload_dir"))
             result["fault_history"] = history.purge(session, utcnow(), int(settings.get("fault_history_retention_days")))
             session.commit()
         log.info("retention applied: %s", result)

@@ -42,7 +42,8 @@ STOP = "RemoteStopTransaction"
 AVAILABILITY = "ChangeAvailability"
 STAFF_ACTIONS = ("Reset", "UnlockConnector", "TriggerMessage", "GetConfiguration", "ChangeConfiguration",
                  "ClearCache", AVAILABILITY, START, STOP)
-ACTIONS = frozenset(STAFF_ACTIONS)
+FLEET_ACTIONS = ("UpdateFirmware", "GetDiagnostics")  # made by firmware rollouts and diagnostics requests
+ACTIONS = frozenset(STAFF_ACTIONS + FLEET_ACTIONS)
 PENDING_STATES = ("queued", "sent")
 HOLDING_ACTIONS = (START, STOP)
 # Charger answers that mean "done as asked", per action (anything else is a refusal).
@@ -237,7 +238,7 @@ def request_action(session: Session, user: User, charge_point: ChargePoint, acti
     """Any supported call, for support staff (Reset, UnlockConnector, TriggerMessage, configuration ...)."""
     if not user.is_staff:
         raise ActionRefused("staff_only")
-    if action not in ACTIONS:
+    if action not in STAFF_ACTIONS:  # firmware and diagnostics go through their own pages (portal/services/fleet)
         raise ActionRefused("unknown_action")
     if payload_problem(action, payload):
         raise ActionRefused("invalid_payload")

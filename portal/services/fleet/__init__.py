@@ -3,4 +3,5 @@ and taking over a cooperative's chargers, residents and tags from another operat
 takeover); configuration templates applied after each boot and kept in place (config_templates), the
 residents' tags on each charger's local list for when the garage is offline (local_list), the
 commissioning checklist an installer prints (commissioning), and the jobs that carry them
-(worker.jobs.fleet, enqueued through queueing)."""
+(worker.jobs.fleet, enqueued through queueing); firmware files rolled out in waves (firmware_files,
+firmware_rollouts), diagnostics uploads (diagnostics), and the signed URLs chargers use for both (charger_urls)."""
