@@ -57,23 +57,25 @@ def kept_files(upload_dir) -> list[Path]:
 
 
 def test_a_file_whose_checksum_differs_is_refused_and_nothing_is_kept(client, session, fleet, upload_dir):
+    before = kept_files(upload_dir)  # the upload folder is shared by the run's tests
     answer = upload(client, checksum=hashlib.sha256(b"something else").hexdigest())
     page = answer.get_data(as_text=True)
     assert answer.status_code == 400 and "not the one you typed" in page
     assert 'value="SimuCharge"' in page and 'value="2.0.0"' in page  # what was typed is kept
     assert "Choose the file again" in page
-    assert session.scalar(select(func.count()).select_from(FirmwareFile)) == 0 and kept_files(upload_dir) == []
+    assert session.scalar(select(func.count()).select_from(FirmwareFile)) == 0 and kept_files(upload_dir) == before
     bad = upload(client, checksum="not-a-checksum")
     assert bad.status_code == 400 and "64 characters" in bad.get_data(as_text=True)
 
 
 def test_a_kept_file_has_its_checksum_and_sits_outside_static(client, session, fleet, upload_dir):
+    before = set(kept_files(upload_dir))
     answer = upload(client)
     assert answer.status_code == 302
     fw = session.scalar(select(FirmwareFile))
     assert fw.sha256 == hashlib.sha256(IMAGE).hexdigest() and fw.size == len(IMAGE)
-    [stored] = kept_files(upload_dir)
-    assert stored.read_bytes() == IMAGE and "static" not in stored.parts
+    [stored] = set(kept_files(upload_dir)) - before
+    assert stored.read_bytes() == IMAGE and "static" not in stored.parts and stored.name == fw.stored_name
     assert session.scalar(select(AuditEntry).where(AuditEntry.action == "firmware_uploaded")) is not None
     assert upload(client).status_code == 400  # the same version twice
 
