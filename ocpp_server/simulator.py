@@ -177,10 +177,13 @@ class SimulatedCharger:
             await asyncio.sleep(min(max(result.interval, 1), 60))
 
     async def _heartbeats(self, cp: SimChargePoint) -> None:
+        """Every HeartbeatInterval; a new interval (ChangeConfiguration) counts from the last heartbeat at once."""
+        loop, last = asyncio.get_running_loop(), asyncio.get_running_loop().time()
         while self.cp is cp and self.connected.is_set():
-            await asyncio.sleep(self.heartbeat_interval)
-            if self.cp is cp and self.connected.is_set():
+            await asyncio.sleep(min(1.0, self.heartbeat_interval))
+            if loop.time() - last >= self.heartbeat_interval and self.cp is cp and self.connected.is_set():
                 await self.send(call.Heartbeat())
+                last = loop.time()
 
     async def _report_all(self) -> None:
         await self.report(0, "Available" if any(o.operative for o in self.outlets.values()) else "Unavailable")
