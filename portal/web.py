@@ -62,6 +62,20 @@ def init_templates(app: Flask) -> None:
     # a charger's secret is never shown, even from rows written before it was blanked on the way in
     app.jinja_env.filters["hide_secrets"] = hide_secret_values
     app.jinja_env.filters["log_frame"] = _log_frame
+    app.jinja_env.filters["bank_account"] = _bank_account
+    app.jinja_env.globals["paid_state_label"] = _paid_state_label
+
+
+def _bank_account(number: str | None, currency: str = "NOK") -> str:
+    from portal.services.payments.terms import formatted_account
+
+    return formatted_account(number, currency) if number else ""
+
+
+def _paid_state_label(state: str | None) -> str:
+    from portal.labels import PAID_STATE_LABELS
+
+    return str(PAID_STATE_LABELS.get(state, "")) if state else ""
 
 
 def select_locale() -> str:

@@ -18,6 +18,7 @@ from portal.models.faq import FaqArticle, FaqTranslation, FaqVote
 from portal.models.login_sessions import LoginSession
 from portal.models.faults import ChargerConnectionChange, ConnectorStatusChange, Incident
 from portal.models.workorders import MaintenanceWindow, WorkOrder, WorkOrderPhoto
+from portal.models.payments import BankFile, Payment, StatementReminder
 from portal.models.statements import (
     DocumentSequence, Notification, Statement, StatementLine, StatementRun,
 )
@@ -30,5 +31,5 @@ __all__ = [
     "ChargerOrder", "Lead", "FaqArticle", "FaqTranslation", "FaqVote", "LoginSession",
     "Statement", "StatementLine", "StatementRun", "DocumentSequence", "Notification",
     "ConnectorStatusChange", "ChargerConnectionChange", "Incident",
-    "MaintenanceWindow", "WorkOrder", "WorkOrderPhoto",
+    "MaintenanceWindow", "WorkOrder", "WorkOrderPhoto", "BankFile", "Payment", "StatementReminder",
 ]

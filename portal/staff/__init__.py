@@ -15,5 +15,5 @@ def _staff_context() -> dict:
 
 
 from portal.staff import (  # noqa: E402,F401  (registers their views on bp)
-    admin, chargers, overview, people, reliability, remote, sales, sessions, sites, tickets, workorders,
+    admin, chargers, overview, payments, people, reliability, remote, sales, sessions, sites, tickets, workorders,
 )

@@ -53,6 +53,9 @@ EXPECTED_AREA = {
     "staff.workorder_send": "support", "staff.workorder_close": "support", "staff.workorder_cancel": "support",
     "staff.workorder_photo": "support", "staff.uptime_ranking": "support", "staff.maintenance": "support",
     "staff.maintenance_delete": "support",
+    "staff.payments": "support", "staff.payments_upload": "support", "staff.payment_assign": "support",
+    "staff.payment_decline": "support", "staff.payment_surplus": "support", "staff.overdue": "support",
+    "staff.overdue_promise": "support",
     "staff.accounts": "admin", "staff.account_role": "admin", "staff.audit_log": "admin",
 }
 ROLES = ("anonymous", "resident", "board", "support", "sales", "admin")

@@ -19,7 +19,7 @@ STARTABLE_STATUSES = ("Available", "Preparing")
 # Reasons a start is refused, in the order they are checked. The pages turn each into plain words.
 REASONS = (
     "no_access", "personal_not_owner", "disabled", "no_tariff", "not_allowed",
-    "offline", "faulted", "unavailable", "occupied", "reserved", "blocked_tag", "unknown_tag",
+    "unpaid", "offline", "faulted", "unavailable", "occupied", "reserved", "blocked_tag", "unknown_tag",
 )
 
 
@@ -109,6 +109,7 @@ def decide_start(
     choice: TariffChoice,
     connector: Connector | None = None,
     check_connector: bool = True,
+    unpaid: bool = False,
 ) -> StartDecision:
     """The start rule on already-loaded facts: access, ownership, enabled, tariff, then the connector's state."""
     if cp.cp_type == "personal":
@@ -120,6 +121,8 @@ def decide_start(
         return StartDecision(False, "disabled", choice)
     if not choice.allowed:
         return StartDecision(False, choice.reason, choice)
+    if unpaid:  # the board stops residents with long-unpaid statements (portal/services/payments)
+        return StartDecision(False, "unpaid", choice)
     if check_connector:
         reason = connector_problem(cp, connector)
         if reason:
