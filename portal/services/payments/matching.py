@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -20,6 +19,7 @@ from portal.services.payments import references
 from portal.services.payments.camt054 import Credit
 from portal.services.payments.states import outstanding
 from portal.services.payments.terms import PaymentTerms
+from portal.textnorm import fold
 
 OPEN_STATES = ("unpaid", "part_paid")
 
@@ -39,8 +39,7 @@ def candidate_references(credit: Credit) -> list[str]:
 
 
 def _words(name: str) -> set[str]:
-    text = unicodedata.normalize("NFKD", name or "").casefold()
-    return {w for w in re.split(r"[^\w]+", "".join(c for c in text if not unicodedata.combining(c))) if len(w) > 1}
+    return {w for w in fold(name).split() if len(w) > 1}
 
 
 def names_agree(billed: str, payer: str) -> bool:
