@@ -101,4 +101,6 @@ def formatted_account(number: str, currency: str) -> str:
     """The account as people write it: 8601 11 17947, NO93 8601 1117 947, 5050-1055."""
     if currency == "SEK":
         return f"{number[:-4]}-{number[-4:]}" if number else ""
-    return kontonr.format(number) if number.isdigit() else iban.format(number)
+    if number.isdigit() and len(number) == 11:
+        return f"{number[:4]} {number[4:6]} {number[6:]}"
+    return iban.format(number)
