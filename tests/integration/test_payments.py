@@ -252,7 +252,6 @@ def test_the_board_can_stop_charging_until_an_old_statement_is_paid(session, db,
     # Support notes a promise to pay: the stop is lifted until that date.
     staff = make_user(session, "support@op.test", staff_role="support")
     session.commit()
-    staff_client = client.application.test_client()
     from tests.conftest import browser_like_client
 
     staff_client = browser_like_client(client.application)

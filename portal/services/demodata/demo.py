@@ -122,6 +122,9 @@ def seed_demo(session: Session) -> None:
     from portal.services.demodata.demo_workorders import seed_work_order
 
     seed_work_order(session)
+    from portal.services.demodata.demo_payments import seed_payments
+
+    seed_payments(session)
 
 
 def _lived_in(session: Session, solbakken: Site, nordlys: Site, sol_group: TariffGroup, resident, board) -> None:

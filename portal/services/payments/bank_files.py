@@ -34,11 +34,11 @@ class Upload:
     suggested: int
 
 
-def _record(session: Session, notice: camt054.BankNotice, digest: str, filename: str, actor: User,
+def record_notice(session: Session, notice: camt054.BankNotice, digest: str, filename: str, actor: User | None,
             terms: PaymentTerms) -> Upload:
     bank_file = BankFile(sha256=digest, filename=filename[:200], message_id=notice.message_id,
                          account=notice.account[:34], currency=notice.currency or "NOK", entries=notice.entries,
-                         uploaded_by_id=actor.id)
+                         uploaded_by_id=actor.id if actor else None)
     session.add(bank_file)
     session.flush()  # the unique hash: a second upload of the file stops here
     counts = {"matched": 0, "suggested": 0, "unmatched": 0}
@@ -80,7 +80,7 @@ def upload(session: Session, data: bytes, filename: str, actor: User, terms: Pay
     if done is not None:
         return done
     try:
-        result = _record(session, notice, digest, filename, actor, terms)
+        result = record_notice(session, notice, digest, filename, actor, terms)
         session.commit()
         return result
     except (IntegrityError, OperationalError):
@@ -88,7 +88,7 @@ def upload(session: Session, data: bytes, filename: str, actor: User, terms: Pay
         done = _already(session, digest)
         if done is not None:
             return done
-        result = _record(session, notice, digest, filename, actor, terms)  # entries of another file: skipped
+        result = record_notice(session, notice, digest, filename, actor, terms)  # entries of another file: skipped
         session.commit()
         return result
 
