@@ -269,3 +269,36 @@ def test_the_board_can_stop_charging_until_an_old_statement_is_paid(session, db,
                                          "ref": st.payment_reference, "name": "x"}]),
                       "f.xml", staff, payment_terms.load(), 1_000_000)
     assert reason() == "ok"
+
+
+def test_an_rfid_tap_is_refused_too_when_the_board_chose_the_rule(session):
+    from portal.models import IdTag
+    from portal.services.ocpp_ingest.transactions import tag_status
+
+    site, user, cp = resident_with_access(session)
+    session.add(IdTag(tag="RFID-UNPAID-1", user_id=user.id, kind="rfid", name="Fob"))
+    _tx(session, cp, user, datetime(2026, 9, 10, 18, tzinfo=UTC), 15_000)
+    session.commit()
+    (st,) = statements.issue(session, site, 2026, 9, OPERATOR)
+    st.due_on = datetime.now(UTC).date() - timedelta(days=20)
+    session.commit()
+    assert tag_status(session, cp, "RFID-UNPAID-1") == "Accepted"
+    site.unpaid_block_days = 10
+    session.commit()
+    assert tag_status(session, cp, "RFID-UNPAID-1") == "Invalid"
+    st.promise_until = datetime.now(UTC).date() + timedelta(days=3)
+    session.commit()
+    assert tag_status(session, cp, "RFID-UNPAID-1") == "Accepted"
+
+
+def test_a_promise_form_with_a_mistake_says_what_and_keeps_what_was_typed(session, november, client, login):
+    site, st, people = november
+    support = make_user(session, "support@op.test", staff_role="support")
+    session.commit()
+    login(client, support)
+    response = client.post("/staff/payments/overdue/promise",
+                           data={"statement_id": st["Bo"].id, "until": "", "note": "Calls back on Friday"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Give the date they promised." in page
+    assert "Calls back on Friday" in page
+    assert session.get(Statement, st["Bo"].id).promise_until is None

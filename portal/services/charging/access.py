@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -176,7 +176,21 @@ def start_decision(
     return decide_start(
         has_site_access=has_access, cp=cp, user_id=user.id, choice=choice,
         connector=connector, check_connector=check_connector,
+        unpaid=as_of is None and unpaid_stop(session, user.id, cp),
     )
+
+
+def unpaid_stop(session: Session, user_id: int, cp: ChargePoint) -> bool:
+    """The board's rule (Site.unpaid_block_days) for this user now: no query at all when the site has none,
+    else one indexed query (statements by user, site and paid state)."""
+    block_days = getattr(cp.site, "unpaid_block_days", None)
+    if block_days is None:
+        return False
+    from portal.services.charging.start_facts import blocked_for_unpaid
+    from portal.services.payments.states import oldest_unpaid_due
+
+    today = datetime.now(timezone.utc).date()
+    return blocked_for_unpaid(block_days, oldest_unpaid_due(session, user_id, cp.site_id, today), today)
 
 
 def tag_decision(session: Session, tag_value: str, cp: ChargePoint, as_of: datetime | None = None) -> StartDecision:

@@ -65,8 +65,8 @@ def suggestion(session: Session, credit: Credit) -> Statement | None:
         return None
     open_ = session.scalars(select(Statement).where(Statement.paid_state.in_(OPEN_STATES),
                                                     Statement.currency == credit.currency).order_by(Statement.id))
-    hits = [st for st in open_ if outstanding(session, st) == credit.amount_minor
-            and names_agree(st.billed_name, credit.debtor_name)]
+    hits = [st for st in open_ if names_agree(st.billed_name, credit.debtor_name)  # no query: first
+            and outstanding(session, st) == credit.amount_minor]
     return hits[0] if len(hits) == 1 else None
 
 

@@ -84,3 +84,11 @@ def on_new_document(session: Session, doc: Statement, terms: payment_terms.Payme
         from portal.services.payments.surplus import apply_waiting_credit
 
         apply_waiting_credit(session, doc)
+
+
+def oldest_unpaid_due(session: Session, user_id: int, site_id: int, today: date) -> date | None:
+    """The oldest due date of the user's statements at the site still to be paid, leaving out those with a
+    promise to pay running (the start screen asks the same inside its own query, start_facts)."""
+    return session.scalar(select(func.min(Statement.due_on)).where(
+        Statement.user_id == user_id, Statement.site_id == site_id, Statement.paid_state.in_(("unpaid", "part_paid")),
+        (Statement.promise_until.is_(None)) | (Statement.promise_until < today)))
