@@ -58,6 +58,7 @@ def test_a_statement_is_payable_and_says_how(session, november, client, login):
     login(client, people[0])
     page = client.get(f"/statements/{ada.id}").get_data(as_text=True)
     assert ada.payment_reference in page and "8601 11 17947" in page and 'data-paid-state="unpaid"' in page
+    assert 'data-paid-state="unpaid"' in client.get("/statements").get_data(as_text=True)
 
 
 def _bank_file_for(st: dict[str, Statement]) -> bytes:
@@ -302,3 +303,16 @@ def test_a_promise_form_with_a_mistake_says_what_and_keeps_what_was_typed(sessio
     assert response.status_code == 422 and "Give the date they promised." in page
     assert "Calls back on Friday" in page
     assert session.get(Statement, st["Bo"].id).promise_until is None
+
+
+def test_the_statement_email_says_how_to_pay_in_the_residents_language(app, session, november):
+    from portal.services.people import notify
+
+    site, st, people = november
+    people[2].language = "sv"
+    session.commit()
+    with app.app_context():
+        mail = notify.statement_email(session, session.get(Statement, st["Cy"].id))
+    assert mail.language == "sv"
+    assert "Förfallodag" in mail.body_text and "Kontonummer: 8601 11 17947" in mail.body_text
+    assert f"KID: {st['Cy'].payment_reference}" in mail.body_text
