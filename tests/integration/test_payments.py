@@ -316,3 +316,34 @@ def test_the_statement_email_says_how_to_pay_in_the_residents_language(app, sess
     assert mail.language == "sv"
     assert "Förfallodag" in mail.body_text and "Kontonummer: 8601 11 17947" in mail.body_text
     assert f"KID: {st['Cy'].payment_reference}" in mail.body_text
+
+
+def test_statements_issued_before_get_their_reference_by_migration(tmp_path):
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import create_engine, text
+
+    from portal.config import PROJECT_ROOT
+    from tests.integration.test_statement_ledger import _insert
+
+    url = f"sqlite:///{tmp_path / 'before.db'}"
+    cfg = AlembicConfig(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.attributes["database_url"], cfg.attributes["configure_logging"] = url, False
+    command.upgrade(cfg, "0018")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        site_id = _insert(conn, "sites", slug="eik", name="Eik", timezone="Europe/Oslo", currency="NOK",
+                          agreement_status="active")
+        user_id = _insert(conn, "users", email="ada@eik.test", name="Ada", language="nb")
+        for seq, total in ((7, 25_000), (8, 0)):
+            _insert(conn, "statements", number=f"F-{seq:08d}", sequence_no=seq, kind="statement", site_id=site_id,
+                    user_id=user_id, year=2026, month=10 + seq - 7, total_minor=total, vat_minor=0, currency="NOK")
+    command.upgrade(cfg, "0022")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT sequence_no, payment_reference, due_on, paid_state, pay_to_account "
+                                 "FROM statements ORDER BY sequence_no")).all()
+    engine.dispose()
+    (seq7, ref, due, state, account), nothing_to_pay = rows
+    assert ref == references.statement_reference(7, False, "NOK") and state == "unpaid" and account == "86011117947"
+    assert str(due) == str(datetime.now(UTC).date() + timedelta(days=14))
+    assert nothing_to_pay[1:4] == (None, None, None)
