@@ -109,6 +109,7 @@ def payment_decline():
     form, s = DeclineForm(), db_session()
     payment = _payment(form) if form.validate_on_submit() else None
     if payment is None:
+        flash(_("Choose a payment."), "error")
         return _page(422)
     try:
         bank_files.decline(s, current_user, payment)

@@ -347,3 +347,23 @@ def test_statements_issued_before_get_their_reference_by_migration(tmp_path):
     assert ref == references.statement_reference(7, False, "NOK") and state == "unpaid" and account == "86011117947"
     assert str(due) == str(datetime.now(UTC).date() + timedelta(days=14))
     assert nothing_to_pay[1:4] == (None, None, None)
+
+
+def test_the_app_refuses_to_start_with_a_wrong_bank_account(app_config, monkeypatch):
+    from portal import create_app
+
+    monkeypatch.setenv("OPERATOR_BANK_ACCOUNT", "1234 56 78901")
+    with pytest.raises(payment_terms.TermsError, match="OPERATOR_BANK_ACCOUNT"):
+        create_app({**app_config, "TESTING": False, "SECRET_KEY": "payments-start-test-" + "k" * 40})
+
+
+def test_no_reminders_go_out_at_the_weekend(session, database_url, redis_url, november, job_env):
+    from worker.jobs.payments import send_payment_reminders
+
+    site, st, people = november
+    for s in st.values():
+        s.due_on = date(2026, 12, 1)
+    session.commit()
+    assert send_payment_reminders(database_url, redis_url, today=date(2026, 12, 12)) == 0  # Saturday
+    assert send_payment_reminders(database_url, redis_url, today=date(2026, 12, 13)) == 0  # Sunday
+    assert send_payment_reminders(database_url, redis_url, today=date(2026, 12, 14)) == 4  # Monday

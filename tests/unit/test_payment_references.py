@@ -170,3 +170,25 @@ def test_payer_names_agree_loosely():
     assert names_agree("Åse Bø", "Ase Bo")
     assert not names_agree("Kari Nordmann", "Ola Hansen")
     assert not names_agree("Kari Nordmann", "")
+
+
+@pytest.mark.parametrize("paid, due, state", [
+    (0, 25000, "unpaid"), (12500, 25000, "part_paid"), (25000, 25000, "paid"), (50000, 25000, "overpaid"),
+    (0, 0, "paid"),  # credited in full: nothing left to pay
+    (100, 0, "overpaid"),
+])
+def test_the_paid_state_follows_from_the_payments(paid, due, state):
+    from portal.services.payments.states import paid_state
+
+    assert paid_state(paid, due) == state
+
+
+def test_a_reference_with_a_wrong_check_digit_is_never_a_match_candidate():
+    from portal.services.payments.camt054 import Credit
+    from portal.services.payments.matching import candidate_references
+
+    good = references.statement_reference(41, False, "NOK")
+    bad = good[:-1] + str((int(good[-1]) + 1) % 10)
+    credit = Credit("acct", "e", date(2026, 12, 1), 100, "NOK", bad, f"KID {good}", "x")
+    valid = [r for r in candidate_references(credit) if references.is_valid(r, "NOK", "mod10")]
+    assert valid == [good]  # the free text's correct KID still counts, the mistyped one never

@@ -52,7 +52,10 @@ class DueReminder:
 
 
 def due(session: Session, today: date, terms: PaymentTerms) -> list[DueReminder]:
-    """The reminders to send today: open statements past their day, without a promise still running."""
+    """The reminders to send today: open statements past their day, without a promise still running. None
+    on a Saturday or Sunday (one missed on a working day goes out on the Monday)."""
+    if today.weekday() >= 5:
+        return []
     rows = session.scalars(select(Statement).where(
         Statement.paid_state.in_(OPEN_STATES), Statement.due_on < today, Statement.user_id.is_not(None),
         (Statement.promise_until.is_(None)) | (Statement.promise_until < today)).order_by(Statement.id))
