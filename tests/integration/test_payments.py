@@ -367,3 +367,39 @@ def test_no_reminders_go_out_at_the_weekend(session, database_url, redis_url, no
     assert send_payment_reminders(database_url, redis_url, today=date(2026, 12, 12)) == 0  # Saturday
     assert send_payment_reminders(database_url, redis_url, today=date(2026, 12, 13)) == 0  # Sunday
     assert send_payment_reminders(database_url, redis_url, today=date(2026, 12, 14)) == 4  # Monday
+
+
+def test_the_board_sets_the_rule_on_its_page(session, client, login):
+    site, user, cp = resident_with_access(session)
+    board = make_user(session, "board@eik.test", site=site, role="board")
+    session.commit()
+    login(client, board)
+    assert client.get(f"/manage/{site.slug}/payment-rule").status_code == 200
+    wrong = client.post(f"/manage/{site.slug}/payment-rule", data={"unpaid_block_days": "0"})
+    assert wrong.status_code == 422 and "from 1 to 365" in wrong.get_data(as_text=True)
+    assert client.post(f"/manage/{site.slug}/payment-rule", data={"unpaid_block_days": "21"}).status_code == 303
+    session.expire_all()
+    assert session.get(type(site), site.id).unpaid_block_days == 21
+    assert client.post(f"/manage/{site.slug}/payment-rule", data={"unpaid_block_days": ""}).status_code == 303
+    session.expire_all()
+    assert session.get(type(site), site.id).unpaid_block_days is None
+    login(client, user)  # a resident may not
+    assert client.post(f"/manage/{site.slug}/payment-rule", data={"unpaid_block_days": "5"}).status_code in (403, 404)
+
+
+def test_a_payment_to_an_already_paid_statement_shows_as_overpaid(session, november):
+    site, st, people = november
+    staff = make_user(session, "admin@op.test", staff_role="admin")
+    session.commit()
+    ada = st["Ada"]
+    pay = {"amount": kroner(ada.total_minor), "ref": ada.payment_reference, "name": "Ada Berg"}
+    first = bank_files.upload(session, camt054([{**pay, "entry": "A-1"}]), "1.xml", staff, payment_terms.load(), 10**6)
+    again = bank_files.upload(session, camt054([{**pay, "entry": "A-2"}], msg_id="MSG-2"), "2.xml", staff,
+                              payment_terms.load(), 10**6)
+    assert (first.matched, again.matched) == (1, 1)
+    # A later file that repeats an entry already recorded (the bank's export overlaps) adds nothing for it.
+    overlap = bank_files.upload(session, camt054([{**pay, "entry": "A-2"}], msg_id="MSG-3"), "3.xml", staff,
+                                payment_terms.load(), 10**6)
+    assert overlap.recorded == 0 and not overlap.already
+    assert _states(session, st)["Ada"] == "overpaid"
+    assert session.get(Statement, ada.id).paid_minor == 2 * ada.total_minor
