@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select
+from sqlalchemy import and_, bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from portal.models import (
@@ -137,10 +137,11 @@ _SITE_COLUMNS = (_site.id, _site.name, _site.slug, _site.currency, _site.vat_rat
 _st = Statement.__table__.c
 # The oldest due date of the user's statements at the site still to be paid with no promise to pay running
 # (portal/services/payments): one correlated subquery on the index (user_id, site_id, paid_state).
-_OLDEST_UNPAID = (select(func.min(_st.due_on)).where(
+# Only asked when the site's board chose the rule (the CASE leaves it out otherwise).
+_OLDEST_UNPAID = case((_site.unpaid_block_days.is_not(None), select(func.min(_st.due_on)).where(
     _st.user_id == bindparam("user_id"), _st.site_id == _cp.site_id, _st.paid_state.in_(("unpaid", "part_paid")),
     or_(_st.promise_until.is_(None), _st.promise_until < bindparam("today")))
-    .correlate(ChargePoint.__table__).scalar_subquery())
+    .correlate(ChargePoint.__table__, Site.__table__).scalar_subquery()), else_=None)
 _ROLE = (select(_member.role).where(_member.user_id == bindparam("user_id"), _member.site_id == _cp.site_id)
          .correlate(ChargePoint.__table__).scalar_subquery())
 _CHARGE_POINT = (select(*_CP_COLUMNS, *_SITE_COLUMNS, _site.unpaid_block_days, _OLDEST_UNPAID, _ROLE).join_from(ChargePoint.__table__, Site.__table__,
