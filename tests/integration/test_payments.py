@@ -227,7 +227,7 @@ def test_reminders_go_out_after_the_due_date_in_the_residents_language(session, 
 def test_the_board_can_stop_charging_until_an_old_statement_is_paid(session, db, client, login):
     site, user, cp = resident_with_access(session)
     session.commit()
-    tx = _tx(session, cp, user, datetime(2026, 9, 10, 18, tzinfo=UTC), 15_000)
+    _tx(session, cp, user, datetime(2026, 9, 10, 18, tzinfo=UTC), 15_000)
     session.commit()
     (st,) = statements.issue(session, site, 2026, 9, OPERATOR)
     st.due_on = datetime.now(UTC).date() - timedelta(days=20)
