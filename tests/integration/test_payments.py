@@ -403,3 +403,15 @@ def test_a_payment_to_an_already_paid_statement_shows_as_overpaid(session, novem
     assert overlap.recorded == 0 and not overlap.already
     assert _states(session, st)["Ada"] == "overpaid"
     assert session.get(Statement, ada.id).paid_minor == 2 * ada.total_minor
+
+
+def test_a_residents_data_export_includes_the_payments_of_their_statements(session, november):
+    from portal.services.people.privacy import documents
+
+    site, st, people = november
+    staff = make_user(session, "admin@op.test", staff_role="admin")
+    session.commit()
+    bank_files.upload(session, _bank_file_for(st), "f.xml", staff, payment_terms.load(), 1_000_000)
+    (doc,) = documents(session, people[0])
+    assert doc["payment_reference"] == st["Ada"].payment_reference and doc["paid_state"] == "paid"
+    assert [p["debtor_name"] for p in doc["payments"]] == ["ADA BERG"]
