@@ -28,6 +28,10 @@ def create_app(config: dict | None = None) -> Flask:
     """App factory: defaults, then environment (portal.settings), then `config` (tests pass a mapping)."""
     app = _flask(flask_config(config))
     check_secret_key(app.config)
+    if not app.config.get("TESTING"):
+        from portal.services.payments.terms import load as payment_terms
+
+        payment_terms()  # refuses to start (TermsError, naming the setting) with a wrong bank account or fee
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_filters()  # no reset, invite or confirmation token in any log line
 

@@ -29,3 +29,11 @@ WORK_ORDER_STATUS_LABELS = {
     "done": _l("Done"),
     "cancelled": _l("Cancelled"),
 }
+
+# A statement's paid state (portal/services/payments/states.py), on the resident's and the staff's pages.
+PAID_STATE_LABELS = {
+    "unpaid": _l("Not paid"),
+    "part_paid": _l("Partly paid"),
+    "paid": _l("Paid"),
+    "overpaid": _l("Paid too much"),
+}

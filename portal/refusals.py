@@ -56,6 +56,10 @@ START = {
                                 _l("Open the running session to follow or stop it.")),
     "pending": Refusal(_l("Your start request is already on its way."),
                        _l("Wait a few seconds for the charger to answer.")),
+    "unpaid": Refusal(_l("You have a statement that has not been paid for a long time, and the board has decided "
+                         "that charging here waits until it is paid."),
+                      _l("Pay it under Statements (the KID or OCR reference is on it). If you have paid in the last "
+                         "few days, or cannot pay now, contact support.")),
 }
 START_FALLBACK = Refusal(_l("Charging cannot be started right now."), _l("Try again in a moment, or contact support."))
 
@@ -262,3 +266,30 @@ def text(kind: str, code: str) -> str:
 def sends_to_support(code: str) -> bool:
     """Whether the start screen offers a support link for this refusal."""
     return code in SUPPORT_CODES or (bool(code) and code not in START and code not in _NOT_SUPPORT)
+
+
+# Bank files staff upload (portal.services.payments.camt054.CamtError codes): nothing is recorded.
+BANK_FILES = {
+    "too_large": _l("The file is larger than a bank file we accept. Upload the camt.054 file as the bank gave it."),
+    "empty": _l("The file is empty."),
+    "doctype": _l("The file declares a DOCTYPE or entities, which a bank file never does. It was not read."),
+    "not_xml": _l("The file is not well-formed XML. Upload the camt.054 file as the bank gave it."),
+    "wrong_kind": _l("This is not a camt.054 payment notification (it may be an account statement, camt.053, or "
+                     "a payment order, pain.001). Ask the bank for the camt.054 file."),
+    "currency": _l("The file has payments in a currency we do not bill in (only NOK and SEK)."),
+    "mixed_currency": _l("The file mixes currencies; upload one file per account."),
+    "no_entry_ref": _l("A payment in the file has no bank reference, so it could be recorded twice. Ask the bank "
+                       "for a complete file."),
+    "bad_amount": _l("A payment in the file has an amount that is not a plain amount with at most two decimals."),
+    "bad_date": _l("A payment in the file has no valid booking date."),
+}
+
+# Staff's work on payments (portal.services.payments: bank_files.PaymentError, surplus.SurplusError).
+PAYMENTS = {
+    "not_suggested": _l("That payment has no suggestion to decline."),
+    "already_matched": _l("That payment is already on a statement."),
+    "no_statement": _l("That document is not a statement to be paid."),
+    "currency": _l("The payment and the statement are in different currencies."),
+    "not_overpaid": _l("That statement has no overpayment left to settle."),
+    "bad_action": _l("Choose carry or refund."),
+}

@@ -77,6 +77,16 @@ class Settings:
     spot_price_source: str = ""
     operator_name: str = "Ladeportalen AS"
     operator_org_number: str = "923 609 016"
+    operator_bank_account: str = "8601 11 17947"
+    operator_bankgiro: str = "5050-1055"
+    operator_payment_days: int = 14
+    operator_kid_method: str = "mod10"
+    operator_ocr_length_digit: bool = True
+    operator_reminder_fee_nok_minor: int = 0
+    operator_reminder_fee_sek_minor: int = 0
+    reminder_first_days: int = 7
+    reminder_second_days: int = 14
+    bank_file_max_bytes: int = 1024 * 1024
     rfid_retention_days: int = 90
     action_deadline_s: float = 45
     action_sweep_grace_s: float = 10

@@ -69,6 +69,20 @@ def init_templates(app: Flask) -> None:
     app.jinja_env.filters["log_frame"] = _log_frame
     app.jinja_env.globals["ocpp_label"] = ocpp_label  # OCPP codes and charger types in plain words
     app.jinja_env.filters["phone"] = phones.display  # a stored E.164 number as people read it
+    app.jinja_env.filters["bank_account"] = _bank_account
+    app.jinja_env.globals["paid_state_label"] = _paid_state_label
+
+
+def _bank_account(number: str | None, currency: str = "NOK") -> str:
+    from portal.services.payments.terms import formatted_account
+
+    return formatted_account(number, currency) if number else ""
+
+
+def _paid_state_label(state: str | None) -> str:
+    from portal.labels import PAID_STATE_LABELS
+
+    return str(PAID_STATE_LABELS.get(state, "")) if state else ""
 
 
 def select_locale() -> str:

@@ -41,6 +41,8 @@ def periodic_jobs() -> list[PeriodicJob]:
         PeriodicJob("worker.jobs.statements.issue_monthly_statements", cron="15 2 * * *", timeout=3600),
         PeriodicJob("worker.jobs.statements.send_notifications", interval=60, timeout=120),
         PeriodicJob("worker.jobs.firmware.advance_rollouts", interval=60, timeout=120),
+        # Weekdays' payment reminders for overdue statements (portal/services/payments/reminders.py).
+        PeriodicJob("worker.jobs.payments.send_payment_reminders", cron="30 7 * * *", timeout=1800),
         # On the 1st: last month's uptime report to each board (portal/services/reliability/monthly.py).
         PeriodicJob("worker.jobs.uptime.monthly_uptime_reports", cron="45 5 1 * *", timeout=1800),
         # Issue 21: configuration drift checked and put right daily; local lists reconciled as a safety net.

@@ -36,6 +36,9 @@ class Site(Base):
     timezone: Mapped[str] = mapped_column(String(40), default="Europe/Oslo")
     # VAT in basis points: 2500 = 25 %.
     vat_rate_bp: Mapped[int] = mapped_column(Integer, default=2500)
+    # The board's choice: a statement unpaid this many days past its due date stops its resident starting a
+    # charge here until it is paid (None: never).
+    unpaid_block_days: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Name, address, postcode, city and org number folded by portal.textnorm (kept by a mapper event).
     search_text: Mapped[str] = mapped_column(String(500), default="")

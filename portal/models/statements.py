@@ -6,11 +6,11 @@ were issued to (SET NULL, with a snapshot of who and where was billed). Numbers 
 sequence per operator (``DocumentSequence``), allocated inside the issuing transaction."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    BigInteger, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text,
+    BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -57,6 +57,8 @@ class Statement(Base):
         CheckConstraint("month BETWEEN 1 AND 12", name="month"),
         CheckConstraint("kind IN ('statement','supplementary','credit_note')", name="kind"),
         CheckConstraint("(kind = 'credit_note') = (corrects_id IS NOT NULL)", name="credit_note_corrects"),
+        CheckConstraint("paid_state IN ('unpaid','part_paid','paid','overpaid')", name="paid_state"),
+        Index("ix_statements_user_site_paid", "user_id", "site_id", "paid_state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,6 +87,16 @@ class Statement(Base):
     vat_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # Payment (portal/services/payments): set when a payable document is issued, never changed afterwards...
+    payment_reference: Mapped[str | None] = mapped_column(String(25), default=None, unique=True)
+    due_on: Mapped[date | None] = mapped_column(Date, default=None)
+    pay_to_account: Mapped[str] = mapped_column(String(34), default="")
+    # ...and what follows from its payments (None: nothing to pay, e.g. a credit note).
+    paid_state: Mapped[str | None] = mapped_column(String(10), default=None)
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    surplus_action: Mapped[str | None] = mapped_column(String(8), default=None)  # overpaid: carry | refund
+    promise_until: Mapped[date | None] = mapped_column(Date, default=None)  # a promise to pay, noted by support
+    promise_note: Mapped[str] = mapped_column(Text, default="")
 
     site: Mapped["Site | None"] = relationship()  # noqa: F821
     user: Mapped["User | None"] = relationship()  # noqa: F821

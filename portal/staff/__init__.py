@@ -15,7 +15,7 @@ def _staff_context() -> dict:
 
 
 from portal.staff import (  # noqa: E402,F401  (registers their views on bp)
-    admin, audit, chargers, firmware, fleet, incidents, overview, people, person_actions, reliability, remote,
-    sales, sessions, sites, takeover, tickets, workorders,
+    admin, audit, chargers, firmware, fleet, incidents, overview, payments, people, person_actions, reliability,
+    remote, sales, sessions, sites, takeover, tickets, workorders,
 )
 from portal.staff import fleet_config  # noqa: E402,F401  (issue 21)

@@ -51,6 +51,9 @@ def new_document(session: Session, operator: Operator, lines: list[StatementLine
     doc.lines = lines
     session.add(doc)
     session.flush()
+    from portal.services.payments.states import on_new_document
+
+    on_new_document(session, doc)  # its payment reference and due date; a credit note lowers what is due
     return doc
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -19,7 +19,7 @@ STARTABLE_STATUSES = ("Available", "Preparing")
 # Reasons a start is refused, in the order they are checked. The pages turn each into plain words.
 REASONS = (
     "no_access", "personal_not_owner", "disabled", "no_tariff", "not_allowed",
-    "offline", "faulted", "unavailable", "occupied", "reserved", "blocked_tag", "unknown_tag",
+    "unpaid", "offline", "faulted", "unavailable", "occupied", "reserved", "blocked_tag", "unknown_tag",
 )
 
 
@@ -109,6 +109,7 @@ def decide_start(
     choice: TariffChoice,
     connector: Connector | None = None,
     check_connector: bool = True,
+    unpaid: bool = False,
 ) -> StartDecision:
     """The start rule on already-loaded facts: access, ownership, enabled, tariff, then the connector's state."""
     if cp.cp_type == "personal":
@@ -120,6 +121,8 @@ def decide_start(
         return StartDecision(False, "disabled", choice)
     if not choice.allowed:
         return StartDecision(False, choice.reason, choice)
+    if unpaid:  # the board stops residents with long-unpaid statements (portal/services/payments)
+        return StartDecision(False, "unpaid", choice)
     if check_connector:
         reason = connector_problem(cp, connector)
         if reason:
@@ -173,7 +176,21 @@ def start_decision(
     return decide_start(
         has_site_access=has_access, cp=cp, user_id=user.id, choice=choice,
         connector=connector, check_connector=check_connector,
+        unpaid=as_of is None and unpaid_stop(session, user.id, cp),
     )
+
+
+def unpaid_stop(session: Session, user_id: int, cp: ChargePoint) -> bool:
+    """The board's rule (Site.unpaid_block_days) for this user now: no query at all when the site has none,
+    else one indexed query (statements by user, site and paid state)."""
+    block_days = getattr(cp.site, "unpaid_block_days", None)
+    if block_days is None:
+        return False
+    from portal.services.charging.start_facts import blocked_for_unpaid
+    from portal.services.payments.states import oldest_unpaid_due
+
+    today = datetime.now(timezone.utc).date()
+    return blocked_for_unpaid(block_days, oldest_unpaid_due(session, user_id, cp.site_id, today), today)
 
 
 def tag_decision(session: Session, tag_value: str, cp: ChargePoint, as_of: datetime | None = None) -> StartDecision:

@@ -15,14 +15,14 @@ board pages; a test compares the two). Flask-free; nothing is cached between req
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, exists, or_, select
+from sqlalchemy import and_, bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from portal.models import (
-    ChargePoint, Connector, Membership, Site, Tariff, UserGroup, UserGroupMember, UserSubscription,
+    ChargePoint, Connector, Membership, Site, Statement, Tariff, UserGroup, UserGroupMember, UserSubscription,
 )
 from portal.models.tariffs import tariff_group_tariffs, tariff_restrictions, tariff_user_groups
 from portal.services.charging import access
@@ -98,6 +98,7 @@ class StartFacts:
     cp: ChargePointFacts
     role: str | None  # the user's membership of the charger's site: "resident", "board" or None
     tariffs: tuple[TariffFacts, ...]
+    unpaid: bool = False  # a statement unpaid past the site board's limit (and no promise to pay running)
 
     @property
     def has_site_access(self) -> bool:
@@ -120,7 +121,7 @@ class StartFacts:
         connector = self.cp.connector(connector_id) if connector_id is not None else None
         return access.decide_start(has_site_access=self.has_site_access, cp=self.cp, user_id=user_id,
                                    choice=self.tariff_choice(), connector=connector,
-                                   check_connector=check_connector)
+                                   check_connector=check_connector, unpaid=self.unpaid)
 
 
 _cp, _site, _conn, _tariff = ChargePoint.__table__.c, Site.__table__.c, Connector.__table__.c, Tariff.__table__.c
@@ -133,9 +134,17 @@ _restriction, _group_restriction, _group_tariff = tariff_restrictions.c, tariff_
 _CP_COLUMNS = (_cp.id, _cp.identity, _cp.name, _cp.site_id, _cp.cp_type, _cp.owner_id, _cp.enabled, _cp.online,
                _cp.offline_since, _cp.auth_required, _cp.tariff_group_id)
 _SITE_COLUMNS = (_site.id, _site.name, _site.slug, _site.currency, _site.vat_rate_bp, _site.price_area)
+_st = Statement.__table__.c
+# The oldest due date of the user's statements at the site still to be paid with no promise to pay running
+# (portal/services/payments): one correlated subquery on the index (user_id, site_id, paid_state).
+# Only asked when the site's board chose the rule (the CASE leaves it out otherwise).
+_OLDEST_UNPAID = case((_site.unpaid_block_days.is_not(None), select(func.min(_st.due_on)).where(
+    _st.user_id == bindparam("user_id"), _st.site_id == _cp.site_id, _st.paid_state.in_(("unpaid", "part_paid")),
+    or_(_st.promise_until.is_(None), _st.promise_until < bindparam("today")))
+    .correlate(ChargePoint.__table__, Site.__table__).scalar_subquery()), else_=None)
 _ROLE = (select(_member.role).where(_member.user_id == bindparam("user_id"), _member.site_id == _cp.site_id)
          .correlate(ChargePoint.__table__).scalar_subquery())
-_CHARGE_POINT = (select(*_CP_COLUMNS, *_SITE_COLUMNS, _ROLE).join_from(ChargePoint.__table__, Site.__table__,
+_CHARGE_POINT = (select(*_CP_COLUMNS, *_SITE_COLUMNS, _site.unpaid_block_days, _OLDEST_UNPAID, _ROLE).join_from(ChargePoint.__table__, Site.__table__,
                                                                       _site.id == _cp.site_id)
                  .where(_cp.identity == bindparam("identity")))
 _CONNECTORS = (select(_conn.connector_id, _conn.status).where(_conn.charge_point_id == bindparam("cp_id"))
@@ -159,7 +168,8 @@ _TARIFFS = (select(_tariff.id, _tariff.name, _tariff.pricing_type, _tariff.energ
 def load(session: Session, identity: str, user_id: int) -> StartFacts | None:
     """The facts for this user at the charge point named `identity`; None when there is none."""
     conn = session.connection()
-    row = conn.execute(_CHARGE_POINT, {"identity": identity, "user_id": user_id}).first()
+    today = datetime.now(timezone.utc).date()
+    row = conn.execute(_CHARGE_POINT, {"identity": identity, "user_id": user_id, "today": today}).first()
     if row is None:
         return None
     n = len(_CP_COLUMNS)
@@ -172,4 +182,9 @@ def load(session: Session, identity: str, user_id: int) -> StartFacts | None:
     tariffs = () if group_id is None else tuple(
         TariffFacts(*r[:9], restricted=bool(r[9]), qualifies=not r[9] or bool(r[10]))
         for r in conn.execute(_TARIFFS, {"group_id": group_id, "user_id": user_id, "site_id": site_id}))
-    return StartFacts(cp, row[-1], tariffs)
+    return StartFacts(cp, row[-1], tariffs, unpaid=blocked_for_unpaid(row[-3], row[-2], today))
+
+
+def blocked_for_unpaid(block_days: int | None, oldest_due: date | None, today: date) -> bool:
+    """The board's rule: blocked when the oldest unpaid statement is more than block_days past its due date."""
+    return block_days is not None and oldest_due is not None and today > oldest_due + timedelta(days=block_days)

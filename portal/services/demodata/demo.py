@@ -128,6 +128,9 @@ def seed_demo(session: Session) -> None:
 
     seed_incident(session)
     seed_fleet(session)  # issue 21: a configuration template for the simulated chargers
+    from portal.services.demodata.demo_payments import seed_payments
+
+    seed_payments(session)
 
 
 def _lived_in(session: Session, solbakken: Site, nordlys: Site, sol_group: TariffGroup, resident, board) -> None:

@@ -183,11 +183,20 @@ def documents(session: Session, user: User) -> list[dict]:
     for st in docs:
         data = _pick(st, ("number", "kind", "year", "month", "site_name", "billed_name", "billed_email", "currency",
                           "total_minor", "vat_minor", "operator_name", "operator_org_number", "resident_reason",
-                          "created_at", "emailed_at"))
+                          "created_at", "emailed_at", "payment_reference", "due_on", "pay_to_account",
+                          "paid_state", "paid_minor", "promise_until", "promise_note"))
+        data["payments"] = [_pick(p, ("kind", "booked_on", "amount_minor", "currency", "reference", "message",
+                                      "debtor_name")) for p in _payments_of(session, st)]
         data["corrects"] = st.corrects.number if st.corrects is not None else None
         data["lines"] = [_line(st, ln) for ln in st.lines]
         out.append(data)
     return out
+
+
+def _payments_of(session: Session, st: Statement) -> list:
+    from portal.models import Payment
+
+    return list(session.scalars(select(Payment).where(Payment.statement_id == st.id).order_by(Payment.id)))
 
 
 def _line(st: Statement, ln) -> dict:

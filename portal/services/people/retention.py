@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from portal.db import ANNOUNCED, utcnow
-from portal.models import OrphanStop, Statement, Transaction
+from portal.models import OrphanStop, Payment, Statement, Transaction
 from portal.services.billing.ledger import pseudonym
 
 FORGOTTEN_TAG = ""
@@ -45,4 +45,9 @@ def pseudonymise_documents(session: Session, user_id: int) -> int:
     result = session.execute(update(Statement).where(Statement.user_id == user_id)
                              .values(billed_name=pseudonym(user_id), billed_email="")
                              .execution_options(**ANNOUNCED, synchronize_session="fetch"))
+    theirs = select(Statement.id).where(Statement.user_id == user_id).scalar_subquery()
+    # The payer's name and free text on the payments of those documents, as the bank wrote them.
+    session.execute(update(Payment).where(Payment.statement_id.in_(theirs) | Payment.suggested_id.in_(theirs))
+                    .values(debtor_name=pseudonym(user_id), message="")
+                    .execution_options(**ANNOUNCED, synchronize_session="fetch"))
     return result.rowcount or 0
