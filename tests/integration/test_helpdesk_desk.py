@@ -29,7 +29,12 @@ def _png() -> bytes:
 
 
 @pytest.fixture
-def desk(session):
+def desk(app, session):
+    with app.app_context():  # a visitor's link is derived under the app's secret key, as on the site
+        return _desk(session)
+
+
+def _desk(session):
     site, resident, cp = resident_with_access(session)
     resident.name, resident.language = "Siri Svensson", "sv"
     support = make_user(session, "agent@desk.test", staff_role="support")
