@@ -1,0 +1,26 @@
+"""The accounting export for staff (support and admins): a month's postings as CSV
+(portal/services/billing/postings.py)."""
+from __future__ import annotations
+
+from flask import abort, current_app, make_response, request
+
+from portal.extensions import db_session
+from portal.services.billing.postings import postings, postings_csv
+from portal.staff import bp
+from portal.staff.common import staff_area
+
+
+@bp.route("/accounting/postings.csv")
+@staff_area("support")
+def postings_export():
+    try:
+        year, month = (int(p) for p in request.args.get("month", "").split("-"))
+    except ValueError:
+        abort(400)
+    if not (2000 <= year <= 2100 and 1 <= month <= 12):
+        abort(400)
+    text = postings_csv(postings(db_session(), year, month, current_app.config["OPERATOR_ORG_NUMBER"]))
+    response = make_response(text)
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="postings-{year:04d}-{month:02d}.csv"'
+    return response
