@@ -118,5 +118,5 @@ def account_upload(slug: str):
     for bill in bills:
         electricity.save(db_session(), site.id, bill, current_user.id)
     db_session().commit()
-    flash(_("%(num)d electricity bills saved.", num=len(bills)), "success")
+    flash(_("Electricity bills saved: %(num)d.", num=len(bills)), "success")
     return redirect_to(url_for("site.account", slug=site.slug, month=f"{year:04d}-{month:02d}"))
