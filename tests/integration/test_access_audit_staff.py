@@ -63,7 +63,7 @@ EXPECTED_AREA = {
     "staff.person_call": "support",
     "staff.payments": "support", "staff.payments_upload": "support", "staff.payment_assign": "support",
     "staff.payment_decline": "support", "staff.payment_surplus": "support", "staff.overdue": "support",
-    "staff.overdue_promise": "support",
+    "staff.overdue_promise": "support", "staff.postings_export": "support",
     "staff.accounts": "admin", "staff.account_role": "admin", "staff.audit_log": "admin",
     "staff.waiting_chargers": "support", "staff.waiting_claim": "support", "staff.waiting_reset": "support",
     "staff.takeover_import": "support",
