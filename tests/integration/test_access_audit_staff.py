@@ -64,6 +64,7 @@ EXPECTED_AREA = {
     "staff.payments": "support", "staff.payments_upload": "support", "staff.payment_assign": "support",
     "staff.payment_decline": "support", "staff.payment_surplus": "support", "staff.overdue": "support",
     "staff.overdue_promise": "support", "staff.postings_export": "support",
+    "staff.site_payout_fee": "sales",
     "staff.accounts": "admin", "staff.account_role": "admin", "staff.audit_log": "admin",
     "staff.waiting_chargers": "support", "staff.waiting_claim": "support", "staff.waiting_reset": "support",
     "staff.takeover_import": "support",

@@ -150,3 +150,19 @@ def test_the_months_postings_balance_and_pay_out_what_was_paid(demo, app, sessio
     assert out.read_bytes() == res.get_data()
     assert client.get("/staff/accounting/postings.csv?month=nonsense").status_code == 400
     assert date(year, month, 1)  # the month the demo's payments arrived in
+
+
+def test_sales_set_the_fee_and_the_board_sees_it_on_the_payout(demo, session, client, login):
+    site, year, month, board = demo
+    _energy, _billed, paid = _independent(session, site, year, month)
+    login(client, session.scalar(select(User).where(User.email == "admin@demo.test")))
+    wrong = client.post("/staff/sites/solbakken/payout-fee", data={"share": "120", "fixed": "-5"})
+    text = wrong.get_data(as_text=True)
+    assert wrong.status_code == 422 and "from 0 to 100" in text and "not negative" in text
+    assert 'value="120"' in text and 'value="-5"' in text
+    assert client.post("/staff/sites/solbakken/payout-fee", data={"share": "7,5", "fixed": "100"}).status_code == 303
+    login(client, board)
+    assert client.get("/staff/sites/solbakken/payout-fee").status_code == 403  # the board never sees the setting
+    page = client.get(f"/manage/solbakken/account?month={year:04d}-{month:02d}").get_data(as_text=True)
+    fee = (paid * 750 + 5_000) // 10_000 + 10_000
+    assert _minor(page, "payout-amount") == paid - fee
