@@ -3,9 +3,11 @@ electricity bill for charging, typed in a form or uploaded as CSV (portal/servic
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -67,6 +69,7 @@ def _page(site, year: int, month: int, status: int = 200, form: BillForm | None 
     return render("site/account.html", status=status, site=site, account=account, form=form,
                   upload=upload or BillUploadForm(formdata=None), upload_problems=upload_problems or [],
                   month_value=f"{year:04d}-{month:02d}", section="account",
+                  share_text=format_decimal(Decimal(account.fee_share_bp) / 100),
                   operator_name=current_app.config["OPERATOR_NAME"],
                   operator_org_number=current_app.config["OPERATOR_ORG_NUMBER"])
 

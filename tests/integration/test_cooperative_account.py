@@ -58,6 +58,7 @@ def test_the_payout_statement_adds_up_to_the_ore(demo, session, client, login):
     assert _minor(page, "payout-billed") == billed
     assert _minor(page, "payout-paid") == paid
     assert _minor(page, "payout-amount") == paid - fee
+    assert "Operator fee: 5 % of what was paid" in page
     assert "912345688" in page and "923 609 016" in page
     # the demo's electricity bill for the month: 148.20 + 60.50 + 35.00 kr
     assert _minor(page, "power-cost") == 24_370
@@ -166,3 +167,4 @@ def test_sales_set_the_fee_and_the_board_sees_it_on_the_payout(demo, session, cl
     page = client.get(f"/manage/solbakken/account?month={year:04d}-{month:02d}").get_data(as_text=True)
     fee = (paid * 750 + 5_000) // 10_000 + 10_000
     assert _minor(page, "payout-amount") == paid - fee
+    assert "Operator fee: 7.5 % of what was paid" in page
