@@ -156,6 +156,7 @@ def register_cli(app: Flask) -> None:
     from portal.cli_fleet import sites_group
     from portal.cli_incidents import incidents_group
     from portal.cli_statements import statements_group
+    from portal import cli_accounting  # noqa: F401  (export-postings, payout-fee on the statements group)
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(db_group)

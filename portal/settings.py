@@ -86,6 +86,12 @@ class Settings:
     operator_reminder_fee_sek_minor: int = 0
     reminder_first_days: int = 7
     reminder_second_days: int = 14
+    account_receivable: str = "1500"  # issue 24 part 5: accounts of the postings export
+    account_sales_charging: str = "3000"
+    account_vat_out: str = "2700"
+    account_bank: str = "1920"
+    account_payout_liability: str = "2400"
+    account_operator_fee: str = "3100"
     bank_file_max_bytes: int = 1024 * 1024
     rfid_retention_days: int = 90
     action_deadline_s: float = 45

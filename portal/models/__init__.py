@@ -23,6 +23,7 @@ from portal.models.fleet import WaitingCharger
 from portal.models.incident_parts import IncidentFollower, IncidentStep, SiteFaultSettings
 from portal.models.fleet_config import ChargerConfigKey, ConfigTemplate, LocalListState
 from portal.models.payments import BankFile, Payment, StatementReminder
+from portal.models.payouts import ElectricityBill, SitePayoutTerms
 from portal.models.statements import (
     DocumentSequence, Notification, Statement, StatementLine, StatementRun,
 )
@@ -38,5 +39,5 @@ __all__ = [
     "FirmwareFile", "FirmwareRollout", "FirmwareUpdate", "DiagnosticsRequest",
     "MaintenanceWindow", "WorkOrder", "WorkOrderPhoto",
     "IncidentFollower", "IncidentStep", "SiteFaultSettings", "ConfigTemplate", "ChargerConfigKey",
-    "LocalListState", "BankFile", "Payment", "StatementReminder",
+    "LocalListState", "BankFile", "Payment", "StatementReminder", "ElectricityBill", "SitePayoutTerms",
 ]

@@ -131,6 +131,9 @@ def seed_demo(session: Session) -> None:
     from portal.services.demodata.demo_payments import seed_payments
 
     seed_payments(session)
+    from portal.services.demodata.demo_payouts import seed_payouts
+
+    seed_payouts(session)  # issue 24 part 4: the operator's fee and an electricity bill
 
 
 def _lived_in(session: Session, solbakken: Site, nordlys: Site, sol_group: TariffGroup, resident, board) -> None:
