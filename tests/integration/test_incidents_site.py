@@ -32,13 +32,15 @@ async def _evaluate(database_url, redis_url, at):
     return await asyncio.to_thread(evaluate_faults, database_url, redis_url, at)
 
 
-def _incidents(s):
-    return s.scalars(select(Incident).order_by(Incident.id)).all()
+def _incidents_at(site_id):
+    """This test's incidents (the run's database holds other tests' sites and chargers too)."""
+    return lambda s: s.scalars(select(Incident).where(Incident.site_id == site_id).order_by(Incident.id)).all()
 
 
 def test_a_whole_site_dark_is_one_incident_and_one_mail_each_then_one_when_back(
         db, redis_url, database_url, site, smtp, monkeypatch):
     site_id, identities, resident_email = site
+    _incidents = _incidents_at(site_id)
     monkeypatch.setenv("INCIDENT_RECOVERY_AFTER_S", "60")
 
     async def scenario():
@@ -47,7 +49,8 @@ def test_a_whole_site_dark_is_one_incident_and_one_mail_each_then_one_when_back(
                 await sim_faults.go_offline(one)
                 await sim_faults.go_offline(two)
                 await eventually(db, lambda s: s.scalar(select(func.count()).select_from(ChargePoint)
-                                                        .where(ChargePoint.online.is_(False))) == 2)
+                                                        .where(
+                    ChargePoint.site_id == site_id, ChargePoint.online.is_(False))) == 2)
                 for minutes in (5, 6, 30):  # offline long past three heartbeats, evaluated again and again
                     await _evaluate(database_url, redis_url, utcnow() + timedelta(minutes=minutes))
                 found = await query(db, _incidents)
@@ -62,7 +65,8 @@ def test_a_whole_site_dark_is_one_incident_and_one_mail_each_then_one_when_back(
                 await sim_faults.recover(one)
                 await sim_faults.recover(two)
                 await eventually(db, lambda s: s.scalar(select(func.count()).select_from(ChargePoint)
-                                                        .where(ChargePoint.online.is_(True))) == 2)
+                                                        .where(
+                    ChargePoint.site_id == site_id, ChargePoint.online.is_(True))) == 2)
                 await _evaluate(database_url, redis_url, utcnow() + timedelta(minutes=5))
                 run_mail_jobs(redis_url)  # in this thread (RQ wants the main one); a short block
                 mails = smtp.wait_for(4)
@@ -77,7 +81,8 @@ def test_a_whole_site_dark_is_one_incident_and_one_mail_each_then_one_when_back(
                 await sim_faults.go_offline(one)
                 await sim_faults.go_offline(two)
                 await eventually(db, lambda s: s.scalar(select(func.count()).select_from(ChargePoint)
-                                                        .where(ChargePoint.online.is_(False))) == 2)
+                                                        .where(
+                    ChargePoint.site_id == site_id, ChargePoint.online.is_(False))) == 2)
                 await _evaluate(database_url, redis_url, utcnow() + timedelta(minutes=10))
                 assert [i.status for i in await query(db, _incidents)] == ["resolved", "open"]
                 run_mail_jobs(redis_url)
@@ -87,7 +92,8 @@ def test_a_whole_site_dark_is_one_incident_and_one_mail_each_then_one_when_back(
 
 
 def test_a_flapping_charger_makes_one_incident(db, redis_url, database_url, site):
-    _site_id, identities, _email = site
+    site_id, identities, _email = site
+    _incidents = _incidents_at(site_id)
 
     async def scenario():
         async with ocpp_node(db, redis_url) as node:
