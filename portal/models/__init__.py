@@ -22,6 +22,7 @@ from portal.models.workorders import MaintenanceWindow, WorkOrder, WorkOrderPhot
 from portal.models.fleet import WaitingCharger
 from portal.models.incident_parts import IncidentFollower, IncidentStep, SiteFaultSettings
 from portal.models.fleet_config import ChargerConfigKey, ConfigTemplate, LocalListState
+from portal.models.smart import ChargerPower, PowerCircuit, SitePower
 from portal.models.statements import (
     DocumentSequence, Notification, Statement, StatementLine, StatementRun,
 )
@@ -37,5 +38,5 @@ __all__ = [
     "FirmwareFile", "FirmwareRollout", "FirmwareUpdate", "DiagnosticsRequest",
     "MaintenanceWindow", "WorkOrder", "WorkOrderPhoto",
     "IncidentFollower", "IncidentStep", "SiteFaultSettings", "ConfigTemplate", "ChargerConfigKey",
-    "LocalListState",
+    "LocalListState", "SitePower", "PowerCircuit", "ChargerPower",
 ]
