@@ -8,5 +8,5 @@ from flask import Blueprint
 bp = Blueprint("site", __name__)
 
 from portal.site import (  # noqa: E402,F401  (registers their views on bp)
-    board, changelog, chargers, ordering, overview, people, tariffs, uptime, words,
+    board, changelog, chargers, ordering, overview, people, power, tariffs, uptime, words,
 )

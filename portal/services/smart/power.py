@@ -1,0 +1,153 @@
+"""The site's power, circuits and chargers in the database, checked by the pure floor module before any change
+is kept. Flask-free; functions flush, never commit; the caller enqueues the floors after COMMIT (queueing).
+
+A charger counts as one we can limit unless its capabilities say it has no SmartCharging or it answered its
+profile with Rejected or NotSupported; a charger not read yet is planned as smart (it gets its profile after
+its next boot, and is counted at its maximum from the moment it refuses)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.db import utcnow
+from portal.models import ChargePoint, ChargerPower, PowerCircuit, SitePower
+from portal.services.smart import floor as f
+from portal.services.smart import grid as g
+
+NOT_LIMITED = ("Rejected", "NotSupported")
+
+
+class PowerRefused(ValueError):
+    def __init__(self, problems: list[f.Problem]) -> None:
+        super().__init__(", ".join(p.code for p in problems))
+        self.problems = problems
+
+
+def power_of(session: Session, site_id: int) -> SitePower | None:
+    return session.get(SitePower, site_id)
+
+
+def circuits_of(session: Session, site_id: int) -> list[PowerCircuit]:
+    return list(session.scalars(select(PowerCircuit).where(PowerCircuit.site_id == site_id)
+                                .order_by(PowerCircuit.id)))
+
+
+def chargers_of(session: Session, site_id: int) -> list[tuple[ChargePoint, ChargerPower]]:
+    """The site's chargers with their power rows (made with defaults when missing)."""
+    out = []
+    for cp in session.scalars(select(ChargePoint).where(ChargePoint.site_id == site_id).order_by(ChargePoint.id)):
+        row = session.get(ChargerPower, cp.id)
+        if row is None:
+            row = ChargerPower(charge_point_id=cp.id, phases=3, lines="", max_current_a=16, tolerates_pause=False,
+                               rate_units="", profile_unit="", profile_status="", profile_detail="")
+            session.add(row)
+        out.append((cp, row))
+    return out
+
+
+def can_limit(row: ChargerPower) -> bool:
+    return row.smart is not False and row.profile_status not in NOT_LIMITED
+
+
+def model(session: Session, site_id: int) -> tuple[f.Site, list[f.Circuit], list[f.Charger]] | None:
+    """The site as the floor module sees it; None when no power is set for it."""
+    power = power_of(session, site_id)
+    if power is None:
+        return None
+    site = f.Site(power.max_current_a, power.phases, g.grid_of(power.voltage))
+    circuits = [f.Circuit(c.id, c.max_current_a, c.parent_id) for c in circuits_of(session, site_id)]
+    chargers = [f.Charger(cp.id, row.phases, row.lines if row.phases == 1 else "", row.max_current_a,
+                          row.circuit_id, can_limit(row), row.tolerates_pause) for cp, row in chargers_of(session, site_id)]
+    return site, circuits, chargers
+
+
+def check(site: f.Site, circuits: list[f.Circuit], chargers: list[f.Charger]) -> list[f.Problem]:
+    """What is wrong with a configuration: invalid limits, or limits the floors cannot hold."""
+    problems = f.validate(site, circuits, chargers)
+    if not problems and not f.compute(site, circuits, chargers).holds:
+        problems.append(f.Problem("cannot_hold"))
+    return problems
+
+
+def plan(session: Session, site_id: int) -> f.Plan | None:
+    """The floors now (forced: never above a limit, even when a refusing charger makes the limit unholdable)."""
+    found = model(session, site_id)
+    if found is None or f.validate(*found):
+        return None
+    return f.compute(*found, force=True)
+
+
+def set_power(session: Session, site_id: int, max_a: int, phases: int, voltage: int) -> SitePower:
+    """Keep the site's power, or raise PowerRefused (nothing changed)."""
+    if phases not in (1, 3) or voltage not in g.VOLTAGES:
+        raise PowerRefused([f.Problem("bad_choice")])
+    found = model(session, site_id)
+    circuits, chargers = (found[1], found[2]) if found else ([], [f.Charger(
+        cp.id, row.phases, row.lines if row.phases == 1 else "", row.max_current_a, row.circuit_id, can_limit(row),
+        row.tolerates_pause) for cp, row in chargers_of(session, site_id)])
+    problems = check(f.Site(max_a, phases, g.grid_of(voltage)), circuits, chargers)
+    if problems:
+        raise PowerRefused(problems)
+    power = power_of(session, site_id) or SitePower(site_id=site_id)
+    power.max_current_a, power.phases, power.voltage, power.updated_at = max_a, phases, voltage, utcnow()
+    session.add(power)
+    session.flush()
+    return power
+
+
+def _must_hold(session: Session, site_id: int, site: f.Site | None, circuits: list[f.Circuit],
+               chargers: list[f.Charger]) -> None:
+    if site is None:
+        if power_of(session, site_id) is None:
+            raise PowerRefused([f.Problem("site_missing")])
+        return
+    problems = check(site, circuits, chargers)
+    if problems:
+        raise PowerRefused(problems)
+
+
+def set_charger(session: Session, site_id: int, cp_id: int, phases: int, lines: str, max_a: int,
+                circuit_id: int | None, tolerates_pause: bool) -> ChargerPower:
+    """Keep one charger's connection, or raise PowerRefused."""
+    if phases not in (1, 3):
+        raise PowerRefused([f.Problem("bad_choice")])
+    site, circuits, chargers = model(session, site_id) or (None, [], [])
+    if site is None:
+        raise PowerRefused([f.Problem("site_missing")])
+    chargers = [replace(c, phases=phases, connection=lines if phases == 1 else "", max_a=max_a, circuit_id=circuit_id,
+                        tolerates_pause=tolerates_pause) if c.id == cp_id else c for c in chargers]
+    _must_hold(session, site_id, site, circuits, chargers)
+    row = session.get(ChargerPower, cp_id)
+    row.phases, row.lines, row.max_current_a = phases, lines if phases == 1 else "", max_a
+    row.circuit_id, row.tolerates_pause = circuit_id, tolerates_pause
+    session.flush()
+    return row
+
+
+def add_circuit(session: Session, site_id: int, name: str, max_a: int, parent_id: int | None) -> PowerCircuit:
+    site, circuits, chargers = model(session, site_id) or (None, [], [])
+    if site is None:
+        raise PowerRefused([f.Problem("site_missing")])
+    new_id = max([c.id for c in circuits] + [0]) + 10**6  # a stand-in id for the check
+    _must_hold(session, site_id, site, circuits + [f.Circuit(new_id, max_a, parent_id)], chargers)
+    circuit = PowerCircuit(site_id=site_id, name=name.strip()[:80] or f"{max_a} A", max_current_a=max_a,
+                           parent_id=parent_id)
+    session.add(circuit)
+    session.flush()
+    return circuit
+
+
+def spread_lines(session: Session, site_id: int) -> dict[int, str]:
+    """Put the one-phase chargers on the suggested lines (kept only if the floors still hold)."""
+    site, circuits, chargers = model(session, site_id) or (None, [], [])
+    if site is None:
+        raise PowerRefused([f.Problem("site_missing")])
+    suggestion = f.spread(site, circuits, chargers)
+    moved = [replace(c, connection=suggestion[c.id]) if c.id in suggestion else c for c in chargers]
+    _must_hold(session, site_id, site, circuits, moved)
+    for cp_id, lines in suggestion.items():
+        session.get(ChargerPower, cp_id).lines = lines
+    session.flush()
+    return suggestion
