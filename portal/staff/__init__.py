@@ -19,3 +19,4 @@ from portal.staff import (  # noqa: E402,F401  (registers their views on bp)
     sales, sessions, sites, takeover, tickets, workorders,
 )
 from portal.staff import fleet_config  # noqa: E402,F401  (issue 21)
+from portal.staff import smart  # noqa: E402,F401  (issue 22)

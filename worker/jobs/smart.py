@@ -38,7 +38,7 @@ def install_floor(cp_id: int, database_url: str | None = None, redis_url: str | 
         return "missing"
     with db.session() as session:
         cp = session.get(ChargePoint, cp_id)
-        site_id, plan = cp.site_id, power.plan(session, cp.site_id)
+        site_id, plan = cp.site_id, power.plan(session, cp.site_id, trying=cp_id)
         row = session.get(ChargerPower, cp_id) or dict(power.chargers_of(session, site_id))[cp]
         was_limited = power.can_limit(row)
         if plan is None:
@@ -93,8 +93,12 @@ def after_boot(cp_id: int, database_url: str | None = None, redis_url: str | Non
         cp = session.get(ChargePoint, cp_id)
         if cp is None or power.power_of(session, cp.site_id) is None:
             return "no_power"
+        before = power.can_limit(session.get(ChargerPower, cp_id) or ChargerPower(smart=None, profile_status=""))
     try:
         read_capabilities(db, call, cp_id)
     except Unreachable as exc:
         return f"unreachable: {exc}"
+    with db.session() as session:
+        if power.can_limit(session.get(ChargerPower, cp_id)) != before:  # everybody's floor changes
+            queueing.for_site(session, redis, session.get(ChargePoint, cp_id).site_id, but=cp_id)
     return install_floor(cp_id, database_url, redis_url)

@@ -71,12 +71,18 @@ def check(site: f.Site, circuits: list[f.Circuit], chargers: list[f.Charger]) ->
     return problems
 
 
-def plan(session: Session, site_id: int) -> f.Plan | None:
-    """The floors now (forced: never above a limit, even when a refusing charger makes the limit unholdable)."""
+def plan(session: Session, site_id: int, trying: int | None = None) -> f.Plan | None:
+    """The floors now (forced: never above a limit, even when a refusing charger makes the limit unholdable).
+
+    `trying`: a charger about to be sent its profile again after it refused, planned as if it accepts (the
+    others' floors, computed with it at its maximum, stay safe: its floor is below its maximum)."""
     found = model(session, site_id)
     if found is None or f.validate(*found):
         return None
-    return f.compute(*found, force=True)
+    site, circuits, chargers = found
+    if trying is not None and (row := session.get(ChargerPower, trying)) is not None and row.smart is not False:
+        chargers = [replace(c, smart=True) if c.id == trying else c for c in chargers]
+    return f.compute(site, circuits, chargers, force=True)
 
 
 def set_power(session: Session, site_id: int, max_a: int, phases: int, voltage: int) -> SitePower:
