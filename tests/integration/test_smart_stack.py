@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from ocpp_server import sim_smart
-from portal.models import ChargePoint, ChargerPower, IdTag, MeterValue, SitePower
+from portal.models import ActionRequest, ChargePoint, ChargerPower, IdTag, MeterValue, SitePower
 from tests.factories import make_charge_point, make_site, make_user, standard_setup, subscribe
 from tests.integration.ocpp_helpers import ocpp_node, query, run, simulator
 from tests.support.stack import start_worker
@@ -112,6 +112,14 @@ def test_floors_after_boot_non_smart_rejected_and_forgetting_reboot(db, session,
             assert 'data-testid="charger-power" data-status="Rejected"' in page
             page = (await asyncio.to_thread(client.get, "/staff/chargers/CP-SM-1")).get_data(as_text=True)
             assert "Profile sent: 8.0 A, answer Accepted" in page
+            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+            asked = await asyncio.to_thread(client.post, "/staff/chargers/CP-SM-1/schedule", data={"csrf_token": token})
+            assert asked.status_code in (302, 303)
+            action_id = int(asked.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+            answer = await wait_db(db, lambda s: (row := s.get(ActionRequest, action_id)).response and row.response,
+                                   what="the composite schedule read")
+            assert answer["status"] == "Accepted"
+            assert answer["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] == 8
 
             # a car behind the floor draws no more than the floor
             tx = await sm1.swipe(1, "ALICE-0001")
