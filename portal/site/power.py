@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
@@ -98,7 +98,8 @@ def power_page(slug: str):
     form = PowerForm()
     if form.validate_on_submit():
         try:
-            power.set_power(db_session(), site.id, form.max_current.data, int(form.phases.data), int(form.voltage.data))
+            power.set_power(db_session(), site.id, form.max_current.data, int(form.phases.data), int(form.voltage.data),
+                            actor=current_user)
             return _kept(site, _("The site's power is saved; the chargers get their floors."))
         except power.PowerRefused as exc:
             db_session().rollback()
@@ -115,7 +116,7 @@ def power_circuit_add(slug: str):
     if form.validate_on_submit():
         try:
             power.add_circuit(db_session(), site.id, form.name.data or "", form.circuit_max.data,
-                              int(form.parent.data) if form.parent.data else None)
+                              int(form.parent.data) if form.parent.data else None, actor=current_user)
             return _kept(site, _("The circuit is added."))
         except power.PowerRefused as exc:
             db_session().rollback()
@@ -138,7 +139,7 @@ def power_charger(slug: str, cp_id: int):
         try:
             power.set_charger(db_session(), site.id, cp_id, int(form.charger_phases.data), form.lines.data or "",
                               form.charger_max.data, int(form.circuit.data) if form.circuit.data else None,
-                              bool(form.tolerates_pause.data))
+                              bool(form.tolerates_pause.data), actor=current_user)
             return _kept(site, _("The charger's connection is saved."))
         except power.PowerRefused as exc:
             db_session().rollback()
@@ -154,7 +155,7 @@ def power_spread(slug: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        power.spread_lines(db_session(), site.id)
+        power.spread_lines(db_session(), site.id, actor=current_user)
     except power.PowerRefused as exc:
         db_session().rollback()
         for p in exc.problems:

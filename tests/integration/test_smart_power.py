@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from portal.models import ChargerPower, PowerCircuit, SitePower
+from portal.models import AuditEntry, ChargerPower, PowerCircuit, SitePower
 from tests.factories import make_charge_point, make_site, make_user
 
 
@@ -80,6 +80,12 @@ def test_board_page_refuses_with_explanation_keeping_what_was_typed(client, logi
     floors = dict(re.findall(r'data-identity="([^"]+)" data-floor="(\d*)"', html))
     # A2 (three-phase) stops at its own 16 A; A1 (one-phase, on L1 and L2 on IT) rises to 40 - 16 = 24 A
     assert floors == {"CP-FUSE-A1": "24", "CP-FUSE-A2": "16"}
+    log = client.get("/manage/fuse-a/audit")
+    assert log.status_code == 200
+    entries = session.query(AuditEntry).filter_by(site_id=site.id).all()
+    assert {(e.entity, e.action) for e in entries} >= {("site", "power"), ("charge_point", "power"),
+                                                        ("site", "power_circuit")}
+    assert all(e.actor_id == board.id for e in entries)
     # site B: neither seen nor changed from site A's board
     assert client.get("/manage/fuse-b/power").status_code == 403
     assert client.post(f"/manage/fuse-a/power/chargers/{other_cp.id}", data={

@@ -85,8 +85,15 @@ def plan(session: Session, site_id: int, trying: int | None = None) -> f.Plan | 
     return f.compute(site, circuits, chargers, force=True)
 
 
-def set_power(session: Session, site_id: int, max_a: int, phases: int, voltage: int) -> SitePower:
-    """Keep the site's power, or raise PowerRefused (nothing changed)."""
+def _audit(session: Session, actor, site_id: int, entity: str, entity_id: int, action: str, before: dict,
+           after: dict) -> None:
+    from portal.services.sites import audit
+    if audit.changed(before, after):
+        audit.record(session, actor, site_id, entity, entity_id, action, before, after)
+
+
+def set_power(session: Session, site_id: int, max_a: int, phases: int, voltage: int, actor=None) -> SitePower:
+    """Keep the site's power (in the site's change log), or raise PowerRefused (nothing changed)."""
     if phases not in (1, 3) or voltage not in g.VOLTAGES:
         raise PowerRefused([f.Problem("bad_choice")])
     found = model(session, site_id)
@@ -97,9 +104,13 @@ def set_power(session: Session, site_id: int, max_a: int, phases: int, voltage: 
     if problems:
         raise PowerRefused(problems)
     power = power_of(session, site_id) or SitePower(site_id=site_id)
+    before = {"max_current_a": power.max_current_a, "phases": power.phases, "voltage": power.voltage} \
+        if power.max_current_a else {}
     power.max_current_a, power.phases, power.voltage, power.updated_at = max_a, phases, voltage, utcnow()
     session.add(power)
     session.flush()
+    _audit(session, actor, site_id, "site", site_id, "power", before,
+           {"max_current_a": max_a, "phases": phases, "voltage": voltage})
     return power
 
 
@@ -115,7 +126,7 @@ def _must_hold(session: Session, site_id: int, site: f.Site | None, circuits: li
 
 
 def set_charger(session: Session, site_id: int, cp_id: int, phases: int, lines: str, max_a: int,
-                circuit_id: int | None, tolerates_pause: bool) -> ChargerPower:
+                circuit_id: int | None, tolerates_pause: bool, actor=None) -> ChargerPower:
     """Keep one charger's connection, or raise PowerRefused."""
     if phases not in (1, 3):
         raise PowerRefused([f.Problem("bad_choice")])
@@ -126,13 +137,17 @@ def set_charger(session: Session, site_id: int, cp_id: int, phases: int, lines: 
                         tolerates_pause=tolerates_pause) if c.id == cp_id else c for c in chargers]
     _must_hold(session, site_id, site, circuits, chargers)
     row = session.get(ChargerPower, cp_id)
+    fields = ("phases", "lines", "max_current_a", "circuit_id", "tolerates_pause")
+    before = {k: getattr(row, k) for k in fields}
     row.phases, row.lines, row.max_current_a = phases, lines if phases == 1 else "", max_a
     row.circuit_id, row.tolerates_pause = circuit_id, tolerates_pause
     session.flush()
+    _audit(session, actor, site_id, "charge_point", cp_id, "power", before, {k: getattr(row, k) for k in fields})
     return row
 
 
-def add_circuit(session: Session, site_id: int, name: str, max_a: int, parent_id: int | None) -> PowerCircuit:
+def add_circuit(session: Session, site_id: int, name: str, max_a: int, parent_id: int | None,
+                actor=None) -> PowerCircuit:
     site, circuits, chargers = model(session, site_id) or (None, [], [])
     if site is None:
         raise PowerRefused([f.Problem("site_missing")])
@@ -142,10 +157,12 @@ def add_circuit(session: Session, site_id: int, name: str, max_a: int, parent_id
                            parent_id=parent_id)
     session.add(circuit)
     session.flush()
+    _audit(session, actor, site_id, "site", site_id, "power_circuit", {},
+           {"circuit": circuit.name, "max_current_a": max_a, "parent_id": parent_id})
     return circuit
 
 
-def spread_lines(session: Session, site_id: int) -> dict[int, str]:
+def spread_lines(session: Session, site_id: int, actor=None) -> dict[int, str]:
     """Put the one-phase chargers on the suggested lines (kept only if the floors still hold)."""
     site, circuits, chargers = model(session, site_id) or (None, [], [])
     if site is None:
@@ -153,7 +170,10 @@ def spread_lines(session: Session, site_id: int) -> dict[int, str]:
     suggestion = f.spread(site, circuits, chargers)
     moved = [replace(c, connection=suggestion[c.id]) if c.id in suggestion else c for c in chargers]
     _must_hold(session, site_id, site, circuits, moved)
+    before = {}
     for cp_id, lines in suggestion.items():
-        session.get(ChargerPower, cp_id).lines = lines
+        row = session.get(ChargerPower, cp_id)
+        before[str(cp_id)], row.lines = row.lines, lines
     session.flush()
+    _audit(session, actor, site_id, "site", site_id, "power_spread", before, {str(k): v for k, v in suggestion.items()})
     return suggestion
