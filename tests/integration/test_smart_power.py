@@ -35,8 +35,13 @@ def test_cli_sets_power_and_refuses_impossible_limits(runner, session):
     assert session.get(SitePower, site.id).max_current_a == 63
     rows = session.query(ChargerPower).all()
     assert len(rows) == 3 and all(r.phases == 3 for r in rows)
-    one_phase = runner.invoke(args=["sites", "power", "kraft", "--max-current", "40", "--phases", "1"])
-    assert one_phase.exit_code != 0 and "three-phase charger cannot" in one_phase.output
+    # a one-phase 230 V IT site: every charger is one-phase between L1 and L2, so both carry all three
+    one_phase = runner.invoke(args=["sites", "power", "kraft", "--max-current", "40", "--phases", "1",
+                                    "--voltage", "230"])
+    assert one_phase.exit_code == 0, one_phase.output
+    assert "CP-KRAFT-1: floor 13 A" in one_phase.output  # 3 x 13 = 39 <= 40
+    session.expire_all()
+    assert {(r.phases, r.lines) for r in session.query(ChargerPower).all()} == {(1, "L1-L2")}
     assert runner.invoke(args=["sites", "power", "nowhere", "--max-current", "40"]).exit_code != 0
 
 

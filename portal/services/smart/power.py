@@ -92,17 +92,36 @@ def _audit(session: Session, actor, site_id: int, entity: str, entity_id: int, a
         audit.record(session, actor, site_id, entity, entity_id, action, before, after)
 
 
+def fitted(row: ChargerPower, grid: str, phases: int) -> tuple[int, str]:
+    """A charger's phases and lines on a site of this grid and phases: on a one-phase site every charger is
+    one-phase on the only lines there are; a one-phase charger keeps its place when the grid changes
+    (L1 <-> L1-L2, L2 <-> L2-L3, L3 <-> L3-L1)."""
+    if phases == 1:
+        return 1, g.line_choices(grid, 1)[0]
+    if row.phases == 3:
+        return 3, ""
+    pairs = dict(zip(g.TN_CHOICES, g.IT_CHOICES))
+    if grid == g.IT:
+        return 1, pairs.get(row.lines, row.lines)
+    return 1, {v: k for k, v in pairs.items()}.get(row.lines, row.lines)
+
+
 def set_power(session: Session, site_id: int, max_a: int, phases: int, voltage: int, actor=None) -> SitePower:
-    """Keep the site's power (in the site's change log), or raise PowerRefused (nothing changed)."""
+    """Keep the site's power (in the site's change log), or raise PowerRefused (nothing changed). The
+    chargers' phases and lines follow the site's (see `fitted`)."""
     if phases not in (1, 3) or voltage not in g.VOLTAGES:
         raise PowerRefused([f.Problem("bad_choice")])
-    found = model(session, site_id)
-    circuits, chargers = (found[1], found[2]) if found else ([], [f.Charger(
-        cp.id, row.phases, row.lines if row.phases == 1 else "", row.max_current_a, row.circuit_id, can_limit(row),
-        row.tolerates_pause) for cp, row in chargers_of(session, site_id)])
-    problems = check(f.Site(max_a, phases, g.grid_of(voltage)), circuits, chargers)
+    grid = g.grid_of(voltage)
+    rows = chargers_of(session, site_id)
+    fits = {cp.id: fitted(row, grid, phases) for cp, row in rows}
+    circuits = [f.Circuit(c.id, c.max_current_a, c.parent_id) for c in circuits_of(session, site_id)]
+    chargers = [f.Charger(cp.id, fits[cp.id][0], fits[cp.id][1], row.max_current_a, row.circuit_id, can_limit(row),
+                          row.tolerates_pause) for cp, row in rows]
+    problems = check(f.Site(max_a, phases, grid), circuits, chargers)
     if problems:
         raise PowerRefused(problems)
+    for cp, row in rows:
+        row.phases, row.lines = fits[cp.id]
     power = power_of(session, site_id) or SitePower(site_id=site_id)
     before = {"max_current_a": power.max_current_a, "phases": power.phases, "voltage": power.voltage} \
         if power.max_current_a else {}
