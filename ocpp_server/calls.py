@@ -166,6 +166,15 @@ async def serve(node: "Node") -> None:
             node.spawn(handle(node, item[1]), name="ocpp-call")
 
 
+def _json_number(value: Any) -> Any:
+    """Decimals in a charger's answer (the ocpp package reads JSON numbers such as a schedule's limit as
+    Decimal) as JSON numbers."""
+    from decimal import Decimal
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 async def handle(node: "Node", raw: bytes | str) -> None:
     """Carry out one call and push the reply to the worker waiting for it."""
     try:
@@ -179,7 +188,7 @@ async def handle(node: "Node", raw: bytes | str) -> None:
     for attempt in range(1, REPLY_ATTEMPTS + 1):
         try:
             async with node.redis.pipeline(transaction=True) as pipe:
-                pipe.rpush(key, json.dumps(reply))
+                pipe.rpush(key, json.dumps(reply, default=_json_number))
                 pipe.expire(key, REPLY_TTL_S)
                 await pipe.execute()
             return

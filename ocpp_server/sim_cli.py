@@ -32,6 +32,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--firmware-version", default="1.0.0", help="the version BootNotification reports at start")
     p.add_argument("--firmware-fail", choices=("download", "install"), default="",
                    help="make every firmware update fail at this step")
+    p.add_argument("--no-smart-charging", action="store_true", help="no SmartCharging profile (issue 22)")
+    p.add_argument("--forget-profiles-on-reboot", action="store_true", help="charging profiles are lost on a reset")
     p.add_argument("--ca", default=None, help="CA certificate file to trust for wss:// (security profile 2)")
     p.add_argument("--until-let-in", action="store_true",
                    help="a charger being installed: retry refused connections with backoff (ocpp_server.sim_onboarding)")
@@ -76,7 +78,8 @@ async def main_async(args: argparse.Namespace) -> None:
     options = dict(connectors=args.connectors, heartbeat=args.heartbeat, meter_interval=args.meter_interval,
                    power_w=args.power * 1000, auto_plug=args.auto_plug, reject_remote_start=args.reject_remote_start,
                    no_answer=args.no_answer, no_start_after_accept=args.no_start_after_accept,
-                   firmware_version=args.firmware_version, firmware_fail=args.firmware_fail)
+                   firmware_version=args.firmware_version, firmware_fail=args.firmware_fail,
+                   no_smart_charging=args.no_smart_charging, forget_profiles_on_reboot=args.forget_profiles_on_reboot)
     tls = ssl.create_default_context(cafile=args.ca) if args.ca else None
     chargers = [SimulatedCharger(args.url, i, args.password, Options(**options), ssl_context=tls) for i in args.ids]
     if args.until_let_in:

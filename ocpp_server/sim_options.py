@@ -32,4 +32,7 @@ class Options:
     model: str = "Sim-22"
     serial: str = ""
     firmware_version: str = "1.0.0"
+    no_smart_charging: bool = False  # issue 22 (ocpp_server.sim_smart)
+    reject_charging_profiles: bool = False
+    forget_profiles_on_reboot: bool = False
     firmware_fail: str = ""  # "download" or "install": every firmware update fails at that step

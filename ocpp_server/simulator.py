@@ -26,11 +26,12 @@ from ocpp.v16 import call
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from ocpp_server import sim_config, sim_locallist
+from ocpp_server import sim_config, sim_locallist, sim_smart
 from ocpp_server.sim_options import Options, Outlet  # noqa: F401  (Options: importable from here)
 from ocpp_server.sim_protocol import SimChargePoint
 
 sim_locallist.install(SimChargePoint)  # SendLocalList, GetLocalListVersion (issue 21)
+sim_smart.install(SimChargePoint)  # charging profiles (issue 22)
 
 log = logging.getLogger("ocpp_server.simulator")
 VOLTAGE = 230.0
@@ -61,6 +62,7 @@ class SimulatedCharger:
             "SupportedFeatureProfiles": "Core,RemoteTrigger", "ConnectionTimeOut": "60",
         }
         sim_config.extend(self)  # the fleet's keys: read-only, reboot-required, local list (issue 21)
+        sim_smart.extend(self)  # smart charging: profiles and the current they allow (issue 22)
         self.boot_status: str | None = None
         self.heartbeat_interval: float = 300
         self.calls_received: list[tuple] = []
@@ -287,7 +289,7 @@ class SimulatedCharger:
             if outlet.transaction_id != transaction_id:
                 return
             step = min(1.0, self.options.meter_interval)
-            outlet.meter_wh += self.options.power_w * step / 3600
+            outlet.meter_wh += sim_smart.power_w(self) * step / 3600
             elapsed += step
             if elapsed >= self.options.meter_interval - 1e-6:
                 elapsed = 0.0
@@ -295,7 +297,7 @@ class SimulatedCharger:
 
     async def send_meter_values(self, outlet: Outlet, context: str = "Sample.Periodic") -> None:
         charging = outlet.transaction_id is not None
-        power = self.options.power_w if charging else 0.0
+        power = sim_smart.power_w(self) if charging else 0.0
         sampled = sim_config.sampled(self, outlet, power, VOLTAGE, context)  # as configured (issue 21)
         await self.send(call.MeterValues(connector_id=outlet.connector_id, transaction_id=outlet.transaction_id,
                                          meter_value=[{"timestamp": now_iso(), "sampledValue": sampled}]))
@@ -327,6 +329,7 @@ class SimulatedCharger:
             if outlet.transaction_id is not None:
                 await self.stop_transaction(outlet.connector_id, reason)
         self._rebooting = True
+        sim_smart.rebooted(self)
         if self._ws is not None:
             await self._ws.close()
 

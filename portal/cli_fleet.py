@@ -74,3 +74,37 @@ def import_takeover(slug, chargers_file, residents_file, apply_it, staff_email, 
                f"{counts['unchanged']} unchanged, {counts['conflict']} conflict(s), {counts['error']} error(s)", err=True)
     if counts["error"]:
         sys.exit(1)
+
+
+@sites_group.command("power")
+@click.argument("slug")
+@click.option("--max-current", "max_current", type=int, required=True, help="amperes per line available for charging")
+@click.option("--phases", type=click.Choice(["1", "3"]), default="3")
+@click.option("--voltage", type=click.Choice(["230", "400"]), default="400", help="230: IT grid, 400: TN grid")
+def site_power(slug, max_current, phases, voltage) -> None:
+    """Set a site's current for charging (issue 22): refused with the reason when the floors cannot hold it;
+    otherwise kept, each charger's floor shown, and the floors sent to the online chargers."""
+    from portal import refusals
+    from portal.extensions import redis_conn
+    from portal.services.sites.onboarding import site_by_slug
+    from portal.services.smart import power, queueing
+
+    with current_app.extensions["portal_db"].session() as session, force_locale("en"):
+        site = site_by_slug(session, slug)
+        if site is None:
+            raise click.ClickException(f"no site with slug {slug!r}")
+        try:
+            power.set_power(session, site.id, max_current, int(phases), int(voltage))
+        except power.PowerRefused as exc:
+            raise click.ClickException("refused: " + " ".join(
+                refusals.text("smart", p.code) for p in exc.problems)) from None
+        plan = power.plan(session, site.id)
+        session.commit()
+        for cp, _ in power.chargers_of(session, site.id):
+            if cp.id in plan.floors:
+                click.echo(f"{cp.identity}: floor {plan.floors[cp.id]} A")
+            else:
+                click.echo(f"{cp.identity}: cannot be limited, counted at {plan.counted[cp.id]} A")
+        session.rollback()
+        queueing.for_site(session, redis_conn(), site.id)
+    click.echo(f"{slug}: {max_current} A per line, {phases} phase(s), {voltage} V", err=True)

@@ -237,12 +237,29 @@ PERSON = {
     "already_charging": _l("They are already charging at that outlet."),
     "pending": _l("Their start request is already on its way."),
 }
+SMART = {  # the site's power for smart charging (portal/services/smart/floor.py: Problem codes)
+    "site_below_min": _l("The current for charging must be at least 6 A: a car does not charge on less."),
+    "circuit_below_min": _l("A circuit needs at least 6 A: a car does not charge on less."),
+    "child_above_parent": _l("A circuit cannot have a higher limit than the circuit or site it sits behind."),
+    "circuit_loop": _l("A circuit cannot sit behind itself."),
+    "unknown_parent": _l("That parent circuit does not belong to this site."),
+    "unknown_circuit": _l("That circuit does not belong to this site."),
+    "charger_below_min": _l("A charger's maximum must be at least 6 A: a car does not charge on less."),
+    "phases_missing": _l("A three-phase charger cannot be connected to a one-phase site."),
+    "bad_lines": _l("Choose lines that this site's grid has for the one-phase charger."),
+    "cannot_hold": _l("The limit cannot be held: even at 6 A for every smart charger (and 0 A for those that "
+                      "tolerate pauses) the chargers together would draw more than a limit allows. Raise the "
+                      "limit, mark more chargers as tolerating pauses, or move chargers to other lines."),
+    "bad_number": _l("Give a whole number of amperes."),
+    "site_missing": _l("Set the site's current for charging first."),
+    "bad_choice": _l("Choose one of the options given."),
+}
 
 NOT_POSSIBLE = _l("That is not possible right now.")
 _FALLBACKS = {"site": _l("That change is not allowed."), "faq": FAQ["incomplete"]}
 _CATALOGUES = {"staff": STAFF, "site": SITE_RULES, "pipeline": PIPELINE, "ticket": TICKETS, "tag": TAGS,
                "faq": FAQ, "photo": PHOTOS, "privacy": PRIVACY, "workorder": WORK_ORDERS, "fleet": FLEET,
-               "takeover": TAKEOVER, "person": {**STAFF, **PERSON}}
+               "takeover": TAKEOVER, "smart": SMART, "person": {**STAFF, **PERSON}}
 
 
 # Start refusals whose advice is "contact support"; an unknown code sends there too, unless it is an

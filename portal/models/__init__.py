@@ -24,6 +24,7 @@ from portal.models.incident_parts import IncidentFollower, IncidentStep, SiteFau
 from portal.models.fleet_config import ChargerConfigKey, ConfigTemplate, LocalListState
 from portal.models.payments import BankFile, Payment, StatementReminder
 from portal.models.payouts import ElectricityBill, SitePayoutTerms
+from portal.models.smart import ChargerPower, PowerCircuit, SitePower
 from portal.models.statements import (
     DocumentSequence, Notification, Statement, StatementLine, StatementRun,
 )
@@ -40,4 +41,5 @@ __all__ = [
     "MaintenanceWindow", "WorkOrder", "WorkOrderPhoto",
     "IncidentFollower", "IncidentStep", "SiteFaultSettings", "ConfigTemplate", "ChargerConfigKey",
     "LocalListState", "BankFile", "Payment", "StatementReminder", "ElectricityBill", "SitePayoutTerms",
+    "SitePower", "PowerCircuit", "ChargerPower",
 ]

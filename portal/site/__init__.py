@@ -8,5 +8,5 @@ from flask import Blueprint
 bp = Blueprint("site", __name__)
 
 from portal.site import (  # noqa: E402,F401  (registers their views on bp)
-    account, board, changelog, chargers, ordering, overview, payment_rule, people, tariffs, uptime, words,
+    account, board, changelog, chargers, ordering, overview, payment_rule, people, power, tariffs, uptime, words,
 )

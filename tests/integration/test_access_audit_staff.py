@@ -73,6 +73,7 @@ EXPECTED_AREA = {
     "staff.config_templates": "support", "staff.config_template_new": "support",
     "staff.config_template_edit": "support", "staff.charger_fleet": "support", "staff.charger_fleet_run": "support",
     "staff.commissioning_checklist": "support",
+    "staff.charger_schedule": "support",
 }
 ROLES = ("anonymous", "resident", "board", "support", "sales", "admin")
 

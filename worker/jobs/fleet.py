@@ -181,11 +181,14 @@ def _send(db: Database, call: Caller, cp_id: int, wanted: list[str], version: in
 
 
 def after_boot(cp_id: int, database_url: str | None = None, redis_url: str | None = None) -> dict:
-    """After an accepted boot: the configuration template, then the local list (checked, and brought up to date)."""
+    """After an accepted boot: the configuration template, the local list (checked, and brought up to date), then
+    the smart-charging floor."""
     counts = apply_configuration(cp_id, database_url, redis_url)
     if "unreachable" in counts or "missing" in counts:
         return counts
-    return {**counts, "local_list": sync_local_list(cp_id, False, database_url, redis_url)}
+    counts = {**counts, "local_list": sync_local_list(cp_id, False, database_url, redis_url)}
+    from worker.jobs import smart  # the safe floor (issue 22): capabilities, then the floor profile
+    return {**counts, "floor": smart.after_boot(cp_id, database_url, redis_url)}
 
 
 def check_fleet(database_url: str | None = None, redis_url: str | None = None) -> int:

@@ -41,7 +41,7 @@ START = "RemoteStartTransaction"
 STOP = "RemoteStopTransaction"
 AVAILABILITY = "ChangeAvailability"
 STAFF_ACTIONS = ("Reset", "UnlockConnector", "TriggerMessage", "GetConfiguration", "ChangeConfiguration",
-                 "ClearCache", AVAILABILITY, START, STOP)
+                 "ClearCache", AVAILABILITY, START, STOP, "GetCompositeSchedule")  # the last: issue 22
 FLEET_ACTIONS = ("UpdateFirmware", "GetDiagnostics")  # made by firmware rollouts and diagnostics requests
 ACTIONS = frozenset(STAFF_ACTIONS + FLEET_ACTIONS)
 PENDING_STATES = ("queued", "sent")
