@@ -72,11 +72,11 @@ def test_support_finds_a_caller_by_phone_blocks_her_lost_tag_and_notes_the_call(
     block = tag.get_by_test_id("tag-block-form")
     block.get_by_role("button", name="Block the tag").click()  # nothing chosen yet: refused, the note kept
     tag = page.locator('[data-testid="person-tag"][data-tag="04AABBCCDD"]')
-    tag.get_by_text("Choose what the person is told.").wait_for()
+    tag.get_by_text("Choose what the person is told.", exact=True).wait_for()
     block = tag.get_by_test_id("tag-block-form")
     block.get_by_label("Internal note (staff only, never shown to the person)").fill("Lost it on the tram, line 17")
     block.get_by_role("button", name="Block the tag").click()
-    page.get_by_text("Choose what the person is told.").wait_for()
+    page.get_by_text("Choose what the person is told.", exact=True).wait_for()
     block = page.locator('[data-testid="person-tag"][data-tag="04AABBCCDD"]').get_by_test_id("tag-block-form")
     assert block.get_by_label("Internal note (staff only, never shown to the person)").input_value() == \
         "Lost it on the tram, line 17"

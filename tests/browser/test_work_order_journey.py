@@ -68,7 +68,7 @@ def test_a_work_order_from_a_ticket_to_done(page, browser, live_server, desk, db
         assert "error F12" in form.get_by_label("The fault's story").input_value()
         assert form.get_by_label("Charger (its identity)").input_value() == "CP-WORK-ORDER"
         form.get_by_role("button", name="Save as draft").click()
-        page.get_by_text("Name the installer company.").wait_for()  # kept what was there, says what is missing
+        page.get_by_text("Name the installer company.", exact=True).wait_for()  # kept what was there, says what is missing
         assert "error F12" in form.get_by_label("The fault's story").input_value()
         form.get_by_label("Installer company").fill("Elektro Vest AS")
         form.get_by_label("Technician or contact person").fill("Ola Tekniker")
@@ -93,7 +93,7 @@ def test_a_work_order_from_a_ticket_to_done(page, browser, live_server, desk, db
         assert_no_horizontal_scroll(tech)
         assert run_axe(tech) == []
         tech.get_by_test_id("wo-confirm-form").get_by_role("button", name="Confirm this time").click()
-        tech.get_by_text("Choose the day and time of the visit.").wait_for()
+        tech.get_by_text("Choose the day and time of the visit.", exact=True).wait_for()
         tech.get_by_label("When will you come?").fill("2026-12-09T09:30")
         tech.get_by_role("button", name="Confirm this time").click()
         tech.get_by_test_id("wo-scheduled").wait_for()
