@@ -22,15 +22,23 @@ from worker.jobs.faults import evaluate_faults
 def charger(session):
     site, user, cp = resident_with_access(session)
     session.commit()
-    return cp.identity, user.id, user.email
+    return cp.identity, user.id, user.email, cp.id
 
 
-def _faulted_rows(s):
-    return s.scalar(select(func.count()).select_from(ConnectorStatusChange).where(ConnectorStatusChange.status == "Faulted"))
+# The run's database holds other tests' chargers, faults and incidents: everything here is this charger's.
+def _faulted_rows_of(cp_id):
+    return lambda s: s.scalar(select(func.count()).select_from(ConnectorStatusChange).where(
+        ConnectorStatusChange.charge_point_id == cp_id, ConnectorStatusChange.status == "Faulted"))
 
 
-def _incidents(s):
-    return s.scalars(select(Incident).order_by(Incident.id)).all()
+def _incidents_of(cp_id):
+    return lambda s: s.scalars(select(Incident).where(Incident.charge_point_id == cp_id).order_by(Incident.id)).all()
+
+
+def _ours(incident_ids, incidents):
+    """The ids among `incident_ids` (what one evaluation opened or resolved anywhere) of this charger."""
+    mine = {i.id for i in incidents}
+    return [i for i in incident_ids if i in mine]
 
 
 async def _evaluate(database_url, redis_url, at):
@@ -39,11 +47,12 @@ async def _evaluate(database_url, redis_url, at):
 
 def test_fault_opens_one_incident_and_ticket_recovery_resolves_and_a_day_later_is_new(
         db, redis_url, database_url, charger, monkeypatch):
-    charger, resident_id, resident_email = charger
+    charger, resident_id, resident_email, cp_id = charger
+    _faulted_rows, _incidents = _faulted_rows_of(cp_id), _incidents_of(cp_id)
     monkeypatch.setenv("INCIDENT_RECOVERY_AFTER_S", "60")
 
     def me_too(s):
-        s.add(IncidentFollower(incident_id=s.scalars(select(Incident.id)).one(), user_id=resident_id))
+        s.add(IncidentFollower(incident_id=s.scalars(select(Incident.id).where(Incident.charge_point_id == cp_id)).one(), user_id=resident_id))
         s.commit()
 
     async def scenario():
@@ -52,9 +61,9 @@ def test_fault_opens_one_incident_and_ticket_recovery_resolves_and_a_day_later_i
                 await sim.fault(1, "GroundFailure")
                 await eventually(db, lambda s: _faulted_rows(s) == 1)
                 first = await _evaluate(database_url, redis_url, utcnow() + timedelta(seconds=5))
-                assert len(first["opened"]) == 1
+                assert len(_ours(first["opened"], await query(db, _incidents))) == 1
                 again = await _evaluate(database_url, redis_url, utcnow() + timedelta(seconds=10))
-                assert again["opened"] == []  # the same fault: the same incident
+                assert _ours(again["opened"], await query(db, _incidents)) == []  # the same fault: the same incident
                 incident = (await query(db, _incidents))[0]
                 assert (incident.status, incident.cause, incident.scope) == ("open", "faulted", "connector")
                 ticket = await query(db, lambda s: s.get(SupportTicket, incident.ticket_id))
@@ -69,10 +78,10 @@ def test_fault_opens_one_incident_and_ticket_recovery_resolves_and_a_day_later_i
                 await eventually(db, lambda s: s.scalar(select(func.count()).select_from(ConnectorStatusChange)
                                                         .where(ConnectorStatusChange.connector_id == 1)) == 3)
                 soon = await _evaluate(database_url, redis_url, utcnow() + timedelta(seconds=5))
-                assert soon["resolved"] == []
+                assert _ours(soon["resolved"], await query(db, _incidents)) == []
                 assert (await query(db, _incidents))[0].status == "recovering"
                 later = await _evaluate(database_url, redis_url, utcnow() + timedelta(seconds=120))
-                assert later["resolved"] == [incident.id]
+                assert _ours(later["resolved"], await query(db, _incidents)) == [incident.id]
                 ticket = await query(db, lambda s: s.get(SupportTicket, incident.ticket_id))
                 assert ticket.status == "resolved"
                 last = await query(db, lambda s: s.scalars(select(TicketMessage).where(
@@ -85,7 +94,7 @@ def test_fault_opens_one_incident_and_ticket_recovery_resolves_and_a_day_later_i
                 await sim.fault(1, "HighTemperature")
                 await eventually(db, lambda s: _faulted_rows(s) == 2)
                 next_day = await _evaluate(database_url, redis_url, utcnow() + timedelta(days=1))
-                assert len(next_day["opened"]) == 1
+                assert len(_ours(next_day["opened"], await query(db, _incidents))) == 1
                 both = await query(db, _incidents)
                 assert [i.status for i in both] == ["resolved", "open"] and both[1].ticket_id != ticket.id
                 assert both[1].error_code == "HighTemperature"
