@@ -91,6 +91,7 @@ def test_fault_opens_one_incident_and_ticket_recovery_resolves_and_a_day_later_i
                     OutboxEmail.kind == "incident_fixed")).all())
                 assert [m.to_address for m in told] == [resident_email] and "cleared" in told[0].subject
 
+                await asyncio.sleep(1.1)  # statuses carry whole seconds: the new fault is later than the old one's end
                 await sim.fault(1, "HighTemperature")
                 await eventually(db, lambda s: _faulted_rows(s) == 2)
                 next_day = await _evaluate(database_url, redis_url, utcnow() + timedelta(days=1))
